@@ -1,0 +1,209 @@
+/* cp-admin.c: dfs fsck and dfs report: the health of the cluster. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_i.h"
+#include "cp_i.h"
+#include "xmalloc.h"
+
+static const char *
+cp_block_status(uint8_t s)
+{
+	switch (s) {
+	case DFS_BLK_HEALTHY:
+		return "HEALTHY";
+	case DFS_BLK_UNDER:
+		return "UNDER-REPLICATED";
+	case DFS_BLK_MISSING:
+		return "MISSING";
+	case DFS_BLK_CORRUPT:
+		return "CORRUPT";
+	case DFS_BLK_OVER:
+		return "OVER-REPLICATED";
+	}
+	return "UNKNOWN";
+}
+
+struct fsck_args {
+	const char	*path;
+	uint64_t	 cursor;
+	bool		 blocks;
+	bool		 more;
+	uint64_t	 files, nblocks, counts[5], building;
+};
+
+static void
+build_fsck(struct dfs_wbuf *b, void *arg)
+{
+	struct fsck_args	*a = arg;
+
+	dfs_put_str(b, a->path);
+	dfs_put_u64(b, a->cursor);
+	dfs_put_u32(b, 200);
+}
+
+/* Print one page of files as it is decoded. */
+static int
+parse_fsck(struct dfs_rbuf *r, void *arg)
+{
+	struct fsck_args	*a = arg;
+	char			 path[DFS_MAX_PATH + 1], addr[256];
+	uint32_t		 n = dfs_get_u32(r);
+
+	for (uint32_t i = 0; i < n && r->err == 0; i++) {
+		uint64_t size;
+		uint16_t repl;
+		uint8_t state, worst = DFS_BLK_HEALTHY;
+		uint32_t nb;
+
+		dfs_get_strbuf(r, path, sizeof path);
+		size = dfs_get_u64(r);
+		repl = dfs_get_u16(r);
+		state = dfs_get_u8(r);
+		nb = dfs_get_u32(r);
+		if (r->err != 0 || nb > dfs_rbuf_left(r) / 37)
+			return -EBADMSG;
+		char *lines = NULL;
+		size_t linelen = 0;
+		FILE *f = open_memstream(&lines, &linelen);
+		for (uint32_t j = 0; j < nb && r->err == 0; j++) {
+			uint64_t id = dfs_get_u64(r), gen = dfs_get_u64(r);
+			uint64_t off = dfs_get_u64(r), len = dfs_get_u64(r);
+			uint8_t st = dfs_get_u8(r);
+			uint32_t nrep = dfs_get_u32(r);
+			if (nrep > DFS_MAX_REPLICATION * 4)
+				r->err = -EBADMSG;
+			if (st > DFS_BLK_OVER)
+				st = DFS_BLK_MISSING;
+			a->nblocks++;
+			a->counts[st]++;
+			if (st != DFS_BLK_HEALTHY && st != DFS_BLK_OVER &&
+			    (worst == DFS_BLK_HEALTHY || st > worst))
+				worst = st;
+			fprintf(f, "  block %llu gen %llu offset %llu len %llu "
+			    "%s replicas %u:", (unsigned long long)id,
+			    (unsigned long long)gen, (unsigned long long)off,
+			    (unsigned long long)len, cp_block_status(st), nrep);
+			for (uint32_t k = 0; k < nrep && r->err == 0; k++) {
+				uint64_t node = dfs_get_u64(r);
+				dfs_get_strbuf(r, addr, sizeof addr);
+				uint8_t rs = dfs_get_u8(r);
+				fprintf(f, " %llu@%s%s", (unsigned long long)node,
+				    addr, rs == 0 ? "" : rs == 1 ?
+				    "(corrupt)" : "(stale)");
+			}
+			fprintf(f, "\n");
+		}
+		fclose(f);
+		a->files++;
+		if (state != 0)
+			a->building++;
+		printf("%s: %s%s, %llu bytes, %u block(s), replication %u\n",
+		    path, cp_block_status(worst), state != 0 ?
+		    " (being written)" : "", (unsigned long long)size, nb, repl);
+		if (a->blocks)
+			fputs(lines, stdout);
+		free(lines);
+	}
+	a->cursor = dfs_get_u64(r);
+	a->more = dfs_get_u8(r) != 0;
+	return dfs_rbuf_done(r);
+}
+
+int
+cp_cmd_fsck(struct cp_ctx *ctx, int argc, char **argv)
+{
+	struct fsck_args	 a = { .path = "/" };
+	char			*cause = NULL;
+	int			 rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--blocks") == 0)
+			a.blocks = true;
+		else if (argv[i][0] == '-')
+			return cp_usage("fsck");
+		else
+			a.path = argv[i];
+	}
+	do {
+		rc = dfs_client_call(cp_client(ctx), DFS_NN_FSCK,
+		    DFS_NN_FSCK_PAGE, build_fsck, &a, parse_fsck, &a, &cause);
+	} while (rc == 0 && a.more);
+	if (rc != 0)
+		return cp_fail(ctx, "fsck", rc, cause);
+	bool healthy = a.counts[DFS_BLK_UNDER] == 0 &&
+	    a.counts[DFS_BLK_MISSING] == 0 && a.counts[DFS_BLK_CORRUPT] == 0;
+	printf("\nfiles: %llu, blocks: %llu, healthy: %llu, under-replicated: "
+	    "%llu, missing: %llu, corrupt: %llu, over-replicated: %llu, "
+	    "being written: %llu\n", (unsigned long long)a.files,
+	    (unsigned long long)a.nblocks,
+	    (unsigned long long)a.counts[DFS_BLK_HEALTHY],
+	    (unsigned long long)a.counts[DFS_BLK_UNDER],
+	    (unsigned long long)a.counts[DFS_BLK_MISSING],
+	    (unsigned long long)a.counts[DFS_BLK_CORRUPT],
+	    (unsigned long long)a.counts[DFS_BLK_OVER],
+	    (unsigned long long)a.building);
+	printf("status: %s\n", healthy ? "HEALTHY" : "UNHEALTHY");
+	return healthy ? 0 : 1;
+}
+
+static void
+build_empty(struct dfs_wbuf *b, void *arg)
+{
+}
+
+static int
+parse_report(struct dfs_rbuf *r, void *arg)
+{
+	char		 uuid[128], addr[256];
+	uint8_t		 safemode = dfs_get_u8(r);
+	uint64_t	 blocks = dfs_get_u64(r), under = dfs_get_u64(r);
+	uint64_t	 missing = dfs_get_u64(r), corrupt = dfs_get_u64(r);
+	uint64_t	 pending = dfs_get_u64(r);
+	uint32_t	 n = dfs_get_u32(r);
+	unsigned	 live = 0;
+
+	if (r->err != 0)
+		return r->err;
+	printf("safe mode: %s\nblocks: %llu, under-replicated: %llu, "
+	    "missing: %llu, corrupt: %llu, pending replications: %llu\n",
+	    safemode ? "ON" : "off", (unsigned long long)blocks,
+	    (unsigned long long)under, (unsigned long long)missing,
+	    (unsigned long long)corrupt, (unsigned long long)pending);
+	printf("%-4s %-22s %-5s %14s %14s %8s %10s\n", "id", "address",
+	    "state", "capacity", "used", "blocks", "heartbeat");
+	for (uint32_t i = 0; i < n && r->err == 0; i++) {
+		uint64_t id = dfs_get_u64(r);
+		dfs_get_strbuf(r, uuid, sizeof uuid);
+		dfs_get_strbuf(r, addr, sizeof addr);
+		uint8_t state = dfs_get_u8(r);
+		uint64_t cap = dfs_get_u64(r), used = dfs_get_u64(r);
+		uint64_t nb = dfs_get_u64(r);
+		int64_t ago = dfs_get_i64(r);
+		if (state == DFS_NODE_LIVE)
+			live++;
+		printf("%-4llu %-22s %-5s %14llu %14llu %8llu %8.1fs\n",
+		    (unsigned long long)id, addr, state == DFS_NODE_LIVE ?
+		    "live" : "dead", (unsigned long long)cap,
+		    (unsigned long long)used, (unsigned long long)nb,
+		    ago / 1000.0);
+	}
+	printf("data nodes: %u live, %u dead\n", live, n - live);
+	return dfs_rbuf_done(r);
+}
+
+int
+cp_cmd_report(struct cp_ctx *ctx, int argc, char **argv)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	if (argc != 1)
+		return cp_usage("report");
+	rc = dfs_client_call(cp_client(ctx), DFS_NN_REPORT,
+	    DFS_NN_REPORT_REPLY, build_empty, NULL, parse_report, NULL,
+	    &cause);
+	return rc == 0 ? 0 : cp_fail(ctx, "report", rc, cause);
+}

@@ -1,0 +1,619 @@
+/*
+ * cp-cluster.c: dfs cluster up/down/status: a whole cluster on one
+ * machine, with every file it needs under one directory.
+ *
+ * DIR/secret               the token secret (0600)
+ * DIR/namenode.conf        each daemon's config file, written here
+ * DIR/datanodeN.conf
+ * DIR/client.conf          for dfs -c, or NPDFS_CONF
+ * DIR/namenode/, DIR/datanodeN/   their state (SQLite, block files)
+ * DIR/logs/NAME.log, DIR/run/NAME.pid
+ *
+ * The config files are the cluster's memory: "up" on an existing DIR
+ * reads them back, so the same ports, data and secret come back, and only
+ * daemons that are not running are started.  "down" stops exactly the
+ * processes whose PIDs it recorded, after checking that each PID still
+ * runs the program it started.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client_i.h"
+#include "cp_i.h"
+#include "token.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define CP_MAX_NODES	64
+
+struct cp_daemon {
+	char	name[32];		/* "namenode", "datanode2" */
+	char	prog[32];		/* "dfs-namenode" */
+	char	addr[64];
+};
+
+struct cp_cluster {
+	char			*dir;
+	int			 n;
+	struct cp_daemon	 nn;
+	struct cp_daemon	 dn[CP_MAX_NODES];
+};
+
+static char *
+cp_path(const struct cp_cluster *cl, const char *fmt, const char *name)
+{
+	char	*p, *rel;
+
+	xasprintf(&rel, fmt, name);
+	xasprintf(&p, "%s/%s", cl->dir, rel);
+	free(rel);
+	return p;
+}
+
+/* A free TCP port on 127.0.0.1, as "127.0.0.1:PORT". */
+static int
+cp_free_addr(char *out, size_t cap)
+{
+	char	*cause = NULL;
+	int	 fd, port;
+
+	if (dfs_net_listen("127.0.0.1:0", &fd, &cause) != 0) {
+		fprintf(stderr, "dfs cluster: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	port = dfs_net_local_port(fd);
+	close(fd);
+	snprintf(out, cap, "127.0.0.1:%d", port);
+	return 0;
+}
+
+/* The daemon's executable: beside this dfs, in ../sbin, or on PATH. */
+static char *
+cp_find_prog(const char *prog)
+{
+	char	 self[PATH_MAX], *slash, *p;
+	ssize_t	 n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL)
+			*slash = '\0';
+		xasprintf(&p, "%s/%s", self, prog);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+		xasprintf(&p, "%s/../sbin/%s", self, prog);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return xstrdup(prog);	/* execvp searches PATH */
+}
+
+/* The PID in DIR/run/NAME.pid if that process still runs PROG, else 0. */
+static pid_t
+cp_running(const struct cp_cluster *cl, const struct cp_daemon *d)
+{
+	char	*pidf = cp_path(cl, "run/%s.pid", d->name), *procf;
+	char	 buf[PATH_MAX];
+	FILE	*f;
+	long	 pid = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((f = fopen(pidf, "r")) != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	free(pidf);
+	if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+		return 0;
+	/* A recycled PID must not be mistaken for ours. */
+	xasprintf(&procf, "/proc/%ld/cmdline", pid);
+	fd = open(procf, O_RDONLY);
+	free(procf);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *base = strrchr(buf, '/');
+	base = base == NULL ? buf : base + 1;
+	if (strcmp(base, d->prog) != 0)
+		return 0;
+	/* Its config file must be this cluster's (argv[2]). */
+	const char *arg = buf + strlen(buf) + 1;
+	if (arg < buf + n)
+		arg += strlen(arg) + 1;
+	if (arg >= buf + n || strncmp(arg, cl->dir, strlen(cl->dir)) != 0)
+		return 0;
+	return (pid_t)pid;
+}
+
+static int
+cp_start(const struct cp_cluster *cl, const struct cp_daemon *d)
+{
+	char	*conf = cp_path(cl, "%s.conf", d->name);
+	char	*log = cp_path(cl, "logs/%s.log", d->name);
+	char	*pidf = cp_path(cl, "run/%s.pid", d->name);
+	char	*exe = cp_find_prog(d->prog);
+	pid_t	 pid;
+	FILE	*f;
+	int	 rc = 0;
+
+	if ((pid = fork()) < 0) {
+		fprintf(stderr, "dfs cluster: fork: %s\n", strerror(errno));
+		rc = -1;
+		goto out;
+	}
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int null = open("/dev/null", O_RDONLY);
+		setsid();
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		if (null >= 0)
+			dup2(null, STDIN_FILENO);
+		execlp(exe, d->prog, "-c", conf, (char *)NULL);
+		fprintf(stderr, "cannot run %s: %s\n", exe, strerror(errno));
+		_exit(127);
+	}
+	if ((f = fopen(pidf, "w")) != NULL) {
+		fprintf(f, "%ld\n", (long)pid);
+		fclose(f);
+	}
+out:
+	free(conf);
+	free(log);
+	free(pidf);
+	free(exe);
+	return rc;
+}
+
+static void
+cp_set(struct dfs_config *cfg, const char *key, const char *value)
+{
+	char	*cause = NULL;
+
+	if (dfs_config_set(cfg, key, value, &cause) != 0) {
+		fprintf(stderr, "dfs cluster: %s: %s\n", key, cause);
+		exit(1);
+	}
+}
+
+static int
+cp_write_conf(const struct cp_cluster *cl, const char *name,
+    const struct dfs_config *cfg)
+{
+	char	*path = cp_path(cl, "%s.conf", name), *tmp;
+	FILE	*f;
+	int	 rc = 0;
+
+	xasprintf(&tmp, "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL) {
+		fprintf(stderr, "dfs cluster: cannot write %s: %s\n", tmp,
+		    strerror(errno));
+		rc = -1;
+	} else {
+		fprintf(f, "# written by dfs cluster up\n");
+		if (dfs_config_write(cfg, f, NULL) != 0 || fclose(f) != 0 ||
+		    rename(tmp, path) != 0) {
+			fprintf(stderr, "dfs cluster: cannot write %s\n", path);
+			rc = -1;
+		}
+	}
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+/* Read a daemon's address back from its config file. */
+static int
+cp_read_addr(const struct cp_cluster *cl, struct cp_daemon *d,
+    const char *key)
+{
+	struct dfs_config	*cfg = dfs_config_create();
+	char			*path = cp_path(cl, "%s.conf", d->name);
+	char			*cause = NULL;
+	int			 rc;
+
+	if ((rc = dfs_config_load(cfg, path, &cause)) == 0)
+		snprintf(d->addr, sizeof d->addr, "%s",
+		    dfs_config_str(cfg, key));
+	else if (rc != -ENOENT)
+		fprintf(stderr, "dfs cluster: %s\n", cause);
+	free(cause);
+	free(path);
+	dfs_config_free(cfg);
+	return rc;
+}
+
+static void
+cp_daemon_init(struct cp_daemon *d, const char *name, const char *prog)
+{
+	snprintf(d->name, sizeof d->name, "%s", name);
+	snprintf(d->prog, sizeof d->prog, "%s", prog);
+	d->addr[0] = '\0';
+}
+
+/* Fill cl from DIR: the daemons whose config files exist there. */
+static int
+cp_cluster_load(struct cp_cluster *cl, const char *dir)
+{
+	char	 real[PATH_MAX], name[32];
+
+	if (realpath(dir, real) == NULL) {
+		fprintf(stderr, "dfs cluster: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	cl->dir = xstrdup(real);
+	cp_daemon_init(&cl->nn, "namenode", "dfs-namenode");
+	cp_read_addr(cl, &cl->nn, "namenode.listen");
+	for (cl->n = 0; cl->n < CP_MAX_NODES; cl->n++) {
+		snprintf(name, sizeof name, "datanode%d", cl->n + 1);
+		cp_daemon_init(&cl->dn[cl->n], name, "dfs-datanode");
+		if (cp_read_addr(cl, &cl->dn[cl->n], "datanode.listen") != 0)
+			break;
+	}
+	return 0;
+}
+
+struct live_args {
+	unsigned	live;
+};
+
+static void
+build_nothing(struct dfs_wbuf *b, void *arg)
+{
+}
+
+static int
+parse_live(struct dfs_rbuf *r, void *arg)
+{
+	struct live_args	*a = arg;
+	char			 s[256];
+
+	dfs_get_raw(r, 1 + 5 * 8);
+	uint32_t n = dfs_get_u32(r);
+	a->live = 0;
+	for (uint32_t i = 0; i < n && r->err == 0; i++) {
+		dfs_get_u64(r);
+		dfs_get_strbuf(r, s, sizeof s);
+		dfs_get_strbuf(r, s, sizeof s);
+		if (dfs_get_u8(r) == DFS_NODE_LIVE)
+			a->live++;
+		dfs_get_raw(r, 4 * 8);
+	}
+	return dfs_rbuf_done(r);
+}
+
+/* Wait until the namenode answers and n data nodes are live. */
+static int
+cp_wait_live(struct cp_cluster *cl, int n, int seconds)
+{
+	struct dfs_client	*c = NULL;
+	struct live_args	 a = { 0 };
+	char			*cause = NULL;
+	int			 rc = -1;
+
+	if (dfs_client_create(cl->nn.addr, 2000, &c, &cause) != 0)
+		goto out;
+	for (int i = 0; i < seconds * 10; i++) {
+		free(cause);
+		cause = NULL;
+		if (dfs_client_call(c, DFS_NN_REPORT, DFS_NN_REPORT_REPLY,
+		    build_nothing, NULL, parse_live, &a, &cause) == 0 &&
+		    a.live >= (unsigned)n) {
+			rc = 0;
+			break;
+		}
+		if (cp_running(cl, &cl->nn) == 0) {
+			fprintf(stderr, "dfs cluster: the namenode exited; "
+			    "see %s/logs/namenode.log\n", cl->dir);
+			goto out;
+		}
+		usleep(100 * 1000);
+	}
+	if (rc != 0)
+		fprintf(stderr, "dfs cluster: only %u of %d data nodes live "
+		    "after %d s (%s); see %s/logs/\n", a.live, n, seconds,
+		    cause != NULL ? cause : "namenode answered", cl->dir);
+out:
+	free(cause);
+	dfs_client_free(c);
+	return rc;
+}
+
+/* A copy of the explicitly set keys of cfg.  Caller frees. */
+static struct dfs_config *
+cp_conf_copy(const struct dfs_config *cfg)
+{
+	struct dfs_config	*c = dfs_config_create();
+	char			*buf = NULL;
+	size_t			 len = 0;
+	FILE			*f;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		fatal("open_memstream");
+	dfs_config_write(cfg, f, NULL);
+	fclose(f);
+	if ((f = fmemopen(buf, len, "r")) == NULL)
+		fatal("fmemopen");
+	dfs_config_load_stream(c, f, "settings", NULL);
+	fclose(f);
+	free(buf);
+	return c;
+}
+
+static void
+cp_mkdir(const char *path)
+{
+	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "dfs cluster: cannot create %s: %s\n", path,
+		    strerror(errno));
+		exit(1);
+	}
+}
+
+static int
+cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "heartbeat", required_argument, NULL, 'H' },
+		{ "dead-timeout", required_argument, NULL, 'D' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cp_cluster	 cl;
+	struct dfs_config	*common;
+	char			*cause = NULL, *p;
+	int			 ch, n = 3, repl = 0;
+	bool			 fresh, reconf;
+	const char		*bs = NULL, *hb = NULL, *dead = NULL;
+
+	common = dfs_config_create();
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "n:b:r:o:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			n = atoi(optarg);
+			if (n < 1 || n > CP_MAX_NODES) {
+				fprintf(stderr, "dfs cluster up: -n takes 1..%d\n",
+				    CP_MAX_NODES);
+				return 1;
+			}
+			break;
+		case 'b':
+			bs = optarg;
+			break;
+		case 'r':
+			repl = atoi(optarg);
+			if (repl < 1 || repl > DFS_MAX_REPLICATION) {
+				fprintf(stderr, "dfs cluster up: -r takes 1..%d\n",
+				    DFS_MAX_REPLICATION);
+				return 1;
+			}
+			break;
+		case 'H':
+			hb = optarg;
+			break;
+		case 'D':
+			dead = optarg;
+			break;
+		case 'o':
+			if (dfs_config_set_arg(common, optarg, &cause) != 0) {
+				fprintf(stderr, "dfs cluster up: -o %s: %s\n",
+				    optarg, cause);
+				return 1;
+			}
+			break;
+		default:
+			return cp_usage("cluster");
+		}
+	}
+	if (argc - optind != 1)
+		return cp_usage("cluster");
+	cp_mkdir(argv[optind]);
+	if (cp_cluster_load(&cl, argv[optind]) != 0)
+		return 1;
+	fresh = cl.nn.addr[0] == '\0';
+	reconf = fresh || optind > 1;
+	cp_mkdir((p = cp_path(&cl, "%s", "logs")));
+	free(p);
+	cp_mkdir((p = cp_path(&cl, "%s", "run")));
+	free(p);
+
+	/* Settings every daemon shares. */
+	p = cp_path(&cl, "%s", "secret");
+	if (dfs_token_secret_create(p, &cause) != 0) {
+		fprintf(stderr, "dfs cluster up: %s\n", cause);
+		return 1;
+	}
+	cp_set(common, "cluster.secret_file", p);
+	free(p);
+	if (bs != NULL)
+		cp_set(common, "cluster.block_size", bs);
+	if (repl == 0 && !dfs_config_is_set(common, "cluster.replication"))
+		repl = n < 3 ? n : 3;
+	if (repl != 0) {
+		char r[16];
+		snprintf(r, sizeof r, "%d", repl);
+		cp_set(common, "cluster.replication", r);
+	}
+	if (hb != NULL)
+		cp_set(common, "namenode.heartbeat", hb);
+	if (dead != NULL)
+		cp_set(common, "namenode.dead_timeout", dead);
+
+	if (fresh && cp_free_addr(cl.nn.addr, sizeof cl.nn.addr) != 0)
+		return 1;
+	cp_set(common, "namenode.address", cl.nn.addr);
+	if (reconf) {
+		/* A new cluster, or new settings for an existing one. */
+		struct dfs_config *c = cp_conf_copy(common);
+		cp_set(c, "namenode.listen", cl.nn.addr);
+		cp_set(c, "namenode.meta_dir", (p = cp_path(&cl, "%s",
+		    "namenode")));
+		free(p);
+		if (cp_write_conf(&cl, "namenode", c) != 0)
+			return 1;
+		dfs_config_free(c);
+	}
+	if (n < cl.n)
+		n = cl.n;
+	for (int i = 0; i < n; i++) {
+		struct cp_daemon *d = &cl.dn[i];
+		if (i >= cl.n) {
+			char name[32];
+			snprintf(name, sizeof name, "datanode%d", i + 1);
+			cp_daemon_init(d, name, "dfs-datanode");
+			if (cp_free_addr(d->addr, sizeof d->addr) != 0)
+				return 1;
+		} else if (!(reconf))
+			continue;
+		struct dfs_config *c = cp_conf_copy(common);
+		cp_set(c, "datanode.listen", d->addr);
+		cp_set(c, "datanode.data_dir", (p = cp_path(&cl, "%s",
+		    d->name)));
+		free(p);
+		if (cp_write_conf(&cl, d->name, c) != 0)
+			return 1;
+		dfs_config_free(c);
+	}
+	cl.n = n;
+
+	/* client.conf: what a user needs to reach this cluster. */
+	struct dfs_config *cc = dfs_config_create();
+	cp_set(cc, "namenode.address", cl.nn.addr);
+	if (cp_write_conf(&cl, "client", cc) != 0)
+		return 1;
+	dfs_config_free(cc);
+
+	if (cp_running(&cl, &cl.nn) == 0 && cp_start(&cl, &cl.nn) != 0)
+		return 1;
+	for (int i = 0; i < cl.n; i++)
+		if (cp_running(&cl, &cl.dn[i]) == 0 &&
+		    cp_start(&cl, &cl.dn[i]) != 0)
+			return 1;
+	if (cp_wait_live(&cl, cl.n, 60) != 0)
+		return 1;
+	printf("cluster up: namenode %s, %d data node(s) live, state in %s\n",
+	    cl.nn.addr, cl.n, cl.dir);
+	printf("  export NPDFS_CONF=%s/client.conf   # or: dfs -c %s/client.conf"
+	    " ...\n", cl.dir, cl.dir);
+	dfs_config_free(common);
+	free(cl.dir);
+	return 0;
+}
+
+static bool
+cp_wait_exit(pid_t pid, int ms)
+{
+	for (int i = 0; i < ms / 50; i++) {
+		if (kill(pid, 0) != 0)
+			return true;
+		waitpid(pid, NULL, WNOHANG);
+		usleep(50 * 1000);
+	}
+	return kill(pid, 0) != 0;
+}
+
+static int
+cp_stop(const struct cp_cluster *cl, const struct cp_daemon *d)
+{
+	pid_t	 pid = cp_running(cl, d);
+	char	*pidf = cp_path(cl, "run/%s.pid", d->name);
+
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		if (!cp_wait_exit(pid, 10000)) {
+			fprintf(stderr, "dfs cluster down: %s (pid %ld) did not "
+			    "stop; killing it\n", d->name, (long)pid);
+			kill(pid, SIGKILL);
+			cp_wait_exit(pid, 5000);
+		}
+		printf("stopped %s (pid %ld)\n", d->name, (long)pid);
+	}
+	unlink(pidf);
+	free(pidf);
+	return 0;
+}
+
+static int
+cp_cluster_down(struct cp_ctx *ctx, const char *dir)
+{
+	struct cp_cluster	cl;
+
+	if (cp_cluster_load(&cl, dir) != 0)
+		return 1;
+	if (cl.nn.addr[0] == '\0') {
+		fprintf(stderr, "dfs cluster down: no cluster in %s\n", dir);
+		free(cl.dir);
+		return 1;
+	}
+	for (int i = 0; i < cl.n; i++)
+		cp_stop(&cl, &cl.dn[i]);
+	cp_stop(&cl, &cl.nn);
+	free(cl.dir);
+	return 0;
+}
+
+static int
+cp_cluster_status(struct cp_ctx *ctx, const char *dir)
+{
+	struct cp_cluster	cl;
+	int			stopped = 0;
+
+	if (cp_cluster_load(&cl, dir) != 0)
+		return 1;
+	if (cl.nn.addr[0] == '\0') {
+		fprintf(stderr, "dfs cluster status: no cluster in %s\n", dir);
+		free(cl.dir);
+		return 1;
+	}
+	printf("%-10s %-10s %-22s %-8s %s\n", "name", "role", "address", "pid",
+	    "state");
+	for (int i = -1; i < cl.n; i++) {
+		const struct cp_daemon *d = i < 0 ? &cl.nn : &cl.dn[i];
+		pid_t pid = cp_running(&cl, d);
+		char spid[16] = "-";
+		if (pid > 0)
+			snprintf(spid, sizeof spid, "%ld", (long)pid);
+		else
+			stopped++;
+		printf("%-10s %-10s %-22s %-8s %s\n", d->name, i < 0 ?
+		    "namenode" : "datanode", d->addr, spid, pid > 0 ?
+		    "running" : "stopped");
+	}
+	free(cl.dir);
+	return stopped == 0 ? 0 : 3;
+}
+
+int
+cp_cmd_cluster(struct cp_ctx *ctx, int argc, char **argv)
+{
+	if (argc >= 3 && strcmp(argv[1], "up") == 0)
+		return cp_cluster_up(ctx, argc - 1, argv + 1);
+	if (argc == 3 && strcmp(argv[1], "down") == 0)
+		return cp_cluster_down(ctx, argv[2]);
+	if (argc == 3 && strcmp(argv[1], "status") == 0)
+		return cp_cluster_status(ctx, argv[2]);
+	return cp_usage("cluster");
+}

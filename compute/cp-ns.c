@@ -1,0 +1,239 @@
+/* cp-ns.c: dfs ls, mkdir, rm, mv and stat: the namespace commands. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cp_i.h"
+#include "xmalloc.h"
+
+static void
+cp_mode_string(const struct dfs_attr *a, char *s)
+{
+	static const char rwx[] = "rwxrwxrwx";
+
+	s[0] = a->type == DFS_FT_DIR ? 'd' : a->type == DFS_FT_SYMLINK ?
+	    'l' : '-';
+	for (int i = 0; i < 9; i++)
+		s[1 + i] = (a->mode & (0400 >> i)) ? rwx[i] : '-';
+	s[10] = '\0';
+}
+
+static void
+cp_time_string(int64_t ns, char *s, size_t cap)
+{
+	time_t		t = (time_t)(ns / 1000000000);
+	struct tm	tm;
+
+	localtime_r(&t, &tm);
+	strftime(s, cap, "%Y-%m-%d %H:%M", &tm);
+}
+
+static void
+cp_owner(uint32_t uid, uint32_t gid, char *s, size_t cap)
+{
+	struct passwd	*pw = getpwuid(uid);
+	struct group	*gr = getgrgid(gid);
+	char		 u[32], g[32];
+
+	snprintf(u, sizeof u, "%u", uid);
+	snprintf(g, sizeof g, "%u", gid);
+	snprintf(s, cap, "%-8s %-8s", pw != NULL ? pw->pw_name : u,
+	    gr != NULL ? gr->gr_name : g);
+}
+
+struct ls_args {
+	bool	long_form;
+};
+
+static int
+ls_entry(const char *name, const struct dfs_attr *a, void *arg)
+{
+	struct ls_args	*la = arg;
+	char		 mode[11], when[32], owner[80];
+
+	if (!la->long_form) {
+		printf("%s\n", name);
+		return 0;
+	}
+	cp_mode_string(a, mode);
+	cp_time_string(a->mtime_ns, when, sizeof when);
+	cp_owner(a->uid, a->gid, owner, sizeof owner);
+	printf("%s %2u %s %12llu %s %s\n", mode, a->nlink, owner,
+	    (unsigned long long)a->size, when, name);
+	return 0;
+}
+
+int
+cp_cmd_ls(struct cp_ctx *ctx, int argc, char **argv)
+{
+	struct ls_args	 la = { false };
+	char		*cause = NULL;
+	int		 ch, rc, status = 0;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "l")) != -1) {
+		if (ch != 'l')
+			return cp_usage("ls");
+		la.long_form = true;
+	}
+	if (optind == argc) {
+		rc = dfs_client_list(cp_client(ctx), "/", ls_entry, &la, &cause);
+		return rc == 0 ? 0 : cp_fail(ctx, "ls", rc, cause);
+	}
+	for (int i = optind; i < argc; i++) {
+		if (argc - optind > 1)
+			printf("%s%s:\n", i > optind ? "\n" : "", argv[i]);
+		rc = dfs_client_list(cp_client(ctx), argv[i], ls_entry, &la,
+		    &cause);
+		if (rc != 0) {
+			status = cp_fail(ctx, "ls", rc, cause);
+			cause = NULL;
+		}
+	}
+	return status;
+}
+
+int
+cp_cmd_mkdir(struct cp_ctx *ctx, int argc, char **argv)
+{
+	char	*cause = NULL;
+	bool	 parents = false;
+	int	 ch, status = 0;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "p")) != -1) {
+		if (ch != 'p')
+			return cp_usage("mkdir");
+		parents = true;
+	}
+	if (optind == argc)
+		return cp_usage("mkdir");
+	for (int i = optind; i < argc; i++) {
+		int rc = dfs_client_mkdir(cp_client(ctx), argv[i], 0755,
+		    parents, &cause);
+		if (rc != 0) {
+			status = cp_fail(ctx, "mkdir", rc, cause);
+			cause = NULL;
+		}
+	}
+	return status;
+}
+
+int
+cp_cmd_rm(struct cp_ctx *ctx, int argc, char **argv)
+{
+	char	*cause = NULL;
+	bool	 recursive = false;
+	int	 ch, status = 0;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "rR")) != -1) {
+		if (ch != 'r' && ch != 'R')
+			return cp_usage("rm");
+		recursive = true;
+	}
+	if (optind == argc)
+		return cp_usage("rm");
+	for (int i = optind; i < argc; i++) {
+		int rc = dfs_client_delete(cp_client(ctx), argv[i], recursive,
+		    &cause);
+		if (rc == -ENOTEMPTY) {
+			free(cause);
+			xasprintf(&cause, "%s is a non-empty directory (use -r)",
+			    argv[i]);
+		}
+		if (rc != 0) {
+			status = cp_fail(ctx, "rm", rc, cause);
+			cause = NULL;
+		}
+	}
+	return status;
+}
+
+int
+cp_cmd_mv(struct cp_ctx *ctx, int argc, char **argv)
+{
+	struct dfs_attr	 a;
+	char		*cause = NULL, *dst;
+	int		 rc;
+
+	if (argc != 3)
+		return cp_usage("mv");
+	/* Like mv(1): into an existing directory keeps the name. */
+	if (dfs_client_stat(cp_client(ctx), argv[2], &a, &cause) == 0 &&
+	    a.type == DFS_FT_DIR)
+		dst = cp_join(argv[2], cp_basename(argv[1]));
+	else
+		dst = xstrdup(argv[2]);
+	free(cause);
+	cause = NULL;
+	rc = dfs_client_rename(cp_client(ctx), argv[1], dst, 0, &cause);
+	free(dst);
+	return rc == 0 ? 0 : cp_fail(ctx, "mv", rc, cause);
+}
+
+static void
+cp_print_stat(const char *path, const struct dfs_attr *a)
+{
+	char	mode[11], when[32];
+
+	cp_mode_string(a, mode);
+	printf("path: %s\n", path);
+	printf("type: %s\n", a->type == DFS_FT_DIR ? "directory" :
+	    a->type == DFS_FT_SYMLINK ? "symlink" : "file");
+	printf("inode: %llu\n", (unsigned long long)a->ino);
+	printf("size: %llu\n", (unsigned long long)a->size);
+	printf("mode: %04o (%s)\n", a->mode & 07777, mode);
+	printf("owner: %u\ngroup: %u\n", a->uid, a->gid);
+	cp_time_string(a->mtime_ns, when, sizeof when);
+	printf("modified: %s\n", when);
+	if (a->type == DFS_FT_FILE) {
+		printf("blocks: %u\n", a->nblocks);
+		printf("block_size: %llu\n", (unsigned long long)a->block_size);
+		printf("replication: %u\n", a->replication);
+		printf("state: %s\n", a->under_construction ?
+		    "under construction" : "complete");
+		printf("array: %s\n", a->npy.valid ? "npy" : "none");
+	}
+	if (a->npy.valid) {
+		printf("dtype: %s\n", a->npy.descr);
+		printf("shape: (");
+		for (unsigned i = 0; i < a->npy.ndim; i++)
+			printf("%s%llu", i > 0 ? ", " : "",
+			    (unsigned long long)a->npy.shape[i]);
+		printf("%s)\n", a->npy.ndim == 1 ? "," : "");
+		printf("fortran_order: %s\n", a->npy.fortran_order ? "True" :
+		    "False");
+		printf("itemsize: %u\n", a->npy.itemsize);
+		printf("data_offset: %llu\n",
+		    (unsigned long long)a->npy.data_offset);
+	}
+}
+
+int
+cp_cmd_stat(struct cp_ctx *ctx, int argc, char **argv)
+{
+	struct dfs_attr	 a;
+	char		*cause = NULL;
+	int		 status = 0;
+
+	if (argc < 2)
+		return cp_usage("stat");
+	for (int i = 1; i < argc; i++) {
+		int rc = dfs_client_stat(cp_client(ctx), argv[i], &a, &cause);
+		if (rc != 0) {
+			status = cp_fail(ctx, "stat", rc, cause);
+			cause = NULL;
+			continue;
+		}
+		if (i > 1)
+			printf("\n");
+		cp_print_stat(argv[i], &a);
+	}
+	return status;
+}

@@ -1,0 +1,36 @@
+/* cp_i.h: what the dfs command's files share. */
+#ifndef CP_I_H
+#define CP_I_H
+
+#include "client.h"
+#include "config.h"
+
+struct cp_ctx {
+	const char		*prog;		/* "dfs" */
+	struct dfs_config	*cfg;
+	const char		*conf_path;	/* NULL: defaults only */
+	struct dfs_client	*client;
+};
+
+typedef int (*cp_cmd_fn)(struct cp_ctx *, int, char **);
+
+struct dfs_client *cp_client(struct cp_ctx *);
+int	cp_fail(struct cp_ctx *, const char *cmd, int rc, char *cause);
+int	cp_usage(const char *cmd);
+int	cp_parse_size(const char *, uint64_t *);
+char	*cp_join(const char *dir, const char *name);
+const char *cp_basename(const char *);
+
+int	cp_cmd_put(struct cp_ctx *, int, char **);
+int	cp_cmd_get(struct cp_ctx *, int, char **);
+int	cp_cmd_cat(struct cp_ctx *, int, char **);
+int	cp_cmd_ls(struct cp_ctx *, int, char **);
+int	cp_cmd_mkdir(struct cp_ctx *, int, char **);
+int	cp_cmd_rm(struct cp_ctx *, int, char **);
+int	cp_cmd_mv(struct cp_ctx *, int, char **);
+int	cp_cmd_stat(struct cp_ctx *, int, char **);
+int	cp_cmd_fsck(struct cp_ctx *, int, char **);
+int	cp_cmd_report(struct cp_ctx *, int, char **);
+int	cp_cmd_cluster(struct cp_ctx *, int, char **);
+
+#endif

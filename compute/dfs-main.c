@@ -1,0 +1,197 @@
+/*
+ * dfs-main.c: the dfs command: option parsing and dispatch to one
+ * function per subcommand (cp-fs.c, cp-ns.c, cp-admin.c, cp-cluster.c).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_i.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static const struct {
+	const char	*name;
+	cp_cmd_fn	 fn;
+	const char	*usage;
+} cp_cmds[] = {
+	{ "put", cp_cmd_put, "put [-f] [-r REPLICATION] [-b BLOCKSIZE] LOCAL PATH" },
+	{ "get", cp_cmd_get, "get PATH LOCAL" },
+	{ "cat", cp_cmd_cat, "cat PATH..." },
+	{ "ls", cp_cmd_ls, "ls [-l] [PATH...]" },
+	{ "mkdir", cp_cmd_mkdir, "mkdir [-p] PATH..." },
+	{ "rm", cp_cmd_rm, "rm [-r] PATH..." },
+	{ "mv", cp_cmd_mv, "mv SRC DST" },
+	{ "stat", cp_cmd_stat, "stat PATH..." },
+	{ "fsck", cp_cmd_fsck, "fsck [PATH] [--blocks]" },
+	{ "report", cp_cmd_report, "report" },
+	{ "cluster", cp_cmd_cluster, "cluster up DIR [-n DATANODES] [-b BLOCKSIZE] "
+	    "[-r REPLICATION] [--heartbeat SECONDS] [--dead-timeout SECONDS] "
+	    "[-o KEY=VALUE]...\n       dfs cluster down DIR\n"
+	    "       dfs cluster status DIR" },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: dfs [-c FILE | --namenode HOST:PORT] [-o KEY=VALUE] "
+	    "COMMAND [ARGS]\n       dfs --help | --version\ncommands:\n");
+	for (size_t i = 0; i < sizeof cp_cmds / sizeof cp_cmds[0]; i++)
+		fprintf(f, "  dfs %s\n", cp_cmds[i].usage);
+	fprintf(f, "The client configuration comes from -c FILE, else "
+	    "$NPDFS_CONF; see npdfs.conf(5).\n");
+}
+
+/* Print a subcommand's usage line; returns the exit code for misuse. */
+int
+cp_usage(const char *cmd)
+{
+	for (size_t i = 0; i < sizeof cp_cmds / sizeof cp_cmds[0]; i++)
+		if (strcmp(cp_cmds[i].name, cmd) == 0)
+			fprintf(stderr, "usage: dfs %s\n", cp_cmds[i].usage);
+	return 2;
+}
+
+/* Report a failed operation and return exit code 1.  Consumes cause. */
+int
+cp_fail(struct cp_ctx *ctx, const char *cmd, int rc, char *cause)
+{
+	fprintf(stderr, "%s %s: %s\n", ctx->prog, cmd,
+	    cause != NULL ? cause : strerror(rc < 0 ? -rc : rc));
+	free(cause);
+	return 1;
+}
+
+/* The cluster client, created on first use (exits on a bad address). */
+struct dfs_client *
+cp_client(struct cp_ctx *ctx)
+{
+	char	*cause = NULL;
+
+	if (ctx->client == NULL &&
+	    dfs_client_from_config(ctx->cfg, &ctx->client, &cause) != 0) {
+		fprintf(stderr, "%s: %s\n", ctx->prog, cause);
+		exit(1);
+	}
+	return ctx->client;
+}
+
+int
+cp_parse_size(const char *s, uint64_t *out)
+{
+	int64_t	v;
+
+	if (dfs_parse_size(s, &v) != 0 || v <= 0)
+		return -EINVAL;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+/* dir + "/" + name.  Caller frees. */
+char *
+cp_join(const char *dir, const char *name)
+{
+	char	*p;
+	size_t	 n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	xasprintf(&p, "%.*s/%s", (int)n, dir, name);
+	if (p[0] == '/' && p[1] == '/')
+		memmove(p, p + 1, strlen(p));
+	return p;
+}
+
+/* The last component of a path ("" for "/").  Borrowed from path. */
+const char *
+cp_basename(const char *path)
+{
+	const char	*s = strrchr(path, '/');
+
+	return s == NULL ? path : s + 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "namenode", required_argument, NULL, 'N' },
+		{ "set", required_argument, NULL, 'o' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cp_ctx	 ctx = { .prog = "dfs" };
+	const char	*namenode = NULL;
+	char		*cause = NULL;
+	int		 ch, rc, level = DFS_LOG_WARN;
+
+	signal(SIGPIPE, SIG_IGN);
+	ctx.cfg = dfs_config_create();
+	ctx.conf_path = getenv("NPDFS_CONF");
+	if (ctx.conf_path != NULL && ctx.conf_path[0] == '\0')
+		ctx.conf_path = NULL;
+	/* Options stop at the command: "dfs ls -l" passes -l on. */
+	while ((ch = getopt_long(argc, argv, "+c:o:dhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			ctx.conf_path = optarg;
+			break;
+		case 'N':
+			namenode = optarg;
+			break;
+		case 'o':
+			break;		/* applied after the file */
+		case 'd':
+			level = DFS_LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("dfs (npdfs) %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	dfs_log_open("dfs", level, false);
+	if (ctx.conf_path != NULL &&
+	    dfs_config_load(ctx.cfg, ctx.conf_path, &cause) != 0) {
+		fprintf(stderr, "dfs: %s\n", cause);
+		return 1;
+	}
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+c:o:dhV", longopts, NULL)) != -1)
+		if (ch == 'o' && dfs_config_set_arg(ctx.cfg, optarg,
+		    &cause) != 0) {
+			fprintf(stderr, "dfs: -o %s: %s\n", optarg, cause);
+			return 1;
+		}
+	if (namenode != NULL && dfs_config_set(ctx.cfg, "namenode.address",
+	    namenode, &cause) != 0) {
+		fprintf(stderr, "dfs: --namenode: %s\n", cause);
+		return 1;
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof cp_cmds / sizeof cp_cmds[0]; i++) {
+		if (strcmp(cp_cmds[i].name, argv[optind]) != 0)
+			continue;
+		rc = cp_cmds[i].fn(&ctx, argc - optind, argv + optind);
+		dfs_client_free(ctx.client);
+		dfs_config_free(ctx.cfg);
+		return rc;
+	}
+	fprintf(stderr, "dfs: unknown command '%s' (dfs --help lists them)\n",
+	    argv[optind]);
+	return 2;
+}

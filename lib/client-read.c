@@ -1,0 +1,358 @@
+/*
+ * client-read.c: reading a file straight from the data nodes.
+ *
+ * Every byte is checked against its chunk's CRC32C here, in the client,
+ * before it is handed to the caller: the data node checks too, but only an
+ * end-to-end check covers the network and the node's memory.  A replica
+ * that fails (refused connection, timeout, error reply, bad checksum) is
+ * set aside and the next one is tried, so a reader never sees an error
+ * while one good replica exists; a checksum failure is also reported to
+ * the namenode so the replica can be replaced.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "checksum.h"
+#include "client_i.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define READER_CONNS	4
+
+struct reader_conn {
+	char	addr[256];
+	int	fd;
+};
+
+struct dfs_reader {
+	struct dfs_client	*c;
+	char			*path;
+	struct dfs_attr		 attr;
+	uint32_t		 nblocks;
+	struct dfs_lblock	*blocks;
+	uint8_t			*bad;		/* per block: bitmask of bad locs */
+	struct reader_conn	 conns[READER_CONNS];
+	unsigned		 next_conn;
+	struct dfs_wbuf		 in;
+	struct dfs_wbuf		 out;
+};
+
+struct blocks_args {
+	const char		*path;
+	struct dfs_reader	*r;
+};
+
+static void
+build_get_blocks(struct dfs_wbuf *b, void *arg)
+{
+	struct blocks_args	*a = arg;
+
+	dfs_put_str(b, a->path);
+	dfs_put_u64(b, 0);
+	dfs_put_u64(b, UINT64_MAX);
+}
+
+static int
+parse_blocks(struct dfs_rbuf *rb, void *arg)
+{
+	struct blocks_args	*a = arg;
+	struct dfs_reader	*r = a->r;
+	uint32_t		 n;
+
+	dfs_proto_get_attr(rb, &r->attr);
+	n = dfs_get_u32(rb);
+	if (rb->err != 0 || n > dfs_rbuf_left(rb) / 8)
+		return -EBADMSG;
+	free(r->blocks);
+	free(r->bad);
+	r->blocks = xcalloc(n, sizeof *r->blocks);
+	r->bad = xcalloc(n, 1);
+	r->nblocks = n;
+	for (uint32_t i = 0; i < n; i++)
+		dfs_proto_get_lblock(rb, &r->blocks[i]);
+	return dfs_rbuf_done(rb);
+}
+
+static int
+reader_fetch(struct dfs_reader *r, char **cause)
+{
+	struct blocks_args	a = { r->path, r };
+
+	return dfs_client_call(r->c, DFS_NN_GET_BLOCKS, DFS_NN_BLOCKS,
+	    build_get_blocks, &a, parse_blocks, &a, cause);
+}
+
+/* Open path for reading: its attributes and every block's locations. */
+int
+dfs_reader_open(struct dfs_client *c, const char *path,
+    struct dfs_reader **rp, char **cause)
+{
+	struct dfs_reader	*r;
+	int			 rc;
+
+	r = xcalloc(1, sizeof *r);
+	r->c = c;
+	r->path = xstrdup(path);
+	for (int i = 0; i < READER_CONNS; i++)
+		r->conns[i].fd = -1;
+	dfs_wbuf_init(&r->in);
+	dfs_wbuf_init(&r->out);
+	if ((rc = reader_fetch(r, cause)) != 0) {
+		dfs_reader_close(r);
+		return rc;
+	}
+	*rp = r;
+	return 0;
+}
+
+const struct dfs_attr *
+dfs_reader_attr(const struct dfs_reader *r)
+{
+	return &r->attr;
+}
+
+static void
+reader_drop(struct dfs_reader *r, const char *addr)
+{
+	for (int i = 0; i < READER_CONNS; i++) {
+		if (r->conns[i].fd >= 0 && strcmp(r->conns[i].addr, addr) == 0) {
+			close(r->conns[i].fd);
+			r->conns[i].fd = -1;
+		}
+	}
+}
+
+/* A connection to addr, reused across reads. */
+static int
+reader_conn(struct dfs_reader *r, const char *addr, char **cause)
+{
+	struct reader_conn	*rc;
+	int			 fd, err;
+
+	for (int i = 0; i < READER_CONNS; i++)
+		if (r->conns[i].fd >= 0 && strcmp(r->conns[i].addr, addr) == 0)
+			return r->conns[i].fd;
+	if ((err = dfs_net_connect(addr, r->c->timeout_ms, &fd, cause)) != 0)
+		return err;
+	rc = &r->conns[r->next_conn++ % READER_CONNS];
+	if (rc->fd >= 0)
+		close(rc->fd);
+	rc->fd = fd;
+	snprintf(rc->addr, sizeof rc->addr, "%s", addr);
+	return fd;
+}
+
+struct bad_args {
+	const struct dfs_lblock	*lb;
+	dfs_node_id		 node;
+	const char		*why;
+};
+
+static void
+build_bad(struct dfs_wbuf *b, void *arg)
+{
+	struct bad_args	*a = arg;
+
+	dfs_put_u64(b, a->lb->block);
+	dfs_put_u64(b, a->lb->gen);
+	dfs_put_u64(b, a->node);
+	dfs_put_str(b, a->why);
+}
+
+/*
+ * Read [boff, boff+len) of one block from one replica into dst, checking
+ * every chunk.  -EILSEQ means the replica sent bytes that fail their
+ * checksum.
+ */
+static int
+reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
+    const char *addr, uint64_t boff, size_t len, uint8_t *dst, char **cause)
+{
+	struct dfs_frame_hdr	 h;
+	struct dfs_rbuf		 rb;
+	uint64_t		 end = boff + len;
+	int			 fd, rc;
+
+	if ((fd = reader_conn(r, addr, cause)) < 0)
+		return fd;
+	dfs_wbuf_reset(&r->out);
+	dfs_frame_begin(&r->out, DFS_DX_READ, 1);
+	dfs_proto_put_token(&r->out, &lb->token);
+	dfs_put_u64(&r->out, lb->block);
+	dfs_put_u64(&r->out, lb->gen);
+	dfs_put_u64(&r->out, boff);
+	dfs_put_u64(&r->out, len);
+	dfs_frame_end(&r->out);
+	if ((rc = dfs_net_send(fd, &r->out, r->c->timeout_ms)) != 0) {
+		xasprintf(cause, "%s: %s", addr, strerror(-rc));
+		return rc;
+	}
+	for (;;) {
+		const uint8_t *crcs, *data;
+		uint64_t off;
+		uint32_t chunk, nchunks;
+		size_t dlen;
+
+		if ((rc = dfs_net_recv_frame(fd, &h, &r->in, r->c->timeout_ms,
+		    cause)) != 0)
+			return rc;
+		dfs_rbuf_init(&rb, r->in.data, h.len);
+		if (h.type == DFS_MSG_ERROR) {
+			rc = dfs_get_i32(&rb);
+			char *msg = dfs_get_strdup(&rb, DFS_WIRE_MAX_STR);
+			xasprintf(cause, "%s: %s", addr, msg != NULL ? msg :
+			    "error");
+			free(msg);
+			return rc < 0 ? rc : -EIO;
+		}
+		if (h.type != DFS_DX_DATA) {
+			xasprintf(cause, "%s sent %s, not DATA", addr,
+			    dfs_msg_name(h.type));
+			return -EPROTO;
+		}
+		off = dfs_get_u64(&rb);
+		chunk = dfs_get_u32(&rb);
+		nchunks = dfs_get_u32(&rb);
+		if (nchunks > DFS_MAX_PACKET / DFS_MIN_CHUNK + 1)
+			rb.err = -EBADMSG;
+		crcs = dfs_get_raw(&rb, (size_t)nchunks * 4);
+		data = dfs_get_blob(&rb, DFS_MAX_PACKET, &dlen);
+		if (dfs_rbuf_done(&rb) != 0 || chunk < DFS_MIN_CHUNK ||
+		    chunk > DFS_MAX_CHUNK || (chunk & (chunk - 1)) != 0 ||
+		    off % chunk != 0 || nchunks != (dlen + chunk - 1) / chunk) {
+			xasprintf(cause, "%s sent a malformed DATA frame", addr);
+			return -EPROTO;
+		}
+		if (dlen == 0)
+			break;
+		for (uint32_t i = 0; i < nchunks; i++) {
+			size_t co = (size_t)i * chunk;
+			size_t cn = dlen - co < chunk ? dlen - co : chunk;
+			if (dfs_crc32c(0, data + co, cn) !=
+			    dfs_le32dec(crcs + 4 * i)) {
+				xasprintf(cause, "%s: checksum error in block "
+				    "%llu at offset %llu", addr,
+				    (unsigned long long)lb->block,
+				    (unsigned long long)(off + co));
+				return -EILSEQ;
+			}
+		}
+		/* Copy the part of [off, off+dlen) that was asked for. */
+		uint64_t lo = off > boff ? off : boff;
+		uint64_t hi = off + dlen < end ? off + dlen : end;
+		if (lo < hi)
+			memcpy(dst + (lo - boff), data + (lo - off), hi - lo);
+	}
+	return 0;
+}
+
+/* Read from the first replica that gives good bytes. */
+static int
+reader_block(struct dfs_reader *r, uint32_t bi, uint64_t boff, size_t len,
+    uint8_t *dst, char **cause)
+{
+	const struct dfs_lblock	*lb = &r->blocks[bi];
+	int			 rc = -EIO;
+	bool			 refetched = false;
+
+again:
+	for (uint32_t i = 0; i < lb->nlocs; i++) {
+		char *why = NULL;
+
+		if (i < 8 && (r->bad[bi] & (1U << i)))
+			continue;
+		rc = reader_from(r, lb, lb->locs[i].addr, boff, len, dst, &why);
+		if (rc == 0) {
+			free(why);
+			return 0;
+		}
+		log_warn("reading block %llu from %s: %s",
+		    (unsigned long long)lb->block, lb->locs[i].addr,
+		    why != NULL ? why : strerror(-rc));
+		reader_drop(r, lb->locs[i].addr);
+		if (rc == -EILSEQ || rc == -EIO) {
+			struct bad_args a = { lb, lb->locs[i].node, why };
+			dfs_client_call(r->c, DFS_NN_BAD_BLOCK, DFS_MSG_OK,
+			    build_bad, &a, NULL, NULL, NULL);
+		}
+		if (i < 8 && rc != -EACCES)
+			r->bad[bi] |= 1U << i;
+		free(*cause);
+		*cause = why;
+	}
+	/* Tokens expire and replicas move: ask again once. */
+	if (!refetched) {
+		char *why = NULL;
+		uint64_t block = lb->block;
+		refetched = true;
+		if (reader_fetch(r, &why) == 0 && bi < r->nblocks &&
+		    r->blocks[bi].block == block) {
+			free(why);
+			lb = &r->blocks[bi];
+			goto again;
+		}
+		free(why);
+	}
+	if (lb->nlocs == 0) {
+		free(*cause);
+		xasprintf(cause, "block %llu of %s has no live replica",
+		    (unsigned long long)lb->block, r->path);
+	}
+	return rc == -EILSEQ || rc == 0 ? -EIO : rc;
+}
+
+/* Read up to len bytes at off; returns the count (0 at end of file). */
+ssize_t
+dfs_reader_pread(struct dfs_reader *r, void *buf, size_t len, uint64_t off,
+    char **cause)
+{
+	uint8_t		*dst = buf;
+	size_t		 done = 0;
+	int		 rc;
+
+	if (off >= r->attr.size)
+		return 0;
+	if (len > r->attr.size - off)
+		len = r->attr.size - off;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	for (uint32_t bi = 0; bi < r->nblocks && done < len; bi++) {
+		const struct dfs_lblock *lb = &r->blocks[bi];
+		uint64_t pos = off + done;
+		if (pos < lb->offset || pos >= lb->offset + lb->len)
+			continue;
+		size_t n = lb->offset + lb->len - pos;
+		if (n > len - done)
+			n = len - done;
+		if ((rc = reader_block(r, bi, pos - lb->offset, n, dst + done,
+		    cause)) != 0)
+			return rc;
+		done += n;
+	}
+	if (done < len) {
+		xasprintf(cause, "%s: the block map does not cover offset "
+		    "%llu", r->path, (unsigned long long)(off + done));
+		return -EIO;
+	}
+	return (ssize_t)done;
+}
+
+void
+dfs_reader_close(struct dfs_reader *r)
+{
+	if (r == NULL)
+		return;
+	for (int i = 0; i < READER_CONNS; i++)
+		if (r->conns[i].fd >= 0)
+			close(r->conns[i].fd);
+	dfs_wbuf_release(&r->in);
+	dfs_wbuf_release(&r->out);
+	free(r->blocks);
+	free(r->bad);
+	free(r->path);
+	free(r);
+}

@@ -1,0 +1,65 @@
+/*
+ * client.h: the client API shared by dfs, dfs-sum and dfs-mount: namespace
+ * calls to the namenode, and streaming block writes and verified reads
+ * straight to and from the data nodes.
+ */
+#ifndef DFS_CLIENT_H
+#define DFS_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "net.h"
+#include "proto.h"
+
+#define DFS_DEFAULT_CHUNK	(64U << 10)
+
+struct dfs_client;
+struct dfs_writer;
+struct dfs_reader;
+
+struct dfs_write_opts {
+	uint32_t	mode;
+	uint16_t	replication;	/* 0: cluster default */
+	uint64_t	block_size;	/* 0: cluster default */
+	bool		overwrite;
+};
+
+int	 dfs_client_create(const char *nn_addr, int timeout_ms,
+	     struct dfs_client **, char **cause);
+int	 dfs_client_from_config(const struct dfs_config *,
+	     struct dfs_client **, char **cause);
+void	 dfs_client_free(struct dfs_client *);
+struct dfs_conn *dfs_client_nn(struct dfs_client *, char **cause);
+void	 dfs_client_nn_reset(struct dfs_client *);
+
+int	dfs_client_mkdir(struct dfs_client *, const char *path, uint32_t mode,
+	    bool parents, char **cause);
+int	dfs_client_stat(struct dfs_client *, const char *path,
+	    struct dfs_attr *, char **cause);
+typedef int (*dfs_list_cb)(const char *name, const struct dfs_attr *,
+	    void *arg);
+int	dfs_client_list(struct dfs_client *, const char *path, dfs_list_cb,
+	    void *arg, char **cause);
+int	dfs_client_rename(struct dfs_client *, const char *src,
+	    const char *dst, uint32_t flags, char **cause);
+int	dfs_client_delete(struct dfs_client *, const char *path,
+	    bool recursive, char **cause);
+
+int	dfs_writer_open(struct dfs_client *, const char *path,
+	    const struct dfs_write_opts *, struct dfs_writer **, char **cause);
+int	dfs_writer_write(struct dfs_writer *, const void *, size_t,
+	    char **cause);
+int	dfs_writer_close(struct dfs_writer *, char **cause);
+void	dfs_writer_abort(struct dfs_writer *);
+
+int	dfs_reader_open(struct dfs_client *, const char *path,
+	    struct dfs_reader **, char **cause);
+const struct dfs_attr *dfs_reader_attr(const struct dfs_reader *);
+ssize_t	dfs_reader_pread(struct dfs_reader *, void *, size_t, uint64_t off,
+	    char **cause);
+void	dfs_reader_close(struct dfs_reader *);
+
+#endif

@@ -1,0 +1,470 @@
+/*
+ * net.c: blocking TCP with deadlines.
+ *
+ * npdfs servers use a thread per connection with blocking sockets: simpler
+ * than an event loop and, on loopback here, fast enough to move data at
+ * memory speed.  Every read and write waits at most a timeout (poll before
+ * each system call), so a stopped peer costs a bounded stall, never a hang.
+ * A frame is received in two steps: the fixed header is read and validated
+ * (wire.c) before the payload, whose length is bounded, is read into a
+ * buffer that the connection reuses.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "proto.h"
+#include "xmalloc.h"
+
+/* Split "host:port" ("[v6]:port" too).  Host may be empty (any address). */
+int
+dfs_hostport_split(const char *addr, char *host, size_t hostcap,
+    uint16_t *port, char **cause)
+{
+	const char	*colon, *h = addr;
+	size_t		 hlen;
+	char		*end;
+	unsigned long	 p;
+
+	if (addr[0] == '[') {
+		const char *rb = strchr(addr, ']');
+		if (rb == NULL || rb[1] != ':')
+			goto bad;
+		h = addr + 1;
+		hlen = rb - h;
+		colon = rb + 1;
+	} else {
+		if ((colon = strrchr(addr, ':')) == NULL)
+			goto bad;
+		hlen = colon - addr;
+	}
+	if (hlen >= hostcap)
+		goto bad;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p > 65535)
+		goto bad;
+	*port = (uint16_t)p;
+	return 0;
+bad:
+	if (cause != NULL)
+		xasprintf(cause, "bad address '%s': expected HOST:PORT", addr);
+	return -EINVAL;
+}
+
+static int
+net_resolve(const char *addr, bool passive, struct addrinfo **res,
+    char **cause)
+{
+	char		host[256], port[8];
+	uint16_t	p;
+	struct addrinfo	hints;
+	int		rc;
+
+	if ((rc = dfs_hostport_split(addr, host, sizeof host, &p, cause)) != 0)
+		return rc;
+	snprintf(port, sizeof port, "%u", p);
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = passive ? AI_PASSIVE : 0;
+	if ((rc = getaddrinfo(host[0] == '\0' ? NULL : host, port, &hints,
+	    res)) != 0) {
+		if (cause != NULL)
+			xasprintf(cause, "cannot resolve '%s': %s", addr,
+			    gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	return 0;
+}
+
+/* Listen on addr ("127.0.0.1:0" picks a free port). */
+int
+dfs_net_listen(const char *addr, int *fdp, char **cause)
+{
+	struct addrinfo	*res = NULL;
+	int		 fd = -1, rc, one = 1;
+
+	if ((rc = net_resolve(addr, true, &res, cause)) != 0)
+		return rc;
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+	    listen(fd, 512) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	freeaddrinfo(res);
+	*fdp = fd;
+	return 0;
+fail:
+	if (cause != NULL)
+		xasprintf(cause, "cannot listen on %s: %s", addr,
+		    strerror(-rc));
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return rc;
+}
+
+int
+dfs_net_local_port(int fd)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof ss;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -errno;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -EAFNOSUPPORT;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd is ready for events or the deadline passes. */
+static int
+net_wait(int fd, short events, int64_t deadline)
+{
+	struct pollfd	pfd = { .fd = fd, .events = events };
+	int		n;
+
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static void
+net_tune(int fd)
+{
+	int	one = 1, sz = 4 << 20;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+}
+
+/* Connect within timeout_ms, trying each address the name resolves to. */
+int
+dfs_net_connect(const char *addr, int timeout_ms, int *fdp, char **cause)
+{
+	struct addrinfo	*res = NULL, *ai;
+	int		 fd = -1, rc, err = 0;
+	socklen_t	 elen = sizeof err;
+	int64_t		 deadline = now_ms() + timeout_ms;
+
+	if ((rc = net_resolve(addr, false, &res, cause)) != 0)
+		return rc;
+	rc = -ECONNREFUSED;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0);
+		if (fd < 0) {
+			rc = -errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+			if (errno != EINPROGRESS) {
+				rc = -errno;
+				goto next;
+			}
+			if ((rc = net_wait(fd, POLLOUT, deadline)) != 0)
+				goto next;
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+			if (err != 0) {
+				rc = -err;
+				goto next;
+			}
+		}
+		net_tune(fd);
+		freeaddrinfo(res);
+		*fdp = fd;
+		return 0;
+next:
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (cause != NULL)
+		xasprintf(cause, "cannot connect to %s: %s", addr,
+		    strerror(-rc));
+	return rc;
+}
+
+/* Write all bytes before the deadline.  The socket may be blocking or not. */
+int
+dfs_net_write_all(int fd, const void *buf, size_t len, int timeout_ms)
+{
+	const uint8_t	*p = buf;
+	int64_t		 deadline = now_ms() + timeout_ms;
+	ssize_t		 n;
+	int		 rc;
+
+	while (len > 0) {
+		if ((rc = net_wait(fd, POLLOUT, deadline)) != 0)
+			return rc;
+		n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Read exactly len bytes before the deadline.  End of stream before the
+ * first byte is -ENOTCONN (the peer closed between frames); after it,
+ * -ECONNRESET (the peer died mid-frame).
+ */
+int
+dfs_net_read_all(int fd, void *buf, size_t len, int timeout_ms)
+{
+	uint8_t	*p = buf;
+	size_t	 got = 0;
+	int64_t	 deadline = now_ms() + timeout_ms;
+	ssize_t	 n;
+	int	 rc;
+
+	while (got < len) {
+		if ((rc = net_wait(fd, POLLIN, deadline)) != 0)
+			return rc;
+		n = recv(fd, p + got, len - got, MSG_DONTWAIT);
+		if (n == 0)
+			return got == 0 ? -ENOTCONN : -ECONNRESET;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		got += n;
+	}
+	return 0;
+}
+
+/* Receive one frame: validated header into h, payload into buf (reset). */
+int
+dfs_net_recv_frame(int fd, struct dfs_frame_hdr *h, struct dfs_wbuf *buf,
+    int timeout_ms, char **cause)
+{
+	uint8_t	hdr[DFS_WIRE_HDR_LEN];
+	int	rc;
+
+	dfs_wbuf_reset(buf);
+	if ((rc = dfs_net_read_all(fd, hdr, sizeof hdr, timeout_ms)) != 0) {
+		if (cause != NULL && rc != -ENOTCONN)
+			xasprintf(cause, "receiving a frame: %s",
+			    strerror(-rc));
+		return rc;
+	}
+	if ((rc = dfs_frame_hdr_decode(hdr, sizeof hdr, h, cause)) != 0)
+		return rc;
+	if ((rc = dfs_net_read_all(fd, dfs_wbuf_reserve(buf, h->len), h->len,
+	    timeout_ms)) != 0) {
+		if (rc == -ENOTCONN)
+			rc = -ECONNRESET;
+		if (cause != NULL)
+			xasprintf(cause, "receiving a %u-byte payload: %s",
+			    h->len, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+int
+dfs_net_send(int fd, const struct dfs_wbuf *b, int timeout_ms)
+{
+	return dfs_net_write_all(fd, b->data, b->len, timeout_ms);
+}
+
+/* Reply with an error: a negative errno and a message for the user. */
+int
+dfs_net_send_error(int fd, uint64_t req_id, int err, const char *fmt, ...)
+{
+	struct dfs_wbuf	 b;
+	char		*msg;
+	va_list		 ap;
+	int		 rc;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	dfs_wbuf_init(&b);
+	dfs_frame_begin(&b, DFS_MSG_ERROR, req_id);
+	dfs_put_i32(&b, err > 0 ? -err : err);
+	dfs_put_str(&b, msg == NULL ? "" : msg);
+	dfs_frame_end(&b);
+	rc = dfs_net_send(fd, &b, 5000);
+	dfs_wbuf_release(&b);
+	free(msg);
+	return rc;
+}
+
+int
+dfs_net_send_ok(int fd, uint64_t req_id)
+{
+	uint8_t			hdr[DFS_WIRE_HDR_LEN];
+	struct dfs_frame_hdr	h = {
+		.version = DFS_WIRE_VERSION, .type = DFS_MSG_OK,
+		.req_id = req_id
+	};
+
+	dfs_frame_hdr_encode(&h, hdr);
+	return dfs_net_write_all(fd, hdr, sizeof hdr, 5000);
+}
+
+/* Connect and exchange HELLO, so a version mismatch is caught at once. */
+int
+dfs_conn_open(const char *addr, int timeout_ms, struct dfs_conn **cp,
+    char **cause)
+{
+	struct dfs_conn	*c;
+	struct dfs_wbuf	*b;
+	struct dfs_rbuf	 r;
+	int		 fd, rc;
+
+	*cp = NULL;
+	if ((rc = dfs_net_connect(addr, timeout_ms, &fd, cause)) != 0)
+		return rc;
+	c = xcalloc(1, sizeof *c);
+	c->fd = fd;
+	c->timeout_ms = timeout_ms;
+	c->next_id = 1;
+	c->peer = xstrdup(addr);
+	b = dfs_conn_begin(c, DFS_MSG_HELLO);
+	dfs_put_u16(b, DFS_WIRE_VERSION);
+	dfs_put_str(b, "npdfs " PACKAGE_VERSION);
+	if ((rc = dfs_conn_call(c, DFS_MSG_HELLO, &r, cause)) != 0) {
+		dfs_conn_free(c);
+		return rc;
+	}
+	*cp = c;
+	return 0;
+}
+
+void
+dfs_conn_free(struct dfs_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	dfs_wbuf_release(&c->out);
+	dfs_wbuf_release(&c->in);
+	free(c->peer);
+	free(c);
+}
+
+/* Start a request; append its fields to the returned buffer.  Borrowed. */
+struct dfs_wbuf *
+dfs_conn_begin(struct dfs_conn *c, uint16_t type)
+{
+	dfs_wbuf_reset(&c->out);
+	dfs_frame_begin(&c->out, type, c->next_id++);
+	return &c->out;
+}
+
+/* Send the request built since dfs_conn_begin. */
+int
+dfs_conn_send(struct dfs_conn *c, char **cause)
+{
+	int	rc;
+
+	dfs_frame_end(&c->out);
+	if ((rc = dfs_net_send(c->fd, &c->out, c->timeout_ms)) != 0 &&
+	    cause != NULL)
+		xasprintf(cause, "sending to %s: %s", c->peer, strerror(-rc));
+	return rc;
+}
+
+/*
+ * Receive one reply.  An ERROR reply becomes its errno with its message in
+ * *cause; a reply of another type than expected is -EPROTO.  The reader
+ * borrows the connection's buffer until the next call.
+ */
+int
+dfs_conn_recv(struct dfs_conn *c, uint16_t expect, struct dfs_rbuf *r,
+    char **cause)
+{
+	char	*why = NULL;
+	int	 rc;
+
+	rc = dfs_net_recv_frame(c->fd, &c->reply, &c->in, c->timeout_ms, &why);
+	if (rc != 0) {
+		if (rc == -ENOTCONN)
+			rc = -ECONNRESET;
+		if (cause != NULL)
+			xasprintf(cause, "%s: %s", c->peer, why != NULL ? why :
+			    "connection closed");
+		free(why);
+		return rc;
+	}
+	dfs_rbuf_init(r, c->in.data, c->reply.len);
+	if (c->reply.type == DFS_MSG_ERROR) {
+		int32_t err = dfs_get_i32(r);
+		char *msg = dfs_get_strdup(r, DFS_WIRE_MAX_STR);
+		if (r->err != 0 || err >= 0 || err < -4095)
+			err = -EPROTO;
+		if (cause != NULL)
+			*cause = msg != NULL ? msg : xstrdup(strerror(-err));
+		else
+			free(msg);
+		return err;
+	}
+	if (c->reply.type != expect) {
+		if (cause != NULL)
+			xasprintf(cause, "%s answered %s where %s was expected",
+			    c->peer, dfs_msg_name(c->reply.type),
+			    dfs_msg_name(expect));
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int
+dfs_conn_call(struct dfs_conn *c, uint16_t expect, struct dfs_rbuf *r,
+    char **cause)
+{
+	int	rc;
+
+	if ((rc = dfs_conn_send(c, cause)) != 0)
+		return rc;
+	return dfs_conn_recv(c, expect, r, cause);
+}

@@ -1,0 +1,192 @@
+/*
+ * proto.c: encoders and bounded decoders for the records that several
+ * messages share (attributes, array metadata, tokens, block locations).
+ * Decoders never trust a count: each is checked against its bound before
+ * anything is read or stored, and errors are left in the reader.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "proto.h"
+
+void
+dfs_proto_put_npy(struct dfs_wbuf *b, const struct dfs_npy_meta *m)
+{
+	dfs_put_u8(b, m->valid);
+	if (!m->valid)
+		return;
+	dfs_put_str(b, m->descr);
+	dfs_put_u8(b, m->fortran_order);
+	dfs_put_u8(b, m->ndim);
+	for (unsigned i = 0; i < m->ndim; i++)
+		dfs_put_u64(b, m->shape[i]);
+	dfs_put_u64(b, m->data_offset);
+	dfs_put_u32(b, m->itemsize);
+	dfs_put_u64(b, m->header_len);
+}
+
+void
+dfs_proto_get_npy(struct dfs_rbuf *r, struct dfs_npy_meta *m)
+{
+	memset(m, 0, sizeof *m);
+	m->valid = dfs_get_u8(r) != 0;
+	if (!m->valid)
+		return;
+	dfs_get_strbuf(r, m->descr, sizeof m->descr);
+	m->fortran_order = dfs_get_u8(r) != 0;
+	m->ndim = dfs_get_u8(r);
+	if (m->ndim > 64) {
+		r->err = -EBADMSG;
+		m->ndim = 0;
+		return;
+	}
+	for (unsigned i = 0; i < m->ndim; i++)
+		m->shape[i] = dfs_get_u64(r);
+	m->data_offset = dfs_get_u64(r);
+	m->itemsize = dfs_get_u32(r);
+	m->header_len = dfs_get_u64(r);
+	if (m->itemsize == 0 || m->itemsize > 16)
+		r->err = -EBADMSG;
+}
+
+void
+dfs_proto_put_attr(struct dfs_wbuf *b, const struct dfs_attr *a)
+{
+	dfs_put_u64(b, a->ino);
+	dfs_put_u8(b, a->type);
+	dfs_put_u32(b, a->mode);
+	dfs_put_u32(b, a->uid);
+	dfs_put_u32(b, a->gid);
+	dfs_put_u64(b, a->size);
+	dfs_put_i64(b, a->mtime_ns);
+	dfs_put_i64(b, a->atime_ns);
+	dfs_put_i64(b, a->ctime_ns);
+	dfs_put_u32(b, a->nlink);
+	dfs_put_u16(b, a->replication);
+	dfs_put_u64(b, a->block_size);
+	dfs_put_u8(b, a->under_construction);
+	dfs_put_u32(b, a->nblocks);
+	dfs_proto_put_npy(b, &a->npy);
+}
+
+void
+dfs_proto_get_attr(struct dfs_rbuf *r, struct dfs_attr *a)
+{
+	a->ino = dfs_get_u64(r);
+	a->type = dfs_get_u8(r);
+	a->mode = dfs_get_u32(r);
+	a->uid = dfs_get_u32(r);
+	a->gid = dfs_get_u32(r);
+	a->size = dfs_get_u64(r);
+	a->mtime_ns = dfs_get_i64(r);
+	a->atime_ns = dfs_get_i64(r);
+	a->ctime_ns = dfs_get_i64(r);
+	a->nlink = dfs_get_u32(r);
+	a->replication = dfs_get_u16(r);
+	a->block_size = dfs_get_u64(r);
+	a->under_construction = dfs_get_u8(r);
+	a->nblocks = dfs_get_u32(r);
+	dfs_proto_get_npy(r, &a->npy);
+	if (a->type < DFS_FT_FILE || a->type > DFS_FT_SYMLINK)
+		r->err = -EBADMSG;
+}
+
+void
+dfs_proto_put_token(struct dfs_wbuf *b, const struct dfs_token *t)
+{
+	dfs_put_u64(b, t->block);
+	dfs_put_u64(b, t->gen);
+	dfs_put_u8(b, t->mode);
+	dfs_put_u64(b, t->expiry);
+	dfs_put_u32(b, t->key_id);
+	dfs_put_raw(b, t->mac, sizeof t->mac);
+}
+
+void
+dfs_proto_get_token(struct dfs_rbuf *r, struct dfs_token *t)
+{
+	const void	*mac;
+
+	t->block = dfs_get_u64(r);
+	t->gen = dfs_get_u64(r);
+	t->mode = dfs_get_u8(r);
+	t->expiry = dfs_get_u64(r);
+	t->key_id = dfs_get_u32(r);
+	if ((mac = dfs_get_raw(r, sizeof t->mac)) != NULL)
+		memcpy(t->mac, mac, sizeof t->mac);
+	else
+		memset(t->mac, 0, sizeof t->mac);
+}
+
+void
+dfs_proto_put_lblock(struct dfs_wbuf *b, const struct dfs_lblock *l)
+{
+	dfs_put_u64(b, l->block);
+	dfs_put_u64(b, l->gen);
+	dfs_put_u64(b, l->offset);
+	dfs_put_u64(b, l->len);
+	dfs_put_u32(b, l->nlocs);
+	for (uint32_t i = 0; i < l->nlocs; i++) {
+		dfs_put_u64(b, l->locs[i].node);
+		dfs_put_str(b, l->locs[i].addr);
+	}
+	dfs_proto_put_token(b, &l->token);
+}
+
+void
+dfs_proto_get_lblock(struct dfs_rbuf *r, struct dfs_lblock *l)
+{
+	l->block = dfs_get_u64(r);
+	l->gen = dfs_get_u64(r);
+	l->offset = dfs_get_u64(r);
+	l->len = dfs_get_u64(r);
+	l->nlocs = dfs_get_u32(r);
+	if (l->nlocs > DFS_MAX_REPLICATION) {
+		r->err = -EBADMSG;
+		l->nlocs = 0;
+	}
+	for (uint32_t i = 0; i < l->nlocs; i++) {
+		l->locs[i].node = dfs_get_u64(r);
+		dfs_get_strbuf(r, l->locs[i].addr, sizeof l->locs[i].addr);
+	}
+	dfs_proto_get_token(r, &l->token);
+}
+
+/* A name for logs; never NULL. */
+const char *
+dfs_msg_name(uint16_t type)
+{
+	static const struct {
+		uint16_t	 type;
+		const char	*name;
+	} names[] = {
+		{ DFS_MSG_ERROR, "ERROR" }, { DFS_MSG_OK, "OK" },
+		{ DFS_MSG_HELLO, "HELLO" }, { DFS_NN_MKDIR, "MKDIR" },
+		{ DFS_NN_STAT, "STAT" }, { DFS_NN_ATTR, "ATTR" },
+		{ DFS_NN_LIST, "LIST" }, { DFS_NN_LISTING, "LISTING" },
+		{ DFS_NN_CREATE, "CREATE" }, { DFS_NN_ADD_BLOCK, "ADD_BLOCK" },
+		{ DFS_NN_LBLOCK, "LBLOCK" }, { DFS_NN_COMPLETE, "COMPLETE" },
+		{ DFS_NN_ABANDON, "ABANDON" },
+		{ DFS_NN_GET_BLOCKS, "GET_BLOCKS" },
+		{ DFS_NN_BLOCKS, "BLOCKS" }, { DFS_NN_RENAME, "RENAME" },
+		{ DFS_NN_DELETE, "DELETE" }, { DFS_NN_SET_REPL, "SET_REPL" },
+		{ DFS_NN_FSCK, "FSCK" }, { DFS_NN_FSCK_PAGE, "FSCK_PAGE" },
+		{ DFS_NN_REPORT, "REPORT" },
+		{ DFS_NN_REPORT_REPLY, "REPORT_REPLY" },
+		{ DFS_NN_BAD_BLOCK, "BAD_BLOCK" },
+		{ DFS_DN_REGISTER, "REGISTER" },
+		{ DFS_DN_REGISTERED, "REGISTERED" },
+		{ DFS_DN_HEARTBEAT, "HEARTBEAT" },
+		{ DFS_DN_COMMANDS, "COMMANDS" },
+		{ DFS_DN_BLOCK_REPORT, "BLOCK_REPORT" },
+		{ DFS_DN_RECEIVED, "RECEIVED" },
+		{ DFS_DX_WRITE, "WRITE" }, { DFS_DX_PACKET, "PACKET" },
+		{ DFS_DX_ACK, "ACK" }, { DFS_DX_READ, "READ" },
+		{ DFS_DX_DATA, "DATA" },
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].type == type)
+			return names[i].name;
+	return "UNKNOWN";
+}

@@ -1,0 +1,223 @@
+/*
+ * proto.h: npdfs message types and the layout of every payload.
+ *
+ * A request is a frame whose type names the operation; the reply carries
+ * the same request id and is either DFS_MSG_ERROR or the reply type listed
+ * beside the request.  Fields are little-endian (see wire.h); "str" is a
+ * u32 length and that many bytes (no NUL, at most DFS_WIRE_MAX_STR), "attr",
+ * "npy", "token" and "lblock" are the composite records encoded by the
+ * dfs_proto_* helpers below.  doc/protocol.md says the same in prose.
+ */
+#ifndef DFS_PROTO_H
+#define DFS_PROTO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+typedef uint64_t dfs_block_id;
+typedef uint64_t dfs_ino;
+typedef uint64_t dfs_node_id;
+
+#define DFS_ROOT_INO		1
+#define DFS_MAX_NAME		255
+#define DFS_MAX_PATH		4096
+#define DFS_MAX_REPLICATION	16
+#define DFS_MAX_PACKET		(1U << 20)	/* data bytes in one packet */
+#define DFS_MIN_CHUNK		512
+#define DFS_MAX_CHUNK		(1U << 20)
+#define DFS_LIST_MAX		1000		/* entries in one list page */
+
+enum dfs_msg {
+	/* Replies common to all. */
+	DFS_MSG_ERROR = 1,	/* i32 -errno, str message */
+	DFS_MSG_OK = 2,		/* (empty) */
+	DFS_MSG_HELLO = 3,	/* u16 version, str who  -> HELLO (same) */
+
+	/* Client -> namenode (path based). */
+	DFS_NN_MKDIR = 100,	/* str path, u32 mode, u32 uid, u32 gid,
+				   u8 parents -> OK */
+	DFS_NN_STAT = 101,	/* str path -> NN_ATTR */
+	DFS_NN_ATTR = 102,	/* attr */
+	DFS_NN_LIST = 103,	/* str path, str start_after, u32 max
+				   -> NN_LISTING */
+	DFS_NN_LISTING = 104,	/* u32 n, n x (str name, attr), u8 more */
+	DFS_NN_CREATE = 105,	/* str path, u32 mode, u32 uid, u32 gid,
+				   u16 replication (0: default),
+				   u64 block_size (0: default), u8 overwrite,
+				   str client -> NN_ATTR (the new file) */
+	DFS_NN_ADD_BLOCK = 106,	/* u64 ino, str client, u64 prev_block,
+				   u64 prev_len, u64 offset, u32 nexclude,
+				   nexclude x u64 node -> NN_LBLOCK */
+	DFS_NN_LBLOCK = 107,	/* lblock (targets in pipeline order,
+				   token for writing) */
+	DFS_NN_COMPLETE = 108,	/* u64 ino, str client, u64 last_block,
+				   u64 last_len, u64 size, blob header
+				   (the file's first bytes, up to its data
+				   offset, when they parse as a .npy header;
+				   else empty; at most 64 KiB) -> OK */
+	DFS_NN_ABANDON = 109,	/* u64 ino, str client, u64 block -> OK */
+	DFS_NN_GET_BLOCKS = 110, /* str path, u64 offset, u64 length
+				   -> NN_BLOCKS */
+	DFS_NN_BLOCKS = 111,	/* attr, u32 n, n x lblock (replicas
+				   best first, read tokens) */
+	DFS_NN_RENAME = 112,	/* str src, str dst, u32 flags -> OK */
+	DFS_NN_DELETE = 113,	/* str path, u8 recursive -> OK */
+	DFS_NN_SET_REPL = 114,	/* str path, u16 replication -> OK */
+	DFS_NN_FSCK = 115,	/* str path, u64 cursor, u32 max
+				   -> NN_FSCK_PAGE */
+	DFS_NN_FSCK_PAGE = 116,	/* u32 n, n x fsck-file, u64 next_cursor,
+				   u8 more; fsck-file = str path, u64 size,
+				   u16 replication, u8 state, u32 nblocks,
+				   nblocks x (u64 id, u64 gen, u64 offset,
+				   u64 len, u8 status, u32 nrep, nrep x
+				   (u64 node, str addr, u8 rstate)) */
+	DFS_NN_REPORT = 117,	/* (empty) -> NN_REPORT_REPLY */
+	DFS_NN_REPORT_REPLY = 118, /* u8 safemode, u64 blocks, u64 under,
+				   u64 missing, u64 corrupt, u64 pending,
+				   u32 n, n x (u64 id, str uuid, str addr,
+				   u8 state, u64 capacity, u64 used,
+				   u64 nblocks, i64 ms_since_heartbeat) */
+	DFS_NN_BAD_BLOCK = 119,	/* u64 block, u64 gen, u64 node, str why
+				   -> OK (a client or data node saw a bad
+				   replica) */
+
+	/* Data node -> namenode. */
+	DFS_DN_REGISTER = 200,	/* str uuid, str addr, u64 capacity,
+				   u64 used -> DN_REGISTERED */
+	DFS_DN_REGISTERED = 201, /* u64 node, u32 heartbeat_ms */
+	DFS_DN_HEARTBEAT = 202,	/* u64 node, u64 capacity, u64 used,
+				   u32 xceivers -> DN_COMMANDS */
+	DFS_DN_COMMANDS = 203,	/* u32 n, n x cmd; cmd = u8 kind, then
+				   DELETE: u64 block, u64 gen;
+				   REPLICATE: lblock (targets to copy to,
+				   token for writing them);
+				   REREGISTER: (nothing) */
+	DFS_DN_BLOCK_REPORT = 204, /* u64 node, u32 n, n x (u64 block,
+				   u64 gen, u64 len) -> OK */
+	DFS_DN_RECEIVED = 205,	/* u64 node, u64 block, u64 gen, u64 len
+				   -> OK */
+
+	/* Client (or data node) -> data node. */
+	DFS_DX_WRITE = 300,	/* token, u64 block, u64 gen, u32 chunk_size,
+				   u32 ndown, ndown x str addr (the rest of
+				   the pipeline) -> OK once the pipeline is
+				   connected, then PACKETs flow down and
+				   ACKs up */
+	DFS_DX_PACKET = 301,	/* u64 seqno, u64 offset, u8 last,
+				   u32 nchunks, nchunks x u32 crc32c,
+				   blob data (chunk-aligned offset) */
+	DFS_DX_ACK = 302,	/* u64 seqno, i32 status (0 or -errno),
+				   u32 failed (pipeline index of a failed
+				   node, or 0xffffffff), str message */
+	DFS_DX_READ = 303,	/* token, u64 block, u64 gen, u64 offset,
+				   u64 length -> DX_DATA... */
+	DFS_DX_DATA = 304,	/* u64 offset (chunk-aligned), u32 chunk_size,
+				   u32 nchunks, nchunks x u32 crc32c,
+				   blob data; a DATA with no data ends the
+				   read */
+};
+
+enum dfs_dn_cmd {
+	DFS_CMD_DELETE = 1,
+	DFS_CMD_REPLICATE = 2,
+	DFS_CMD_REREGISTER = 3,
+};
+
+enum dfs_ftype {
+	DFS_FT_FILE = 1,
+	DFS_FT_DIR = 2,
+	DFS_FT_SYMLINK = 3,
+};
+
+enum dfs_node_state {
+	DFS_NODE_LIVE = 1,
+	DFS_NODE_DEAD = 2,
+};
+
+enum dfs_block_status {
+	DFS_BLK_HEALTHY = 0,
+	DFS_BLK_UNDER = 1,	/* fewer live replicas than wanted */
+	DFS_BLK_MISSING = 2,	/* no live good replica */
+	DFS_BLK_CORRUPT = 3,	/* only corrupt replicas */
+	DFS_BLK_OVER = 4,	/* more than wanted */
+};
+
+enum dfs_token_mode {
+	DFS_TOKEN_READ = 1,
+	DFS_TOKEN_WRITE = 2,
+};
+
+/* Array metadata the namenode keeps for a .npy file. */
+struct dfs_npy_meta {
+	bool		valid;		/* false: plain bytes */
+	char		descr[8];	/* e.g. "<f8" */
+	bool		fortran_order;
+	uint8_t		ndim;
+	uint64_t	shape[64];
+	uint64_t	data_offset;
+	uint32_t	itemsize;
+	uint64_t	header_len;
+};
+
+/* attr: u64 ino, u8 type, u32 mode, u32 uid, u32 gid, u64 size,
+ * i64 mtime_ns, i64 atime_ns, i64 ctime_ns, u32 nlink, u16 replication,
+ * u64 block_size, u8 under_construction, u32 nblocks, npy */
+struct dfs_attr {
+	dfs_ino		ino;
+	uint8_t		type;
+	uint32_t	mode;
+	uint32_t	uid;
+	uint32_t	gid;
+	uint64_t	size;
+	int64_t		mtime_ns;
+	int64_t		atime_ns;
+	int64_t		ctime_ns;
+	uint32_t	nlink;
+	uint16_t	replication;
+	uint64_t	block_size;
+	uint8_t		under_construction;
+	uint32_t	nblocks;
+	struct dfs_npy_meta npy;
+};
+
+/* token: u64 block, u64 gen, u8 mode, u64 expiry (unix s), u32 key_id,
+ * 32 bytes HMAC-SHA256 */
+struct dfs_token {
+	dfs_block_id	block;
+	uint64_t	gen;
+	uint8_t		mode;
+	uint64_t	expiry;
+	uint32_t	key_id;
+	uint8_t		mac[32];
+};
+
+struct dfs_replica_loc {
+	dfs_node_id	node;
+	char		addr[256];
+};
+
+/* lblock: u64 block, u64 gen, u64 offset, u64 len, u32 nlocs,
+ * nlocs x (u64 node, str addr), token */
+struct dfs_lblock {
+	dfs_block_id	block;
+	uint64_t	gen;
+	uint64_t	offset;		/* in the file */
+	uint64_t	len;
+	uint32_t	nlocs;
+	struct dfs_replica_loc locs[DFS_MAX_REPLICATION];
+	struct dfs_token token;
+};
+
+void	dfs_proto_put_npy(struct dfs_wbuf *, const struct dfs_npy_meta *);
+void	dfs_proto_get_npy(struct dfs_rbuf *, struct dfs_npy_meta *);
+void	dfs_proto_put_attr(struct dfs_wbuf *, const struct dfs_attr *);
+void	dfs_proto_get_attr(struct dfs_rbuf *, struct dfs_attr *);
+void	dfs_proto_put_token(struct dfs_wbuf *, const struct dfs_token *);
+void	dfs_proto_get_token(struct dfs_rbuf *, struct dfs_token *);
+void	dfs_proto_put_lblock(struct dfs_wbuf *, const struct dfs_lblock *);
+void	dfs_proto_get_lblock(struct dfs_rbuf *, struct dfs_lblock *);
+const char *dfs_msg_name(uint16_t type);
+
+#endif
