@@ -575,6 +575,7 @@ npy_sizes(struct dfs_npy_header *h)
 	return 0;
 }
 
+/* Prefix, then HEADER_LEN bound, then the dict; see npy.h for codes. */
 int
 dfs_npy_parse(const void *buf, size_t len, struct dfs_npy_header *h,
     size_t *need, char **cause)
@@ -671,6 +672,7 @@ npy_append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 	return true;
 }
 
+/* Lay the header out as numpy/lib/format.py _write_array_header does. */
 ssize_t
 dfs_npy_write_header(struct dfs_npy_header *h, void *out, size_t cap)
 {
@@ -740,6 +742,7 @@ dfs_npy_write_header(struct dfs_npy_header *h, void *out, size_t cap)
 	return (ssize_t)total;
 }
 
+/* NumPy's dtype.name, so messages match what users see in Python. */
 const char *
 dfs_npy_kind_name(const struct dfs_npy_header *h, char *buf, size_t cap)
 {

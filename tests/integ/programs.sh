@@ -1,0 +1,27 @@
+#!/bin/sh
+# programs.sh: every program answers --help and --version, and refuses a bad
+# configuration with a message naming the file, line and key.
+. "${top_srcdir:-.}/tests/lib/cluster.sh"
+set -u
+b=$top_builddir
+
+for p in dfs dfs-sum dfs-mount dfs-namenode dfs-datanode; do
+	ok "$p --version names the program" \
+	    sh -c "'$b/$p' --version | grep -q '^$p (npdfs)'"
+	ok "$p --help prints a usage line" \
+	    sh -c "'$b/$p' --help | grep -q 'usage: $p'"
+done
+
+printf '[namenode]\nheartbeat = 0\n' >"$T/bad.conf"
+for p in dfs-namenode dfs-datanode; do
+	ok "$p rejects an out-of-range key with file:line" \
+	    fails_with "bad.conf:2: namenode.heartbeat" "$b/$p" -c "$T/bad.conf"
+done
+printf '[nosuch]\nx = 1\n' >"$T/bad2.conf"
+ok "dfs rejects an unknown section" \
+    fails_with "unknown section" "$b/dfs" -c "$T/bad2.conf" ls /
+ok "dfs rejects an unknown command" \
+    sh -c "'$b/dfs' frobnicate 2>&1 | grep -q \"unknown command 'frobnicate'\""
+ok "dfs-sum does not pretend to sum" \
+    fails_with "not implemented" "$b/dfs-sum" /x.npy
+finish

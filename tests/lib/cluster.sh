@@ -1,0 +1,88 @@
+# cluster.sh: sourced by integration tests.  Starts a real local cluster
+# with `dfs cluster up` in a private temp dir and guarantees, through an
+# EXIT trap, that every process it started is stopped by PID and the
+# directory removed, even when the test fails.
+#
+#   . "$top_srcdir/tests/lib/cluster.sh"
+#   cluster_start -n 3 -b 64K          # any `dfs cluster up` options
+#   dfs put ...                        # dfs talks to the cluster
+#   ok "what was checked" test ...     # record a check
+#   finish                             # prints "N passed, M failed"
+
+top_builddir=${top_builddir:-.}
+top_srcdir=${top_srcdir:-.}
+PYTHON=${PYTHON:-/usr/bin/python3}
+export PYTHON
+PASSED=0
+FAILED=0
+T=$(mktemp -d "${TMPDIR:-/tmp}/npdfs-test.XXXXXX")
+C="$T/cluster"
+
+cluster_cleanup() {
+	if [ -d "$C/run" ]; then
+		"$top_builddir/dfs" cluster down "$C" >/dev/null 2>&1 || true
+		# Anything still alive that we started: by recorded PID only.
+		for f in "$C"/run/*.pid; do
+			[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+		done
+	fi
+	rm -rf "$T"
+}
+trap cluster_cleanup EXIT
+trap 'exit 1' INT TERM
+
+dfs() {
+	"$top_builddir/dfs" -c "$C/client.conf" "$@"
+}
+
+cluster_start() {
+	if ! "$top_builddir/dfs" cluster up "$C" "$@" >"$T/up.log" 2>&1; then
+		echo "not ok - cluster up failed:"
+		cat "$T/up.log"
+		tail -n 20 "$C"/logs/*.log 2>/dev/null
+		exit 1
+	fi
+}
+
+# ok DESCRIPTION COMMAND...: run a check and record the result.
+ok() {
+	desc=$1
+	shift
+	if "$@"; then
+		PASSED=$((PASSED + 1))
+		echo "ok - $desc"
+	else
+		FAILED=$((FAILED + 1))
+		echo "not ok - $desc"
+	fi
+}
+
+# fails_with PATTERN COMMAND...: the command exits 1 and says PATTERN.
+fails_with() {
+	pat=$1
+	shift
+	set +e
+	out=$("$@" 2>&1)
+	st=$?
+	set -e
+	if [ "$st" -ne 1 ]; then
+		echo "   exit status $st, wanted 1: $out"
+		return 1
+	fi
+	if ! printf '%s' "$out" | grep -qi -- "$pat"; then
+		echo "   message '$out' does not say '$pat'"
+		return 1
+	fi
+	return 0
+}
+
+finish() {
+	if [ "$FAILED" -ne 0 ] && [ -d "$C/logs" ]; then
+		for f in "$C"/logs/*.log; do
+			echo "--- $f"
+			tail -n 15 "$f"
+		done
+	fi
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
