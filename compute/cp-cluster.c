@@ -389,7 +389,7 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 	const char		*bs = NULL, *hb = NULL, *dead = NULL;
 
 	common = dfs_config_create();
-	optind = 1;
+	optind = 0;	/* full reset: main() parsed with "+" */
 	while ((ch = getopt_long(argc, argv, "n:b:r:o:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':

@@ -39,7 +39,7 @@ cp_cmd_put(struct cp_ctx *ctx, int argc, char **argv)
 	int			 ch, fd = -1, rc = 0;
 	ssize_t			 n;
 
-	optind = 1;
+	optind = 0;	/* full reset: main() parsed with "+" */
 	while ((ch = getopt(argc, argv, "fr:b:")) != -1) {
 		switch (ch) {
 		case 'f':

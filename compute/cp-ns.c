@@ -75,7 +75,7 @@ cp_cmd_ls(struct cp_ctx *ctx, int argc, char **argv)
 	char		*cause = NULL;
 	int		 ch, rc, status = 0;
 
-	optind = 1;
+	optind = 0;	/* full reset: main() parsed with "+" */
 	while ((ch = getopt(argc, argv, "l")) != -1) {
 		if (ch != 'l')
 			return cp_usage("ls");
@@ -105,7 +105,7 @@ cp_cmd_mkdir(struct cp_ctx *ctx, int argc, char **argv)
 	bool	 parents = false;
 	int	 ch, status = 0;
 
-	optind = 1;
+	optind = 0;	/* full reset: main() parsed with "+" */
 	while ((ch = getopt(argc, argv, "p")) != -1) {
 		if (ch != 'p')
 			return cp_usage("mkdir");
@@ -131,7 +131,7 @@ cp_cmd_rm(struct cp_ctx *ctx, int argc, char **argv)
 	bool	 recursive = false;
 	int	 ch, status = 0;
 
-	optind = 1;
+	optind = 0;	/* full reset: main() parsed with "+" */
 	while ((ch = getopt(argc, argv, "rR")) != -1) {
 		if (ch != 'r' && ch != 'R')
 			return cp_usage("rm");

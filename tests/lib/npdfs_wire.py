@@ -114,3 +114,126 @@ def error_of(payload):
     """(errno, message) of an ERROR reply."""
     r = Reader(payload)
     return r.i32(), r.str()
+
+
+# --- Data node protocol: checksums, block tokens, WRITE/PACKET/READ ------
+# (Added for tests/integ/dn_token.py; layouts from lib/proto.h, token
+# signing as lib/token.c does it.)
+import hashlib
+import hmac
+import time
+
+DX_WRITE, DX_PACKET, DX_ACK, DX_READ, DX_DATA = 300, 301, 302, 303, 304
+TOKEN_READ, TOKEN_WRITE = 1, 2
+
+
+def _crc32c_make_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+CRC32C_TABLE = _crc32c_make_table()
+
+
+def crc32c(data, crc=0):
+    """CRC32C (Castagnoli, reflected, init and final xor 0xFFFFFFFF),
+    byte-table driven; crc32c(b"123456789") == 0xE3069283.  Pass a
+    previous result as crc to continue a checksum."""
+    t = CRC32C_TABLE
+    c = crc ^ 0xFFFFFFFF
+    for b in bytes(data):
+        c = t[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def chunk_crcs(data, chunk_size):
+    """The CRC32C of each chunk of data (the last may be short)."""
+    return [crc32c(data[i:i + chunk_size])
+            for i in range(0, len(data), chunk_size)]
+
+
+def load_secret(path):
+    """The 32-byte cluster secret from its file (64 hex digits)."""
+    with open(path) as f:
+        return bytes.fromhex(f.read().strip()[:64])
+
+
+def token_key(secret, key_id):
+    """Key N = HMAC-SHA256(secret, "npdfs token key" || u32le(N))."""
+    return hmac.new(secret, b"npdfs token key" + struct.pack("<I", key_id),
+                    hashlib.sha256).digest()
+
+
+def token_mac(secret, block, gen, mode, expiry, key_id):
+    msg = struct.pack("<QQB3xQI", block, gen, mode, expiry, key_id)
+    return hmac.new(token_key(secret, key_id), msg, hashlib.sha256).digest()
+
+
+def sign_token(secret, block, gen, mode, lifetime=600, rotation=86400,
+               now=None, expiry=None, key_id=None):
+    """A token as the namenode signs it: a dict with block, gen, mode,
+    expiry, key_id and mac.  expiry and key_id may be forced."""
+    now = int(time.time()) if now is None else now
+    if key_id is None:
+        key_id = now // rotation
+    if expiry is None:
+        expiry = now + lifetime
+    return {"block": block, "gen": gen, "mode": mode, "expiry": expiry,
+            "key_id": key_id,
+            "mac": token_mac(secret, block, gen, mode, expiry, key_id)}
+
+
+def zero_token():
+    return {"block": 0, "gen": 0, "mode": 0, "expiry": 0, "key_id": 0,
+            "mac": bytes(32)}
+
+
+def put_token(p, tok):
+    """Append a token record to a Payload."""
+    return (p.u64(tok["block"]).u64(tok["gen"]).u8(tok["mode"])
+            .u64(tok["expiry"]).u32(tok["key_id"]).raw(tok["mac"]))
+
+
+def write_request(tok, block, gen, chunk_size, downstream=()):
+    """DX_WRITE payload bytes."""
+    p = put_token(Payload(), tok).u64(block).u64(gen).u32(chunk_size)
+    p.u32(len(downstream))
+    for addr in downstream:
+        p.str(addr)
+    return p.bytes()
+
+
+def packet_payload(seqno, offset, last, data, chunk_size, crcs=None):
+    """DX_PACKET payload bytes; crcs default to the right ones."""
+    if crcs is None:
+        crcs = chunk_crcs(data, chunk_size)
+    p = Payload().u64(seqno).u64(offset).u8(1 if last else 0)
+    p.u32(len(crcs))
+    for c in crcs:
+        p.u32(c)
+    return p.blob(data).bytes()
+
+
+def read_request(tok, block, gen, offset, length):
+    """DX_READ payload bytes."""
+    return put_token(Payload(), tok).u64(block).u64(gen).u64(offset) \
+        .u64(length).bytes()
+
+
+def parse_ack(payload):
+    """(seqno, status, failed, message) of a DX_ACK."""
+    r = Reader(payload)
+    return r.u64(), r.i32(), r.u32(), r.str()
+
+
+def parse_data(payload):
+    """(offset, chunk_size, crcs, data) of a DX_DATA."""
+    r = Reader(payload)
+    off, chunk, n = r.u64(), r.u32(), r.u32()
+    crcs = [r.u32() for _ in range(n)]
+    return off, chunk, crcs, r.blob()

@@ -1,0 +1,522 @@
+/*
+ * dn-server.c: the data node's listener, its connections, and READ.
+ *
+ * Why it is built this way.  One detached thread per connection with
+ * blocking sockets and deadlines (lib/net.c): a connection carries one
+ * long transfer at a time (a block being written or read), so a thread
+ * that simply loops read-verify-send is the clearest code and, on these
+ * machines, moves data at memory and loopback speed.  The number of
+ * connections is capped and each keeps its buffers for its whole life, so
+ * a busy node allocates nothing per request.  Every frame is validated
+ * before it is used: a header that does not decode gets an ERROR and the
+ * connection is closed (the stream can no longer be trusted), a payload
+ * that does not decode gets an ERROR and the connection goes on.
+ *
+ * A READ is served in DATA frames of up to 1 MiB, each starting on a
+ * chunk boundary and carrying the stored CRCs of its chunks.  The bytes
+ * are read with pread into the connection's reused frame buffer and
+ * checked against those CRCs in the same pass before they are sent
+ * (MEASUREMENTS.md: pread into a reused buffer beats mmap here, and
+ * first-touch of fresh memory is slow), so a node never sends a byte that
+ * fails its checksum; a mismatch ends the read with an ERROR and the
+ * replica is reported to the namenode as bad.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+#include "xmalloc.h"
+
+#include "dn_i.h"
+
+struct dn_server {
+	struct dn	*dn;
+	int		 listen_fd;
+	pthread_t	 accept_thread;
+	pthread_mutex_t	 lock;		/* guards conns and nconns */
+	pthread_cond_t	 cond;		/* a connection ended */
+	int		 conns[DN_MAX_CONNS];	/* fds, -1 when free */
+	int		 nconns;
+};
+
+/* One client connection, owned by its thread. */
+struct server_conn {
+	struct dn	*dn;
+	int		 fd;
+	int		 slot;
+	char		 peer[80];
+	struct dfs_wbuf	 in;		/* a received frame, header first */
+	struct dfs_wbuf	 out;		/* replies and DATA frames */
+};
+
+/* Milliseconds on the monotonic clock, for deadlines. */
+int64_t
+dn_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Receive one frame into buf with its 24-byte header first, so a frame
+ * can be forwarded down a pipeline unchanged in one send.  Errors as
+ * dfs_net_recv_frame: -ENOTCONN for a clean end of stream, a header
+ * error (-EPROTO, -EPROTONOSUPPORT, -EMSGSIZE) with h decoded as far as
+ * it goes, or a transport error.
+ */
+int
+dn_recv_frame(int fd, struct dfs_frame_hdr *h, struct dfs_wbuf *buf,
+    int timeout_ms, char **cause)
+{
+	uint8_t	 hdr[DFS_WIRE_HDR_LEN];
+	uint8_t	*p;
+	int	 rc;
+
+	dfs_wbuf_reset(buf);
+	memset(h, 0, sizeof *h);
+	if ((rc = dfs_net_read_all(fd, hdr, sizeof hdr, timeout_ms)) != 0) {
+		if (cause != NULL && rc != -ENOTCONN)
+			xasprintf(cause, "receiving a frame: %s",
+			    strerror(-rc));
+		return rc;
+	}
+	if ((rc = dfs_frame_hdr_decode(hdr, sizeof hdr, h, cause)) != 0)
+		return rc;
+	p = dfs_wbuf_reserve(buf, DFS_WIRE_HDR_LEN + h->len);
+	memcpy(p, hdr, sizeof hdr);
+	if ((rc = dfs_net_read_all(fd, p + DFS_WIRE_HDR_LEN, h->len,
+	    timeout_ms)) != 0) {
+		if (rc == -ENOTCONN)
+			rc = -ECONNRESET;
+		if (cause != NULL)
+			xasprintf(cause, "receiving a %u-byte payload: %s",
+			    h->len, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/*
+ * Before closing after an error: stop sending, then read and drop what
+ * the peer still sends for a moment, so our last frame is not lost to a
+ * reset caused by unread data (the "lingering close").
+ */
+void
+dn_close_graceful(int fd)
+{
+	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+	char		buf[65536];
+	int64_t		deadline = dn_now_ms() + 2000;
+	size_t		total = 0;
+	ssize_t		n;
+
+	shutdown(fd, SHUT_WR);
+	while (total < (64U << 20)) {
+		int64_t left = deadline - dn_now_ms();
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			break;
+		if (n > 0)
+			total += n;
+	}
+}
+
+/* HELLO: say who we are; a peer of another version is told and dropped. */
+static int
+server_hello(struct server_conn *c, const struct dfs_frame_hdr *h,
+    const uint8_t *pl)
+{
+	struct dfs_rbuf	r;
+	char		who[256];
+	uint16_t	ver;
+
+	dfs_rbuf_init(&r, pl, h->len);
+	ver = dfs_get_u16(&r);
+	dfs_get_strbuf(&r, who, sizeof who);
+	if (dfs_rbuf_done(&r) != 0) {
+		dfs_net_send_error(c->fd, h->req_id, -EBADMSG,
+		    "malformed HELLO request");
+		return 0;
+	}
+	if (ver != DFS_WIRE_VERSION) {
+		dfs_net_send_error(c->fd, h->req_id, -EPROTONOSUPPORT,
+		    "protocol version %u not supported (this is %u)", ver,
+		    DFS_WIRE_VERSION);
+		return -EPROTONOSUPPORT;
+	}
+	dfs_wbuf_reset(&c->out);
+	dfs_frame_begin(&c->out, DFS_MSG_HELLO, h->req_id);
+	dfs_put_u16(&c->out, DFS_WIRE_VERSION);
+	dfs_put_str(&c->out, DN_PROG " " PACKAGE_VERSION);
+	dfs_frame_end(&c->out);
+	return dfs_net_send(c->fd, &c->out, c->dn->timeout_ms);
+}
+
+/*
+ * Build one DATA frame in c->out for [pos, pos + n) of the replica, its
+ * bytes read and verified in place.  0, or the store's error.
+ */
+static int
+server_data_frame(struct server_conn *c, uint64_t req_id,
+    struct dn_rfile *rf, uint64_t pos, size_t n, char **cause)
+{
+	uint32_t	chunk = dn_rfile_block(rf)->chunk_size;
+	uint32_t	nch = (uint32_t)((n + chunk - 1) / chunk);
+	size_t		crc_off, data_off;
+	uint8_t		*base;
+
+	dfs_wbuf_reset(&c->out);
+	dfs_frame_begin(&c->out, DFS_DX_DATA, req_id);
+	dfs_put_u64(&c->out, pos);
+	dfs_put_u32(&c->out, chunk);
+	dfs_put_u32(&c->out, nch);
+	crc_off = c->out.len;
+	dfs_wbuf_reserve(&c->out, 4 * (size_t)nch);
+	dfs_put_u32(&c->out, (uint32_t)n);
+	data_off = c->out.len;
+	dfs_wbuf_reserve(&c->out, n);
+	dfs_frame_end(&c->out);
+	base = c->out.data;
+	return dn_rfile_read(rf, pos, n, base + data_off, base + crc_off,
+	    cause);
+}
+
+/*
+ * READ: token, block, generation, range; DATA frames, then an empty DATA.
+ * 0 to keep the connection, negative to drop it (the peer stopped
+ * listening).
+ */
+static int
+server_read(struct server_conn *c, const struct dfs_frame_hdr *h,
+    const uint8_t *pl)
+{
+	struct dn		*dn = c->dn;
+	struct dfs_rbuf		 r;
+	struct dfs_token	 tok;
+	struct dn_rfile		*rf = NULL;
+	const struct dn_block	*b;
+	dfs_block_id		 block;
+	uint64_t		 gen, off, len, end, pos, maxd;
+	char			*cause = NULL;
+	int			 rc = 0;
+
+	dfs_rbuf_init(&r, pl, h->len);
+	dfs_proto_get_token(&r, &tok);
+	block = dfs_get_u64(&r);
+	gen = dfs_get_u64(&r);
+	off = dfs_get_u64(&r);
+	len = dfs_get_u64(&r);
+	if (dfs_rbuf_done(&r) != 0) {
+		dfs_net_send_error(c->fd, h->req_id, -EBADMSG,
+		    "malformed READ request");
+		return 0;
+	}
+	if (dfs_token_check(&dn->keys, &tok, block, gen, DFS_TOKEN_READ,
+	    time(NULL), &cause) != 0) {
+		log_warn("READ of block %" PRIu64 " from %s refused: %s", block,
+		    c->peer, cause);
+		rc = dfs_net_send_error(c->fd, h->req_id, -EACCES, "%s", cause);
+		goto out;
+	}
+	if ((rc = dn_store_open_replica(dn->store, block, gen, &rf,
+	    &cause)) != 0) {
+		if (rc == -EIO)
+			dn_nn_bad_block(dn->nn, block, gen, cause);
+		rc = dfs_net_send_error(c->fd, h->req_id, rc, "%s", cause);
+		goto out;
+	}
+	atomic_fetch_add(&dn->xfers, 1);
+	b = dn_rfile_block(rf);
+	if (off > b->len) {
+		rc = dfs_net_send_error(c->fd, h->req_id, -EINVAL, "offset %"
+		    PRIu64 " is beyond the end of block %" PRIu64 " (%" PRIu64
+		    " bytes)", off, block, b->len);
+		goto done;
+	}
+	end = len > b->len - off ? b->len : off + len;
+	pos = off - off % b->chunk_size;
+	maxd = (DFS_MAX_PACKET / b->chunk_size) * b->chunk_size;
+	while (pos < end) {
+		uint64_t n = end - pos < maxd ? end - pos : maxd;
+		n = (n + b->chunk_size - 1) / b->chunk_size * b->chunk_size;
+		if (n > b->len - pos)
+			n = b->len - pos;
+		if ((rc = server_data_frame(c, h->req_id, rf, pos, n,
+		    &cause)) != 0) {
+			log_err("READ of block %" PRIu64 " for %s: %s", block,
+			    c->peer, cause);
+			if (rc == -EBADMSG || rc == -EIO)
+				dn_nn_bad_block(dn->nn, block, gen, cause);
+			rc = dfs_net_send_error(c->fd, h->req_id, -EIO, "%s",
+			    cause);
+			goto done;
+		}
+		if ((rc = dfs_net_send(c->fd, &c->out, dn->timeout_ms)) != 0)
+			goto done;
+		pos += n;
+	}
+	/* The end: no data, at a chunk-aligned offset like every DATA. */
+	dfs_wbuf_reset(&c->out);
+	dfs_frame_begin(&c->out, DFS_DX_DATA, h->req_id);
+	dfs_put_u64(&c->out, pos - pos % b->chunk_size);
+	dfs_put_u32(&c->out, b->chunk_size);
+	dfs_put_u32(&c->out, 0);
+	dfs_put_u32(&c->out, 0);
+	dfs_frame_end(&c->out);
+	rc = dfs_net_send(c->fd, &c->out, dn->timeout_ms);
+	log_debug("READ block %" PRIu64 " [%" PRIu64 ", %" PRIu64 ") for %s",
+	    block, off, end, c->peer);
+done:
+	atomic_fetch_sub(&dn->xfers, 1);
+out:
+	dn_rfile_free(rf);
+	free(cause);
+	return rc;
+}
+
+/* Serve one request.  0 to go on, negative to close the connection. */
+static int
+server_dispatch(struct server_conn *c, const struct dfs_frame_hdr *h)
+{
+	const uint8_t	*pl = c->in.data + DFS_WIRE_HDR_LEN;
+
+	switch (h->type) {
+	case DFS_MSG_HELLO:
+		return server_hello(c, h, pl);
+	case DFS_DX_READ:
+		return server_read(c, h, pl);
+	case DFS_DX_WRITE:
+		return dn_write_serve(c->dn, c->fd, c->peer, h, pl, &c->in);
+	case DFS_DX_PACKET:
+		dfs_net_send_error(c->fd, h->req_id, -EPROTO,
+		    "PACKET outside a WRITE");
+		return 0;
+	}
+	if (strcmp(dfs_msg_name(h->type), "UNKNOWN") == 0)
+		dfs_net_send_error(c->fd, h->req_id, -ENOSYS,
+		    "unknown message type %u", h->type);
+	else
+		dfs_net_send_error(c->fd, h->req_id, -ENOSYS,
+		    "%s is not a data node request", dfs_msg_name(h->type));
+	return 0;
+}
+
+/* A connection's thread: requests one after another until it ends. */
+static void *
+server_conn_main(void *arg)
+{
+	struct server_conn	*c = arg;
+	struct dn_server	*s = c->dn->server;
+	struct dfs_frame_hdr	 h;
+	char			*cause = NULL;
+	int			 rc;
+
+	for (;;) {
+		rc = dn_recv_frame(c->fd, &h, &c->in, DN_IDLE_MS, &cause);
+		if (rc == -EPROTONOSUPPORT) {
+			log_warn("%s: %s", c->peer, cause);
+			dfs_net_send_error(c->fd, h.req_id, rc, "protocol "
+			    "version %u not supported (this is %u)", h.version,
+			    DFS_WIRE_VERSION);
+		} else if (rc == -EPROTO || rc == -EMSGSIZE) {
+			log_warn("%s: %s", c->peer, cause);
+			dfs_net_send_error(c->fd, h.req_id, rc, "%s", cause);
+		} else if (rc != 0 && rc != -ENOTCONN)
+			log_debug("%s: %s", c->peer, cause);
+		free(cause);
+		cause = NULL;
+		if (rc != 0)
+			break;
+		if ((rc = server_dispatch(c, &h)) != 0)
+			break;
+	}
+	if (rc != -ENOTCONN)
+		dn_close_graceful(c->fd);
+	pthread_mutex_lock(&s->lock);
+	s->conns[c->slot] = -1;
+	s->nconns--;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	close(c->fd);
+	dfs_wbuf_release(&c->in);
+	dfs_wbuf_release(&c->out);
+	free(c);
+	return NULL;
+}
+
+/* "ip:port" of a socket's peer, for logs. */
+static void
+server_peer_name(int fd, char *buf, size_t size)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof ss;
+	char			host[INET6_ADDRSTRLEN] = "?";
+	int			port = 0;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+			port = ntohs(sin->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+			port = ntohs(s6->sin6_port);
+		}
+	}
+	snprintf(buf, size, "%s:%d", host, port);
+}
+
+/* Hand an accepted socket to a new thread, or refuse it when full. */
+static void
+server_take(struct dn_server *s, int fd)
+{
+	struct server_conn	*c;
+	pthread_attr_t		 attr;
+	pthread_t		 t;
+	int			 one = 1, sz = 4 << 20, slot = -1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	pthread_mutex_lock(&s->lock);
+	if (s->nconns < DN_MAX_CONNS) {
+		for (slot = 0; s->conns[slot] >= 0; slot++)
+			;
+		s->conns[slot] = fd;
+		s->nconns++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (slot < 0) {
+		log_warn("refusing a connection: %d already open",
+		    DN_MAX_CONNS);
+		dfs_net_send_error(fd, 0, -EBUSY, "data node busy: %d "
+		    "connections open; try again later", DN_MAX_CONNS);
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->dn = s->dn;
+	c->fd = fd;
+	c->slot = slot;
+	server_peer_name(fd, c->peer, sizeof c->peer);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, server_conn_main, c) != 0) {
+		log_err("cannot start a thread for %s", c->peer);
+		pthread_mutex_lock(&s->lock);
+		s->conns[slot] = -1;
+		s->nconns--;
+		pthread_mutex_unlock(&s->lock);
+		close(fd);
+		free(c);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* The accept thread, until dn_server_stop shuts the listener down. */
+static void *
+server_accept_main(void *arg)
+{
+	struct dn_server	*s = arg;
+	int			 fd;
+
+	while (!atomic_load(&s->dn->stopping)) {
+		fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			server_take(s, fd);
+			continue;
+		}
+		if (atomic_load(&s->dn->stopping))
+			break;
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		log_warn("accept: %s", strerror(errno));
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+		    errno == ENOBUFS)
+			usleep(100 * 1000);
+		else if (errno == EINVAL || errno == EBADF)
+			break;
+	}
+	return NULL;
+}
+
+/* Start accepting on listen_fd, which the server now owns. */
+int
+dn_server_start(struct dn *dn, int listen_fd, char **cause)
+{
+	struct dn_server	*s;
+
+	s = xcalloc(1, sizeof *s);
+	s->dn = dn;
+	s->listen_fd = listen_fd;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	for (int i = 0; i < DN_MAX_CONNS; i++)
+		s->conns[i] = -1;
+	dn->server = s;
+	if (pthread_create(&s->accept_thread, NULL, server_accept_main,
+	    s) != 0) {
+		xasprintf(cause, "cannot start the accept thread");
+		dn->server = NULL;
+		free(s);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/*
+ * Stop: close the listener, cut every connection (a write in progress is
+ * discarded, its temp files removed by its thread), and wait a moment
+ * for the threads to finish.  dn->stopping is already set.
+ */
+void
+dn_server_stop(struct dn *dn)
+{
+	struct dn_server	*s = dn->server;
+	struct timespec		 ts;
+	int			 left;
+
+	if (s == NULL)
+		return;
+	shutdown(s->listen_fd, SHUT_RDWR);
+	pthread_join(s->accept_thread, NULL);
+	close(s->listen_fd);
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < DN_MAX_CONNS; i++)
+		if (s->conns[i] >= 0)
+			shutdown(s->conns[i], SHUT_RDWR);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	while (s->nconns > 0)
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != 0)
+			break;
+	left = s->nconns;
+	pthread_mutex_unlock(&s->lock);
+	if (left > 0)
+		log_warn("%d connection%s still open at exit", left,
+		    left == 1 ? "" : "s");
+	/* Threads still running keep using s: leave it allocated. */
+	if (left == 0) {
+		pthread_mutex_destroy(&s->lock);
+		pthread_cond_destroy(&s->cond);
+		free(s);
+		dn->server = NULL;
+	}
+}

@@ -1,0 +1,677 @@
+/*
+ * dn-store.c: the replicas this node holds: the data directory and the
+ * block table in memory.
+ *
+ * Layout of datanode.data_dir:
+ *   node.uuid    this node's identity, made on first start; the namenode
+ *                maps it to a stable node id
+ *   lock         flock'ed while a data node uses the directory
+ *   tmp/         replicas being written (removed at start-up)
+ *   current/     finalized replicas, two files each (see dn-blkfile.c)
+ *
+ * Why it is built this way.  current/ holds finished replicas and nothing
+ * else (dn-blkfile.c renames a replica in only once it is durable), so
+ * start-up is a directory scan: every replica whose sidecar header and
+ * sizes check is entered in the table, anything else (a data file whose
+ * sidecar never arrived, a size that disagrees) is discarded with a log
+ * line.  Bytes are not re-read at start-up: the scanner and every read
+ * verify them.  The table (id -> generation, length, chunk size) lives
+ * behind one mutex, held only for memory work and the open(2) of a
+ * replica being read, so a concurrent delete or a newer generation can
+ * unlink the names but never pull the bytes from under a reader.  One
+ * write per (id, generation) may be in progress; a newer generation
+ * replaces an older one when it is finalized.
+ */
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+#include "dn_i.h"
+
+struct store_ent {
+	struct dn_block		 b;
+	struct store_ent	*next;
+};
+
+/* A write in progress: at most one per (id, gen). */
+struct store_pending {
+	dfs_block_id		 id;
+	uint64_t		 gen;
+	struct store_pending	*next;
+};
+
+struct dn_store {
+	char			*dir;
+	char			*cur;		/* DIR/current */
+	char			*tmp;		/* DIR/tmp */
+	int			 cur_fd;	/* current/, for fsync */
+	int			 lock_fd;
+	char			 uuid[40];
+
+	pthread_mutex_t		 lock;		/* guards all below */
+	struct store_ent	**buckets;
+	size_t			 nbuckets;	/* a power of two */
+	size_t			 count;
+	uint64_t		 bytes;
+	struct store_pending	*pending;
+	uint64_t		 seq;		/* temp file names */
+};
+
+/* Fibonacci hashing: block ids are often sequential. */
+static size_t
+store_hash(const struct dn_store *st, dfs_block_id id)
+{
+	return (size_t)((id * UINT64_C(0x9e3779b97f4a7c15)) >> 32) &
+	    (st->nbuckets - 1);
+}
+
+/* Look a block up; the lock is held.  Borrowed. */
+static struct store_ent *
+store_get(struct dn_store *st, dfs_block_id id)
+{
+	struct store_ent	*e;
+
+	for (e = st->buckets[store_hash(st, id)]; e != NULL; e = e->next)
+		if (e->b.id == id)
+			return e;
+	return NULL;
+}
+
+/* Double the buckets when the table gets dense; the lock is held. */
+static void
+store_grow(struct dn_store *st)
+{
+	struct store_ent	**old = st->buckets, *e, *next;
+	size_t			  n = st->nbuckets;
+
+	st->nbuckets *= 2;
+	st->buckets = xcalloc(st->nbuckets, sizeof *st->buckets);
+	for (size_t i = 0; i < n; i++) {
+		for (e = old[i]; e != NULL; e = next) {
+			size_t h = store_hash(st, e->b.id);
+			next = e->next;
+			e->next = st->buckets[h];
+			st->buckets[h] = e;
+		}
+	}
+	free(old);
+}
+
+/* Insert or replace the entry for b->id; the lock is held. */
+static void
+store_put(struct dn_store *st, const struct dn_block *b)
+{
+	struct store_ent	*e = store_get(st, b->id);
+	size_t			 h;
+
+	if (e != NULL) {
+		st->bytes -= e->b.len;
+		e->b = *b;
+		st->bytes += b->len;
+		return;
+	}
+	if (st->count >= st->nbuckets)
+		store_grow(st);
+	h = store_hash(st, b->id);
+	e = xmalloc(sizeof *e);
+	e->b = *b;
+	e->next = st->buckets[h];
+	st->buckets[h] = e;
+	st->count++;
+	st->bytes += b->len;
+}
+
+/* Remove the entry for id; the lock is held. */
+static void
+store_del(struct dn_store *st, dfs_block_id id)
+{
+	struct store_ent	**pp, *e;
+
+	for (pp = &st->buckets[store_hash(st, id)]; (e = *pp) != NULL;
+	    pp = &e->next) {
+		if (e->b.id == id) {
+			*pp = e->next;
+			st->count--;
+			st->bytes -= e->b.len;
+			free(e);
+			return;
+		}
+	}
+}
+
+/* fsync a directory by path: 0 or -errno. */
+static int
+store_fsync_dir(const char *path)
+{
+	int	fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fsync(fd) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* mkdir that accepts an existing directory. */
+static int
+store_mkdir(const char *path, char **cause)
+{
+	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+		return 0;
+	xasprintf(cause, "cannot create %s: %s", path, strerror(errno));
+	return -errno;
+}
+
+/* Whether s looks like the text of a uuid (8-4-4-4-12 hex digits). */
+static bool
+store_uuid_ok(const char *s)
+{
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : strchr("0123456789abcdef", s[i]) ==
+		    NULL || s[i] == '\0')
+			return false;
+	}
+	return s[36] == '\0';
+}
+
+/* Read DIR/node.uuid, or make a random one (temp, fsync, rename). */
+static int
+store_uuid_load(struct dn_store *st, char **cause)
+{
+	char	*path, *tmp = NULL, buf[64];
+	uint8_t	 r[16];
+	ssize_t	 n;
+	int	 fd = -1, rc = 0;
+
+	xasprintf(&path, "%s/node.uuid", st->dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof buf - 1);
+		buf[n < 0 ? 0 : n] = '\0';
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (!store_uuid_ok(buf)) {
+			xasprintf(cause, "%s does not hold a uuid (remove "
+			    "it to give this node a new identity)", path);
+			rc = -EINVAL;
+			goto out;
+		}
+		memcpy(st->uuid, buf, 37);
+		goto out;
+	}
+	if (errno != ENOENT) {
+		rc = -errno;
+		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+		rc = -EIO;
+		xasprintf(cause, "no random bytes for a node uuid");
+		goto out;
+	}
+	r[6] = (r[6] & 0x0f) | 0x40;	/* version 4 */
+	r[8] = (r[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	snprintf(st->uuid, sizeof st->uuid, "%02x%02x%02x%02x-%02x%02x-"
+	    "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
+	    r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+	    r[13], r[14], r[15]);
+	xasprintf(&tmp, "%s/node.uuid.tmp", st->dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	n = snprintf(buf, sizeof buf, "%s\n", st->uuid);
+	if (fd < 0 || write(fd, buf, n) != n || fsync(fd) != 0 ||
+	    rename(tmp, path) != 0 || store_fsync_dir(st->dir) != 0) {
+		rc = errno != 0 ? -errno : -EIO;
+		xasprintf(cause, "cannot write %s: %s", path, strerror(-rc));
+		unlink(tmp);
+		goto out;
+	}
+	log_info("new node identity %s in %s", st->uuid, path);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+/* Remove everything under tmp/: writes a previous run never finished. */
+static void
+store_clean_tmp(struct dn_store *st)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	if ((d = opendir(st->tmp)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+		else
+			log_warn("cannot remove %s/%s: %s", st->tmp,
+			    de->d_name, strerror(errno));
+	}
+	closedir(d);
+	if (n > 0)
+		log_info("removed %d unfinished file%s from %s", n,
+		    n == 1 ? "" : "s", st->tmp);
+}
+
+/* Build the block table from current/, discarding what does not check. */
+static int
+store_scan(struct dn_store *st, char **cause)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct dn_block	 b;
+	struct store_ent *e;
+	dfs_block_id	 id;
+	uint64_t	 gen;
+	bool		 meta;
+	const char	*why;
+	char		*path;
+	size_t		 bad = 0;
+
+	if ((d = opendir(st->cur)) == NULL) {
+		xasprintf(cause, "cannot read %s: %s", st->cur,
+		    strerror(errno));
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!dn_blkfile_parse_name(de->d_name, &id, &gen, &meta)) {
+			log_warn("ignoring unexpected file %s/%s", st->cur,
+			    de->d_name);
+			continue;
+		}
+		if (meta) {
+			/* A sidecar alone: its data file never arrived. */
+			path = dn_blkfile_path(st->cur, id, gen, false);
+			if (access(path, F_OK) != 0 && errno == ENOENT) {
+				log_warn("discarding %s/%s: no data file",
+				    st->cur, de->d_name);
+				unlinkat(dirfd(d), de->d_name, 0);
+				bad++;
+			}
+			free(path);
+			continue;
+		}
+		if ((why = dn_blkfile_check(st->cur, id, gen, &b)) != NULL) {
+			log_warn("discarding replica %s/%s: %s", st->cur,
+			    de->d_name, why);
+			dn_blkfile_unlink(st->cur, id, gen);
+			bad++;
+			continue;
+		}
+		if ((e = store_get(st, id)) != NULL) {
+			/* A crash between finalizing a newer generation and
+			 * removing the older one. */
+			uint64_t old = e->b.gen < gen ? e->b.gen : gen;
+			log_warn("block %" PRIu64 ": discarding generation %"
+			    PRIu64 ", superseded", id, old);
+			dn_blkfile_unlink(st->cur, id, old);
+			bad++;
+			if (e->b.gen > gen)
+				continue;
+		}
+		store_put(st, &b);
+	}
+	closedir(d);
+	log_info("%zu block%s, %" PRIu64 " bytes in %s%s", st->count,
+	    st->count == 1 ? "" : "s", st->bytes, st->cur,
+	    bad > 0 ? " (some discarded, see above)" : "");
+	return 0;
+}
+
+/* Open (creating if needed) the data directory and load its blocks. */
+int
+dn_store_open(const char *dir, struct dn_store **stp, char **cause)
+{
+	struct dn_store	*st;
+	char		*lockp;
+	int		 rc;
+
+	*stp = NULL;
+	st = xcalloc(1, sizeof *st);
+	st->cur_fd = st->lock_fd = -1;
+	st->dir = xstrdup(dir);
+	xasprintf(&st->cur, "%s/current", dir);
+	xasprintf(&st->tmp, "%s/tmp", dir);
+	pthread_mutex_init(&st->lock, NULL);
+	st->nbuckets = 1024;
+	st->buckets = xcalloc(st->nbuckets, sizeof *st->buckets);
+	if ((rc = store_mkdir(dir, cause)) != 0 ||
+	    (rc = store_mkdir(st->cur, cause)) != 0 ||
+	    (rc = store_mkdir(st->tmp, cause)) != 0)
+		goto fail;
+	xasprintf(&lockp, "%s/lock", dir);
+	st->lock_fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	free(lockp);
+	if (st->lock_fd < 0 || flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		rc = -errno;
+		if (errno == EWOULDBLOCK)
+			xasprintf(cause, "data directory %s is in use by "
+			    "another %s", dir, DN_PROG);
+		else
+			xasprintf(cause, "cannot lock %s/lock: %s", dir,
+			    strerror(errno));
+		goto fail;
+	}
+	if ((st->cur_fd = open(st->cur, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0) {
+		rc = -errno;
+		xasprintf(cause, "cannot open %s: %s", st->cur,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((rc = store_uuid_load(st, cause)) != 0)
+		goto fail;
+	store_clean_tmp(st);
+	if ((rc = store_scan(st, cause)) != 0)
+		goto fail;
+	*stp = st;
+	return 0;
+fail:
+	dn_store_free(st);
+	return rc;
+}
+
+/* Close the store (and release its lock file); NULL does nothing. */
+void
+dn_store_free(struct dn_store *st)
+{
+	struct store_ent	*e, *next;
+	struct store_pending	*p, *pn;
+
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < st->nbuckets; i++) {
+		for (e = st->buckets[i]; e != NULL; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	for (p = st->pending; p != NULL; p = pn) {
+		pn = p->next;
+		free(p);
+	}
+	free(st->buckets);
+	if (st->cur_fd >= 0)
+		close(st->cur_fd);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	pthread_mutex_destroy(&st->lock);
+	free(st->dir);
+	free(st->cur);
+	free(st->tmp);
+	free(st);
+}
+
+/* This node's identity.  Borrowed. */
+const char *
+dn_store_uuid(const struct dn_store *st)
+{
+	return st->uuid;
+}
+
+/* The data directory.  Borrowed. */
+const char *
+dn_store_dir(const struct dn_store *st)
+{
+	return st->dir;
+}
+
+/* The finalized replica of id, whatever its generation: 0 or -ENOENT. */
+int
+dn_store_find(struct dn_store *st, dfs_block_id id, struct dn_block *b)
+{
+	struct store_ent	*e;
+	int			 rc = -ENOENT;
+
+	pthread_mutex_lock(&st->lock);
+	if ((e = store_get(st, id)) != NULL) {
+		*b = e->b;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+/* A snapshot of every finalized replica, for block reports.  Caller
+ * frees. */
+struct dn_block *
+dn_store_list(struct dn_store *st, size_t *np)
+{
+	struct dn_block		*v;
+	struct store_ent	*e;
+	size_t			 n = 0;
+
+	pthread_mutex_lock(&st->lock);
+	v = xcalloc(st->count + 1, sizeof *v);
+	for (size_t i = 0; i < st->nbuckets; i++)
+		for (e = st->buckets[i]; e != NULL; e = e->next)
+			v[n++] = e->b;
+	pthread_mutex_unlock(&st->lock);
+	*np = n;
+	return v;
+}
+
+/* Remove a replica if it has this generation: 0 or -ENOENT. */
+int
+dn_store_delete(struct dn_store *st, dfs_block_id id, uint64_t gen,
+    char **cause)
+{
+	struct store_ent	*e;
+	uint64_t		 have = 0;
+	bool			 found = false;
+
+	pthread_mutex_lock(&st->lock);
+	if ((e = store_get(st, id)) != NULL) {
+		have = e->b.gen;
+		if (have == gen) {
+			store_del(st, id);
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (!found) {
+		if (cause != NULL && e != NULL)
+			xasprintf(cause, "block %" PRIu64 " is held at "
+			    "generation %" PRIu64 ", not %" PRIu64, id, have,
+			    gen);
+		else if (cause != NULL)
+			xasprintf(cause, "no such block: %" PRIu64, id);
+		return -ENOENT;
+	}
+	dn_blkfile_unlink(st->cur, id, gen);
+	return 0;
+}
+
+/* Size and use of the file system holding the data directory. */
+void
+dn_store_usage(struct dn_store *st, uint64_t *capacity, uint64_t *used)
+{
+	struct statvfs	sv;
+
+	*capacity = *used = 0;
+	if (statvfs(st->dir, &sv) != 0)
+		return;
+	*capacity = (uint64_t)sv.f_blocks * sv.f_frsize;
+	*used = *capacity - (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (*used > *capacity)
+		*used = *capacity;
+}
+
+/* Drop the write-in-progress mark of (id, gen). */
+static void
+store_unpend(struct dn_store *st, dfs_block_id id, uint64_t gen)
+{
+	struct store_pending	**pp, *p;
+
+	pthread_mutex_lock(&st->lock);
+	for (pp = &st->pending; (p = *pp) != NULL; pp = &p->next) {
+		if (p->id == id && p->gen == gen) {
+			*pp = p->next;
+			free(p);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+/*
+ * Start a replica: -EEXIST if this (id, gen) is stored or being written,
+ * -ESTALE if a newer generation is stored.  The files live in tmp/ until
+ * dn_store_commit.  Caller releases with dn_store_release.
+ */
+int
+dn_store_create(struct dn_store *st, dfs_block_id id, uint64_t gen,
+    uint32_t chunk_size, struct dn_blkw **wp, char **cause)
+{
+	struct store_ent	*e;
+	struct store_pending	*p;
+	struct dn_block		 b = {
+		.id = id, .gen = gen, .chunk_size = chunk_size
+	};
+	uint64_t		 seq;
+	int			 rc = 0;
+
+	*wp = NULL;
+	pthread_mutex_lock(&st->lock);
+	if ((e = store_get(st, id)) != NULL && e->b.gen >= gen) {
+		if (e->b.gen == gen) {
+			rc = -EEXIST;
+			xasprintf(cause, "block %" PRIu64 " generation %" PRIu64
+			    " already exists on this node", id, gen);
+		} else {
+			rc = -ESTALE;
+			xasprintf(cause, "block %" PRIu64 ": this node holds "
+			    "generation %" PRIu64 ", newer than %" PRIu64, id,
+			    e->b.gen, gen);
+		}
+	}
+	for (p = st->pending; rc == 0 && p != NULL; p = p->next) {
+		if (p->id == id && p->gen == gen) {
+			rc = -EEXIST;
+			xasprintf(cause, "block %" PRIu64 " generation %" PRIu64
+			    " is already being written on this node", id, gen);
+		}
+	}
+	if (rc == 0) {
+		p = xmalloc(sizeof *p);
+		p->id = id;
+		p->gen = gen;
+		p->next = st->pending;
+		st->pending = p;
+	}
+	seq = ++st->seq;
+	pthread_mutex_unlock(&st->lock);
+	if (rc != 0)
+		return rc;
+	if ((rc = dn_blkw_create(st->tmp, st->dir, &b, seq, wp, cause)) != 0)
+		store_unpend(st, id, gen);
+	return rc;
+}
+
+/*
+ * Finalize a replica (durable, in current/) and enter it in the table,
+ * where it replaces an older generation, whose files go.  -ESTALE if a
+ * newer generation was finalized meanwhile (ours is then removed).
+ */
+int
+dn_store_commit(struct dn_store *st, struct dn_blkw *w, char **cause)
+{
+	const struct dn_block	*b = dn_blkw_block(w);
+	struct store_ent	*e;
+	uint64_t		 old = 0;
+	bool			 replace = false, stale = false;
+	int			 rc;
+
+	if ((rc = dn_blkw_finish(w, st->cur, st->cur_fd, cause)) != 0)
+		return rc;
+	pthread_mutex_lock(&st->lock);
+	if ((e = store_get(st, b->id)) != NULL && e->b.gen > b->gen)
+		stale = true;
+	else {
+		if (e != NULL && e->b.gen != b->gen) {
+			old = e->b.gen;
+			replace = true;
+		}
+		store_put(st, b);
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (stale) {
+		dn_blkfile_unlink(st->cur, b->id, b->gen);
+		if (cause != NULL)
+			xasprintf(cause, "block %" PRIu64 ": a newer "
+			    "generation was stored while generation %" PRIu64
+			    " was being written", b->id, b->gen);
+		return -ESTALE;
+	}
+	if (replace) {
+		log_info("block %" PRIu64 ": generation %" PRIu64 " replaces %"
+		    PRIu64, b->id, b->gen, old);
+		dn_blkfile_unlink(st->cur, b->id, old);
+	}
+	return 0;
+}
+
+/* End a write: unless committed, its temp files go. */
+void
+dn_store_release(struct dn_store *st, struct dn_blkw *w)
+{
+	const struct dn_block	*b;
+
+	if (w == NULL)
+		return;
+	b = dn_blkw_block(w);
+	store_unpend(st, b->id, b->gen);
+	dn_blkw_free(w);
+}
+
+/*
+ * Open the finalized replica (id, gen) for reading: -ENOENT "no such
+ * block" when this node does not hold that generation, -EIO when its
+ * files are damaged.  Caller frees with dn_rfile_free.
+ */
+int
+dn_store_open_replica(struct dn_store *st, dfs_block_id id, uint64_t gen,
+    struct dn_rfile **rp, char **cause)
+{
+	struct store_ent	*e;
+	int			 rc;
+
+	*rp = NULL;
+	pthread_mutex_lock(&st->lock);
+	if ((e = store_get(st, id)) != NULL && e->b.gen == gen)
+		rc = dn_rfile_open(st->cur, &e->b, rp, cause);
+	else {
+		rc = -ENOENT;
+		if (cause != NULL && e != NULL)
+			xasprintf(cause, "no such block: %" PRIu64
+			    " generation %" PRIu64 " (this node holds "
+			    "generation %" PRIu64 ")", id, gen, e->b.gen);
+		else if (cause != NULL)
+			xasprintf(cause, "no such block: %" PRIu64
+			    " generation %" PRIu64, id, gen);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}

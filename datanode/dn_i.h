@@ -1,0 +1,144 @@
+/*
+ * dn_i.h: the data node's internal interfaces.
+ *
+ * The daemon is these parts around one struct dn:
+ *   dn-store.c      the data directory and the block table in memory;
+ *   dn-blkfile.c    one replica's files: block bytes and checksum sidecar,
+ *                   written durably, read back verified;
+ *   dn-server.c     the listener, one thread per connection, READ;
+ *   dn-write.c      WRITE: verify, forward down the pipeline, store, ack;
+ *   dn-nn.c         the link to the namenode: registration, heartbeats,
+ *                   block reports, notifications, commands;
+ *   dn-replicate.c  REPLICATE commands: push a local block to other nodes.
+ * main.c parses options and starts them in that order.
+ */
+#ifndef DN_I_H
+#define DN_I_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "proto.h"
+#include "token.h"
+#include "wire.h"
+
+#define DN_PROG			"dfs-datanode"
+/* A block longer than this is refused (cluster.block_size is <= 2 GiB). */
+#define DN_MAX_BLOCK_LEN	(UINT64_C(4) << 30)
+/* Connections served at once; more are refused with EBUSY. */
+#define DN_MAX_CONNS		1024
+/* How long a connection may sit idle between requests or packets. */
+#define DN_IDLE_MS		(300 * 1000)
+/* Packets of one write between receipt and their ack going upstream. */
+#define DN_WINDOW		64
+/* REPLICATE commands running at once; more wait in a queue. */
+#define DN_MAX_REPLICATIONS	4
+/* The meta sidecar's fixed header. */
+#define DN_META_MAGIC		"NPDM"
+#define DN_META_VERSION		1
+#define DN_META_HDR_LEN		24
+
+/* What the block table knows about a finalized replica. */
+struct dn_block {
+	dfs_block_id	id;
+	uint64_t	gen;
+	uint64_t	len;
+	uint32_t	chunk_size;
+};
+
+struct dn_store;
+struct dn_blkw;
+struct dn_rfile;
+struct dn_nn;
+struct dn_server;
+
+/* The daemon.  Set up by main.c before any thread starts, then read-only
+ * except for the atomic counters. */
+struct dn {
+	const struct dfs_config	*cfg;		/* borrowed */
+	struct dfs_token_keys	 keys;
+	struct dn_store		*store;
+	struct dn_nn		*nn;
+	struct dn_server	*server;
+	char			*listen_addr;	/* as bound, host:port */
+	char			*advertise;	/* given to the namenode */
+	int			 timeout_ms;	/* client.timeout */
+	atomic_int		 xfers;		/* reads, writes, copies */
+	atomic_bool		 stopping;
+};
+
+/* dn-store.c: the data directory and the block table */
+int	dn_store_open(const char *dir, struct dn_store **, char **cause);
+void	dn_store_free(struct dn_store *);
+const char *dn_store_uuid(const struct dn_store *);
+const char *dn_store_dir(const struct dn_store *);
+int	dn_store_find(struct dn_store *, dfs_block_id, struct dn_block *);
+struct dn_block *dn_store_list(struct dn_store *, size_t *np);
+int	dn_store_delete(struct dn_store *, dfs_block_id, uint64_t gen,
+	    char **cause);
+void	dn_store_usage(struct dn_store *, uint64_t *capacity,
+	    uint64_t *used);
+int	dn_store_create(struct dn_store *, dfs_block_id, uint64_t gen,
+	    uint32_t chunk_size, struct dn_blkw **, char **cause);
+int	dn_store_commit(struct dn_store *, struct dn_blkw *, char **cause);
+void	dn_store_release(struct dn_store *, struct dn_blkw *);
+int	dn_store_open_replica(struct dn_store *, dfs_block_id, uint64_t gen,
+	    struct dn_rfile **, char **cause);
+
+/* dn-blkfile.c: the two files of one replica */
+bool	dn_blkfile_chunk_ok(uint32_t chunk_size);
+char	*dn_blkfile_path(const char *dir, dfs_block_id, uint64_t gen,
+	    bool meta);
+void	dn_blkfile_unlink(const char *dir, dfs_block_id, uint64_t gen);
+bool	dn_blkfile_parse_name(const char *name, dfs_block_id *,
+	    uint64_t *gen, bool *meta);
+const char *dn_blkfile_check(const char *dir, dfs_block_id, uint64_t gen,
+	    struct dn_block *);
+int	dn_blkw_create(const char *tmpdir, const char *where,
+	    const struct dn_block *, uint64_t seq, struct dn_blkw **,
+	    char **cause);
+int	dn_blkw_append(struct dn_blkw *, const void *data, size_t len,
+	    const uint8_t *crcs_le, char **cause);
+const struct dn_block *dn_blkw_block(const struct dn_blkw *);
+int	dn_blkw_finish(struct dn_blkw *, const char *curdir, int cur_fd,
+	    char **cause);
+void	dn_blkw_free(struct dn_blkw *);
+int	dn_rfile_open(const char *curdir, const struct dn_block *,
+	    struct dn_rfile **, char **cause);
+const struct dn_block *dn_rfile_block(const struct dn_rfile *);
+int	dn_rfile_read(struct dn_rfile *, uint64_t off, size_t len,
+	    void *data, uint8_t *crcs_le, char **cause);
+void	dn_rfile_free(struct dn_rfile *);
+
+/* dn-server.c */
+int	dn_server_start(struct dn *, int listen_fd, char **cause);
+void	dn_server_stop(struct dn *);
+int	dn_recv_frame(int fd, struct dfs_frame_hdr *, struct dfs_wbuf *,
+	    int timeout_ms, char **cause);
+void	dn_close_graceful(int fd);
+int64_t	dn_now_ms(void);
+
+/* dn-write.c: 0 when the connection may carry another request. */
+int	dn_write_serve(struct dn *, int fd, const char *peer,
+	    const struct dfs_frame_hdr *, const uint8_t *payload,
+	    struct dfs_wbuf *in);
+
+/* dn-nn.c */
+struct dn_nn *dn_nn_create(struct dn *);
+int	dn_nn_start(struct dn_nn *, char **cause);
+void	dn_nn_stop(struct dn_nn *);
+void	dn_nn_free(struct dn_nn *);
+void	dn_nn_received(struct dn_nn *, dfs_block_id, uint64_t gen,
+	    uint64_t len);
+void	dn_nn_bad_block(struct dn_nn *, dfs_block_id, uint64_t gen,
+	    const char *why);
+
+/* dn-replicate.c */
+void	dn_replicate_start(struct dn *, const struct dfs_lblock *);
+int	dn_replicate_active(void);
+void	dn_replicate_drop_queued(void);
+
+#endif

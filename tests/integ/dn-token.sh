@@ -1,0 +1,147 @@
+#!/bin/sh
+# dn-token.sh: two real data nodes, no namenode (namenode.address points at
+# a closed port, and a data node must serve regardless).  dn_token.py then
+# checks block tokens (valid, forged, expired, wrong block, generation or
+# mode), chunk CRCs (a bad one is refused before anything is stored),
+# hostile frames, reads, and a two-node write pipeline.  Afterwards the
+# daemons must stop cleanly on SIGTERM with logs free of sanitizer reports.
+#
+# Uses $top_builddir/dfs-datanode (or $DFS_DATANODE) and $PYTHON.
+set -u
+top_builddir=${top_builddir:-.}
+top_srcdir=${top_srcdir:-.}
+PYTHON=${PYTHON:-python3}
+DN=${DFS_DATANODE:-$top_builddir/dfs-datanode}
+PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/npdfs-dn-token.XXXXXX")
+PIDS=""
+cleanup() {
+	for p in $PIDS; do
+		kill -9 "$p" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT PIPE TERM
+
+PASSED=0
+FAILED=0
+ok() {
+	desc=$1
+	shift
+	if "$@"; then
+		PASSED=$((PASSED + 1))
+		echo "ok - $desc"
+	else
+		FAILED=$((FAILED + 1))
+		echo "not ok - $desc"
+	fi
+}
+
+# A port nothing listens on: bind one, note it, let it go.
+CLOSED=127.0.0.1:$("$PYTHON" -c 'import socket; s = socket.socket(); \
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+"$PYTHON" -c 'import os; print(os.urandom(32).hex())' >"$T/secret"
+chmod 600 "$T/secret"
+
+# start NAME: run a data node in the background, wait for its port file.
+start() {
+	ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0} \
+	    "$DN" -o datanode.listen=127.0.0.1:0 \
+	    -o "datanode.data_dir=$T/$1" \
+	    -o "cluster.secret_file=$T/secret" \
+	    -o "namenode.address=$CLOSED" \
+	    -o client.timeout=5s \
+	    --port-file "$T/$1.port" 2>"$T/$1.log" &
+	eval "PID_$1=$!"
+	PIDS="$PIDS $!"
+	i=0
+	while [ ! -s "$T/$1.port" ]; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then
+			echo "not ok - data node $1 did not start:"
+			cat "$T/$1.log"
+			exit 1
+		fi
+		sleep 0.1
+	done
+}
+
+start a
+start b
+A=$(cat "$T/a.port")
+B=$(cat "$T/b.port")
+ok "data node A listens on the port it wrote ($A)" \
+    grep -q "listening on $A" "$T/a.log"
+H4='[0-9a-f]{4}'
+ok "data node A made a random (version 4) node uuid" \
+    grep -Eqx "$H4$H4-$H4-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-$H4$H4$H4" \
+    "$T/a/node.uuid"
+ok "nodes A and B have different uuids" \
+    test "$(cat "$T/a/node.uuid")" != "$(cat "$T/b/node.uuid")"
+
+"$PYTHON" "$top_srcdir/tests/integ/dn_token.py" --secret "$T/secret" \
+    --node-a "$A" --dir-a "$T/a" --node-b "$B" --dir-b "$T/b" \
+    --closed "$CLOSED" >"$T/py.out" 2>&1
+py=$?
+grep -E '^(not )?ok - ' "$T/py.out"
+PY_PASSED=$(grep -c '^ok - ' "$T/py.out")
+PY_FAILED=$(grep -c '^not ok - ' "$T/py.out")
+PASSED=$((PASSED + PY_PASSED))
+FAILED=$((FAILED + PY_FAILED))
+if [ $py -ne 0 ] && [ "$PY_FAILED" -eq 0 ]; then
+	echo "not ok - dn_token.py exited $py:"
+	cat "$T/py.out"
+	FAILED=$((FAILED + 1))
+fi
+
+alive() { kill -0 "$1" 2>/dev/null; }
+ok "data node A survived everything" alive "$PID_a"
+ok "data node B survived everything" alive "$PID_b"
+
+# A restart finds the blocks written before it and cleans tmp/.
+NBLK=$(ls "$T/a/current" | grep -c '^blk_[0-9]*_[0-9]*$')
+UUID=$(cat "$T/a/node.uuid")
+kill -TERM "$PID_a"
+wait "$PID_a"
+st=$?
+ok "data node A exits 0 on SIGTERM" test "$st" -eq 0
+: >"$T/tmp-litter"
+cp "$T/tmp-litter" "$T/a/tmp/blk_9_9.1"
+head -c 100 /dev/urandom >"$T/a/current/blk_77_1"
+mv "$T/a.log" "$T/a.log.1"
+rm -f "$T/a.port"
+start a
+A=$(cat "$T/a.port")
+ok "restart finds the $NBLK blocks it holds" \
+    grep -q "info: $NBLK blocks\\?, " "$T/a.log"
+ok "restart discards a data file without a sidecar" \
+    sh -c "grep -q 'discarding replica .*blk_77_1: no sidecar' '$T/a.log' \
+    && test ! -e '$T/a/current/blk_77_1'"
+ok "restart empties tmp/" test -z "$(ls "$T/a/tmp")"
+ok "restart keeps the node uuid" test "$(cat "$T/a/node.uuid")" = "$UUID"
+
+for n in a b; do
+	eval "pid=\$PID_$n"
+	kill -TERM "$pid"
+	wait "$pid"
+	st=$?
+	ok "data node $n exits 0 on SIGTERM" test "$st" -eq 0
+done
+PIDS=""
+for f in "$T"/a.log.1 "$T"/a.log "$T"/b.log; do
+	ok "no sanitizer report in $(basename "$f")" \
+	    sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error|\
+ThreadSanitizer' '$f'"
+done
+if [ "$FAILED" -ne 0 ]; then
+	for f in "$T"/*.log*; do
+		echo "--- $f"
+		tail -n 30 "$f"
+	done
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
