@@ -39,6 +39,7 @@
 #define CP_MAX_NODES	64
 
 struct cp_daemon {
+	pid_t	started;		/* by this command, else 0 */
 	char	name[32];		/* "namenode", "datanode2" */
 	char	prog[32];		/* "dfs-namenode" */
 	char	addr[64];
@@ -147,7 +148,7 @@ cp_running(const struct cp_cluster *cl, const struct cp_daemon *d)
 }
 
 static int
-cp_start(const struct cp_cluster *cl, const struct cp_daemon *d)
+cp_start(const struct cp_cluster *cl, struct cp_daemon *d)
 {
 	char	*conf = cp_path(cl, "%s.conf", d->name);
 	char	*log = cp_path(cl, "logs/%s.log", d->name);
@@ -176,6 +177,7 @@ cp_start(const struct cp_cluster *cl, const struct cp_daemon *d)
 		fprintf(stderr, "cannot run %s: %s\n", exe, strerror(errno));
 		_exit(127);
 	}
+	d->started = pid;
 	if ((f = fopen(pidf, "w")) != NULL) {
 		fprintf(f, "%ld\n", (long)pid);
 		fclose(f);
@@ -249,6 +251,7 @@ cp_read_addr(const struct cp_cluster *cl, struct cp_daemon *d,
 static void
 cp_daemon_init(struct cp_daemon *d, const char *name, const char *prog)
 {
+	d->started = 0;
 	snprintf(d->name, sizeof d->name, "%s", name);
 	snprintf(d->prog, sizeof d->prog, "%s", prog);
 	d->addr[0] = '\0';
@@ -325,10 +328,17 @@ cp_wait_live(struct cp_cluster *cl, int n, int seconds)
 			rc = 0;
 			break;
 		}
-		if (cp_running(cl, &cl->nn) == 0) {
-			fprintf(stderr, "dfs cluster: the namenode exited; "
-			    "see %s/logs/namenode.log\n", cl->dir);
-			goto out;
+		/* A child we started that has exited will not come up. */
+		for (int j = -1; j < cl->n; j++) {
+			struct cp_daemon *d = j < 0 ? &cl->nn : &cl->dn[j];
+			if (d->started > 0 &&
+			    waitpid(d->started, NULL, WNOHANG) == d->started) {
+				fprintf(stderr, "dfs cluster: %s exited at "
+				    "start-up; see %s/logs/%s.log\n", d->name,
+				    cl->dir, d->name);
+				d->started = 0;
+				goto out;
+			}
 		}
 		usleep(100 * 1000);
 	}

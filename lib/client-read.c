@@ -44,6 +44,8 @@ struct dfs_reader {
 struct blocks_args {
 	const char		*path;
 	struct dfs_reader	*r;
+	uint64_t		 offset;	/* ask from here */
+	uint32_t		 got;		/* blocks in the last reply */
 };
 
 static void
@@ -52,10 +54,11 @@ build_get_blocks(struct dfs_wbuf *b, void *arg)
 	struct blocks_args	*a = arg;
 
 	dfs_put_str(b, a->path);
-	dfs_put_u64(b, 0);
+	dfs_put_u64(b, a->offset);
 	dfs_put_u64(b, UINT64_MAX);
 }
 
+/* Append one reply's blocks to the reader's list. */
 static int
 parse_blocks(struct dfs_rbuf *rb, void *arg)
 {
@@ -67,23 +70,37 @@ parse_blocks(struct dfs_rbuf *rb, void *arg)
 	n = dfs_get_u32(rb);
 	if (rb->err != 0 || n > dfs_rbuf_left(rb) / 8)
 		return -EBADMSG;
-	free(r->blocks);
-	free(r->bad);
-	r->blocks = xcalloc(n, sizeof *r->blocks);
-	r->bad = xcalloc(n, 1);
-	r->nblocks = n;
+	r->blocks = xrealloc(r->blocks, (r->nblocks + n) * sizeof *r->blocks);
+	r->bad = xrealloc(r->bad, r->nblocks + n);
+	memset(r->bad + r->nblocks, 0, n);
 	for (uint32_t i = 0; i < n; i++)
-		dfs_proto_get_lblock(rb, &r->blocks[i]);
+		dfs_proto_get_lblock(rb, &r->blocks[r->nblocks + i]);
+	r->nblocks += n;
+	a->got = n;
 	return dfs_rbuf_done(rb);
 }
 
+/*
+ * Fetch every block's locations.  The namenode bounds each reply, so ask
+ * again from the end of the last block until the file is covered.
+ */
 static int
 reader_fetch(struct dfs_reader *r, char **cause)
 {
-	struct blocks_args	a = { r->path, r };
+	struct blocks_args	a = { r->path, r, 0, 0 };
+	int			rc;
 
-	return dfs_client_call(r->c, DFS_NN_GET_BLOCKS, DFS_NN_BLOCKS,
-	    build_get_blocks, &a, parse_blocks, &a, cause);
+	r->nblocks = 0;
+	for (;;) {
+		rc = dfs_client_call(r->c, DFS_NN_GET_BLOCKS, DFS_NN_BLOCKS,
+		    build_get_blocks, &a, parse_blocks, &a, cause);
+		if (rc != 0 || a.got == 0 || r->nblocks == 0)
+			return rc;
+		const struct dfs_lblock *last = &r->blocks[r->nblocks - 1];
+		if (last->offset + last->len >= r->attr.size)
+			return 0;
+		a.offset = last->offset + last->len;
+	}
 }
 
 /* Open path for reading: its attributes and every block's locations. */

@@ -182,7 +182,8 @@ dfs_msg_name(uint16_t type)
 		{ DFS_DN_RECEIVED, "RECEIVED" },
 		{ DFS_DX_WRITE, "WRITE" }, { DFS_DX_PACKET, "PACKET" },
 		{ DFS_DX_ACK, "ACK" }, { DFS_DX_READ, "READ" },
-		{ DFS_DX_DATA, "DATA" },
+		{ DFS_DX_DATA, "DATA" }, { DFS_DX_REDUCE, "REDUCE" },
+		{ DFS_DX_PARTIAL, "PARTIAL" },
 	};
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

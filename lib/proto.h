@@ -117,6 +117,13 @@ enum dfs_msg {
 				   u32 nchunks, nchunks x u32 crc32c,
 				   blob data; a DATA with no data ends the
 				   read */
+	DFS_DX_REDUCE = 305,	/* token (READ), u64 block, u64 gen,
+				   u64 offset (in the block, of the first
+				   element), u64 count (elements), u8 kind
+				   ('b' 'i' 'u' 'f' 'c'), u8 itemsize,
+				   u8 little -> DX_PARTIAL */
+	DFS_DX_PARTIAL = 306,	/* u64 count, u64 bytes_read, u64 usec,
+				   blob partial (dfs_acc_encode) */
 };
 
 enum dfs_dn_cmd {

@@ -1,0 +1,1 @@
+/* sum-client.c: dfs-sum client (being written). */

@@ -1,0 +1,1 @@
+/* dn-reduce.c: in-place reductions (being written). */

@@ -1,0 +1,468 @@
+/*
+ * nn-blockmap.c: blocks and their replicas: dropping blocks, block
+ * locations for readers, and the replica map as data nodes report it
+ * (block reports, RECEIVED, BAD_BLOCK).  The write path that creates
+ * blocks is nn-write.c.
+ *
+ * Why it is built this way.  Blocks are part of the namespace and live in
+ * the blocks table with their generation stamp, file offset and length; a
+ * block is "complete" once its length is final (the next ADD_BLOCK or the
+ * file's COMPLETE).  Replicas are facts about data nodes and live in
+ * live.replicas, rebuilt from block reports after a restart.  A replica
+ * counts ("good") only if its node is live, it is not marked corrupt, its
+ * generation is the block's and, for a complete block, its length is the
+ * block's: anything else a node reports is stale and gets a DELETE, so a
+ * node can never serve bytes the namespace does not vouch for.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "nn_i.h"
+#include "token.h"
+#include "xmalloc.h"
+
+static const char sql_block[] =
+	"SELECT id, idx, gen, offset, length, complete FROM blocks "
+	"WHERE id = ?";
+static const char sql_upsert_replica[] =
+	"INSERT INTO live.replicas(block, node, gen, len, corrupt, seen) "
+	"VALUES (?1, ?2, ?3, ?4, 0, 1) ON CONFLICT(block, node) DO UPDATE "
+	"SET corrupt = CASE WHEN gen = excluded.gen THEN corrupt ELSE 0 END, "
+	"gen = excluded.gen, len = excluded.len, seen = 1";
+
+/* A block from a row of "id, idx, gen, offset, length, complete". */
+void
+nn_blockmap_row(sqlite3_stmt *st, struct nn_block *b)
+{
+	b->id = (dfs_block_id)sqlite3_column_int64(st, 0);
+	b->idx = sqlite3_column_int64(st, 1);
+	b->gen = (uint64_t)sqlite3_column_int64(st, 2);
+	b->offset = (uint64_t)sqlite3_column_int64(st, 3);
+	b->len = (uint64_t)sqlite3_column_int64(st, 4);
+	b->complete = sqlite3_column_int(st, 5) != 0;
+}
+
+/* One block by a query returning a block row: 0, -ENOENT or an error. */
+int
+nn_blockmap_get(struct nn *nn, const char *sql, int64_t key,
+    struct nn_block *b)
+{
+	sqlite3_stmt	*st = nn_db_sql(nn, sql, "i", key);
+	int		 rc;
+
+	if ((rc = nn_db_step(nn, st)) != 1)
+		return rc == 0 ? -ENOENT : rc;
+	nn_blockmap_row(st, b);
+	nn_db_reset(st);
+	return 0;
+}
+
+/* What fsck and reports call a block with this many good and corrupt
+ * replicas. */
+enum dfs_block_status
+nn_blockmap_status(int good, int bad, int wanted)
+{
+	if (good == 0)
+		return bad > 0 ? DFS_BLK_CORRUPT : DFS_BLK_MISSING;
+	if (good < wanted)
+		return DFS_BLK_UNDER;
+	if (good > wanted)
+		return DFS_BLK_OVER;
+	return DFS_BLK_HEALTHY;
+}
+
+/* Good and corrupt replicas of a block, as the monitor and fsck count
+ * them. */
+int
+nn_blockmap_good_count(struct nn *nn, dfs_block_id block, int *good,
+    int *bad)
+{
+	static const char sql[] =
+	    "SELECT (SELECT count(*) FROM live.replicas r JOIN live.nodes n "
+	    "ON n.id = r.node WHERE " NN_GOOD("b") "), "
+	    "(SELECT count(*) FROM live.replicas r WHERE r.block = b.id AND "
+	    "r.corrupt != 0) FROM blocks b WHERE b.id = ?";
+	sqlite3_stmt	*st = nn_db_sql(nn, sql, "i", (int64_t)block);
+	int		 rc;
+
+	*good = *bad = 0;
+	if ((rc = nn_db_step(nn, st)) != 1)
+		return rc == 0 ? -ENOENT : rc;
+	*good = sqlite3_column_int(st, 0);
+	*bad = sqlite3_column_int(st, 1);
+	nn_db_reset(st);
+	return 0;
+}
+
+/*
+ * Forget a block: queue a DELETE for every node that holds it or was
+ * sent it, and remove it from the namespace.
+ */
+int
+nn_blockmap_drop_block(struct nn *nn, dfs_block_id block, uint64_t gen)
+{
+	static const char sql_holders[] =
+	    "SELECT node, gen FROM live.replicas WHERE block = ?1 "
+	    "UNION SELECT node, ?2 FROM live.pending WHERE block = ?1";
+	sqlite3_stmt	*st;
+	int64_t		 nodes[64], gens[64];
+	int		 n = 0, rc;
+
+	st = nn_db_sql(nn, sql_holders, "ii", (int64_t)block, (int64_t)gen);
+	while ((rc = nn_db_step(nn, st)) == 1) {
+		if (n == 64) {
+			nn_db_reset(st);
+			rc = 0;
+			break;
+		}
+		nodes[n] = sqlite3_column_int64(st, 0);
+		gens[n++] = sqlite3_column_int64(st, 1);
+	}
+	for (int i = 0; rc == 0 && i < n; i++)
+		rc = nn_datanodes_queue(nn, (dfs_node_id)nodes[i],
+		    DFS_CMD_DELETE, block, (uint64_t)gens[i], NULL, 0);
+	if (rc == 0)
+		rc = nn_db_exec(nn, "DELETE FROM live.replicas WHERE block = ?",
+		    "i", (int64_t)block);
+	if (rc == 0)
+		rc = nn_db_exec(nn, "DELETE FROM live.pending WHERE block = ?",
+		    "i", (int64_t)block);
+	if (rc == 0)
+		rc = nn_db_exec(nn, "DELETE FROM blocks WHERE id = ?", "i",
+		    (int64_t)block);
+	return rc;
+}
+
+/* Drop every block of a file being deleted or replaced. */
+int
+nn_blockmap_drop_file(struct nn *nn, dfs_ino ino)
+{
+	static const char sql[] = "SELECT id, gen FROM blocks WHERE ino = ?";
+	sqlite3_stmt	*st;
+	int64_t		*ids = NULL;
+	size_t		 n = 0, cap = 0;
+	int		 rc;
+
+	st = nn_db_sql(nn, sql, "i", (int64_t)ino);
+	while ((rc = nn_db_step(nn, st)) == 1) {
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			ids = xrealloc(ids, cap * 2 * sizeof *ids);
+		}
+		ids[2 * n] = sqlite3_column_int64(st, 0);
+		ids[2 * n + 1] = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = nn_blockmap_drop_block(nn, (dfs_block_id)ids[2 * i],
+		    (uint64_t)ids[2 * i + 1]);
+	free(ids);
+	return rc;
+}
+
+/* Locations of block b for a reader: live, good replicas, least loaded
+ * first, and a read token. */
+static int
+nn_blockmap_locate(struct nn *nn, const struct nn_block *b,
+    struct dfs_lblock *lb)
+{
+	static const char sql[] =
+	    "SELECT r.node, d.addr FROM live.replicas r "
+	    "JOIN live.nodes n ON n.id = r.node "
+	    "JOIN datanodes d ON d.id = r.node "
+	    "WHERE r.block = ?1 AND r.gen = ?2 AND r.corrupt = 0 AND "
+	    "n.state = 1 AND (?3 = 0 OR r.len = ?4) "
+	    "ORDER BY n.xceivers, random() LIMIT 16";
+	sqlite3_stmt	*st;
+	const char	*addr;
+	int		 rc;
+
+	memset(lb, 0, sizeof *lb);
+	lb->block = b->id;
+	lb->gen = b->gen;
+	lb->offset = b->offset;
+	lb->len = b->len;
+	st = nn_db_sql(nn, sql, "iiii", (int64_t)b->id, (int64_t)b->gen,
+	    (int64_t)b->complete, (int64_t)b->len);
+	while ((rc = nn_db_step(nn, st)) == 1 &&
+	    lb->nlocs < DFS_MAX_REPLICATION) {
+		lb->locs[lb->nlocs].node = (dfs_node_id)sqlite3_column_int64(st,
+		    0);
+		addr = (const char *)sqlite3_column_text(st, 1);
+		snprintf(lb->locs[lb->nlocs].addr,
+		    sizeof lb->locs[lb->nlocs].addr, "%s", addr != NULL ? addr :
+		    "");
+		lb->nlocs++;
+	}
+	if (rc == 1) {
+		nn_db_reset(st);
+		rc = 0;
+	}
+	dfs_token_sign(&nn->keys, &lb->token, b->id, b->gen, DFS_TOKEN_READ,
+	    time(NULL), nn->token_lifetime_s);
+	return rc;
+}
+
+/*
+ * GET_BLOCKS: the file's attributes and the finished blocks overlapping
+ * [offset, offset + length).  A reply stops at NN_PAGE_BYTES; the reader
+ * asks again from the end of the last block it got.
+ */
+int
+nn_blockmap_op_get_blocks(struct nn_req *req)
+{
+	static const char sql[] =
+	    "SELECT id, idx, gen, offset, length, complete FROM blocks "
+	    "WHERE ino = ?1 AND complete = 1 AND offset < ?3 AND "
+	    "offset + length > ?2 ORDER BY idx";
+	struct nn	*nn = req->nn;
+	struct nn_path	 p;
+	struct dfs_attr	 a;
+	struct dfs_wbuf	*b;
+	struct nn_block	*blocks = NULL;
+	struct dfs_lblock lb;
+	sqlite3_stmt	*st;
+	char		*path;
+	uint64_t	 offset, length, end;
+	size_t		 n = 0, cap = 0, npos;
+	uint32_t	 sent = 0;
+	dfs_ino		 ino;
+	int		 type, rc;
+
+	path = dfs_get_strdup(&req->in, DFS_MAX_PATH);
+	offset = dfs_get_u64(&req->in);
+	length = dfs_get_u64(&req->in);
+	memset(&p, 0, sizeof p);
+	if ((rc = nn_server_decoded(req)) != 0 ||
+	    (rc = nn_path_parse(path, &p, &req->cause)) != 0)
+		goto out_free;
+	end = length > UINT64_MAX - offset ? UINT64_MAX : offset + length;
+	if (end > INT64_MAX)
+		end = INT64_MAX;
+	if (offset > INT64_MAX)
+		offset = INT64_MAX;
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
+	    &req->cause)) != 0)
+		goto out;
+	if (type != DFS_FT_FILE) {
+		rc = nn_server_fail(req, -EISDIR, "is a directory: %s", p.norm);
+		goto out;
+	}
+	if ((rc = nn_meta_attr(nn, ino, &a)) != 0)
+		goto out;
+	st = nn_db_sql(nn, sql, "iii", (int64_t)ino, (int64_t)offset,
+	    (int64_t)end);
+	while ((rc = nn_db_step(nn, st)) == 1) {
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			blocks = xrealloc(blocks, cap * sizeof *blocks);
+		}
+		nn_blockmap_row(st, &blocks[n++]);
+	}
+	if (rc != 0)
+		goto out;
+	b = nn_server_reply(req, DFS_NN_BLOCKS);
+	dfs_proto_put_attr(b, &a);
+	npos = b->len;
+	dfs_put_u32(b, 0);
+	for (size_t i = 0; i < n && b->len < NN_PAGE_BYTES; i++) {
+		if ((rc = nn_blockmap_locate(nn, &blocks[i], &lb)) != 0)
+			break;
+		dfs_proto_put_lblock(b, &lb);
+		sent++;
+	}
+	dfs_le32enc(b->data + npos, sent);
+	if (rc != 0)
+		req->replied = false;
+out:
+	pthread_mutex_unlock(&nn->lock);
+out_free:
+	nn_path_free(&p);
+	free(blocks);
+	free(path);
+	return rc;
+}
+
+/*
+ * BAD_BLOCK: a reader or a scanner found a replica that fails its
+ * checksums.  It is never handed out again; the node is told to delete it
+ * once another good replica exists (the monitor does it later otherwise,
+ * so a lone damaged copy is kept until a good one is made).
+ */
+int
+nn_blockmap_op_bad_block(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	struct nn_block	 b;
+	dfs_block_id	 block;
+	uint64_t	 gen;
+	dfs_node_id	 node;
+	char		*why;
+	int		 good, bad, rc;
+
+	block = dfs_get_u64(&req->in);
+	gen = dfs_get_u64(&req->in);
+	node = dfs_get_u64(&req->in);
+	why = dfs_get_strdup(&req->in, DFS_WIRE_MAX_STR);
+	if ((rc = nn_server_decoded(req)) != 0)
+		goto out_free;
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_db_begin(nn)) != 0)
+		goto out;
+	rc = nn_blockmap_get(nn, sql_block, (int64_t)block, &b);
+	if (rc == -ENOENT || (rc == 0 && b.gen != gen)) {
+		log_info("bad replica of an unknown or old block %llu on node "
+		    "%llu ignored", (unsigned long long)block,
+		    (unsigned long long)node);
+		rc = 0;
+		goto end;
+	}
+	if (rc != 0)
+		goto end;
+	log_warn("replica of block %llu on node %llu is bad: %.200s",
+	    (unsigned long long)block, (unsigned long long)node, why);
+	if ((rc = nn_db_exec(nn, "UPDATE live.replicas SET corrupt = 1 WHERE "
+	    "block = ? AND node = ? AND gen = ? AND corrupt = 0", "iii",
+	    (int64_t)block, (int64_t)node, (int64_t)gen)) != 0 ||
+	    (rc = nn_blockmap_good_count(nn, block, &good, &bad)) != 0)
+		goto end;
+	if (good > 0 && bad > 0 &&
+	    (rc = nn_datanodes_queue(nn, node, DFS_CMD_DELETE, block, gen,
+	    NULL, 0)) == 0)
+		rc = nn_db_exec(nn, "UPDATE live.replicas SET corrupt = 2 "
+		    "WHERE block = ? AND node = ? AND corrupt = 1", "ii",
+		    (int64_t)block, (int64_t)node);
+end:
+	rc = nn_db_end(nn, rc);
+	if (rc == 0)
+		pthread_cond_signal(&nn->wake);
+out:
+	pthread_mutex_unlock(&nn->lock);
+out_free:
+	free(why);
+	return rc;
+}
+
+/*
+ * One replica a node says it has: kept when the namespace vouches for
+ * it, else the node is told to delete it.  Returns 1 when kept.
+ */
+static int
+nn_blockmap_accept(struct nn *nn, dfs_node_id node, dfs_block_id block,
+    uint64_t gen, uint64_t len)
+{
+	struct nn_block	b;
+	int		rc;
+
+	rc = nn_blockmap_get(nn, sql_block, (int64_t)block, &b);
+	if (rc != 0 && rc != -ENOENT)
+		return rc;
+	if (rc == -ENOENT || b.gen != gen || len > INT64_MAX ||
+	    (b.complete && b.len != len)) {
+		log_debug("node %llu: replica %llu gen %llu len %llu is not "
+		    "wanted", (unsigned long long)node,
+		    (unsigned long long)block, (unsigned long long)gen,
+		    (unsigned long long)len);
+		return nn_datanodes_queue(nn, node, DFS_CMD_DELETE, block, gen,
+		    NULL, 0);
+	}
+	if ((rc = nn_db_exec(nn, sql_upsert_replica, "iiii", (int64_t)block,
+	    (int64_t)node, (int64_t)gen, (int64_t)len)) != 0 ||
+	    (rc = nn_db_exec(nn, "DELETE FROM live.pending WHERE block = ? "
+	    "AND node = ?", "ii", (int64_t)block, (int64_t)node)) != 0)
+		return rc;
+	return 1;
+}
+
+/* The node a data node request names, which must be registered and live. */
+static int
+nn_blockmap_node(struct nn_req *req, dfs_node_id node)
+{
+	if (nn_datanodes_live(req->nn, node))
+		return 0;
+	return nn_server_fail(req, -ENOENT, "unknown or dead data node %llu: "
+	    "register again", (unsigned long long)node);
+}
+
+/* DN_BLOCK_REPORT: the node's full replica set replaces what we knew. */
+int
+nn_blockmap_op_block_report(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	dfs_node_id	 node;
+	uint32_t	 n, kept = 0;
+	int		 rc;
+
+	node = dfs_get_u64(&req->in);
+	n = dfs_get_u32(&req->in);
+	if (req->in.err != 0 || n != dfs_rbuf_left(&req->in) / 24 ||
+	    dfs_rbuf_left(&req->in) % 24 != 0)
+		return nn_server_fail(req, -EBADMSG, "malformed %s request",
+		    dfs_msg_name(req->type));
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_blockmap_node(req, node)) != 0)
+		goto out;
+	if ((rc = nn_db_begin(nn)) != 0)
+		goto out;
+	rc = nn_db_exec(nn, "UPDATE live.replicas SET seen = 0 WHERE node = ?",
+	    "i", (int64_t)node);
+	for (uint32_t i = 0; rc >= 0 && i < n; i++) {
+		dfs_block_id block = dfs_get_u64(&req->in);
+		uint64_t gen = dfs_get_u64(&req->in);
+		uint64_t len = dfs_get_u64(&req->in);
+		if ((rc = nn_blockmap_accept(nn, node, block, gen, len)) == 1)
+			kept++;
+	}
+	if (rc >= 0)
+		rc = nn_db_exec(nn, "DELETE FROM live.replicas WHERE node = ? "
+		    "AND seen = 0", "i", (int64_t)node);
+	rc = nn_db_end(nn, rc);
+	if (rc == 0) {
+		pthread_cond_broadcast(&nn->replica_added);
+		log_info("block report from node %llu: %u replicas, %u kept",
+		    (unsigned long long)node, n, kept);
+	}
+out:
+	pthread_mutex_unlock(&nn->lock);
+	return rc;
+}
+
+/* DN_RECEIVED: a node finished writing a replica. */
+int
+nn_blockmap_op_received(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	dfs_node_id	 node;
+	dfs_block_id	 block;
+	uint64_t	 gen, len;
+	int		 rc;
+
+	node = dfs_get_u64(&req->in);
+	block = dfs_get_u64(&req->in);
+	gen = dfs_get_u64(&req->in);
+	len = dfs_get_u64(&req->in);
+	if ((rc = nn_server_decoded(req)) != 0)
+		return rc;
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_blockmap_node(req, node)) != 0)
+		goto out;
+	if ((rc = nn_db_begin(nn)) != 0)
+		goto out;
+	rc = nn_blockmap_accept(nn, node, block, gen, len);
+	rc = nn_db_end(nn, rc < 0 ? rc : 0);
+	if (rc == 0) {
+		pthread_cond_broadcast(&nn->replica_added);
+		log_debug("node %llu received block %llu gen %llu (%llu "
+		    "bytes)", (unsigned long long)node,
+		    (unsigned long long)block, (unsigned long long)gen,
+		    (unsigned long long)len);
+	}
+out:
+	pthread_mutex_unlock(&nn->lock);
+	return rc;
+}

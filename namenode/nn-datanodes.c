@@ -1,0 +1,326 @@
+/*
+ * nn-datanodes.c: the data node registry, heartbeats, per-node command
+ * queues and the monitor thread (liveness, then replication and safe mode).
+ *
+ * A data node is known by the uuid of its storage; the datanodes table
+ * maps it to a small node id that stays the same across restarts of
+ * either side.  Liveness is in memory only (live.nodes): after a namenode
+ * restart every node is unknown until it registers again, which its next
+ * heartbeat is told to do (REREGISTER), and its block report then rebuilds
+ * its replicas.  A node silent for namenode.dead_timeout is declared dead:
+ * its replicas stop counting at once (every query joins on the node's
+ * state), and when it speaks again it is told to register and report
+ * afresh.  Commands (DELETE, REPLICATE) wait in live.commands and ride
+ * back on the node's next heartbeat reply, at most NN_MAX_CMDS at a time.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "net.h"
+#include "nn_i.h"
+#include "xmalloc.h"
+
+#define NN_REPL_PERIOD_MS	3000	/* between replication passes */
+
+/* Whether node is registered and live. */
+bool
+nn_datanodes_live(struct nn *nn, dfs_node_id node)
+{
+	int64_t	state;
+
+	if (node > INT64_MAX)
+		return false;
+	return nn_db_i64(nn, &state, "SELECT state FROM live.nodes WHERE "
+	    "id = ?", "i", (int64_t)node) == 0 && state == DFS_NODE_LIVE;
+}
+
+/*
+ * Queue a command for node's next heartbeat; the same DELETE or
+ * REPLICATE of the same block is queued once.  body is what follows the
+ * kind byte (REPLICATE: an lblock without its token).
+ */
+int
+nn_datanodes_queue(struct nn *nn, dfs_node_id node, uint8_t kind,
+    dfs_block_id block, uint64_t gen, const void *body, size_t len)
+{
+	static const char sql[] =
+	    "INSERT INTO live.commands(node, kind, block, gen, body) "
+	    "SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM "
+	    "live.commands WHERE block = ?3 AND node = ?1 AND kind = ?2 AND "
+	    "gen = ?4)";
+
+	return nn_db_exec(nn, sql, "iiiib", (int64_t)node, (int64_t)kind,
+	    (int64_t)block, (int64_t)gen, body, len);
+}
+
+/* Whether s is a printable, non-empty string of at most max bytes. */
+static bool
+nn_datanodes_printable(const char *s, size_t max)
+{
+	size_t	n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+/* The registration itself, inside its transaction. */
+static int
+nn_datanodes_do_register(struct nn_req *req, const char *uuid,
+    const char *addr, uint64_t capacity, uint64_t used, int64_t *idp)
+{
+	static const char sql_upsert[] =
+	    "INSERT INTO datanodes(uuid, addr) VALUES (?1, ?2) "
+	    "ON CONFLICT(uuid) DO UPDATE SET addr = excluded.addr";
+	static const char sql_others[] =
+	    "SELECT n.id FROM live.nodes n JOIN datanodes d ON d.id = n.id "
+	    "WHERE d.addr = ?1 AND d.id != ?2 AND n.state = 1";
+	struct nn	*nn = req->nn;
+	sqlite3_stmt	*st;
+	int64_t		 id, others[16];
+	int		 n = 0, rc;
+
+	if ((rc = nn_db_exec(nn, sql_upsert, "tt", uuid, addr)) != 0 ||
+	    (rc = nn_db_i64(nn, &id, "SELECT id FROM datanodes WHERE "
+	    "uuid = ?", "t", uuid)) != 0)
+		return rc;
+	/* Another node id at the same address is gone: its storage was
+	 * replaced. */
+	st = nn_db_sql(nn, sql_others, "ti", addr, id);
+	while (n < 16 && nn_db_step(nn, st) == 1)
+		others[n++] = sqlite3_column_int64(st, 0);
+	nn_db_reset(st);
+	for (int i = 0; i < n; i++) {
+		log_warn("data node %lld at %s replaced by node %lld",
+		    (long long)others[i], addr, (long long)id);
+		if ((rc = nn_db_exec(nn, "UPDATE live.nodes SET state = 2 "
+		    "WHERE id = ?", "i", others[i])) != 0)
+			return rc;
+	}
+	if ((rc = nn_db_exec(nn, "INSERT OR REPLACE INTO live.nodes(id, state,"
+	    " capacity, used, xceivers, last_hb_ms) VALUES (?, 1, ?, ?, 0, ?)",
+	    "iiii", id, (int64_t)(capacity > INT64_MAX ? INT64_MAX : capacity),
+	    (int64_t)(used > INT64_MAX ? INT64_MAX : used),
+	    nn_now_ms())) != 0)
+		return rc;
+	/* Its block report, which follows, says what it holds now. */
+	if ((rc = nn_db_exec(nn, "DELETE FROM live.replicas WHERE node = ?",
+	    "i", id)) != 0)
+		return rc;
+	*idp = id;
+	return 0;
+}
+
+/* DN_REGISTER: a data node (re)joins; it learns its id and heartbeat. */
+int
+nn_datanodes_op_register(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	struct dfs_wbuf	*b;
+	char		 uuid[NN_MAX_UUID + 1], addr[256], host[256];
+	uint64_t	 capacity, used;
+	uint16_t	 port;
+	int64_t		 id = 0;
+	int		 rc;
+
+	dfs_get_strbuf(&req->in, uuid, sizeof uuid);
+	dfs_get_strbuf(&req->in, addr, sizeof addr);
+	capacity = dfs_get_u64(&req->in);
+	used = dfs_get_u64(&req->in);
+	if ((rc = nn_server_decoded(req)) != 0)
+		return rc;
+	if (!nn_datanodes_printable(uuid, NN_MAX_UUID))
+		return nn_server_fail(req, -EINVAL, "bad data node uuid");
+	if (!nn_datanodes_printable(addr, sizeof addr - 1) ||
+	    dfs_hostport_split(addr, host, sizeof host, &port, NULL) != 0 ||
+	    host[0] == '\0' || port == 0)
+		return nn_server_fail(req, -EINVAL, "bad data node address "
+		    "'%s': expected HOST:PORT", addr);
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_db_begin(nn)) == 0) {
+		rc = nn_datanodes_do_register(req, uuid, addr, capacity, used,
+		    &id);
+		rc = nn_db_end(nn, rc);
+	}
+	pthread_mutex_unlock(&nn->lock);
+	if (rc != 0)
+		return rc;
+	log_info("data node %lld (%s) registered at %s", (long long)id, uuid,
+	    addr);
+	b = nn_server_reply(req, DFS_DN_REGISTERED);
+	dfs_put_u64(b, (uint64_t)id);
+	dfs_put_u32(b, (uint32_t)nn->heartbeat_ms);
+	return 0;
+}
+
+/* Append node's queued commands to b (at most NN_MAX_CMDS) and forget
+ * them.  Returns how many. */
+static uint32_t
+nn_datanodes_drain(struct nn *nn, dfs_node_id node, struct dfs_wbuf *b)
+{
+	static const char sql[] =
+	    "SELECT seq, kind, block, gen, body FROM live.commands "
+	    "WHERE node = ? ORDER BY seq LIMIT ?";
+	struct dfs_token tok;
+	sqlite3_stmt	*st;
+	int64_t		 last = -1;
+	uint32_t	 n = 0;
+	time_t		 now = time(NULL);
+
+	st = nn_db_sql(nn, sql, "ii", (int64_t)node, (int64_t)NN_MAX_CMDS);
+	while (nn_db_step(nn, st) == 1) {
+		uint8_t kind = (uint8_t)sqlite3_column_int(st, 1);
+		dfs_block_id block = (dfs_block_id)sqlite3_column_int64(st, 2);
+		uint64_t gen = (uint64_t)sqlite3_column_int64(st, 3);
+
+		last = sqlite3_column_int64(st, 0);
+		dfs_put_u8(b, kind);
+		if (kind == DFS_CMD_DELETE) {
+			dfs_put_u64(b, block);
+			dfs_put_u64(b, gen);
+		} else if (kind == DFS_CMD_REPLICATE) {
+			dfs_put_raw(b, sqlite3_column_blob(st, 4),
+			    (size_t)sqlite3_column_bytes(st, 4));
+			dfs_token_sign(&nn->keys, &tok, block, gen,
+			    DFS_TOKEN_WRITE, now, nn->token_lifetime_s);
+			dfs_proto_put_token(b, &tok);
+		}
+		n++;
+	}
+	if (last >= 0 && nn_db_exec(nn, "DELETE FROM live.commands WHERE "
+	    "node = ? AND seq <= ?", "ii", (int64_t)node, last) != 0)
+		log_warn("cannot dequeue commands of node %llu",
+		    (unsigned long long)node);
+	return n;
+}
+
+/* DN_HEARTBEAT: the node is alive; it gets its queued commands, or
+ * REREGISTER when we do not know it (restart) or had declared it dead. */
+int
+nn_datanodes_op_heartbeat(struct nn_req *req)
+{
+	static const char sql[] =
+	    "UPDATE live.nodes SET capacity = ?2, used = ?3, xceivers = ?4, "
+	    "last_hb_ms = ?5 WHERE id = ?1 AND state = 1";
+	struct nn	*nn = req->nn;
+	struct dfs_wbuf	*b;
+	dfs_node_id	 node;
+	uint64_t	 capacity, used;
+	uint32_t	 xceivers, n = 0;
+	size_t		 npos;
+	int		 rc;
+
+	node = dfs_get_u64(&req->in);
+	capacity = dfs_get_u64(&req->in);
+	used = dfs_get_u64(&req->in);
+	xceivers = dfs_get_u32(&req->in);
+	if ((rc = nn_server_decoded(req)) != 0)
+		return rc;
+	b = nn_server_reply(req, DFS_DN_COMMANDS);
+	npos = b->len;
+	dfs_put_u32(b, 0);
+	pthread_mutex_lock(&nn->lock);
+	if (node <= INT64_MAX && (rc = nn_db_exec(nn, sql, "iiiii",
+	    (int64_t)node, (int64_t)(capacity > INT64_MAX ? INT64_MAX :
+	    capacity), (int64_t)(used > INT64_MAX ? INT64_MAX : used),
+	    (int64_t)xceivers, nn_now_ms())) == 0 && nn_db_changes(nn) == 1)
+		n = nn_datanodes_drain(nn, node, b);
+	else if (rc == 0) {
+		log_info("heartbeat from unknown or dead node %llu: asking it "
+		    "to register", (unsigned long long)node);
+		dfs_put_u8(b, DFS_CMD_REREGISTER);
+		n = 1;
+	}
+	pthread_mutex_unlock(&nn->lock);
+	if (rc != 0) {
+		req->replied = false;
+		return rc;
+	}
+	dfs_le32enc(b->data + npos, n);
+	return 0;
+}
+
+/* Declare dead every live node silent for longer than the timeout. */
+static void
+nn_datanodes_reap(struct nn *nn)
+{
+	static const char sql[] =
+	    "SELECT n.id, d.addr, ?1 - n.last_hb_ms FROM live.nodes n "
+	    "JOIN datanodes d ON d.id = n.id WHERE n.state = 1 AND "
+	    "n.last_hb_ms < ?1 - ?2";
+	sqlite3_stmt	*st;
+	int64_t		 ids[64], now = nn_now_ms();
+	int		 n = 0;
+
+	st = nn_db_sql(nn, sql, "ii", now, nn->dead_timeout_ms);
+	while (n < 64 && nn_db_step(nn, st) == 1) {
+		ids[n++] = sqlite3_column_int64(st, 0);
+		log_warn("data node %lld at %s is dead: no heartbeat for %lld "
+		    "ms", (long long)ids[n - 1], sqlite3_column_text(st, 1),
+		    (long long)sqlite3_column_int64(st, 2));
+	}
+	nn_db_reset(st);
+	for (int i = 0; i < n; i++)
+		nn_db_exec(nn, "UPDATE live.nodes SET state = 2 WHERE id = ?",
+		    "i", ids[i]);
+	/* Blocks promised to a node that never confirmed them. */
+	nn_db_exec(nn, "DELETE FROM live.pending WHERE since_ms < ?", "i",
+	    now - nn->token_lifetime_s * 1000);
+}
+
+/* The monitor: once a second, liveness, then safe mode or replication. */
+static void *
+nn_datanodes_monitor(void *arg)
+{
+	struct nn	*nn = arg;
+	struct timespec	 ts;
+	int64_t		 wake;
+
+	pthread_mutex_lock(&nn->lock);
+	while (!atomic_load(&nn->stopping)) {
+		wake = nn_now_ms() + 1000;
+		ts.tv_sec = wake / 1000;
+		ts.tv_nsec = (wake % 1000) * 1000000;
+		pthread_cond_timedwait(&nn->wake, &nn->lock, &ts);
+		if (atomic_load(&nn->stopping))
+			break;
+		nn_datanodes_reap(nn);
+		if (nn->safemode)
+			nn_place_safemode(nn);
+		else if (nn_now_ms() - nn->last_repl_ms >= NN_REPL_PERIOD_MS) {
+			nn_place_replicate(nn);
+			nn->last_repl_ms = nn_now_ms();
+		}
+	}
+	pthread_mutex_unlock(&nn->lock);
+	return NULL;
+}
+
+/* Start the monitor thread. */
+int
+nn_datanodes_start(struct nn *nn, char **cause)
+{
+	if (pthread_create(&nn->monitor, NULL, nn_datanodes_monitor, nn) != 0) {
+		if (cause != NULL)
+			xasprintf(cause, "cannot start the monitor thread");
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/* Stop the monitor; the caller has set nn->stopping. */
+void
+nn_datanodes_stop(struct nn *nn)
+{
+	pthread_mutex_lock(&nn->lock);
+	pthread_cond_broadcast(&nn->wake);
+	pthread_mutex_unlock(&nn->lock);
+	pthread_join(nn->monitor, NULL);
+}

@@ -1,0 +1,481 @@
+/*
+ * nn-db.c: the namenode's SQLite database: schema, cached statements and
+ * transactions.
+ *
+ * Why it is built this way.  The namespace (inodes, directory entries,
+ * blocks, data node ids and counters) lives in namespace.db under
+ * namenode.meta_dir, in WAL mode with synchronous=NORMAL: a committed
+ * transaction survives kill -9 of the namenode (the WAL is in the file
+ * system before COMMIT returns), while a power loss may lose the last few
+ * transactions that were not yet checkpointed or synced (SQLite's documented
+ * trade-off for NORMAL in WAL mode).  Every user-visible operation is one
+ * BEGIN IMMEDIATE ... COMMIT, rolled back on any error, so a crash never
+ * leaves half a rename or half a delete.
+ *
+ * What HDFS keeps only in memory, the namenode keeps in an attached
+ * in-memory database, "live": data node liveness and load, the replica map
+ * (which node holds which block), blocks being written to a node, and the
+ * commands queued for each node.  They vanish on restart, exactly as they
+ * should (block reports rebuild them), and holding them in SQL rather than
+ * in hand-written hash maps buys three things: the same transaction that
+ * deletes a file also drops its replicas and queues their DELETE commands,
+ * so a rollback undoes both; every lookup we need (replicas by block, by
+ * node, counts per node) is one index; and fsck, placement and reports are
+ * queries that join the two worlds.
+ *
+ * One connection serves every thread, behind one mutex (struct nn's lock).
+ * SQLite would serialize writers anyway, the operations are short (WAL
+ * commits append to a file without fsync), and one lock makes each
+ * request's view of the namespace and the replica map consistent without
+ * a lock order to get wrong; HDFS's namenode also runs on one global lock.
+ * Statements are prepared once and cached by the address of their SQL text.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "nn_i.h"
+#include "xmalloc.h"
+
+static const char nn_db_schema[] =
+	"CREATE TABLE IF NOT EXISTS meta("
+	"  key TEXT PRIMARY KEY,"
+	"  value INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS inodes("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  type INTEGER NOT NULL,"
+	"  mode INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  gid INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  mtime_ns INTEGER NOT NULL,"
+	"  atime_ns INTEGER NOT NULL,"
+	"  ctime_ns INTEGER NOT NULL,"
+	"  nlink INTEGER NOT NULL,"
+	"  replication INTEGER NOT NULL DEFAULT 0,"
+	"  block_size INTEGER NOT NULL DEFAULT 0,"
+	"  under_construction INTEGER NOT NULL DEFAULT 0,"
+	"  lease_client TEXT,"
+	"  lease_ms INTEGER,"
+	"  descr TEXT,"
+	"  fortran INTEGER,"
+	"  shape TEXT,"
+	"  data_offset INTEGER,"
+	"  itemsize INTEGER,"
+	"  header_len INTEGER);"
+	"CREATE TABLE IF NOT EXISTS dirents("
+	"  parent INTEGER NOT NULL REFERENCES inodes(id),"
+	"  name TEXT NOT NULL,"
+	"  ino INTEGER NOT NULL UNIQUE REFERENCES inodes(id),"
+	"  PRIMARY KEY(parent, name)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS blocks("
+	"  id INTEGER PRIMARY KEY,"
+	"  ino INTEGER NOT NULL REFERENCES inodes(id),"
+	"  idx INTEGER NOT NULL,"
+	"  gen INTEGER NOT NULL,"
+	"  offset INTEGER NOT NULL,"
+	"  length INTEGER NOT NULL,"
+	"  complete INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE(ino, idx));"
+	"CREATE TABLE IF NOT EXISTS datanodes("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  addr TEXT NOT NULL);"
+	"INSERT OR IGNORE INTO meta VALUES ('schema', 1);"
+	"INSERT OR IGNORE INTO meta VALUES ('next_block', 1);"
+	"INSERT OR IGNORE INTO meta VALUES ('next_gen', 1000);";
+
+/* The in-memory half; see the essay above. */
+static const char nn_db_live_schema[] =
+	"ATTACH ':memory:' AS live;"
+	"CREATE TABLE live.nodes("
+	"  id INTEGER PRIMARY KEY,"
+	"  state INTEGER NOT NULL,"
+	"  capacity INTEGER NOT NULL DEFAULT 0,"
+	"  used INTEGER NOT NULL DEFAULT 0,"
+	"  xceivers INTEGER NOT NULL DEFAULT 0,"
+	"  last_hb_ms INTEGER NOT NULL);"
+	"CREATE TABLE live.replicas("
+	"  block INTEGER NOT NULL,"
+	"  node INTEGER NOT NULL,"
+	"  gen INTEGER NOT NULL,"
+	"  len INTEGER NOT NULL,"
+	"  corrupt INTEGER NOT NULL DEFAULT 0,"
+	"  seen INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY(block, node)) WITHOUT ROWID;"
+	"CREATE INDEX live.replicas_node ON replicas(node);"
+	/* Blocks on their way to a node: written or being replicated. */
+	"CREATE TABLE live.pending("
+	"  block INTEGER NOT NULL,"
+	"  node INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  kind INTEGER NOT NULL,"	/* 1 written by a client, 2 copied */
+	"  since_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY(block, node)) WITHOUT ROWID;"
+	"CREATE INDEX live.pending_node ON pending(node);"
+	"CREATE TABLE live.commands("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  node INTEGER NOT NULL,"
+	"  kind INTEGER NOT NULL,"
+	"  block INTEGER NOT NULL,"
+	"  gen INTEGER NOT NULL,"
+	"  body BLOB);"
+	"CREATE INDEX live.commands_node ON commands(node, seq);"
+	"CREATE INDEX live.commands_block ON commands(block);";
+
+/* The first time a fresh database starts: the root directory. */
+static const char nn_db_root[] =
+	"INSERT OR IGNORE INTO inodes(id, type, mode, uid, gid, size, mtime_ns,"
+	"  atime_ns, ctime_ns, nlink) VALUES (1, 2, 493, 0, 0, 0, ?1, ?1, ?1,"
+	"  2)";
+
+/* Log an SQLite failure and turn its code into a negative errno. */
+static int
+nn_db_err(struct nn *nn, int src, const char *what)
+{
+	int	rc;
+
+	switch (src & 0xff) {
+	case SQLITE_CONSTRAINT:
+		rc = -EEXIST;
+		break;
+	case SQLITE_FULL:
+		rc = -ENOSPC;
+		break;
+	case SQLITE_NOMEM:
+		rc = -ENOMEM;
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		rc = -EBUSY;
+		break;
+	default:
+		rc = -EIO;
+		break;
+	}
+	log_err("sqlite: %s: %s", what, nn->db != NULL ?
+	    sqlite3_errmsg(nn->db) : sqlite3_errstr(src));
+	return rc;
+}
+
+/* Run a script of statements; only for start-up. */
+static int
+nn_db_script(struct nn *nn, const char *sql, char **cause)
+{
+	char	*msg = NULL;
+	int	 src;
+
+	if ((src = sqlite3_exec(nn->db, sql, NULL, NULL, &msg)) == SQLITE_OK)
+		return 0;
+	if (cause != NULL)
+		xasprintf(cause, "database: %s", msg != NULL ? msg :
+		    sqlite3_errstr(src));
+	sqlite3_free(msg);
+	return -EIO;
+}
+
+/*
+ * Open (creating when missing) dir and dir/namespace.db, set it up for WAL
+ * and create what a first start needs.  Called before any thread runs.
+ */
+int
+nn_db_open(struct nn *nn, const char *dir, char **cause)
+{
+	char		*path = NULL;
+	int64_t		 version = 0;
+	int		 src, rc = 0;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		rc = -errno;
+		if (cause != NULL)
+			xasprintf(cause, "cannot create namenode.meta_dir %s: "
+			    "%s", dir, strerror(errno));
+		goto out;
+	}
+	xasprintf(&path, "%s/namespace.db", dir);
+	src = sqlite3_open_v2(path, &nn->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (src != SQLITE_OK) {
+		rc = -EIO;
+		if (cause != NULL)
+			xasprintf(cause, "cannot open %s: %s", path,
+			    nn->db != NULL ? sqlite3_errmsg(nn->db) :
+			    sqlite3_errstr(src));
+		goto out;
+	}
+	sqlite3_busy_timeout(nn->db, 5000);
+	sqlite3_extended_result_codes(nn->db, 1);
+	if ((rc = nn_db_script(nn, "PRAGMA journal_mode=WAL;"
+	    "PRAGMA synchronous=NORMAL;"
+	    "PRAGMA foreign_keys=ON;", cause)) != 0)
+		goto out;
+	if ((rc = nn_db_script(nn, "BEGIN IMMEDIATE;", cause)) != 0)
+		goto out;
+	if ((rc = nn_db_script(nn, nn_db_schema, cause)) != 0) {
+		sqlite3_exec(nn->db, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
+	if (nn_db_exec(nn, nn_db_root, "i", nn_wall_ns()) != 0 ||
+	    nn_db_i64(nn, &version, "SELECT value FROM meta WHERE key = "
+	    "'schema'", "") != 0) {
+		sqlite3_exec(nn->db, "ROLLBACK", NULL, NULL, NULL);
+		rc = -EIO;
+		if (cause != NULL)
+			xasprintf(cause, "%s: cannot set up the namespace",
+			    path);
+		goto out;
+	}
+	if ((rc = nn_db_script(nn, "COMMIT;", cause)) != 0)
+		goto out;
+	if (version != NN_SCHEMA_VERSION) {
+		rc = -EINVAL;
+		if (cause != NULL)
+			xasprintf(cause, "%s has schema version %lld; this "
+			    "namenode reads version %d", path,
+			    (long long)version, NN_SCHEMA_VERSION);
+		goto out;
+	}
+	if ((rc = nn_db_script(nn, nn_db_live_schema, cause)) != 0)
+		goto out;
+	log_info("namespace in %s", path);
+out:
+	free(path);
+	return rc;
+}
+
+/* Finalize every statement, checkpoint the WAL into the database and close
+ * it, so a clean stop leaves one self-contained file. */
+void
+nn_db_close(struct nn *nn)
+{
+	if (nn->db == NULL)
+		return;
+	for (int i = 0; i < NN_STMT_SLOTS; i++) {
+		sqlite3_finalize(nn->stmts[i].st);
+		nn->stmts[i].st = NULL;
+		nn->stmts[i].sql = NULL;
+	}
+	if (sqlite3_wal_checkpoint_v2(nn->db, "main",
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK)
+		log_warn("sqlite: checkpoint: %s", sqlite3_errmsg(nn->db));
+	if (sqlite3_close(nn->db) != SQLITE_OK)
+		log_warn("sqlite: close: %s", sqlite3_errmsg(nn->db));
+	nn->db = NULL;
+}
+
+/* The cached statement for sql (a string with static storage). */
+static sqlite3_stmt *
+nn_db_prepare(struct nn *nn, const char *sql)
+{
+	size_t		 h = ((uintptr_t)sql >> 3) % NN_STMT_SLOTS;
+	sqlite3_stmt	*st = NULL;
+
+	for (size_t i = 0; i < NN_STMT_SLOTS; i++) {
+		struct nn_stmt_slot *s = &nn->stmts[(h + i) % NN_STMT_SLOTS];
+		if (s->sql == sql)
+			return s->st;
+		if (s->sql != NULL)
+			continue;
+		if (sqlite3_prepare_v3(nn->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+			fatalx("sqlite: cannot prepare \"%s\": %s", sql,
+			    sqlite3_errmsg(nn->db));
+		s->sql = sql;
+		s->st = st;
+		return st;
+	}
+	fatalx("sqlite: statement cache is full");
+}
+
+/* Reset st and bind its parameters from ap as types says (see nn_db_sql). */
+static void
+nn_db_vbind(sqlite3_stmt *st, const char *types, va_list ap)
+{
+	int	i = 1;
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	for (const char *t = types; *t != '\0'; t++, i++) {
+		switch (*t) {
+		case 'i':
+			sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+			break;
+		case 't': {
+			const char *s = va_arg(ap, const char *);
+			if (s == NULL)
+				sqlite3_bind_null(st, i);
+			else
+				sqlite3_bind_text(st, i, s, -1,
+				    SQLITE_TRANSIENT);
+			break;
+		}
+		case 'b': {
+			const void *p = va_arg(ap, const void *);
+			size_t len = va_arg(ap, size_t);
+			sqlite3_bind_blob(st, i, p, (int)len, SQLITE_TRANSIENT);
+			break;
+		}
+		case 'n':
+			sqlite3_bind_null(st, i);
+			break;
+		default:
+			fatalx("nn_db: bad parameter type '%c'", *t);
+		}
+	}
+}
+
+/*
+ * The cached statement for sql, reset, with its parameters bound from the
+ * arguments as types says: 'i' int64_t, 't' NUL-terminated string (NULL
+ * binds NULL), 'b' a pointer and a size_t length, 'n' NULL.  Borrowed: the
+ * caller steps it with nn_db_step() and resets it when it stops early.
+ */
+sqlite3_stmt *
+nn_db_sql(struct nn *nn, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt	*st = nn_db_prepare(nn, sql);
+	va_list		 ap;
+
+	va_start(ap, types);
+	nn_db_vbind(st, types, ap);
+	va_end(ap);
+	return st;
+}
+
+/* 1 with a row to read, 0 when done (the statement is then reset), or a
+ * negative errno (logged; reset too). */
+int
+nn_db_step(struct nn *nn, sqlite3_stmt *st)
+{
+	int	src = sqlite3_step(st);
+
+	if (src == SQLITE_ROW)
+		return 1;
+	sqlite3_reset(st);
+	if (src == SQLITE_DONE)
+		return 0;
+	return nn_db_err(nn, src, sqlite3_sql(st));
+}
+
+/* Release a statement read early (see nn_db_sql). */
+void
+nn_db_reset(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+}
+
+/* Run a statement that returns no rows (or whose rows are not wanted). */
+int
+nn_db_exec(struct nn *nn, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt	*st = nn_db_prepare(nn, sql);
+	va_list		 ap;
+	int		 rc;
+
+	va_start(ap, types);
+	nn_db_vbind(st, types, ap);
+	va_end(ap);
+	while ((rc = nn_db_step(nn, st)) == 1)
+		;
+	return rc;
+}
+
+/* The first column of the first row as an integer: 0, -ENOENT without a
+ * row, or another negative errno. */
+int
+nn_db_i64(struct nn *nn, int64_t *out, const char *sql, const char *types,
+    ...)
+{
+	sqlite3_stmt	*st = nn_db_prepare(nn, sql);
+	va_list		 ap;
+	int		 rc;
+
+	va_start(ap, types);
+	nn_db_vbind(st, types, ap);
+	va_end(ap);
+	*out = 0;
+	if ((rc = nn_db_step(nn, st)) == 1) {
+		*out = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		return 0;
+	}
+	return rc == 0 ? -ENOENT : rc;
+}
+
+/* Reset every statement still holding a read, so transactions start and end
+ * cleanly whatever a caller forgot. */
+static void
+nn_db_reset_all(struct nn *nn)
+{
+	sqlite3_stmt	*st = NULL;
+
+	while ((st = sqlite3_next_stmt(nn->db, st)) != NULL)
+		if (sqlite3_stmt_busy(st))
+			sqlite3_reset(st);
+}
+
+/* Start the one write transaction of an operation. */
+int
+nn_db_begin(struct nn *nn)
+{
+	int	src;
+
+	nn_db_reset_all(nn);
+	if ((src = sqlite3_exec(nn->db, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL)) != SQLITE_OK)
+		return nn_db_err(nn, src, "BEGIN");
+	return 0;
+}
+
+/* Commit when rc is 0, else roll back.  Returns rc, or the commit's error. */
+int
+nn_db_end(struct nn *nn, int rc)
+{
+	int	src;
+
+	nn_db_reset_all(nn);
+	if (rc == 0) {
+		src = sqlite3_exec(nn->db, "COMMIT", NULL, NULL, NULL);
+		if (src == SQLITE_OK)
+			return 0;
+		rc = nn_db_err(nn, src, "COMMIT");
+	}
+	if (sqlite3_get_autocommit(nn->db) == 0 &&
+	    (src = sqlite3_exec(nn->db, "ROLLBACK", NULL, NULL, NULL)) !=
+	    SQLITE_OK)
+		nn_db_err(nn, src, "ROLLBACK");
+	return rc;
+}
+
+/* Take the next value of a counter in meta (inside a transaction). */
+int
+nn_db_counter(struct nn *nn, const char *key, int64_t *value)
+{
+	int	rc;
+
+	if ((rc = nn_db_i64(nn, value, "SELECT value FROM meta WHERE key = ?",
+	    "t", key)) != 0)
+		return rc == -ENOENT ? -EIO : rc;
+	return nn_db_exec(nn, "UPDATE meta SET value = value + 1 WHERE key = ?",
+	    "t", key);
+}
+
+/* The rowid of the last INSERT. */
+int64_t
+nn_db_last_id(struct nn *nn)
+{
+	return sqlite3_last_insert_rowid(nn->db);
+}
+
+/* Rows changed by the last statement. */
+int
+nn_db_changes(struct nn *nn)
+{
+	return sqlite3_changes(nn->db);
+}

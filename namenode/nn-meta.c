@@ -1,0 +1,736 @@
+/*
+ * nn-meta.c: the namespace: inodes and directory entries, and the
+ * operations on them (mkdir, stat, list, create, rename, delete, set
+ * replication).
+ *
+ * An inode row holds a file's or directory's attributes (and a file's
+ * lease and array metadata); a directory entry links it under its name.
+ * Paths are resolved by nn-path.c.  Each operation runs as one transaction
+ * (nn-db.c); the checks POSIX asks for (ENOTDIR on the way, EEXIST,
+ * EISDIR, ENOTEMPTY, a directory moved into itself) are made inside it,
+ * so they cannot race with another request.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "nn_i.h"
+#include "xmalloc.h"
+
+#define NN_MODE_MASK	07777
+
+/* The attribute columns of inode alias i, in nn_meta_row_attr's order. */
+#define NN_ATTR_COLS							\
+	"i.id, i.type, i.mode, i.uid, i.gid, i.size, i.mtime_ns, "	\
+	"i.atime_ns, i.ctime_ns, i.nlink, i.replication, i.block_size, "\
+	"i.under_construction, i.descr, i.fortran, i.shape, "		\
+	"i.data_offset, i.itemsize, i.header_len, "			\
+	"(SELECT count(*) FROM blocks b WHERE b.ino = i.id)"
+
+static const char sql_touch[] =
+	"UPDATE inodes SET mtime_ns = ?2, ctime_ns = ?2 WHERE id = ?1";
+static const char sql_nlink[] =
+	"UPDATE inodes SET nlink = nlink + ?2 WHERE id = ?1";
+
+/* The array metadata from its columns; a bad row reads as plain bytes. */
+static void
+nn_meta_row_npy(sqlite3_stmt *st, int col, struct dfs_npy_meta *m)
+{
+	const char	*descr, *shape;
+	char		*end;
+
+	memset(m, 0, sizeof *m);
+	descr = (const char *)sqlite3_column_text(st, col);
+	shape = (const char *)sqlite3_column_text(st, col + 2);
+	if (descr == NULL || shape == NULL || strlen(descr) >= sizeof m->descr)
+		return;
+	strcpy(m->descr, descr);
+	m->fortran_order = sqlite3_column_int(st, col + 1) != 0;
+	while (*shape != '\0') {
+		if (m->ndim == sizeof m->shape / sizeof m->shape[0])
+			return;
+		m->shape[m->ndim++] = strtoull(shape, &end, 10);
+		if (end == shape || (*end != ',' && *end != '\0'))
+			return;
+		shape = *end == ',' ? end + 1 : end;
+	}
+	m->data_offset = (uint64_t)sqlite3_column_int64(st, col + 3);
+	m->itemsize = (uint32_t)sqlite3_column_int64(st, col + 4);
+	m->header_len = (uint64_t)sqlite3_column_int64(st, col + 5);
+	m->valid = m->itemsize > 0 && m->itemsize <= 16;
+}
+
+/* Attributes from the NN_ATTR_COLS columns starting at col. */
+static void
+nn_meta_row_attr(sqlite3_stmt *st, int col, struct dfs_attr *a)
+{
+	memset(a, 0, sizeof *a);
+	a->ino = (dfs_ino)sqlite3_column_int64(st, col);
+	a->type = (uint8_t)sqlite3_column_int(st, col + 1);
+	a->mode = (uint32_t)sqlite3_column_int64(st, col + 2);
+	a->uid = (uint32_t)sqlite3_column_int64(st, col + 3);
+	a->gid = (uint32_t)sqlite3_column_int64(st, col + 4);
+	a->size = (uint64_t)sqlite3_column_int64(st, col + 5);
+	a->mtime_ns = sqlite3_column_int64(st, col + 6);
+	a->atime_ns = sqlite3_column_int64(st, col + 7);
+	a->ctime_ns = sqlite3_column_int64(st, col + 8);
+	a->nlink = (uint32_t)sqlite3_column_int64(st, col + 9);
+	a->replication = (uint16_t)sqlite3_column_int(st, col + 10);
+	a->block_size = (uint64_t)sqlite3_column_int64(st, col + 11);
+	a->under_construction = sqlite3_column_int(st, col + 12) != 0;
+	nn_meta_row_npy(st, col + 13, &a->npy);
+	a->nblocks = (uint32_t)sqlite3_column_int64(st, col + 19);
+}
+
+/* The attributes of ino: 0, -ENOENT or another negative errno. */
+int
+nn_meta_attr(struct nn *nn, dfs_ino ino, struct dfs_attr *a)
+{
+	static const char sql[] =
+	    "SELECT " NN_ATTR_COLS " FROM inodes i WHERE i.id = ?";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = nn_db_sql(nn, sql, "i", (int64_t)ino);
+	if ((rc = nn_db_step(nn, st)) != 1)
+		return rc == 0 ? -ENOENT : rc;
+	nn_meta_row_attr(st, 0, a);
+	nn_db_reset(st);
+	return 0;
+}
+
+/* A new inode linked as name in parent; the parent's times and link count
+ * follow. */
+static int
+nn_meta_new(struct nn *nn, dfs_ino parent, const char *name, int type,
+    uint32_t mode, uint32_t uid, uint32_t gid, unsigned repl,
+    uint64_t block_size, const char *client, dfs_ino *inop)
+{
+	static const char sql_ins[] =
+	    "INSERT INTO inodes(type, mode, uid, gid, size, mtime_ns, atime_ns,"
+	    " ctime_ns, nlink, replication, block_size, under_construction,"
+	    " lease_client, lease_ms) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5, ?5,"
+	    " ?6, ?7, ?8, ?9, ?10, ?11)";
+	static const char sql_link[] =
+	    "INSERT INTO dirents(parent, name, ino) VALUES (?, ?, ?)";
+	int64_t	now = nn_wall_ns();
+	dfs_ino	ino;
+	int	rc;
+
+	if ((rc = nn_db_exec(nn, sql_ins, "iiiiiiiiiti", (int64_t)type,
+	    (int64_t)(mode & NN_MODE_MASK), (int64_t)uid, (int64_t)gid, now,
+	    (int64_t)(type == DFS_FT_DIR ? 2 : 1), (int64_t)repl,
+	    (int64_t)block_size, (int64_t)(client != NULL), client,
+	    now / 1000000)) != 0)
+		return rc;
+	ino = (dfs_ino)nn_db_last_id(nn);
+	if ((rc = nn_db_exec(nn, sql_link, "iti", (int64_t)parent, name,
+	    (int64_t)ino)) != 0)
+		return rc;
+	if (type == DFS_FT_DIR &&
+	    (rc = nn_db_exec(nn, sql_nlink, "ii", (int64_t)parent,
+	    (int64_t)1)) != 0)
+		return rc;
+	if ((rc = nn_db_exec(nn, sql_touch, "ii", (int64_t)parent, now)) != 0)
+		return rc;
+	*inop = ino;
+	return 0;
+}
+
+/* Remove a file or an empty directory named by its entry; its blocks are
+ * queued for deletion on the data nodes. */
+static int
+nn_meta_unlink(struct nn *nn, dfs_ino parent, dfs_ino ino, int type)
+{
+	int	rc;
+
+	if (type == DFS_FT_FILE && (rc = nn_blockmap_drop_file(nn, ino)) != 0)
+		return rc;
+	if ((rc = nn_db_exec(nn, "DELETE FROM dirents WHERE ino = ?", "i",
+	    (int64_t)ino)) != 0 ||
+	    (rc = nn_db_exec(nn, "DELETE FROM inodes WHERE id = ?", "i",
+	    (int64_t)ino)) != 0)
+		return rc;
+	if (type == DFS_FT_DIR &&
+	    (rc = nn_db_exec(nn, sql_nlink, "ii", (int64_t)parent,
+	    (int64_t)-1)) != 0)
+		return rc;
+	return nn_db_exec(nn, sql_touch, "ii", (int64_t)parent, nn_wall_ns());
+}
+
+/* Whether directory ino has entries. */
+static int
+nn_meta_has_children(struct nn *nn, dfs_ino ino, bool *yes)
+{
+	int64_t	v;
+	int	rc;
+
+	rc = nn_db_i64(nn, &v, "SELECT 1 FROM dirents WHERE parent = ? LIMIT 1",
+	    "i", (int64_t)ino);
+	*yes = rc == 0;
+	return rc == -ENOENT ? 0 : rc;
+}
+
+/* Remove directory top and everything under it, children first. */
+static int
+nn_meta_unlink_tree(struct nn *nn, dfs_ino parent, dfs_ino top)
+{
+	static const char sql[] =
+	    "WITH RECURSIVE sub(id) AS (SELECT ?1 UNION ALL "
+	    "SELECT d.ino FROM dirents d JOIN sub ON d.parent = sub.id) "
+	    "SELECT sub.id, i.type FROM sub JOIN inodes i ON i.id = sub.id";
+	sqlite3_stmt	*st;
+	int64_t		*ids = NULL;
+	int		*types = NULL;
+	size_t		 n = 0, cap = 0;
+	int		 rc;
+
+	st = nn_db_sql(nn, sql, "i", (int64_t)top);
+	while ((rc = nn_db_step(nn, st)) == 1) {
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			ids = xrealloc(ids, cap * sizeof *ids);
+			types = xrealloc(types, cap * sizeof *types);
+		}
+		ids[n] = sqlite3_column_int64(st, 0);
+		types[n++] = sqlite3_column_int(st, 1);
+	}
+	/* Each entry was found after its parent: undo in reverse. */
+	for (size_t i = n; rc == 0 && i > 0; i--) {
+		if (ids[i - 1] == (int64_t)top)
+			continue;
+		if (types[i - 1] == DFS_FT_FILE)
+			rc = nn_blockmap_drop_file(nn, (dfs_ino)ids[i - 1]);
+		if (rc == 0)
+			rc = nn_db_exec(nn, "DELETE FROM dirents WHERE ino = ?",
+			    "i", ids[i - 1]);
+		if (rc == 0)
+			rc = nn_db_exec(nn, "DELETE FROM inodes WHERE id = ?",
+			    "i", ids[i - 1]);
+	}
+	if (rc == 0)
+		rc = nn_meta_unlink(nn, parent, top, DFS_FT_DIR);
+	if (rc == 0)
+		log_info("deleted a tree of %zu inodes", n);
+	free(ids);
+	free(types);
+	return rc;
+}
+
+/* Take a string path field and parse it; -EBADMSG/-EINVAL with a cause. */
+static char *
+nn_meta_get_path(struct nn_req *req)
+{
+	return dfs_get_strdup(&req->in, DFS_MAX_PATH);
+}
+
+/* MKDIR: one directory, or with parents every missing one (mkdir -p). */
+int
+nn_meta_op_mkdir(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	struct nn_path	 p;
+	char		*path, *where;
+	uint32_t	 mode, uid, gid;
+	bool		 parents;
+	dfs_ino		 ino = DFS_ROOT_INO, next;
+	int		 type, rc;
+
+	path = nn_meta_get_path(req);
+	mode = dfs_get_u32(&req->in);
+	uid = dfs_get_u32(&req->in);
+	gid = dfs_get_u32(&req->in);
+	parents = dfs_get_u8(&req->in) != 0;
+	if ((rc = nn_server_decoded(req)) != 0) {
+		free(path);
+		return rc;
+	}
+	rc = nn_path_parse(path, &p, &req->cause);
+	free(path);
+	if (rc != 0)
+		return rc;
+	if (p.n == 0) {
+		rc = parents ? 0 : nn_server_fail(req, -EEXIST,
+		    "file exists: /");
+		goto out_path;
+	}
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_db_begin(nn)) != 0)
+		goto out;
+	for (int i = 0; i < p.n && rc == 0; i++) {
+		rc = nn_path_lookup(nn, ino, p.comp[i], &next, &type);
+		where = nn_path_prefix(&p, i + 1);
+		if (rc == 0 && type != DFS_FT_DIR)
+			rc = nn_server_fail(req, i + 1 < p.n ? -ENOTDIR :
+			    -EEXIST, "%s: %s", i + 1 < p.n ? "not a directory"
+			    : "file exists", where);
+		else if (rc == 0 && i + 1 == p.n && !parents)
+			rc = nn_server_fail(req, -EEXIST, "file exists: %s",
+			    where);
+		else if (rc == -ENOENT && i + 1 < p.n && !parents)
+			rc = nn_server_fail(req, -ENOENT, "no such file or "
+			    "directory: %s", where);
+		else if (rc == -ENOENT)
+			rc = nn_meta_new(nn, ino, p.comp[i], DFS_FT_DIR, mode,
+			    uid, gid, 0, 0, NULL, &next);
+		free(where);
+		ino = next;
+	}
+	rc = nn_db_end(nn, rc);
+out:
+	pthread_mutex_unlock(&nn->lock);
+out_path:
+	nn_path_free(&p);
+	return rc;
+}
+
+/* STAT: the attributes of one path. */
+int
+nn_meta_op_stat(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	struct nn_path	 p;
+	struct dfs_attr	 a;
+	char		*path;
+	dfs_ino		 ino;
+	int		 type, rc;
+
+	path = nn_meta_get_path(req);
+	if ((rc = nn_server_decoded(req)) != 0) {
+		free(path);
+		return rc;
+	}
+	rc = nn_path_parse(path, &p, &req->cause);
+	free(path);
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
+	    &req->cause)) == 0 && (rc = nn_meta_attr(nn, ino, &a)) == 0)
+		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
+	pthread_mutex_unlock(&nn->lock);
+	nn_path_free(&p);
+	return rc;
+}
+
+/*
+ * LIST: a page of a directory's entries in byte order of their names,
+ * after start_after, ending when the page is full (by count or bytes);
+ * "more" says whether entries remain.  A file lists as itself.
+ */
+int
+nn_meta_op_list(struct nn_req *req)
+{
+	static const char sql[] =
+	    "SELECT d.name, " NN_ATTR_COLS " FROM dirents d "
+	    "JOIN inodes i ON i.id = d.ino "
+	    "WHERE d.parent = ?1 AND d.name > ?2 ORDER BY d.name LIMIT ?3";
+	struct nn	*nn = req->nn;
+	struct nn_path	 p;
+	struct dfs_attr	 a;
+	struct dfs_wbuf	*b;
+	sqlite3_stmt	*st;
+	char		*path, *after;
+	uint32_t	 max, n = 0;
+	size_t		 npos;
+	uint8_t		 more = 0;
+	dfs_ino		 ino;
+	int		 type, rc;
+
+	path = nn_meta_get_path(req);
+	after = dfs_get_strdup(&req->in, DFS_MAX_PATH);
+	max = dfs_get_u32(&req->in);
+	if ((rc = nn_server_decoded(req)) != 0 ||
+	    (rc = nn_path_parse(path, &p, &req->cause)) != 0) {
+		free(path);
+		free(after);
+		return rc;
+	}
+	free(path);
+	if (max == 0 || max > DFS_LIST_MAX)
+		max = DFS_LIST_MAX;
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
+	    &req->cause)) != 0)
+		goto out;
+	b = nn_server_reply(req, DFS_NN_LISTING);
+	npos = b->len;
+	dfs_put_u32(b, 0);
+	if (type != DFS_FT_DIR) {
+		const char *name = p.comp[p.n - 1];
+		if (strcmp(name, after) > 0 &&
+		    (rc = nn_meta_attr(nn, ino, &a)) == 0) {
+			dfs_put_str(b, name);
+			dfs_proto_put_attr(b, &a);
+			n = 1;
+		}
+	} else {
+		st = nn_db_sql(nn, sql, "iti", (int64_t)ino, after,
+		    (int64_t)max + 1);
+		while ((rc = nn_db_step(nn, st)) == 1) {
+			if (n == max || b->len > NN_PAGE_BYTES) {
+				more = 1;
+				nn_db_reset(st);
+				rc = 0;
+				break;
+			}
+			nn_meta_row_attr(st, 1, &a);
+			dfs_put_str(b, (const char *)sqlite3_column_text(st,
+			    0));
+			dfs_proto_put_attr(b, &a);
+			n++;
+		}
+	}
+	dfs_put_u8(b, more);
+	dfs_le32enc(b->data + npos, n);
+out:
+	pthread_mutex_unlock(&nn->lock);
+	nn_path_free(&p);
+	free(after);
+	if (rc != 0)
+		req->replied = false;
+	return rc;
+}
+
+/* Whether client may replace or extend file ino now (its lease). */
+static int
+nn_meta_lease_ok(struct nn *nn, dfs_ino ino, const char *client, bool *ok)
+{
+	static const char sql[] =
+	    "SELECT under_construction, lease_client, lease_ms FROM inodes "
+	    "WHERE id = ?";
+	sqlite3_stmt	*st;
+	const char	*holder;
+	int		 rc;
+
+	*ok = true;
+	st = nn_db_sql(nn, sql, "i", (int64_t)ino);
+	if ((rc = nn_db_step(nn, st)) != 1)
+		return rc == 0 ? -ENOENT : rc;
+	holder = (const char *)sqlite3_column_text(st, 1);
+	if (sqlite3_column_int(st, 0) != 0 && holder != NULL &&
+	    strcmp(holder, client) != 0 &&
+	    nn_wall_ns() / 1000000 - sqlite3_column_int64(st, 2) <
+	    nn->lease_timeout_ms)
+		*ok = false;
+	nn_db_reset(st);
+	return 0;
+}
+
+/*
+ * CREATE: a new empty file under construction, leased to client.  An
+ * existing file is replaced only with overwrite, in the same transaction,
+ * its blocks queued for deletion.
+ */
+int
+nn_meta_op_create(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	struct nn_path	 p;
+	struct dfs_attr	 a;
+	char		*path, *client;
+	uint32_t	 mode, uid, gid;
+	uint16_t	 repl;
+	uint64_t	 bsize;
+	bool		 overwrite, ok;
+	dfs_ino		 parent, old, ino;
+	int		 type, rc;
+
+	path = nn_meta_get_path(req);
+	mode = dfs_get_u32(&req->in);
+	uid = dfs_get_u32(&req->in);
+	gid = dfs_get_u32(&req->in);
+	repl = dfs_get_u16(&req->in);
+	bsize = dfs_get_u64(&req->in);
+	overwrite = dfs_get_u8(&req->in) != 0;
+	client = dfs_get_strdup(&req->in, DFS_WIRE_MAX_STR);
+	memset(&p, 0, sizeof p);
+	if ((rc = nn_server_decoded(req)) != 0 ||
+	    (rc = nn_path_parse(path, &p, &req->cause)) != 0)
+		goto out_free;
+	if (repl == 0)
+		repl = (uint16_t)nn->replication;
+	if (bsize == 0)
+		bsize = nn->block_size;
+	if (repl > DFS_MAX_REPLICATION) {
+		rc = nn_server_fail(req, -EINVAL, "replication %u is out of "
+		    "range (1 to %d)", repl, DFS_MAX_REPLICATION);
+		goto out_free;
+	}
+	if (bsize < 4096 || bsize > ((uint64_t)2 << 30)) {
+		rc = nn_server_fail(req, -EINVAL, "block size %llu is out of "
+		    "range (4K to 2G)", (unsigned long long)bsize);
+		goto out_free;
+	}
+	if (client[0] == '\0' || strlen(client) > NN_MAX_CLIENT_NAME) {
+		rc = nn_server_fail(req, -EINVAL, "bad client name");
+		goto out_free;
+	}
+	if (p.n == 0) {
+		rc = nn_server_fail(req, -EISDIR, "is a directory: /");
+		goto out_free;
+	}
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_db_begin(nn)) != 0)
+		goto out;
+	if ((rc = nn_path_parent(nn, &p, &parent, &req->cause)) != 0)
+		goto end;
+	rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &old, &type);
+	if (rc == 0 && type == DFS_FT_DIR)
+		rc = nn_server_fail(req, -EISDIR, "is a directory: %s", p.norm);
+	else if (rc == 0 && !overwrite)
+		rc = nn_server_fail(req, -EEXIST, "file exists: %s (use -f to "
+		    "overwrite)", p.norm);
+	else if (rc == 0 && (rc = nn_meta_lease_ok(nn, old, client,
+	    &ok)) == 0 && !ok)
+		rc = nn_server_fail(req, -EPERM, "file is being written by "
+		    "another client: %s", p.norm);
+	else if (rc == 0) {
+		log_debug("create: replacing %s", p.norm);
+		rc = nn_meta_unlink(nn, parent, old, type);
+	} else if (rc == -ENOENT)
+		rc = 0;
+	if (rc != 0)
+		goto end;
+	if ((rc = nn_meta_new(nn, parent, p.comp[p.n - 1], DFS_FT_FILE, mode,
+	    uid, gid, repl, bsize, client, &ino)) == 0 &&
+	    (rc = nn_meta_attr(nn, ino, &a)) == 0)
+		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
+end:
+	rc = nn_db_end(nn, rc);
+out:
+	pthread_mutex_unlock(&nn->lock);
+	if (rc != 0)
+		req->replied = false;
+out_free:
+	nn_path_free(&p);
+	free(path);
+	free(client);
+	return rc;
+}
+
+/* The checks and changes of a rename, inside its transaction. */
+static int
+nn_meta_do_rename(struct nn_req *req, const struct nn_path *s,
+    const struct nn_path *d, uint32_t flags)
+{
+	struct nn	*nn = req->nn;
+	dfs_ino		 sp, dp, sino, dino;
+	int		 stype, dtype, rc;
+	bool		 yes, dexists;
+	int64_t		 now = nn_wall_ns();
+
+	if ((rc = nn_path_parent(nn, s, &sp, &req->cause)) != 0)
+		return rc;
+	if ((rc = nn_path_lookup(nn, sp, s->comp[s->n - 1], &sino,
+	    &stype)) != 0)
+		return rc != -ENOENT ? rc : nn_server_fail(req, -ENOENT,
+		    "no such file or directory: %s", s->norm);
+	if ((rc = nn_path_parent(nn, d, &dp, &req->cause)) != 0)
+		return rc;
+	rc = nn_path_lookup(nn, dp, d->comp[d->n - 1], &dino, &dtype);
+	if (rc != 0 && rc != -ENOENT)
+		return rc;
+	dexists = rc == 0;
+	if (dexists && dino == sino)
+		return 0;
+	if (stype == DFS_FT_DIR) {
+		if ((rc = nn_path_is_ancestor(nn, sino, dp, &yes)) != 0)
+			return rc;
+		if (yes)
+			return nn_server_fail(req, -EINVAL, "cannot move a "
+			    "directory into itself: %s to %s", s->norm,
+			    d->norm);
+	}
+	if (dexists) {
+		if (flags & 1)
+			return nn_server_fail(req, -EEXIST, "file exists: %s",
+			    d->norm);
+		if (stype == DFS_FT_DIR && dtype != DFS_FT_DIR)
+			return nn_server_fail(req, -ENOTDIR, "not a directory: "
+			    "%s", d->norm);
+		if (stype != DFS_FT_DIR && dtype == DFS_FT_DIR)
+			return nn_server_fail(req, -EISDIR, "is a directory: "
+			    "%s", d->norm);
+		if (dtype == DFS_FT_DIR) {
+			if ((rc = nn_meta_has_children(nn, dino, &yes)) != 0)
+				return rc;
+			if (yes)
+				return nn_server_fail(req, -ENOTEMPTY,
+				    "directory not empty: %s", d->norm);
+		}
+		if ((rc = nn_meta_unlink(nn, dp, dino, dtype)) != 0)
+			return rc;
+	}
+	if ((rc = nn_db_exec(nn, "UPDATE dirents SET parent = ?1, name = ?2 "
+	    "WHERE ino = ?3", "iti", (int64_t)dp, d->comp[d->n - 1],
+	    (int64_t)sino)) != 0)
+		return rc;
+	if (stype == DFS_FT_DIR && sp != dp &&
+	    ((rc = nn_db_exec(nn, sql_nlink, "ii", (int64_t)sp,
+	    (int64_t)-1)) != 0 || (rc = nn_db_exec(nn, sql_nlink, "ii",
+	    (int64_t)dp, (int64_t)1)) != 0))
+		return rc;
+	if ((rc = nn_db_exec(nn, sql_touch, "ii", (int64_t)sp, now)) != 0 ||
+	    (rc = nn_db_exec(nn, sql_touch, "ii", (int64_t)dp, now)) != 0)
+		return rc;
+	return nn_db_exec(nn, "UPDATE inodes SET ctime_ns = ?2 WHERE id = ?1",
+	    "ii", (int64_t)sino, now);
+}
+
+/* RENAME with POSIX rename(2) semantics; flags & 1 is RENAME_NOREPLACE. */
+int
+nn_meta_op_rename(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	struct nn_path	 s, d;
+	char		*src, *dst;
+	uint32_t	 flags;
+	int		 rc;
+
+	src = nn_meta_get_path(req);
+	dst = nn_meta_get_path(req);
+	flags = dfs_get_u32(&req->in);
+	memset(&s, 0, sizeof s);
+	memset(&d, 0, sizeof d);
+	if ((rc = nn_server_decoded(req)) != 0 ||
+	    (rc = nn_path_parse(src, &s, &req->cause)) != 0 ||
+	    (rc = nn_path_parse(dst, &d, &req->cause)) != 0)
+		goto out_free;
+	if ((flags & ~1U) != 0) {
+		rc = nn_server_fail(req, -EINVAL, "unknown rename flags 0x%x",
+		    flags);
+		goto out_free;
+	}
+	if (s.n == 0 || d.n == 0) {
+		rc = nn_server_fail(req, -EBUSY, "cannot rename %sthe root "
+		    "directory", s.n == 0 ? "" : "over ");
+		goto out_free;
+	}
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_db_begin(nn)) == 0) {
+		rc = nn_meta_do_rename(req, &s, &d, flags);
+		rc = nn_db_end(nn, rc);
+	}
+	pthread_mutex_unlock(&nn->lock);
+	if (rc == 0)
+		log_debug("renamed %s to %s", s.norm, d.norm);
+out_free:
+	nn_path_free(&s);
+	nn_path_free(&d);
+	free(src);
+	free(dst);
+	return rc;
+}
+
+/* DELETE: a file, an empty directory, or with recursive a whole tree. */
+int
+nn_meta_op_delete(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	struct nn_path	 p;
+	char		*path;
+	bool		 recursive, yes;
+	dfs_ino		 parent, ino;
+	int		 type, rc;
+
+	path = nn_meta_get_path(req);
+	recursive = dfs_get_u8(&req->in) != 0;
+	if ((rc = nn_server_decoded(req)) != 0) {
+		free(path);
+		return rc;
+	}
+	rc = nn_path_parse(path, &p, &req->cause);
+	free(path);
+	if (rc != 0)
+		return rc;
+	if (p.n == 0) {
+		rc = nn_server_fail(req, -EBUSY, "cannot delete the root "
+		    "directory");
+		goto out_path;
+	}
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_db_begin(nn)) != 0)
+		goto out;
+	if ((rc = nn_path_parent(nn, &p, &parent, &req->cause)) != 0)
+		goto end;
+	if ((rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &ino,
+	    &type)) != 0) {
+		if (rc == -ENOENT)
+			nn_server_fail(req, rc, "no such file or directory: %s",
+			    p.norm);
+		goto end;
+	}
+	if (type == DFS_FT_DIR) {
+		if ((rc = nn_meta_has_children(nn, ino, &yes)) != 0)
+			goto end;
+		if (yes && !recursive)
+			rc = nn_server_fail(req, -ENOTEMPTY, "directory not "
+			    "empty: %s", p.norm);
+		else if (yes)
+			rc = nn_meta_unlink_tree(nn, parent, ino);
+		else
+			rc = nn_meta_unlink(nn, parent, ino, type);
+	} else
+		rc = nn_meta_unlink(nn, parent, ino, type);
+end:
+	rc = nn_db_end(nn, rc);
+out:
+	pthread_mutex_unlock(&nn->lock);
+	if (rc == 0)
+		log_debug("deleted %s", p.norm);
+out_path:
+	nn_path_free(&p);
+	return rc;
+}
+
+/* SET_REPL: a file's replication factor; the monitor copies or trims. */
+int
+nn_meta_op_set_repl(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	struct nn_path	 p;
+	char		*path;
+	uint16_t	 repl;
+	dfs_ino		 ino;
+	int		 type, rc;
+
+	path = nn_meta_get_path(req);
+	repl = dfs_get_u16(&req->in);
+	if ((rc = nn_server_decoded(req)) != 0) {
+		free(path);
+		return rc;
+	}
+	rc = nn_path_parse(path, &p, &req->cause);
+	free(path);
+	if (rc != 0)
+		return rc;
+	if (repl < 1 || repl > DFS_MAX_REPLICATION) {
+		rc = nn_server_fail(req, -EINVAL, "replication %u is out of "
+		    "range (1 to %d)", repl, DFS_MAX_REPLICATION);
+		goto out_path;
+	}
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_db_begin(nn)) != 0)
+		goto out;
+	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
+	    &req->cause)) == 0) {
+		if (type != DFS_FT_FILE)
+			rc = nn_server_fail(req, -EISDIR, "is a directory: %s",
+			    p.norm);
+		else
+			rc = nn_db_exec(nn, "UPDATE inodes SET "
+			    "replication = ?2, ctime_ns = ?3 WHERE id = ?1",
+			    "iii", (int64_t)ino, (int64_t)repl, nn_wall_ns());
+	}
+	rc = nn_db_end(nn, rc);
+	if (rc == 0)
+		pthread_cond_signal(&nn->wake);
+out:
+	pthread_mutex_unlock(&nn->lock);
+out_path:
+	nn_path_free(&p);
+	return rc;
+}

@@ -1,0 +1,228 @@
+/*
+ * nn-path.c: paths in the namespace: parsing and checking a path from the
+ * network, resolving it to an inode, and the way back from an inode to
+ * its path.
+ *
+ * A path is resolved one component at a time from the root through
+ * dirents(parent, name), whose primary key makes each step one index
+ * probe; an inode's own path is found by walking up through the unique
+ * index on dirents(ino).  There are no hard links, so every inode but the
+ * root has exactly one entry, and a walk up is bounded by the deepest
+ * path there can be.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_i.h"
+#include "xmalloc.h"
+
+static const char sql_lookup[] =
+	"SELECT d.ino, i.type FROM dirents d JOIN inodes i ON i.id = d.ino "
+	"WHERE d.parent = ? AND d.name = ?";
+
+/*
+ * Split an absolute path into components.  Repeated and trailing slashes
+ * are fine; "." and ".." components, empty or over-long names are not.
+ * On success p->norm is the canonical form.  Free with nn_path_free.
+ */
+int
+nn_path_parse(const char *s, struct nn_path *p, char **cause)
+{
+	size_t	len = strlen(s), nlen = 1;
+	char	*c, *save = NULL;
+
+	memset(p, 0, sizeof *p);
+	if (s[0] != '/' || len > DFS_MAX_PATH) {
+		if (cause != NULL)
+			xasprintf(cause, "invalid path: %.*s (%s)", 256, s,
+			    s[0] != '/' ? "not absolute" : "too long");
+		return -EINVAL;
+	}
+	p->buf = xstrdup(s);
+	p->comp = xcalloc(len / 2 + 1, sizeof *p->comp);
+	for (c = strtok_r(p->buf, "/", &save); c != NULL;
+	    c = strtok_r(NULL, "/", &save)) {
+		size_t clen = strlen(c);
+		if (clen > DFS_MAX_NAME || strcmp(c, ".") == 0 ||
+		    strcmp(c, "..") == 0) {
+			if (cause != NULL)
+				xasprintf(cause, "invalid path: %s (%s)", s,
+				    clen > DFS_MAX_NAME ? "a name is longer "
+				    "than 255 bytes" : "\".\" and \"..\" are "
+				    "not allowed");
+			nn_path_free(p);
+			return -EINVAL;
+		}
+		p->comp[p->n++] = c;
+		nlen += clen + 1;
+	}
+	p->norm = xmalloc(nlen + 1);
+	p->norm[0] = '\0';
+	for (int i = 0; i < p->n; i++) {
+		strcat(p->norm, "/");
+		strcat(p->norm, p->comp[i]);
+	}
+	if (p->n == 0)
+		strcpy(p->norm, "/");
+	return 0;
+}
+
+/* Release what nn_path_parse filled in. */
+void
+nn_path_free(struct nn_path *p)
+{
+	free(p->norm);
+	free(p->buf);
+	free(p->comp);
+	memset(p, 0, sizeof *p);
+}
+
+/* The first n components as a path, for messages.  Caller frees. */
+char *
+nn_path_prefix(const struct nn_path *p, int n)
+{
+	size_t	 len = 2;
+	char	*s;
+
+	for (int i = 0; i < n; i++)
+		len += strlen(p->comp[i]) + 1;
+	s = xmalloc(len);
+	s[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		strcat(s, "/");
+		strcat(s, p->comp[i]);
+	}
+	if (n == 0)
+		strcpy(s, "/");
+	return s;
+}
+
+/* The entry name in directory parent: 0 (ino and type set), -ENOENT or
+ * another negative errno. */
+int
+nn_path_lookup(struct nn *nn, dfs_ino parent, const char *name, dfs_ino *ino,
+    int *type)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = nn_db_sql(nn, sql_lookup, "it", (int64_t)parent, name);
+	if ((rc = nn_db_step(nn, st)) != 1)
+		return rc == 0 ? -ENOENT : rc;
+	*ino = (dfs_ino)sqlite3_column_int64(st, 0);
+	*type = sqlite3_column_int(st, 1);
+	nn_db_reset(st);
+	return 0;
+}
+
+/*
+ * Resolve the first upto components of p: 0 with its inode and type,
+ * -ENOENT when one is missing, -ENOTDIR when a file is on the way.
+ */
+int
+nn_path_resolve(struct nn *nn, const struct nn_path *p, int upto,
+    dfs_ino *inop, int *typep, char **cause)
+{
+	dfs_ino	 ino = DFS_ROOT_INO;
+	int	 type = DFS_FT_DIR, rc;
+	char	*where;
+
+	for (int i = 0; i < upto; i++) {
+		if (type != DFS_FT_DIR) {
+			if (cause != NULL) {
+				where = nn_path_prefix(p, i);
+				xasprintf(cause, "not a directory: %s", where);
+				free(where);
+			}
+			return -ENOTDIR;
+		}
+		if ((rc = nn_path_lookup(nn, ino, p->comp[i], &ino,
+		    &type)) != 0) {
+			if (rc == -ENOENT && cause != NULL) {
+				where = nn_path_prefix(p, upto);
+				xasprintf(cause, "no such file or "
+				    "directory: %s", where);
+				free(where);
+			}
+			return rc;
+		}
+	}
+	*inop = ino;
+	*typep = type;
+	return 0;
+}
+
+/* Resolve the parent directory of p (which is not the root). */
+int
+nn_path_parent(struct nn *nn, const struct nn_path *p, dfs_ino *parent,
+    char **cause)
+{
+	int	type, rc;
+	char	*where;
+
+	if ((rc = nn_path_resolve(nn, p, p->n - 1, parent, &type, cause)) != 0)
+		return rc;
+	if (type != DFS_FT_DIR) {
+		if (cause != NULL) {
+			where = nn_path_prefix(p, p->n - 1);
+			xasprintf(cause, "not a directory: %s", where);
+			free(where);
+		}
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+/* The path of ino, walking up to the root; NULL if it is not linked.
+ * Caller frees. */
+char *
+nn_path_of(struct nn *nn, dfs_ino ino)
+{
+	static const char sql[] =
+	    "SELECT parent, name FROM dirents WHERE ino = ?";
+	char		*path = xstrdup(""), *next;
+	sqlite3_stmt	*st;
+
+	for (int depth = 0; ino != DFS_ROOT_INO; depth++) {
+		st = nn_db_sql(nn, sql, "i", (int64_t)ino);
+		if (depth > DFS_MAX_PATH / 2 || nn_db_step(nn, st) != 1) {
+			free(path);
+			return NULL;
+		}
+		ino = (dfs_ino)sqlite3_column_int64(st, 0);
+		xasprintf(&next, "/%s%s", sqlite3_column_text(st, 1), path);
+		nn_db_reset(st);
+		free(path);
+		path = next;
+	}
+	if (path[0] == '\0') {
+		free(path);
+		path = xstrdup("/");
+	}
+	return path;
+}
+
+/* Whether directory anc is ino or one of its ancestors. */
+int
+nn_path_is_ancestor(struct nn *nn, dfs_ino anc, dfs_ino ino, bool *yes)
+{
+	static const char sql[] = "SELECT parent FROM dirents WHERE ino = ?";
+	int64_t	parent;
+	int	rc;
+
+	*yes = false;
+	for (int depth = 0; depth <= DFS_MAX_PATH / 2; depth++) {
+		if (ino == anc) {
+			*yes = true;
+			return 0;
+		}
+		if (ino == DFS_ROOT_INO)
+			return 0;
+		if ((rc = nn_db_i64(nn, &parent, sql, "i", (int64_t)ino)) != 0)
+			return rc;
+		ino = (dfs_ino)parent;
+	}
+	return -ELOOP;
+}

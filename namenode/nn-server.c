@@ -1,0 +1,330 @@
+/*
+ * nn-server.c: the namenode's listener, its connection threads and the
+ * dispatch of each request to the file that owns the operation.
+ *
+ * Why it is built this way: a blocking thread per connection (detached,
+ * at most NN_MAX_CONNS) is the simplest server that cannot be stalled by
+ * one slow peer, and every operation ends in the one namenode lock anyway
+ * (nn-db.c), so an event loop would buy nothing.  A connection thread
+ * reads a frame (the header is validated before the payload, whose length
+ * is bounded: wire.c), looks its type up in one table and calls the
+ * handler, which decodes the payload with the sticky-error reader, does
+ * its work under the lock and either builds its reply or returns a
+ * negative errno with a message for the user.  A malformed payload costs
+ * the peer an ERROR reply, a malformed header its connection; neither
+ * costs the namenode anything.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+#include "nn_i.h"
+#include "xmalloc.h"
+
+typedef int (*nn_handler)(struct nn_req *);
+
+struct nn_conn {
+	struct nn	*nn;
+	int		 fd;
+};
+
+static int	nn_server_hello(struct nn_req *);
+
+static const struct {
+	uint16_t	type;
+	nn_handler	fn;
+} nn_server_table[] = {
+	{ DFS_MSG_HELLO, nn_server_hello },
+	{ DFS_NN_MKDIR, nn_meta_op_mkdir },
+	{ DFS_NN_STAT, nn_meta_op_stat },
+	{ DFS_NN_LIST, nn_meta_op_list },
+	{ DFS_NN_CREATE, nn_meta_op_create },
+	{ DFS_NN_ADD_BLOCK, nn_write_op_add_block },
+	{ DFS_NN_COMPLETE, nn_write_op_complete },
+	{ DFS_NN_ABANDON, nn_write_op_abandon },
+	{ DFS_NN_GET_BLOCKS, nn_blockmap_op_get_blocks },
+	{ DFS_NN_RENAME, nn_meta_op_rename },
+	{ DFS_NN_DELETE, nn_meta_op_delete },
+	{ DFS_NN_SET_REPL, nn_meta_op_set_repl },
+	{ DFS_NN_FSCK, nn_fsck_op_fsck },
+	{ DFS_NN_REPORT, nn_fsck_op_report },
+	{ DFS_NN_BAD_BLOCK, nn_blockmap_op_bad_block },
+	{ DFS_DN_REGISTER, nn_datanodes_op_register },
+	{ DFS_DN_HEARTBEAT, nn_datanodes_op_heartbeat },
+	{ DFS_DN_BLOCK_REPORT, nn_blockmap_op_block_report },
+	{ DFS_DN_RECEIVED, nn_blockmap_op_received },
+};
+
+/* Milliseconds on a clock that never jumps: timeouts and liveness. */
+int64_t
+nn_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Nanoseconds since the epoch: file times and leases. */
+int64_t
+nn_wall_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Begin the reply frame of type; its fields go into the returned buffer.
+ * Borrowed.  A handler that begins no reply answers OK. */
+struct dfs_wbuf *
+nn_server_reply(struct nn_req *req, uint16_t type)
+{
+	dfs_wbuf_reset(req->out);
+	dfs_frame_begin(req->out, type, req->req_id);
+	req->replied = true;
+	return req->out;
+}
+
+/* A handler's check once it has read every field: -EBADMSG when the
+ * payload was short, long or bad. */
+int
+nn_server_decoded(struct nn_req *req)
+{
+	if (dfs_rbuf_done(&req->in) == 0)
+		return 0;
+	return nn_server_fail(req, -EBADMSG, "malformed %s request",
+	    dfs_msg_name(req->type));
+}
+
+/* Fail the request with err and a message for the user; returns err. */
+int
+nn_server_fail(struct nn_req *req, int err, const char *fmt, ...)
+{
+	va_list	ap;
+
+	free(req->cause);
+	va_start(ap, fmt);
+	if (vasprintf(&req->cause, fmt, ap) < 0)
+		req->cause = NULL;
+	va_end(ap);
+	return err;
+}
+
+/* HELLO: the peer's protocol version must be ours. */
+static int
+nn_server_hello(struct nn_req *req)
+{
+	uint16_t	 version;
+	char		*who;
+	struct dfs_wbuf	*b;
+
+	version = dfs_get_u16(&req->in);
+	who = dfs_get_strdup(&req->in, DFS_WIRE_MAX_STR);
+	if (nn_server_decoded(req) != 0) {
+		free(who);
+		return -EBADMSG;
+	}
+	if (version != DFS_WIRE_VERSION) {
+		free(who);
+		return nn_server_fail(req, -EPROTONOSUPPORT, "protocol version "
+		    "%u not supported (this is %u)", version,
+		    DFS_WIRE_VERSION);
+	}
+	log_debug("hello from %.100s", who);
+	free(who);
+	b = nn_server_reply(req, DFS_MSG_HELLO);
+	dfs_put_u16(b, DFS_WIRE_VERSION);
+	dfs_put_str(b, NN_NAME " " PACKAGE_VERSION);
+	return 0;
+}
+
+/* The handler of a message type, or NULL. */
+static nn_handler
+nn_server_lookup(uint16_t type)
+{
+	for (size_t i = 0; i < sizeof nn_server_table /
+	    sizeof nn_server_table[0]; i++)
+		if (nn_server_table[i].type == type)
+			return nn_server_table[i].fn;
+	return NULL;
+}
+
+/* Serve one request; a non-zero return closes the connection. */
+static int
+nn_server_dispatch(struct nn *nn, int fd, const struct dfs_frame_hdr *h,
+    const struct dfs_wbuf *in, struct dfs_wbuf *out)
+{
+	struct nn_req	 req;
+	nn_handler	 fn;
+	int		 rc;
+
+	memset(&req, 0, sizeof req);
+	req.nn = nn;
+	req.type = h->type;
+	req.req_id = h->req_id;
+	req.out = out;
+	dfs_rbuf_init(&req.in, in->data, h->len);
+	if ((fn = nn_server_lookup(h->type)) == NULL)
+		rc = nn_server_fail(&req, -ENOSYS, "unknown message type %u",
+		    h->type);
+	else
+		rc = fn(&req);
+	if (rc != 0) {
+		if (rc > 0 || rc < -4095)
+			rc = -EIO;
+		log_debug("%s failed: %s", dfs_msg_name(h->type),
+		    req.cause != NULL ? req.cause : strerror(-rc));
+		/* A message quoting a long path must still decode. */
+		if (req.cause != NULL && strlen(req.cause) > NN_MAX_MESSAGE)
+			strcpy(req.cause + NN_MAX_MESSAGE - 3, "...");
+		rc = dfs_net_send_error(fd, h->req_id, rc, "%s",
+		    req.cause != NULL ? req.cause : strerror(-rc));
+	} else if (!req.replied)
+		rc = dfs_net_send_ok(fd, h->req_id);
+	else {
+		dfs_frame_end(out);
+		rc = dfs_net_send(fd, out, NN_SEND_TIMEOUT_MS);
+	}
+	free(req.cause);
+	if (rc != 0)
+		log_debug("reply to %s: %s", dfs_msg_name(h->type),
+		    strerror(-rc));
+	return rc;
+}
+
+/* A connection thread: frames in, replies out, until the peer goes. */
+static void *
+nn_server_conn(void *arg)
+{
+	struct nn_conn		*c = arg;
+	struct nn		*nn = c->nn;
+	struct dfs_frame_hdr	 h;
+	struct dfs_wbuf		 in, out;
+	char			*cause;
+	int			 rc;
+
+	dfs_wbuf_init(&in);
+	dfs_wbuf_init(&out);
+	while (!atomic_load(&nn->stopping)) {
+		cause = NULL;
+		rc = dfs_net_recv_frame(c->fd, &h, &in, NN_CLIENT_IDLE_MS,
+		    &cause);
+		if (rc == -EPROTO || rc == -EPROTONOSUPPORT ||
+		    rc == -EMSGSIZE) {
+			/* The stream cannot be trusted past a bad header. */
+			log_info("closing a connection: %s", cause);
+			dfs_net_send_error(c->fd, h.req_id, rc, "%s", cause);
+			free(cause);
+			break;
+		}
+		if (rc != 0) {
+			if (rc != -ENOTCONN)
+				log_debug("closing a connection: %s",
+				    cause != NULL ? cause : strerror(-rc));
+			free(cause);
+			break;
+		}
+		free(cause);
+		if (nn_server_dispatch(nn, c->fd, &h, &in, &out) != 0)
+			break;
+		/* Do not keep a 4 MiB buffer for an idle connection. */
+		if (in.cap > (1U << 20)) {
+			dfs_wbuf_release(&in);
+			dfs_wbuf_init(&in);
+		}
+		if (out.cap > (1U << 20)) {
+			dfs_wbuf_release(&out);
+			dfs_wbuf_init(&out);
+		}
+	}
+	close(c->fd);
+	dfs_wbuf_release(&in);
+	dfs_wbuf_release(&out);
+	free(c);
+	atomic_fetch_sub(&nn->nconns, 1);
+	return NULL;
+}
+
+/* The accept loop; polls so a stop is noticed within half a second. */
+static void *
+nn_server_accept(void *arg)
+{
+	struct nn	*nn = arg;
+	pthread_attr_t	 attr;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 512 * 1024);
+	while (!atomic_load(&nn->stopping)) {
+		struct pollfd	 pfd = { nn->listen_fd, POLLIN, 0 };
+		struct nn_conn	*c;
+		pthread_t	 t;
+		int		 fd;
+
+		if (poll(&pfd, 1, 500) <= 0)
+			continue;
+		fd = accept4(nn->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EINTR && errno != EAGAIN &&
+			    errno != ECONNABORTED) {
+				log_warn("accept: %s", strerror(errno));
+				usleep(100 * 1000);	/* e.g. EMFILE */
+			}
+			continue;
+		}
+		if (atomic_fetch_add(&nn->nconns, 1) >= NN_MAX_CONNS) {
+			atomic_fetch_sub(&nn->nconns, 1);
+			log_warn("refusing a connection: %d already open",
+			    NN_MAX_CONNS);
+			dfs_net_send_error(fd, 0, -EBUSY, "the namenode has "
+			    "too many connections (%d); try again later",
+			    NN_MAX_CONNS);
+			close(fd);
+			continue;
+		}
+		c = xmalloc(sizeof *c);
+		c->nn = nn;
+		c->fd = fd;
+		if (pthread_create(&t, &attr, nn_server_conn, c) != 0) {
+			log_warn("cannot start a connection thread");
+			close(fd);
+			free(c);
+			atomic_fetch_sub(&nn->nconns, 1);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	return NULL;
+}
+
+/* Start accepting on nn->listen_fd (already bound and listening). */
+int
+nn_server_start(struct nn *nn, char **cause)
+{
+	if (pthread_create(&nn->acceptor, NULL, nn_server_accept, nn) != 0) {
+		if (cause != NULL)
+			xasprintf(cause, "cannot start the accept thread");
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/* Stop accepting and close the listener.  Connection threads are left to
+ * find the stop flag (or the process exit). */
+void
+nn_server_stop(struct nn *nn)
+{
+	atomic_store(&nn->stopping, true);
+	pthread_join(nn->acceptor, NULL);
+	close(nn->listen_fd);
+	nn->listen_fd = -1;
+}

@@ -1,0 +1,224 @@
+/*
+ * nn_i.h: what the namenode's files share: the server state, a request
+ * being served, and each file's entry points.
+ *
+ * Lock order: there is one lock, struct nn's lock (see nn-db.c for why).
+ * It guards the SQLite connection (the persistent namespace and the
+ * in-memory "live" tables alike), the safe mode flag and the counters
+ * below it.  Functions named nn_*_op_* are request handlers: they take the
+ * lock themselves.  Every other function taking a struct nn * assumes the
+ * lock is held unless its comment says otherwise.
+ */
+#ifndef NN_I_H
+#define NN_I_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "config.h"
+#include "proto.h"
+#include "token.h"
+#include "wire.h"
+
+#define NN_NAME			"dfs-namenode"
+#define NN_MAX_CONNS		1024
+#define NN_CLIENT_IDLE_MS	(5 * 60 * 1000)
+#define NN_SEND_TIMEOUT_MS	30000
+#define NN_COMPLETE_WAIT_MS	5000	/* COMPLETE waits this for RECEIVED */
+#define NN_MAX_EXCLUDE		16
+#define NN_MAX_CLIENT_NAME	255
+#define NN_MAX_UUID		128
+#define NN_MAX_MESSAGE		1024	/* bytes of an ERROR message */
+/* A reply is cut into pages well below the frame limit. */
+#define NN_PAGE_BYTES		(DFS_WIRE_MAX_PAYLOAD / 2)
+#define NN_MAX_CMDS		512	/* commands in one heartbeat reply */
+#define NN_FSCK_MAX		1000	/* files in one fsck page */
+#define NN_FSCK_SCAN		20000	/* inodes looked at for one page */
+#define NN_SCHEMA_VERSION	1
+/* The header blob of COMPLETE: a .npy's bytes up to its data, which may
+ * pass 64 KiB by the fixed prefix and padding. */
+#define NN_MAX_NPY_HEADER	(64 * 1024 + 128)
+
+/* Replica states in an fsck page (the u8 rstate). */
+enum nn_rstate {
+	NN_RSTATE_GOOD = 0,	/* on a live node, right generation */
+	NN_RSTATE_CORRUPT = 1,	/* reported bad */
+	NN_RSTATE_DEAD = 2,	/* its node is dead */
+	NN_RSTATE_STALE = 3,	/* wrong generation or length */
+};
+
+/* File states in an fsck page (the u8 state). */
+enum nn_fstate {
+	NN_FSTATE_COMPLETE = 0,
+	NN_FSTATE_WRITING = 1,	/* under construction */
+};
+
+/* The WHERE of a good replica r (with its node n joined) of block b: on a
+ * live node, not corrupt, of the block's generation and, once the block is
+ * complete, of its length. */
+#define NN_GOOD(b)							\
+	"r.block = " b ".id AND r.gen = " b ".gen AND r.corrupt = 0 AND "\
+	"n.state = 1 AND (" b ".complete = 0 OR r.len = " b ".length)"
+
+struct nn_stmt_slot {
+	const char	*sql;
+	sqlite3_stmt	*st;
+};
+
+#define NN_STMT_SLOTS	256
+
+struct nn {
+	const struct dfs_config *cfg;		/* borrowed */
+
+	/* Settings read once at start-up. */
+	uint64_t	 block_size;
+	unsigned	 replication;
+	int64_t		 heartbeat_ms;
+	int64_t		 dead_timeout_ms;
+	int64_t		 token_lifetime_s;
+	int64_t		 lease_timeout_ms;
+	int64_t		 safemode_timeout_ms;
+	double		 safemode_threshold;
+	struct dfs_token_keys keys;
+
+	/* The namenode lock and what it guards. */
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 replica_added;		/* with lock */
+	pthread_cond_t	 wake;			/* with lock: monitor */
+	sqlite3		*db;
+	struct nn_stmt_slot stmts[NN_STMT_SLOTS];
+	bool		 safemode;
+	int64_t		 start_ms;
+	int64_t		 last_repl_ms;
+	dfs_block_id	 repl_cursor;		/* where the next scan starts */
+
+	/* Outside the lock. */
+	int		 listen_fd;
+	atomic_bool	 stopping;
+	atomic_int	 nconns;
+	pthread_t	 monitor;
+	pthread_t	 acceptor;
+};
+
+/* A request being served by a connection thread. */
+struct nn_req {
+	struct nn	*nn;
+	uint16_t	 type;
+	uint64_t	 req_id;
+	struct dfs_rbuf	 in;
+	struct dfs_wbuf	*out;
+	bool		 replied;	/* a reply frame was begun */
+	char		*cause;		/* for an ERROR reply */
+};
+
+/* nn-server.c */
+int	 nn_server_start(struct nn *, char **cause);
+void	 nn_server_stop(struct nn *);
+struct dfs_wbuf *nn_server_reply(struct nn_req *, uint16_t type);
+int	 nn_server_decoded(struct nn_req *);
+int	 nn_server_fail(struct nn_req *, int err, const char *fmt, ...)
+	     __attribute__((format(printf, 3, 4)));
+int64_t	 nn_now_ms(void);
+int64_t	 nn_wall_ns(void);
+
+/* nn-db.c */
+int	 nn_db_open(struct nn *, const char *dir, char **cause);
+void	 nn_db_close(struct nn *);
+sqlite3_stmt *nn_db_sql(struct nn *, const char *sql, const char *types,
+	     ...);
+int	 nn_db_step(struct nn *, sqlite3_stmt *);
+void	 nn_db_reset(sqlite3_stmt *);
+int	 nn_db_exec(struct nn *, const char *sql, const char *types, ...);
+int	 nn_db_i64(struct nn *, int64_t *out, const char *sql,
+	     const char *types, ...);
+int	 nn_db_begin(struct nn *);
+int	 nn_db_end(struct nn *, int rc);
+int	 nn_db_counter(struct nn *, const char *key, int64_t *value);
+int64_t	 nn_db_last_id(struct nn *);
+int	 nn_db_changes(struct nn *);
+
+/* nn-path.c */
+struct nn_path {
+	char		 *norm;		/* "/a/b", or "/" */
+	char		 *buf;		/* components, NUL-separated */
+	const char	**comp;
+	int		  n;
+};
+int	 nn_path_parse(const char *, struct nn_path *, char **cause);
+void	 nn_path_free(struct nn_path *);
+char	*nn_path_prefix(const struct nn_path *, int n);
+int	 nn_path_lookup(struct nn *, dfs_ino parent, const char *name,
+	     dfs_ino *ino, int *type);
+int	 nn_path_resolve(struct nn *, const struct nn_path *, int upto,
+	     dfs_ino *ino, int *type, char **cause);
+int	 nn_path_parent(struct nn *, const struct nn_path *, dfs_ino *parent,
+	     char **cause);
+char	*nn_path_of(struct nn *, dfs_ino);
+int	 nn_path_is_ancestor(struct nn *, dfs_ino anc, dfs_ino ino,
+	     bool *yes);
+
+/* nn-meta.c */
+int	 nn_meta_attr(struct nn *, dfs_ino, struct dfs_attr *);
+int	 nn_meta_op_mkdir(struct nn_req *);
+int	 nn_meta_op_stat(struct nn_req *);
+int	 nn_meta_op_list(struct nn_req *);
+int	 nn_meta_op_create(struct nn_req *);
+int	 nn_meta_op_rename(struct nn_req *);
+int	 nn_meta_op_delete(struct nn_req *);
+int	 nn_meta_op_set_repl(struct nn_req *);
+
+/* nn-blockmap.c */
+struct nn_block {
+	dfs_block_id	 id;
+	int64_t		 idx;
+	uint64_t	 gen;
+	uint64_t	 offset;
+	uint64_t	 len;
+	bool		 complete;	/* its length is final */
+};
+void	 nn_blockmap_row(sqlite3_stmt *, struct nn_block *);
+int	 nn_blockmap_get(struct nn *, const char *sql, int64_t key,
+	     struct nn_block *);
+int	 nn_blockmap_drop_file(struct nn *, dfs_ino);
+int	 nn_blockmap_drop_block(struct nn *, dfs_block_id, uint64_t gen);
+int	 nn_blockmap_good_count(struct nn *, dfs_block_id, int *good,
+	     int *bad);
+enum dfs_block_status nn_blockmap_status(int good, int bad, int wanted);
+int	 nn_blockmap_op_get_blocks(struct nn_req *);
+int	 nn_blockmap_op_bad_block(struct nn_req *);
+int	 nn_blockmap_op_block_report(struct nn_req *);
+int	 nn_blockmap_op_received(struct nn_req *);
+
+/* nn-write.c */
+int	 nn_write_op_add_block(struct nn_req *);
+int	 nn_write_op_complete(struct nn_req *);
+int	 nn_write_op_abandon(struct nn_req *);
+
+/* nn-place.c */
+struct nn_target {
+	dfs_node_id	node;
+	char		addr[256];
+};
+int	 nn_place_choose(struct nn *, unsigned want, uint64_t bytes,
+	     const dfs_node_id *avoid, unsigned navoid, struct nn_target *out);
+void	 nn_place_replicate(struct nn *);
+void	 nn_place_safemode(struct nn *);
+
+/* nn-fsck.c */
+int	 nn_fsck_op_fsck(struct nn_req *);
+int	 nn_fsck_op_report(struct nn_req *);
+
+/* nn-datanodes.c */
+bool	 nn_datanodes_live(struct nn *, dfs_node_id);
+int	 nn_datanodes_queue(struct nn *, dfs_node_id, uint8_t kind,
+	     dfs_block_id, uint64_t gen, const void *body, size_t len);
+int	 nn_datanodes_start(struct nn *, char **cause);
+void	 nn_datanodes_stop(struct nn *);
+int	 nn_datanodes_op_register(struct nn_req *);
+int	 nn_datanodes_op_heartbeat(struct nn_req *);
+
+#endif

@@ -1,0 +1,819 @@
+"""nn_hostile.py: the namenode against hostile frames and raw protocol.
+
+Run by nn-hostile.sh against a running dfs-namenode:
+
+    nn_hostile.py main HOST:PORT SECRET_FILE    hostile input, namespace
+                                                 and fake data node checks
+    nn_hostile.py persist HOST:PORT STEP         namespace after a restart
+
+Prints one "ok - ..." or "not ok - ..." line per check (the shell script
+counts them).  Fake data nodes speak the data node side of the protocol
+so the block map is tested without a real data node; block tokens are
+checked against an HMAC computed here from the secret file.
+"""
+import errno
+import hashlib
+import hmac
+import os
+import random
+import socket
+import struct
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True  # the source tree may be read-only
+sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", "."),
+                                "tests", "lib"))
+import npdfs_wire as w  # noqa: E402
+
+MKDIR, STAT, ATTR, LIST, LISTING, CREATE = 100, 101, 102, 103, 104, 105
+ADD_BLOCK, LBLOCK, COMPLETE, ABANDON, GET_BLOCKS, BLOCKS = (
+    106, 107, 108, 109, 110, 111)
+RENAME, DELETE, SET_REPL, FSCK, FSCK_PAGE, REPORT, REPORT_REPLY = (
+    112, 113, 114, 115, 116, 117, 118)
+BAD_BLOCK = 119
+DN_REGISTER, DN_REGISTERED, DN_HEARTBEAT, DN_COMMANDS = 200, 201, 202, 203
+DN_BLOCK_REPORT, DN_RECEIVED = 204, 205
+CMD_DELETE, CMD_REPLICATE, CMD_REREGISTER = 1, 2, 3
+BLK_HEALTHY, BLK_UNDER, BLK_MISSING, BLK_CORRUPT, BLK_OVER = range(5)
+
+PASSED = 0
+FAILED = 0
+
+
+def check(desc, cond, detail=""):
+    global PASSED, FAILED
+    if cond:
+        PASSED += 1
+        print("ok - " + desc, flush=True)
+    else:
+        FAILED += 1
+        print("not ok - " + desc + (": " + str(detail) if detail else ""),
+              flush=True)
+
+
+# --- records --------------------------------------------------------------
+
+def get_npy(r):
+    if not r.u8():
+        return None
+    m = {"descr": r.str(), "fortran": r.u8()}
+    ndim = r.u8()
+    m["shape"] = tuple(r.u64() for _ in range(ndim))
+    m["data_offset"], m["itemsize"], m["header_len"] = r.u64(), r.u32(), \
+        r.u64()
+    return m
+
+
+def get_attr(r):
+    a = {}
+    for k, f in (("ino", r.u64), ("type", r.u8), ("mode", r.u32),
+                 ("uid", r.u32), ("gid", r.u32), ("size", r.u64),
+                 ("mtime", r.i64), ("atime", r.i64), ("ctime", r.i64),
+                 ("nlink", r.u32), ("replication", r.u16),
+                 ("block_size", r.u64), ("uc", r.u8), ("nblocks", r.u32)):
+        a[k] = f()
+    a["npy"] = get_npy(r)
+    return a
+
+
+def get_token(r):
+    return {"block": r.u64(), "gen": r.u64(), "mode": r.u8(),
+            "expiry": r.u64(), "key_id": r.u32(), "mac": r.raw(32)}
+
+
+def get_lblock(r):
+    lb = {"block": r.u64(), "gen": r.u64(), "offset": r.u64(),
+          "len": r.u64()}
+    n = r.u32()
+    lb["locs"] = [(r.u64(), r.str()) for _ in range(n)]
+    lb["token"] = get_token(r)
+    return lb
+
+
+def token_ok(secret, t):
+    """Recompute the token's HMAC as lib/token.c documents it."""
+    key = hmac.new(secret, b"npdfs token key" + struct.pack("<I", t["key_id"]),
+                   hashlib.sha256).digest()
+    msg = struct.pack("<QQB3xQI", t["block"], t["gen"], t["mode"],
+                      t["expiry"], t["key_id"])
+    return hmac.compare_digest(
+        hmac.new(key, msg, hashlib.sha256).digest(), t["mac"])
+
+
+# --- a client -------------------------------------------------------------
+
+class NN:
+    def __init__(self, addr, hello=True, timeout=15.0):
+        host, port = addr.rsplit(":", 1)
+        self.addr = addr
+        self.c = w.Conn(host, int(port), timeout=timeout, hello=hello)
+
+    def close(self):
+        self.c.close()
+
+    def call(self, mtype, p=b""):
+        """(errno or 0, Reader of the reply payload)."""
+        t, payload = self.c.call(mtype, p)
+        if t == w.MSG_ERROR:
+            e, msg = w.error_of(payload)
+            return e, msg
+        return 0, w.Reader(payload)
+
+    def mkdir(self, path, parents=False, mode=0o755):
+        return self.call(MKDIR, w.Payload().str(path).u32(mode).u32(0)
+                         .u32(0).u8(parents))[0]
+
+    def stat(self, path):
+        e, r = self.call(STAT, w.Payload().str(path))
+        return (e, None) if e else (0, get_attr(r))
+
+    def list(self, path, after="", mx=0):
+        e, r = self.call(LIST, w.Payload().str(path).str(after).u32(mx))
+        if e:
+            return e, None, None
+        names = []
+        for _ in range(r.u32()):
+            names.append(r.str())
+            get_attr(r)
+        return 0, names, r.u8()
+
+    def create(self, path, client="c1", overwrite=False, repl=0, bsize=0):
+        e, r = self.call(CREATE, w.Payload().str(path).u32(0o644).u32(0)
+                         .u32(0).u16(repl).u64(bsize).u8(overwrite)
+                         .str(client))
+        return (e, r) if e else (0, get_attr(r))
+
+    def add_block(self, ino, client, prev, prev_len, offset, exclude=()):
+        p = w.Payload().u64(ino).str(client).u64(prev).u64(prev_len) \
+            .u64(offset).u32(len(exclude))
+        for n in exclude:
+            p.u64(n)
+        e, r = self.call(ADD_BLOCK, p)
+        return (e, r) if e else (0, get_lblock(r))
+
+    def complete(self, ino, client, last, last_len, size, header=b""):
+        return self.call(COMPLETE, w.Payload().u64(ino).str(client)
+                         .u64(last).u64(last_len).u64(size)
+                         .blob(header))
+
+    def rename(self, src, dst, flags=0):
+        return self.call(RENAME, w.Payload().str(src).str(dst).u32(flags))[0]
+
+    def delete(self, path, recursive=False):
+        return self.call(DELETE, w.Payload().str(path).u8(recursive))[0]
+
+    def get_blocks(self, path, off=0, length=0xFFFFFFFFFFFFFFFF):
+        e, r = self.call(GET_BLOCKS, w.Payload().str(path).u64(off)
+                         .u64(length))
+        if e:
+            return e, None, None
+        a = get_attr(r)
+        return 0, a, [get_lblock(r) for _ in range(r.u32())]
+
+    def fsck(self, path, cursor=0, mx=0):
+        e, r = self.call(FSCK, w.Payload().str(path).u64(cursor).u32(mx))
+        if e:
+            return e, None, None, None
+        files = []
+        for _ in range(r.u32()):
+            f = {"path": r.str(), "size": r.u64(), "repl": r.u16(),
+                 "state": r.u8(), "blocks": []}
+            for _ in range(r.u32()):
+                b = {"id": r.u64(), "gen": r.u64(), "offset": r.u64(),
+                     "len": r.u64(), "status": r.u8(), "reps": []}
+                for _ in range(r.u32()):
+                    b["reps"].append((r.u64(), r.str(), r.u8()))
+                f["blocks"].append(b)
+            files.append(f)
+        return 0, files, r.u64(), r.u8()
+
+    def report(self):
+        e, r = self.call(REPORT)
+        if e:
+            return e, None
+        rep = {"safemode": r.u8(), "blocks": r.u64(), "under": r.u64(),
+               "missing": r.u64(), "corrupt": r.u64(), "pending": r.u64(),
+               "nodes": {}}
+        for _ in range(r.u32()):
+            n = {"id": r.u64(), "uuid": r.str(), "addr": r.str(),
+                 "state": r.u8(), "capacity": r.u64(), "used": r.u64(),
+                 "nblocks": r.u64(), "ms": r.i64()}
+            rep["nodes"][n["id"]] = n
+        return 0, rep
+
+
+# --- fake data nodes ------------------------------------------------------
+
+class FakeDN:
+    """The data node side of the protocol, without any data."""
+
+    def __init__(self, addr, uuid, dn_addr):
+        self.nn = NN(addr)
+        self.uuid, self.dn_addr = uuid, dn_addr
+        self.id = None
+        self.commands = []
+        self.beating = True
+        self.lock = threading.Lock()
+        self.io = threading.Lock()  # the heartbeat thread shares self.nn
+
+    def call(self, mtype, p):
+        with self.io:
+            return self.nn.call(mtype, p)
+
+    def register(self):
+        e, r = self.call(DN_REGISTER, w.Payload().str(self.uuid)
+                            .str(self.dn_addr).u64(1 << 40).u64(0))
+        if e:
+            return e, None
+        self.id = r.u64()
+        return 0, r.u32()
+
+    def heartbeat(self, node=None):
+        e, r = self.call(DN_HEARTBEAT, w.Payload()
+                            .u64(self.id if node is None else node)
+                            .u64(1 << 40).u64(0).u32(0))
+        if e:
+            return e, None
+        cmds = []
+        for _ in range(r.u32()):
+            kind = r.u8()
+            if kind == CMD_DELETE:
+                cmds.append((kind, r.u64(), r.u64()))
+            elif kind == CMD_REPLICATE:
+                cmds.append((kind, get_lblock(r)))
+            else:
+                cmds.append((kind,))
+        with self.lock:
+            self.commands.extend(cmds)
+        return 0, cmds
+
+    def received(self, block, gen, length):
+        return self.call(DN_RECEIVED, w.Payload().u64(self.id).u64(block)
+                            .u64(gen).u64(length))[0]
+
+    def block_report(self, entries):
+        p = w.Payload().u64(self.id).u32(len(entries))
+        for b, g, n in entries:
+            p.u64(b).u64(g).u64(n)
+        return self.call(DN_BLOCK_REPORT, p)[0]
+
+    def take(self, kind):
+        with self.lock:
+            got = [c for c in self.commands if c[0] == kind]
+            self.commands = [c for c in self.commands if c[0] != kind]
+        return got
+
+
+def beat_forever(dns, stop):
+    """Heartbeats for every fake node that is beating, twice a second."""
+    while not stop.is_set():
+        for d in dns:
+            if d.beating:
+                try:
+                    d.heartbeat()
+                except Exception:
+                    pass
+        stop.wait(0.5)
+
+
+# --- hostile input --------------------------------------------------------
+
+def closed_or_error(sock, timeout=5.0):
+    """'error:<msg>' if an ERROR frame arrives, 'closed' on EOF, else what
+    happened (a hang is 'timeout')."""
+    sock.settimeout(timeout)
+    buf = b""
+    try:
+        while len(buf) < w.HDR.size:
+            chunk = sock.recv(w.HDR.size - len(buf))
+            if not chunk:
+                return "closed"
+            buf += chunk
+        magic, ver, t, req, length, flags = w.HDR.unpack(buf)
+        body = b""
+        while len(body) < length:
+            chunk = sock.recv(length - len(body))
+            if not chunk:
+                return "closed"
+            body += chunk
+        if t == w.MSG_ERROR:
+            return "error:" + w.error_of(body)[1]
+        return "frame %d" % t
+    except socket.timeout:
+        return "timeout"
+    except ConnectionResetError:
+        return "closed"
+
+
+def raw_sock(addr):
+    host, port = addr.rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def hostile(addr):
+    s = raw_sock(addr)
+    s.sendall(w.frame(w.MSG_HELLO, b"")[:10])
+    s.close()
+    check("truncated header then close is survived", True)
+
+    s = raw_sock(addr)
+    s.sendall(w.frame(STAT, w.Payload().str("/").bytes(), magic=b"XXXX"))
+    res = closed_or_error(s)
+    check("bad magic gets an error or a close", res.startswith("error:")
+          or res == "closed", res)
+    s.close()
+
+    s = raw_sock(addr)
+    s.sendall(w.frame(STAT, w.Payload().str("/").bytes(), version=9))
+    res = closed_or_error(s)
+    check("wrong version gets an ERROR naming the version",
+          res.startswith("error:") and "version" in res and "9" in res, res)
+    check("connection closed after a bad header",
+          closed_or_error(s, 5) == "closed")
+    s.close()
+
+    s = raw_sock(addr)
+    s.sendall(w.frame(STAT, b"", length=0xFFFFFFFF))
+    res = closed_or_error(s)
+    check("oversized length gets an error or a close, no hang",
+          res.startswith("error:") or res == "closed", res)
+    s.close()
+
+    s = raw_sock(addr)
+    s.sendall(w.frame(STAT, b"", flags=7))
+    res = closed_or_error(s)
+    check("unknown frame flags get an error or a close",
+          res.startswith("error:") or res == "closed", res)
+    s.close()
+
+    c = NN(addr)
+    e, msg = c.call(9999, b"abc")
+    check("unknown type gets -ENOSYS", e == -errno.ENOSYS, (e, msg))
+    check("the connection still works after it", c.stat("/")[0] == 0)
+    e, msg = c.call(STAT, w.Payload().u32(10).raw(b"/ab").bytes())
+    check("STAT with a truncated payload gets -EBADMSG",
+          e == -errno.EBADMSG, (e, msg))
+    e, msg = c.call(STAT, w.Payload().u32(0xFFFFFFFF).bytes())
+    check("string length 0xFFFFFFFF gets -EBADMSG", e == -errno.EBADMSG,
+          (e, msg))
+    e, msg = c.call(STAT, w.Payload().str("/").u8(1).bytes())
+    check("trailing bytes get -EBADMSG", e == -errno.EBADMSG, (e, msg))
+    e, msg = c.call(STAT, w.Payload().str("/a\0b").bytes())
+    check("a NUL inside a path gets -EBADMSG", e == -errno.EBADMSG, (e, msg))
+    p = w.Payload().u64(1).str("x").u64(0).u64(0).u64(0).u32(0xFFFFFFFF)
+    e, msg = c.call(ADD_BLOCK, p)
+    check("an exclude count of 2^32-1 is refused", e in (-errno.EINVAL,
+          -errno.EBADMSG), (e, msg))
+    p = w.Payload().u64(1).u32(0x7FFFFFFF)
+    e, msg = c.call(DN_BLOCK_REPORT, p)
+    check("a block report count beyond the payload is refused",
+          e == -errno.EBADMSG, (e, msg))
+    e, msg = c.call(FSCK, w.Payload().str("/").u64(0).bytes())
+    check("a short FSCK gets -EBADMSG", e == -errno.EBADMSG, (e, msg))
+    check("the connection still works after bad payloads",
+          c.stat("/")[0] == 0)
+
+    rng = random.Random(20240611)
+    types = [w.MSG_HELLO, w.MSG_OK, w.MSG_ERROR] + list(range(100, 120)) + \
+        list(range(200, 206)) + [300, 0, 65535]
+    answered = 0
+    for i in range(200):
+        t = rng.choice(types)
+        payload = bytes(rng.getrandbits(8) for _ in range(rng.randrange(64)))
+        c.c.send_raw(w.frame(t, payload, req_id=i + 100))
+        try:
+            rt, _ = c.c.recv()
+            answered += 1
+        except Exception as ex:
+            check("garbage frame %d (type %d) answered" % (i, t), False, ex)
+            c = NN(addr)
+    check("200 random garbage frames each answered", answered == 200,
+          answered)
+    c.close()
+
+    closed = 0
+    for i in range(20):
+        s = raw_sock(addr)
+        s.sendall(bytes(rng.getrandbits(8) for _ in range(rng.randrange(
+            24, 200))))
+        res = closed_or_error(s)
+        closed += res.startswith("error:") or res == "closed"
+        s.close()
+    check("20 connections of random bytes each refused", closed == 20, closed)
+
+    c = NN(addr)
+    check("a fresh connection gets HELLO and STAT /", c.stat("/")[0] == 0)
+    check("MKDIR on a fresh connection", c.mkdir("/hostile") == 0)
+    e, names, more = c.list("/")
+    check("LIST on a fresh connection", e == 0 and "hostile" in names,
+          names)
+    c.close()
+
+
+# --- namespace ------------------------------------------------------------
+
+def namespace(addr):
+    c = NN(addr)
+    check("mkdir /a", c.mkdir("/a") == 0)
+    check("mkdir /a again is -EEXIST", c.mkdir("/a") == -errno.EEXIST)
+    check("mkdir -p /a/b/c", c.mkdir("/a/b/c", parents=True) == 0)
+    check("mkdir -p of an existing tree is fine",
+          c.mkdir("/a/b", parents=True) == 0)
+    check("mkdir /x/y without -p is -ENOENT",
+          c.mkdir("/x/y") == -errno.ENOENT)
+    e, names, more = c.list("/a")
+    check("list /a", e == 0 and names == ["b"] and more == 0, (e, names))
+    e, a = c.stat("/a//b/c/")
+    check("repeated and trailing slashes resolve", e == 0 and a["type"] == 2)
+    e, a = c.stat("/nope/x")
+    check("stat of a missing path is -ENOENT", e == -errno.ENOENT)
+    for bad in ("a/b", "/a/./b", "/a/../b", "/" + "n" * 256):
+        e, a = c.stat(bad)
+        check("path %r is -EINVAL" % bad[:20], e == -errno.EINVAL, e)
+    e, a = c.stat("/")
+    check("root is inode 1, a directory", e == 0 and a["ino"] == 1 and
+          a["type"] == 2)
+    e, f = c.create("/a/f", client="w1")
+    check("create /a/f", e == 0 and f["type"] == 1 and f["uc"] == 1, e)
+    e, r = c.complete(f["ino"], "w1", 0, 0, 0)
+    check("complete with zero blocks", e == 0, r)
+    e, a = c.stat("/a/f")
+    check("the file is complete and empty",
+          e == 0 and a["uc"] == 0 and a["size"] == 0 and a["nblocks"] == 0)
+    e, _ = c.create("/a/f", client="w1")
+    check("create over a file without overwrite is -EEXIST",
+          e == -errno.EEXIST)
+    e, _ = c.create("/a/b", client="w1", overwrite=True)
+    check("create over a directory is -EISDIR", e == -errno.EISDIR)
+    e, _ = c.create("/a/f/g", client="w1")
+    check("create under a file is -ENOTDIR", e == -errno.ENOTDIR)
+    e, _ = c.create("/a/g", client="w1", repl=17)
+    check("replication 17 is -EINVAL", e == -errno.EINVAL)
+    e, _ = c.create("/a/g", client="w1", bsize=1000)
+    check("block size 1000 is -EINVAL", e == -errno.EINVAL)
+    e, f2 = c.create("/a/f", client="w2", overwrite=True)
+    check("create with overwrite replaces the file",
+          e == 0 and f2["ino"] != f["ino"])
+    e, r = c.complete(f2["ino"], "w1", 0, 0, 0)
+    check("complete by another client is -EPERM", e == -errno.EPERM, r)
+    check("complete by the writer", c.complete(f2["ino"], "w2", 0, 0, 0)[0]
+          == 0)
+    e, names, _ = c.list("/a/f")
+    check("listing a file lists the file", e == 0 and names == ["f"])
+    check("rename /a/f to /a/g", c.rename("/a/f", "/a/g") == 0)
+    check("the old name is gone", c.stat("/a/f")[0] == -errno.ENOENT)
+    check("the new name is the file", c.stat("/a/g")[1]["ino"] == f2["ino"])
+    check("rename to itself", c.rename("/a/g", "/a/g") == 0)
+    check("rename of a missing file is -ENOENT",
+          c.rename("/a/zz", "/a/yy") == -errno.ENOENT)
+    check("rename a dir into itself is -EINVAL",
+          c.rename("/a", "/a/b/c/d") == -errno.EINVAL)
+    check("rename a file over a dir is -EISDIR",
+          c.rename("/a/g", "/a/b") == -errno.EISDIR)
+    check("rename a dir over a file is -ENOTDIR",
+          c.rename("/a/b", "/a/g") == -errno.ENOTDIR)
+    check("rename a dir over a non-empty dir is -ENOTEMPTY",
+          c.mkdir("/d1") == 0 and c.rename("/d1", "/a") == -errno.ENOTEMPTY)
+    check("rename a dir over an empty dir replaces it",
+          c.mkdir("/d2") == 0 and c.rename("/d1", "/d2") == 0 and
+          c.stat("/d1")[0] == -errno.ENOENT)
+    e, g2 = c.create("/a/h", client="w3")
+    c.complete(g2["ino"], "w3", 0, 0, 0)
+    check("RENAME_NOREPLACE over a file is -EEXIST",
+          c.rename("/a/g", "/a/h", 1) == -errno.EEXIST)
+    check("rename a file over a file replaces it",
+          c.rename("/a/g", "/a/h") == 0 and
+          c.stat("/a/h")[1]["ino"] == f2["ino"])
+    check("rename into a missing dir is -ENOENT",
+          c.rename("/a/h", "/q/h") == -errno.ENOENT)
+    e, a = c.stat("/a")
+    check("a directory's nlink counts its subdirectories",
+          e == 0 and a["nlink"] == 3, a)
+    check("delete a non-empty dir without recursive is -ENOTEMPTY",
+          c.delete("/a") == -errno.ENOTEMPTY)
+    check("delete / is refused", c.delete("/", True) in
+          (-errno.EBUSY, -errno.EPERM))
+    check("delete a missing file is -ENOENT", c.delete("/zz") ==
+          -errno.ENOENT)
+    check("delete -r of a tree", c.delete("/d2") == 0 and
+          c.delete("/a", True) == 0 and c.stat("/a/b/c")[0] == -errno.ENOENT)
+    for i in range(5):
+        c.mkdir("/p/e%d" % i, parents=True)
+    e, n1, m1 = c.list("/p", mx=2)
+    e2, n2, m2 = c.list("/p", after=n1[-1], mx=2)
+    e3, n3, m3 = c.list("/p", after=n2[-1], mx=2)
+    check("list pages of two", n1 + n2 + n3 == ["e%d" % i for i in range(5)]
+          and (m1, m2, m3) == (1, 1, 0), (n1, n2, n3, m1, m2, m3))
+    # Left for the restart checks.
+    c.mkdir("/keep/deep", parents=True)
+    e, k = c.create("/keep/file", client="w9")
+    c.complete(k["ino"], "w9", 0, 0, 0)
+    c.close()
+
+
+# --- the block map, through fake data nodes -------------------------------
+
+def npy_header(shape, descr="<f8"):
+    d = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (
+        descr, repr(tuple(shape)))
+    total = 10 + len(d) + 1
+    pad = (64 - total % 64) % 64
+    d = d + " " * pad + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(d)) + d.encode()
+
+
+def write_file(c, byid, path, client, sizes, header=b""):
+    """Create path with one block per size (replication 1, 4 KiB blocks),
+    each reported by its node, then complete it."""
+    e, f = c.create(path, client=client, repl=1, bsize=4096)
+    if e:
+        return e, f
+    prev, prev_len, off = 0, 0, 0
+    for n in sizes:
+        e, lb = c.add_block(f["ino"], client, prev, prev_len, off)
+        if e:
+            return e, lb
+        byid[lb["locs"][0][0]].received(lb["block"], lb["gen"], n)
+        prev, prev_len, off = lb["block"], n, off + n
+    return c.complete(f["ino"], client, prev, prev_len, off, header)
+
+
+def blockmap(addr, secret):
+    c = NN(addr)
+    dns = [FakeDN(addr, "uuid-%d" % i, "127.0.0.1:%d" % (40001 + i))
+           for i in range(3)]
+    e, wr = c.create("/early", client="w0")
+    e, r = c.add_block(wr["ino"], "w0", 0, 0, 0)
+    check("add_block with no data nodes is -ENOSPC", e == -errno.ENOSPC, r)
+    regs = [d.register() for d in dns]
+    check("three data nodes register", all(r[0] == 0 for r in regs) and
+          len({d.id for d in dns}) == 3 and regs[0][1] == 1000, regs)
+    again = FakeDN(addr, "uuid-0", "127.0.0.1:40001")
+    check("a node keeps its id across registrations",
+          again.register()[0] == 0 and again.id == dns[0].id)
+    again.nn.close()
+    bad = FakeDN(addr, "uuid-bad", "no-port-here")
+    check("a registration with a bad address is -EINVAL",
+          bad.register()[0] == -errno.EINVAL)
+    bad.nn.close()
+    stop = threading.Event()
+    beater = threading.Thread(target=beat_forever, args=(dns, stop),
+                              daemon=True)
+    beater.start()
+
+    e, f = c.create("/data", client="w1", repl=2, bsize=65536)
+    e, lb = c.add_block(f["ino"], "w1", 0, 0, 0)
+    check("add_block places two distinct nodes", e == 0 and
+          len(lb["locs"]) == 2 and len({n for n, _ in lb["locs"]}) == 2, lb)
+    t = lb["token"]
+    check("the block token is a valid WRITE token for the block",
+          t["mode"] == 2 and t["block"] == lb["block"] and
+          t["gen"] == lb["gen"] and token_ok(secret, t))
+    e, r = c.add_block(f["ino"], "w2", 0, 0, 0)
+    check("add_block by another client is -EPERM", e == -errno.EPERM, r)
+    byid = {d.id: d for d in dns}
+    for n, _ in lb["locs"]:
+        byid[n].received(lb["block"], lb["gen"], 65536)
+    e, lb2 = c.add_block(f["ino"], "w1", lb["block"], 65536, 65536,
+                         exclude=[lb["locs"][0][0]])
+    check("add_block avoids an excluded node", e == 0 and
+          lb["locs"][0][0] not in [n for n, _ in lb2["locs"]], lb2)
+    e, r = c.add_block(f["ino"], "w1", lb2["block"], 100, 12345)
+    check("add_block at the wrong offset is -EINVAL", e == -errno.EINVAL, r)
+    e, r = c.complete(f["ino"], "w1", lb2["block"], 100, 65636)
+    check("complete waits, then -EAGAIN without replicas",
+          e == -errno.EAGAIN, r)
+    for n, _ in lb2["locs"]:
+        byid[n].received(lb2["block"], lb2["gen"], 100)
+    e, r = c.complete(f["ino"], "w1", lb2["block"], 100, 65000)
+    check("complete with a size that disagrees is -EINVAL",
+          e == -errno.EINVAL, r)
+    e, r = c.complete(f["ino"], "w1", lb2["block"], 100, 65636)
+    check("complete once replicas are reported", e == 0, r)
+    e, a, blocks = c.get_blocks("/data")
+    check("get_blocks returns both blocks with two locations",
+          e == 0 and a["size"] == 65636 and len(blocks) == 2 and
+          all(len(b["locs"]) == 2 for b in blocks) and
+          blocks[1]["offset"] == 65536 and blocks[1]["len"] == 100, blocks)
+    check("read tokens are valid READ tokens", blocks and all(
+        b["token"]["mode"] == 1 and token_ok(secret, b["token"]) for b in
+        blocks))
+    e, a, part = c.get_blocks("/data", 65536, 10)
+    check("get_blocks of a range returns the overlapping block",
+          e == 0 and [b["block"] for b in part] == [lb2["block"]])
+    check("get_blocks of a directory is -EISDIR",
+          c.get_blocks("/")[0] == -errno.EISDIR)
+    e, files, cur, more = c.fsck("/")
+    data = [x for x in files if x["path"] == "/data"]
+    check("fsck finds /data healthy", e == 0 and data and
+          all(b["status"] == BLK_HEALTHY for b in data[0]["blocks"]),
+          files)
+    e, rep = c.report()
+    check("report lists three live nodes", e == 0 and
+          sum(1 for n in rep["nodes"].values() if n["state"] == 1) == 3 and
+          rep["blocks"] >= 2, rep)
+
+    # A damaged replica: never handed out again; deleted since another
+    # good replica exists.
+    victim = blocks[0]["locs"][0][0]
+    e, r = c.call(BAD_BLOCK, w.Payload().u64(blocks[0]["block"])
+                  .u64(blocks[0]["gen"]).u64(victim).str("test"))
+    check("bad_block accepted", e == 0, r)
+    e, a, after = c.get_blocks("/data", 0, 1)
+    check("the bad replica is no longer a location",
+          e == 0 and [n for n, _ in after[0]["locs"]] ==
+          [n for n, _ in blocks[0]["locs"] if n != victim], after)
+    time.sleep(1.5)
+    dels = byid[victim].take(CMD_DELETE)
+    check("the node holding it is told to delete it",
+          (CMD_DELETE, blocks[0]["block"], blocks[0]["gen"]) in dels, dels)
+    time.sleep(4)
+    reps = byid[victim].take(CMD_REPLICATE)
+    others = [d for d in dns if d.id != victim]
+    reps += sum((d.take(CMD_REPLICATE) for d in others), [])
+    check("the under-replicated block is copied to another node",
+          any(cmd[1]["block"] == blocks[0]["block"] and
+              token_ok(secret, cmd[1]["token"]) for cmd in reps), reps)
+
+    # Block reports: unknown blocks and stale generations are deleted.
+    d0 = dns[0]
+    held = [(b["block"], b["gen"], b["len"]) for b in blocks
+            if d0.id in [n for n, _ in b["locs"]]]
+    check("a block report is accepted", d0.block_report(
+        held + [(999999, 1, 10), (blocks[1]["block"], 1, 100)]) == 0)
+    time.sleep(1.5)
+    dels = d0.take(CMD_DELETE)
+    check("an unknown block in a report is deleted",
+          (CMD_DELETE, 999999, 1) in dels, dels)
+    check("a stale generation in a report is deleted",
+          (CMD_DELETE, blocks[1]["block"], 1) in dels, dels)
+    good = [h for h in held if not (d0.id == victim and
+                                    h[0] == blocks[0]["block"])]
+    e, a, bl = c.get_blocks("/data")
+    check("replicas in the report still count", e == 0 and all(
+        d0.id in [n for n, _ in b["locs"]] for b in bl
+        if (b["block"], b["gen"], b["len"]) in good), bl)
+    if d0.id == victim and blocks[0]["block"] in [h[0] for h in held]:
+        check("a corrupt replica stays out of a later report", all(
+            d0.id not in [n for n, _ in b["locs"]] for b in bl
+            if b["block"] == blocks[0]["block"]), bl)
+    check("received for an unknown block is answered",
+          d0.received(888888, 5, 7) == 0)
+    time.sleep(1.5)
+    check("and the block is deleted",
+          (CMD_DELETE, 888888, 5) in d0.take(CMD_DELETE))
+
+    # An array: its metadata when blocks fall on element boundaries.
+    hdr = npy_header((1000, 3))
+    size = len(hdr) + 1000 * 3 * 8
+    e, r = write_file(c, byid, "/arr.npy", "w4", [4096] * 5 +
+                      [size - 5 * 4096], hdr)
+    e2, a = c.stat("/arr.npy")
+    check("a .npy file gets its array metadata", e == 0 and e2 == 0 and
+          a["npy"] is not None and a["npy"]["shape"] == (1000, 3) and
+          a["npy"]["descr"] == "<f8" and a["npy"]["itemsize"] == 8 and
+          a["npy"]["data_offset"] == len(hdr) and a["nblocks"] == 6,
+          (r, a))
+    e, r = write_file(c, byid, "/plain.npy", "w5", [4092] + [4096] * 4 +
+                      [size - 4092 - 4 * 4096], hdr)
+    e2, a = c.stat("/plain.npy")
+    check("a .npy split mid-element is plain bytes",
+          e == 0 and e2 == 0 and a["npy"] is None and a["size"] == size,
+          (r, a))
+    e, r = write_file(c, byid, "/short.npy", "w5", [4096] * 5 +
+                      [size - 8 - 5 * 4096], hdr)
+    e2, a = c.stat("/short.npy")
+    check("a .npy shorter than its header says is plain bytes",
+          e == 0 and e2 == 0 and a["npy"] is None, (r, a))
+
+    # fsck: pages, a subtree, one file, and what replication changes.
+    e, whole, cur, more = c.fsck("/")
+    paths, cursor, pages = [], 0, 0
+    while pages < 100:
+        e1, files, cursor, more1 = c.fsck("/", cursor, 1)
+        if e1:
+            break
+        paths += [x["path"] for x in files]
+        pages += 1
+        if not more1:
+            break
+    check("fsck pages of one file list every file once",
+          e == 0 and more == 0 and
+          paths == [x["path"] for x in whole] and len(paths) == len(set(
+              paths)) and {"/arr.npy", "/keep/file", "/early"} <= set(paths),
+          (paths, [x["path"] for x in whole]))
+    check("fsck reports a file being written as such",
+          [x["state"] for x in whole if x["path"] == "/early"] == [1])
+    e, sub, _, _ = c.fsck("/keep")
+    check("fsck of a directory covers only its subtree",
+          e == 0 and [x["path"] for x in sub] == ["/keep/file"], sub)
+    e, one, _, more = c.fsck("/arr.npy")
+    check("fsck of a file is that file, every block healthy",
+          e == 0 and more == 0 and len(one) == 1 and
+          len(one[0]["blocks"]) == 6 and
+          all(b["status"] == BLK_HEALTHY and len(b["reps"]) == 1 and
+              b["reps"][0][2] == 0 for b in one[0]["blocks"]), one)
+    check("set_repl of a directory is -EISDIR", c.call(
+        SET_REPL, w.Payload().str("/keep").u16(2))[0] == -errno.EISDIR)
+    check("set_repl 0 is -EINVAL", c.call(
+        SET_REPL, w.Payload().str("/arr.npy").u16(0))[0] == -errno.EINVAL)
+    e = c.call(SET_REPL, w.Payload().str("/arr.npy").u16(2))[0]
+    e2, one, _, _ = c.fsck("/arr.npy")
+    check("after set_repl 2 its blocks are under-replicated",
+          e == 0 and e2 == 0 and one[0]["repl"] == 2 and
+          all(b["status"] == BLK_UNDER for b in one[0]["blocks"]), one)
+    e, rep = c.report()
+    check("report counts the under-replicated blocks",
+          e == 0 and rep["under"] >= 6, rep)
+
+    # Deleting a file sends its blocks' DELETE to their holders.
+    holders = {n for b in blocks for n, _ in b["locs"]}
+    check("delete /data", c.delete("/data") == 0)
+    time.sleep(1.5)
+    got = set()
+    for d in dns:
+        for cmd in d.take(CMD_DELETE):
+            if cmd[1] in (blocks[0]["block"], blocks[1]["block"]):
+                got.add(d.id)
+    check("its blocks are deleted on the nodes that held them",
+          holders - {victim} <= got, (holders, got))
+
+    # An abandoned block goes; add_block can then retry the slot.
+    e, af = c.create("/ab", client="w6", repl=1)
+    e, x = c.add_block(af["ino"], "w6", 0, 0, 0)
+    e1 = c.call(ABANDON, w.Payload().u64(af["ino"]).str("w6")
+                .u64(x["block"]))[0]
+    e, y = c.add_block(af["ino"], "w6", 0, 0, 0)
+    check("abandon drops the block and a new one takes its place",
+          e1 == 0 and e == 0 and y["block"] != x["block"])
+
+    # A silent node dies; when it speaks again it must register.
+    quiet = dns[2]
+    quiet.beating = False
+    time.sleep(6)
+    e, rep = c.report()
+    check("a silent node is declared dead", e == 0 and
+          rep["nodes"][quiet.id]["state"] == 2, rep and rep["nodes"])
+    e, cmds = quiet.heartbeat()
+    check("a dead node's heartbeat gets REREGISTER",
+          e == 0 and cmds == [(CMD_REREGISTER,)], cmds)
+    e, cmds = dns[0].heartbeat(node=12345)
+    check("an unknown node's heartbeat gets REREGISTER",
+          e == 0 and cmds == [(CMD_REREGISTER,)], cmds)
+    check("it registers again with the same id",
+          quiet.register()[0] == 0 and quiet.id == dns[2].id)
+    quiet.beating = True
+    stop.set()
+    beater.join()
+    for d in dns:
+        d.nn.close()
+    c.close()
+
+
+def persist(addr, step):
+    c = NN(addr)
+    e, a = c.stat("/keep/deep")
+    check("after restart %s: directories survive" % step,
+          e == 0 and a["type"] == 2)
+    e, a = c.stat("/keep/file")
+    check("after restart %s: files survive" % step,
+          e == 0 and a["type"] == 1 and a["uc"] == 0)
+    check("after restart %s: deleted trees stay deleted" % step,
+          c.stat("/a")[0] == -errno.ENOENT)
+    if step == "1":
+        check("a directory made before kill -9", c.mkdir("/k9") == 0)
+    else:
+        check("a directory made before kill -9 survived it",
+              c.stat("/k9")[0] == 0)
+    e, rep = c.report()
+    check("after restart %s: nodes are known but not live" % step,
+          e == 0 and rep["nodes"] and
+          all(n["state"] == 2 and n["ms"] == -1
+              for n in rep["nodes"].values()), rep)
+    c.close()
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit("usage: nn_hostile.py main ADDR SECRET | persist ADDR STEP")
+    mode, addr = sys.argv[1], sys.argv[2]
+    try:
+        if mode == "main":
+            with open(sys.argv[3]) as f:
+                secret = bytes.fromhex(f.read().strip()[:64])
+            hostile(addr)
+            namespace(addr)
+            blockmap(addr, secret)
+        else:
+            persist(addr, sys.argv[3])
+    except Exception as ex:  # a crash of the test is a failure, not a pass
+        import traceback
+        traceback.print_exc()
+        check("the checks ran to the end", False, ex)
+    sys.exit(1 if FAILED else 0)
+
+
+if __name__ == "__main__":
+    main()
