@@ -4,12 +4,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cp_i.h"
+#include "log.h"
 #include "xmalloc.h"
 
 #define CP_IOBUF	(4U << 20)
@@ -139,16 +143,64 @@ out:
 	return 0;
 }
 
+/*
+ * Writing the local copy overlaps fetching the next buffer: a writer
+ * thread drains one buffer while the reader fills the other, so a get
+ * costs about the larger of the network and the local disk, not the sum.
+ */
+struct cp_out {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	int		 fd;
+	const char	*name;
+	uint8_t		*buf[2];
+	size_t		 len[2];	/* bytes waiting in buf[i]; 0 = free */
+	bool		 done;
+	int		 err;		/* errno of a failed write */
+};
+
+static void *
+cp_out_writer(void *arg)
+{
+	struct cp_out	*o = arg;
+	int		 i = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&o->lock);
+		while (o->len[i] == 0 && !o->done)
+			pthread_cond_wait(&o->cond, &o->lock);
+		size_t n = o->len[i];
+		pthread_mutex_unlock(&o->lock);
+		if (n == 0)
+			return NULL;
+		for (size_t done = 0; done < n && o->err == 0; ) {
+			ssize_t m = write(o->fd, o->buf[i] + done, n - done);
+			if (m < 0 && errno == EINTR)
+				continue;
+			if (m < 0)
+				o->err = errno;
+			else
+				done += m;
+		}
+		pthread_mutex_lock(&o->lock);
+		o->len[i] = 0;
+		pthread_cond_broadcast(&o->cond);
+		pthread_mutex_unlock(&o->lock);
+		i ^= 1;
+	}
+}
+
 /* Copy a whole cluster file to fd. */
 static int
 cp_copy_out(struct cp_ctx *ctx, const char *path, int fd, const char *name,
     char **cause)
 {
 	struct dfs_reader	*r = NULL;
-	uint8_t			*buf;
+	struct cp_out		 o = { .fd = fd, .name = name };
+	pthread_t		 writer;
 	uint64_t		 off = 0;
-	ssize_t			 n;
-	int			 rc;
+	ssize_t			 n = 0;
+	int			 rc = 0, i = 0;
 
 	if ((rc = dfs_reader_open(cp_client(ctx), path, &r, cause)) != 0)
 		return rc;
@@ -157,26 +209,44 @@ cp_copy_out(struct cp_ctx *ctx, const char *path, int fd, const char *name,
 		xasprintf(cause, "%s is a directory", path);
 		return -EISDIR;
 	}
-	buf = xmalloc(CP_IOBUF);
-	while ((n = dfs_reader_pread(r, buf, CP_IOBUF, off, cause)) > 0) {
-		for (ssize_t done = 0; done < n; ) {
-			ssize_t m = write(fd, buf + done, n - done);
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m < 0) {
-				rc = -errno;
-				xasprintf(cause, "writing %s: %s", name,
-				    strerror(errno));
-				goto out;
-			}
-			done += m;
-		}
+	pthread_mutex_init(&o.lock, NULL);
+	pthread_cond_init(&o.cond, NULL);
+	o.buf[0] = xmalloc(CP_IOBUF);
+	o.buf[1] = xmalloc(CP_IOBUF);
+	if (pthread_create(&writer, NULL, cp_out_writer, &o) != 0)
+		fatalx("cannot start a thread");
+	for (;;) {
+		pthread_mutex_lock(&o.lock);
+		while (o.len[i] != 0)
+			pthread_cond_wait(&o.cond, &o.lock);
+		pthread_mutex_unlock(&o.lock);
+		if (o.err != 0)
+			break;
+		n = dfs_reader_pread(r, o.buf[i], CP_IOBUF, off, cause);
+		if (n <= 0)
+			break;
 		off += n;
+		pthread_mutex_lock(&o.lock);
+		o.len[i] = n;
+		pthread_cond_broadcast(&o.cond);
+		pthread_mutex_unlock(&o.lock);
+		i ^= 1;
 	}
-	if (n < 0)
+	pthread_mutex_lock(&o.lock);
+	o.done = true;
+	pthread_cond_broadcast(&o.cond);
+	pthread_mutex_unlock(&o.lock);
+	pthread_join(writer, NULL);
+	if (o.err != 0) {
+		rc = -o.err;
+		free(*cause);
+		xasprintf(cause, "writing %s: %s", name, strerror(o.err));
+	} else if (n < 0)
 		rc = (int)n;
-out:
-	free(buf);
+	free(o.buf[0]);
+	free(o.buf[1]);
+	pthread_mutex_destroy(&o.lock);
+	pthread_cond_destroy(&o.cond);
 	dfs_reader_close(r);
 	return rc;
 }

@@ -166,6 +166,8 @@ blkfile_hdr_decode(const uint8_t *p, uint32_t *chunk, uint64_t *len)
 	return NULL;
 }
 
+#define DN_WRITE_BEHIND	(8U << 20)
+
 /* pwrite all of buf: 0 or -errno. */
 static int
 blkfile_pwrite(int fd, const void *buf, size_t len, uint64_t off)
@@ -331,6 +333,15 @@ dn_blkw_append(struct dn_blkw *w, const void *data, size_t len,
 	if ((rc = blkfile_pwrite(w->meta_fd, crcs_le, 4 * nch,
 	    DN_META_HDR_LEN + 4 * ci)) != 0)
 		return blkfile_io_error(w, rc, "checksums", cause);
+	/*
+	 * Start write-back of each full 8 MiB behind us, so the disk works
+	 * while the network does and the fsync at the end of the block has
+	 * little left to wait for.
+	 */
+	uint64_t mark = (w->b.len + len) & ~(uint64_t)(DN_WRITE_BEHIND - 1);
+	if (mark > (w->b.len & ~(uint64_t)(DN_WRITE_BEHIND - 1)))
+		(void)sync_file_range(w->data_fd, (off_t)(mark -
+		    DN_WRITE_BEHIND), DN_WRITE_BEHIND, SYNC_FILE_RANGE_WRITE);
 	w->b.len += len;
 	return 0;
 }
