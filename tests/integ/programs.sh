@@ -22,6 +22,8 @@ ok "dfs rejects an unknown section" \
     fails_with "unknown section" "$b/dfs" -c "$T/bad2.conf" ls /
 ok "dfs rejects an unknown command" \
     sh -c "'$b/dfs' frobnicate 2>&1 | grep -q \"unknown command 'frobnicate'\""
-ok "dfs-sum does not pretend to sum" \
-    fails_with "not implemented" "$b/dfs-sum" /x.npy
+ok "dfs-mount does not pretend to mount" \
+    fails_with "not implemented" "$b/dfs-mount" "$T"
+ok "dfs-sum fails clearly when the namenode is unreachable" \
+    fails_with "127.0.0.1:1" "$b/dfs-sum" --namenode 127.0.0.1:1 /x.npy
 finish
