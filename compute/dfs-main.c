@@ -152,46 +152,56 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			rc = 0;
+			goto out;
 		case 'V':
 			printf("dfs (npdfs) %s\n", PACKAGE_VERSION);
-			return 0;
+			rc = 0;
+			goto out;
 		default:
 			usage(stderr);
-			return 2;
+			rc = 2;
+			goto out;
 		}
 	}
 	dfs_log_open("dfs", level, false);
 	if (ctx.conf_path != NULL &&
 	    dfs_config_load(ctx.cfg, ctx.conf_path, &cause) != 0) {
 		fprintf(stderr, "dfs: %s\n", cause);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "+c:o:dhV", longopts, NULL)) != -1)
 		if (ch == 'o' && dfs_config_set_arg(ctx.cfg, optarg,
 		    &cause) != 0) {
 			fprintf(stderr, "dfs: -o %s: %s\n", optarg, cause);
-			return 1;
+			rc = 1;
+			goto out;
 		}
 	if (namenode != NULL && dfs_config_set(ctx.cfg, "namenode.address",
 	    namenode, &cause) != 0) {
 		fprintf(stderr, "dfs: --namenode: %s\n", cause);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	for (size_t i = 0; i < sizeof cp_cmds / sizeof cp_cmds[0]; i++) {
 		if (strcmp(cp_cmds[i].name, argv[optind]) != 0)
 			continue;
 		rc = cp_cmds[i].fn(&ctx, argc - optind, argv + optind);
-		dfs_client_free(ctx.client);
-		dfs_config_free(ctx.cfg);
-		return rc;
+		goto out;
 	}
 	fprintf(stderr, "dfs: unknown command '%s' (dfs --help lists them)\n",
 	    argv[optind]);
-	return 2;
+	rc = 2;
+out:
+	free(cause);
+	dfs_client_free(ctx.client);
+	dfs_config_free(ctx.cfg);
+	return rc;
 }

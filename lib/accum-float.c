@@ -13,28 +13,32 @@
  * (chunks 0..66 in [0, 2^32), chunk 67 signed) is unique, which is what
  * makes the wire encoding canonical.
  *
- * The simple way to add a double (fp_add1) splits its 53-bit significand at
- * the chunk boundary its exponent falls on: two read-modify-writes of the
- * chunk array.  That is exact but slow on real data, whose neighbouring
- * elements share an exponent: each add waits for the store before it.  The
- * AVX2 kernel (fp_block_avx2) instead takes a block of 1024 elements at a
- * time:
+ * The simple way to add a double (fp_scalar_block) splits its 53-bit
+ * significand at the chunk boundary its exponent falls on and adds the two
+ * pieces to two chunks.  That is exact, but a dozen dependent integer
+ * operations and two read-modify-writes of memory per element, about four
+ * times the cost of a plain floating-point loop.  The windowed kernels
+ * (fp_block_avx2, and fp_block_window in plain C) do better on real data,
+ * whose elements mostly lie within a few powers of two of each other.
+ * They take a block of 1024 elements at a time:
  *
  * 1. one pass finds the largest exponent in the block (and any NaN/inf);
  * 2. that fixes a 64-bit window, aligned to a chunk, holding the top of the
  *    largest element: every element whose lowest bit falls inside the
  *    window is m * 2^s with 0 <= s < 64, a 117-bit two's complement value
- *    that three 64-bit lanes take as 32 + 32 + 53 bits.  A second pass
- *    (from L1) adds those pieces into three vector accumulators, no memory
- *    traffic, no branches;
- * 3. the three sums (at most 2^62, so 1024 elements fit) are carried into
- *    four chunks at the end of the block.
+ *    that three 64-bit accumulators take as 32 + 32 + 53 bits.  A second
+ *    pass (from L1, the next block being prefetched meanwhile) adds those
+ *    pieces up: no memory traffic, no branches, four lanes at a time with
+ *    AVX2's variable shifts;
+ * 3. the three sums (below 2^62, which is what bounds the block at 1024)
+ *    are carried into four chunks at the end of the block.
  *
- * Elements more than 32 to 64 bits below the block's largest (in practice:
+ * Elements more than 32 to 64 bits below the block's largest (in practice
  * none, or subnormals) are flagged in the second pass and then added one
- * by one with fp_add1, as is a block holding a NaN or an infinity, and the
- * tail of a buffer.  The portable path is fp_add1 for everything.  Both
- * compute the same exact integer, so every path gives identical bits.
+ * by one, as is a block holding a NaN or an infinity, and the tail of a
+ * buffer.  Data spread so wide that this happens a lot goes one by one
+ * for a while without trying the window.  Every path computes the same
+ * exact integer, so every path gives identical bits.
  *
  * Half and single precision are widened to double bit patterns exactly
  * (by integer code, independent of the FPU's denormal modes), big-endian
@@ -85,6 +89,7 @@ acc_fp_avx2_ok(void)
 #endif
 }
 
+/* Zero; pending 1 (a normalized value); "all negative" of nothing. */
 void
 acc_fp_init(struct dfs_acc_fp *f)
 {
@@ -348,7 +353,8 @@ fp_block_avx2(struct dfs_acc_fp *f, const uint8_t *p, size_t n)
 	__m256i		base;
 	size_t		nv = n & ~(size_t)3, i;
 	unsigned	emax, c0;
-	int64_t		lanes[4];
+	int64_t		lanes[4], t0, t1, t2;
+	bool		left_out;
 	uint64_t	and = ~0ULL;
 
 	for (i = 0; i < nv; i += 4) {
@@ -358,12 +364,13 @@ fp_block_avx2(struct dfs_acc_fp *f, const uint8_t *p, size_t n)
 		vand = _mm256_and_si256(vand, x);
 	}
 	emax = hmax_epu32(vmax) >> 20;
+	_mm256_storeu_si256((void *)lanes, vand);
 	if (nv == 0 || emax == 0x7ff) {
+		_mm256_zeroupper();
 		/* A NaN or an infinity: rare, and the sum is settled. */
 		fp_scalar_block(f, p, n, 0x7ff);
 		return false;
 	}
-	_mm256_storeu_si256((void *)lanes, vand);
 	for (i = 0; i < 4; i++)
 		and &= (uint64_t)lanes[i];
 
@@ -401,12 +408,22 @@ fp_block_avx2(struct dfs_acc_fp *f, const uint8_t *p, size_t n)
 		a1 = _mm256_add_epi64(a1, _mm256_srli_epi64(lo, 32));
 		a2 = _mm256_add_epi64(a2, hi);
 	}
-	fp_window_flush(f, c0, hsum_epi64(a0), hsum_epi64(a1), hsum_epi64(a2));
+	t0 = hsum_epi64(a0);
+	t1 = hsum_epi64(a1);
+	t2 = hsum_epi64(a2);
+	left_out = !_mm256_testz_si256(below_any, below_any);
+	/*
+	 * Leave the upper halves of the registers clean before any plain
+	 * code runs: GCC does not always, and dirty ones slow down every
+	 * SSE instruction after them, in this process, for good.
+	 */
+	_mm256_zeroupper();
+	fp_window_flush(f, c0, t0, t1, t2);
 	if (nv < n)
 		fp_scalar_block(f, p + 8 * nv, n - nv, 0x7ff);
 	f->all_neg &= (uint8_t)(and >> 63);
 	/* The elements the window left out. */
-	if (_mm256_testz_si256(below_any, below_any))
+	if (!left_out)
 		return false;
 	return fp_scalar_block(f, p, nv, 32 * c0) > nv / 8;
 }
@@ -474,6 +491,7 @@ f16_to_f64(uint16_t h)
 	    ((m << (53 - b)) & MANT);
 }
 
+/* Unaligned loads, byte-swapped when the data's order is not ours. */
 static inline uint64_t
 ld_u64(const uint8_t *p, bool swap)
 {

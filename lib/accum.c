@@ -64,6 +64,7 @@ fp_plausible(const uint32_t *d, uint64_t count)
 	return !acc_mag_sticky(d, FP_ELEM_BITS);
 }
 
+/* An empty partial: zero, no flags, and "all -0.0" (of nothing). */
 void
 dfs_acc_init(struct dfs_acc *a, enum dfs_acc_kind kind)
 {
@@ -95,6 +96,7 @@ count_add(struct dfs_acc *a, uint64_t n)
 		a->count = UINT64_MAX;
 }
 
+/* Check the dtype against the partial's kind, then hand to the kernels. */
 int
 dfs_acc_add(struct dfs_acc *a, char kind, unsigned itemsize, bool little,
     const void *p, size_t n)
@@ -144,6 +146,7 @@ dfs_acc_add(struct dfs_acc *a, char kind, unsigned itemsize, bool little,
 	return rc;
 }
 
+/* Exact, so any order of merges gives the same partial. */
 int
 dfs_acc_merge(struct dfs_acc *dst, const struct dfs_acc *src)
 {
@@ -166,6 +169,7 @@ dfs_acc_merge(struct dfs_acc *dst, const struct dfs_acc *src)
 	return 0;
 }
 
+/* Rounded once, here, never before. */
 double
 dfs_acc_result_f64(const struct dfs_acc *a)
 {
@@ -174,6 +178,7 @@ dfs_acc_result_f64(const struct dfs_acc *a)
 	return acc_fp_result(&a->u.fp[0], a->count);
 }
 
+/* Each part rounded once on its own. */
 void
 dfs_acc_result_c128(const struct dfs_acc *a, double *re, double *im)
 {
@@ -185,6 +190,7 @@ dfs_acc_result_c128(const struct dfs_acc *a, double *re, double *im)
 	*im = acc_fp_result(&a->u.fp[1], a->count);
 }
 
+/* The integer total, all its digits. */
 int
 dfs_acc_result_dec(const struct dfs_acc *a, char *out, size_t cap)
 {
@@ -199,6 +205,7 @@ dfs_acc_impl(void)
 	return acc_simd ? "avx2" : "portable";
 }
 
+/* For tests and benchmarks: both kernels must give the same bits. */
 bool
 dfs_acc_set_simd(bool enable)
 {
@@ -224,8 +231,9 @@ shortest_digits(double x, char *digits, int *decpt)
 		/* The nearest p-digit decimal, "d.ddde+XX". */
 		snprintf(buf, sizeof buf, "%.*e", p - 1, x);
 		d = 0;
+		/* Digits only: the radix character is the locale's. */
 		for (e = buf; *e != 'e'; e++)
-			if (*e != '.')
+			if (*e >= '0' && *e <= '9')
 				d = d * 10 + (uint64_t)(*e - '0');
 		exp10 = atoi(e + 1) - (p - 1);	/* x ~ d * 10^exp10 */
 		/*
@@ -256,6 +264,7 @@ found:
 	*decpt = n + exp10;
 }
 
+/* Python's repr(): fixed notation for 1e-4 <= |x| < 1e16, else exponent. */
 void
 dfs_fmt_double(double x, char *out, size_t cap)
 {
@@ -346,6 +355,7 @@ encode_fp(const struct dfs_acc_fp *f, uint64_t count, struct dfs_wbuf *w)
 		dfs_put_u32(w, mg.d[i]);
 }
 
+/* Canonical: equal sums of equal counts give equal bytes. */
 void
 dfs_acc_encode(const struct dfs_acc *a, struct dfs_wbuf *w)
 {
@@ -460,6 +470,7 @@ decode_int(struct dfs_rbuf *r, uint64_t limb[4], uint64_t count)
 	return true;
 }
 
+/* Accept only what dfs_acc_encode could have written for real data. */
 int
 dfs_acc_decode(struct dfs_rbuf *r, struct dfs_acc *dst)
 {

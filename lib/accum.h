@@ -46,7 +46,7 @@ enum dfs_acc_kind {
  */
 #define DFS_ACC_NCHUNK		68
 /* Bytes an encoded partial never exceeds (a complex one, every chunk). */
-#define DFS_ACC_ENC_MAX		(11 + 2 * (4 + 4 * DFS_ACC_NCHUNK))
+#define DFS_ACC_ENC_MAX		(10 + 2 * (4 + 4 * DFS_ACC_NCHUNK))
 /* Room for the longest decimal dfs_acc_result_dec writes, with its NUL. */
 #define DFS_ACC_DEC_MAX		80
 /* Room for the longest dfs_fmt_double output ("-2.2250738585072014e-308"). */
@@ -70,7 +70,7 @@ struct dfs_acc {
 	enum dfs_acc_kind	kind;
 	uint64_t		count;	/* elements added (saturates) */
 	union {
-		struct dfs_acc_fp	fp[2];	/* FLOAT: [0]; COMPLEX: re, im */
+		struct dfs_acc_fp	fp[2];	/* FLOAT [0]; COMPLEX re, im */
 		uint64_t		limb[4];/* INT: two's complement, LE */
 	} u;
 };

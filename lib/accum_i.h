@@ -19,7 +19,7 @@ extern bool	acc_simd;
 /* A float sum as sign and magnitude digits (the canonical, wire form). */
 struct acc_fp_mag {
 	bool		neg;
-	uint32_t	d[DFS_ACC_NCHUNK];	/* magnitude, LE 32-bit digits */
+	uint32_t	d[DFS_ACC_NCHUNK];	/* 32-bit digits, LE */
 };
 
 /* accum-float.c */
