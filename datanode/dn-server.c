@@ -303,6 +303,8 @@ server_dispatch(struct server_conn *c, const struct dfs_frame_hdr *h)
 		return server_read(c, h, pl);
 	case DFS_DX_WRITE:
 		return dn_write_serve(c->dn, c->fd, c->peer, h, pl, &c->in);
+	case DFS_DX_REDUCE:
+		return dn_reduce_serve(c->dn, c->fd, c->peer, h, pl, &c->out);
 	case DFS_DX_PACKET:
 		dfs_net_send_error(c->fd, h->req_id, -EPROTO,
 		    "PACKET outside a WRITE");

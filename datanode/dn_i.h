@@ -9,7 +9,8 @@
  *   dn-write.c      WRITE: verify, forward down the pipeline, store, ack;
  *   dn-nn.c         the link to the namenode: registration, heartbeats,
  *                   block reports, notifications, commands;
- *   dn-replicate.c  REPLICATE commands: push a local block to other nodes.
+ *   dn-replicate.c  REPLICATE commands: push a local block to other nodes;
+ *   dn-reduce.c     REDUCE: sum a block's elements in place, verified.
  * main.c parses options and starts them in that order.
  */
 #ifndef DN_I_H
@@ -135,6 +136,11 @@ void	dn_nn_received(struct dn_nn *, dfs_block_id, uint64_t gen,
 	    uint64_t len);
 void	dn_nn_bad_block(struct dn_nn *, dfs_block_id, uint64_t gen,
 	    const char *why);
+
+/* dn-reduce.c: 0 when the connection may carry another request. */
+int	dn_reduce_serve(struct dn *, int fd, const char *peer,
+	    const struct dfs_frame_hdr *, const uint8_t *payload,
+	    struct dfs_wbuf *out);
 
 /* dn-replicate.c */
 void	dn_replicate_start(struct dn *, const struct dfs_lblock *);

@@ -61,10 +61,7 @@ ok() {
 fails_with() {
 	pat=$1
 	shift
-	set +e
-	out=$("$@" 2>&1)
-	st=$?
-	set -e
+	out=$("$@" 2>&1) && st=0 || st=$?
 	if [ "$st" -ne 1 ]; then
 		echo "   exit status $st, wanted 1: $out"
 		return 1
