@@ -1,0 +1,1 @@
+/* dn-scan.c: the block scanner (being written). */
