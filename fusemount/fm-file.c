@@ -1,0 +1,1 @@
+/* fm-file.c: the FUSE file system (being written). */

@@ -1,0 +1,1 @@
+/* fm-ops.c: the FUSE file system (being written). */

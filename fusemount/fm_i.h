@@ -1,0 +1,1 @@
+/* fm_i.h: what the dfs-mount files share (being written). */
