@@ -46,19 +46,21 @@ demo)
 	build
 	dir=$(mktemp -d /tmp/npdfs-demo.XXXXXX)
 	trap './dfs cluster down "$dir" >/dev/null 2>&1 || true' EXIT
-	./dfs cluster up "$dir" -n 3 -b 1M
+	# A namenode and 3 data nodes on 127.0.0.1, mounted at $dir/mnt.
+	./dfs cluster up "$dir" -n 3 -b 1M --mount
 	export NPDFS_CONF="$dir/client.conf"
 	/usr/bin/python3 -c "import numpy as np; np.save('$dir/a.npy', \
 np.random.default_rng(1).standard_normal((500, 1000)))"
-	./dfs put "$dir/a.npy" /a.npy
-	./dfs ls -l /
+	echo "cp a.npy into the mount:"
+	cp "$dir/a.npy" "$dir/mnt/a.npy"
+	ls -l "$dir/mnt"
 	./dfs stat /a.npy
 	./dfs fsck / --blocks | tail -4
-	./dfs get /a.npy "$dir/back.npy"
-	/usr/bin/python3 -c "import numpy as np, math; \
-a = np.load('$dir/back.npy'); b = np.load('$dir/a.npy'); \
-assert (a == b).all(); print('read back', a.shape, a.dtype, 'identical')"
-	cmp "$dir/a.npy" "$dir/back.npy" && echo "cmp: byte for byte identical"
+	/usr/bin/python3 -c "import numpy as np; \
+a = np.load('$dir/mnt/a.npy'); b = np.load('$dir/a.npy'); \
+assert (a == b).all(); print('np.load through the mount:', a.shape, \
+a.dtype, 'identical')"
+	cmp "$dir/a.npy" "$dir/mnt/a.npy" && echo "cmp: byte for byte identical"
 	echo "dfs-sum (computed on the data nodes):"
 	./dfs-sum /a.npy
 	echo "math.fsum over the local file, for comparison:"

@@ -8,6 +8,8 @@
  * DIR/client.conf          for dfs -c, or NPDFS_CONF
  * DIR/namenode/, DIR/datanodeN/   their state (SQLite, block files)
  * DIR/logs/NAME.log, DIR/run/NAME.pid
+ * DIR/mnt                  with --mount, the cluster through dfs-mount
+ *                          (run/mount.pid; "down" unmounts it first)
  *
  * The config files are the cluster's memory: "up" on an existing DIR
  * reads them back, so the same ports, data and secret come back, and only
@@ -43,6 +45,8 @@ struct cp_daemon {
 	char	name[32];		/* "namenode", "datanode2" */
 	char	prog[32];		/* "dfs-namenode" */
 	char	addr[64];
+	const char *conf;		/* DIR/CONF.conf; NULL: its name */
+	char	*args[3];		/* after -c FILE, NULL-terminated */
 };
 
 struct cp_cluster {
@@ -147,10 +151,14 @@ cp_running(const struct cp_cluster *cl, const struct cp_daemon *d)
 	return (pid_t)pid;
 }
 
+static void	cp_mkdir(const char *);
+static int	cp_stop(const struct cp_cluster *, const struct cp_daemon *);
+
 static int
 cp_start(const struct cp_cluster *cl, struct cp_daemon *d)
 {
-	char	*conf = cp_path(cl, "%s.conf", d->name);
+	char	*conf = cp_path(cl, "%s.conf", d->conf != NULL ? d->conf :
+		    d->name);
 	char	*log = cp_path(cl, "logs/%s.log", d->name);
 	char	*pidf = cp_path(cl, "run/%s.pid", d->name);
 	char	*exe = cp_find_prog(d->prog);
@@ -173,7 +181,10 @@ cp_start(const struct cp_cluster *cl, struct cp_daemon *d)
 		}
 		if (null >= 0)
 			dup2(null, STDIN_FILENO);
-		execlp(exe, d->prog, "-c", conf, (char *)NULL);
+		char *argv[6] = { d->prog, (char *)"-c", conf };
+		for (int i = 0; i < 3 && d->args[i] != NULL; i++)
+			argv[3 + i] = d->args[i];
+		execvp(exe, argv);
 		fprintf(stderr, "cannot run %s: %s\n", exe, strerror(errno));
 		_exit(127);
 	}
@@ -251,10 +262,92 @@ cp_read_addr(const struct cp_cluster *cl, struct cp_daemon *d,
 static void
 cp_daemon_init(struct cp_daemon *d, const char *name, const char *prog)
 {
-	d->started = 0;
+	memset(d, 0, sizeof *d);
 	snprintf(d->name, sizeof d->name, "%s", name);
 	snprintf(d->prog, sizeof d->prog, "%s", prog);
-	d->addr[0] = '\0';
+}
+
+/* The dfs-mount of DIR/mnt, run in the foreground so its PID is the one
+ * recorded.  Caller frees args[0]. */
+static void
+cp_mount_init(const struct cp_cluster *cl, struct cp_daemon *d)
+{
+	cp_daemon_init(d, "mount", "dfs-mount");
+	d->conf = "client";
+	d->args[0] = cp_path(cl, "%s", "mnt");
+	d->args[1] = (char *)"-f";
+}
+
+/* Whether path is a mount point (its device differs from its parent's),
+ * a dead FUSE mount (whose daemon is gone) included. */
+static bool
+cp_is_mounted(const char *path)
+{
+	struct stat	 a, b;
+	char		*parent;
+	bool		 yes;
+
+	if (stat(path, &a) != 0)
+		return errno == ENOTCONN;
+	xasprintf(&parent, "%s/..", path);
+	yes = stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+	free(parent);
+	return yes;
+}
+
+/* fusermount3 -u path, quietly. */
+static void
+cp_unmount(const char *path)
+{
+	pid_t	pid;
+
+	if ((pid = fork()) == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		execlp("fusermount3", "fusermount3", "-u", path, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+/* Mount the cluster at DIR/mnt unless it is mounted; wait until it is. */
+static int
+cp_mount_up(struct cp_cluster *cl)
+{
+	struct cp_daemon	 d;
+	int			 rc = -1;
+
+	cp_mount_init(cl, &d);
+	if (cp_running(cl, &d) > 0 && cp_is_mounted(d.args[0])) {
+		rc = 0;
+		goto out;
+	}
+	if (cp_is_mounted(d.args[0]))
+		cp_unmount(d.args[0]);	/* left by a dfs-mount that died */
+	cp_mkdir(d.args[0]);
+	if (cp_start(cl, &d) != 0)
+		goto out;
+	for (int i = 0; i < 200; i++) {
+		if (cp_is_mounted(d.args[0])) {
+			rc = 0;
+			goto out;
+		}
+		if (waitpid(d.started, NULL, WNOHANG) == d.started) {
+			fprintf(stderr, "dfs cluster: dfs-mount exited at "
+			    "start-up; see %s/logs/mount.log\n", cl->dir);
+			goto out;
+		}
+		usleep(50 * 1000);
+	}
+	fprintf(stderr, "dfs cluster: %s is not mounted after 10 s; see "
+	    "%s/logs/mount.log\n", d.args[0], cl->dir);
+out:
+	free(d.args[0]);
+	return rc;
 }
 
 /* Fill cl from DIR: the daemons whose config files exist there. */
@@ -389,18 +482,21 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "heartbeat", required_argument, NULL, 'H' },
 		{ "dead-timeout", required_argument, NULL, 'D' },
+		{ "mount", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cp_cluster	 cl;
 	struct dfs_config	*common;
 	char			*cause = NULL, *p;
-	int			 ch, n = 3, repl = 0;
-	bool			 fresh, reconf;
+	int			 ch, n = 3, repl = 0, nset = 0;
+	bool			 fresh, reconf, mount = false;
 	const char		*bs = NULL, *hb = NULL, *dead = NULL;
 
 	common = dfs_config_create();
 	optind = 0;	/* full reset: main() parsed with "+" */
 	while ((ch = getopt_long(argc, argv, "n:b:r:o:", longopts, NULL)) != -1) {
+		if (ch != 'M')
+			nset++;		/* a setting: the configs are rewritten */
 		switch (ch) {
 		case 'n':
 			n = atoi(optarg);
@@ -427,6 +523,9 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 		case 'D':
 			dead = optarg;
 			break;
+		case 'M':
+			mount = true;
+			break;
 		case 'o':
 			if (dfs_config_set_arg(common, optarg, &cause) != 0) {
 				fprintf(stderr, "dfs cluster up: -o %s: %s\n",
@@ -444,7 +543,7 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 	if (cp_cluster_load(&cl, argv[optind]) != 0)
 		return 1;
 	fresh = cl.nn.addr[0] == '\0';
-	reconf = fresh || optind > 1;
+	reconf = fresh || nset > 0;
 	cp_mkdir((p = cp_path(&cl, "%s", "logs")));
 	free(p);
 	cp_mkdir((p = cp_path(&cl, "%s", "run")));
@@ -524,8 +623,12 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 			return 1;
 	if (cp_wait_live(&cl, cl.n, 60) != 0)
 		return 1;
+	if (mount && cp_mount_up(&cl) != 0)
+		return 1;
 	printf("cluster up: namenode %s, %d data node(s) live, state in %s\n",
 	    cl.nn.addr, cl.n, cl.dir);
+	if (mount)
+		printf("  mounted at %s/mnt\n", cl.dir);
 	printf("  export NPDFS_CONF=%s/client.conf   # or: dfs -c %s/client.conf"
 	    " ...\n", cl.dir, cl.dir);
 	dfs_config_free(common);
@@ -566,6 +669,28 @@ cp_stop(const struct cp_cluster *cl, const struct cp_daemon *d)
 	return 0;
 }
 
+/* Unmount DIR/mnt (fusermount3 -u) and stop its dfs-mount by PID. */
+static void
+cp_mount_down(const struct cp_cluster *cl)
+{
+	struct cp_daemon	 d;
+	char			*pidf = cp_path(cl, "run/%s.pid", "mount");
+
+	cp_mount_init(cl, &d);
+	if (access(pidf, F_OK) == 0 || cp_is_mounted(d.args[0])) {
+		if (cp_is_mounted(d.args[0]))
+			cp_unmount(d.args[0]);
+		/* The daemon exits once unmounted; SIGTERM if it does not. */
+		cp_stop(cl, &d);
+		if (cp_is_mounted(d.args[0]))
+			fprintf(stderr, "dfs cluster down: %s is still mounted "
+			    "(busy?); try fusermount3 -u %s\n", d.args[0],
+			    d.args[0]);
+	}
+	free(pidf);
+	free(d.args[0]);
+}
+
 static int
 cp_cluster_down(struct cp_ctx *ctx, const char *dir)
 {
@@ -578,6 +703,7 @@ cp_cluster_down(struct cp_ctx *ctx, const char *dir)
 		free(cl.dir);
 		return 1;
 	}
+	cp_mount_down(&cl);
 	for (int i = 0; i < cl.n; i++)
 		cp_stop(&cl, &cl.dn[i]);
 	cp_stop(&cl, &cl.nn);
@@ -612,6 +738,22 @@ cp_cluster_status(struct cp_ctx *ctx, const char *dir)
 		    "namenode" : "datanode", d->addr, spid, pid > 0 ?
 		    "running" : "stopped");
 	}
+	/* The mount, when "up --mount" started one. */
+	char *pidf = cp_path(&cl, "run/%s.pid", "mount");
+	if (access(pidf, F_OK) == 0) {
+		struct cp_daemon m;
+		char spid[16] = "-";
+		cp_mount_init(&cl, &m);
+		pid_t pid = cp_running(&cl, &m);
+		if (pid > 0)
+			snprintf(spid, sizeof spid, "%ld", (long)pid);
+		else
+			stopped++;
+		printf("%-10s %-10s %-22s %-8s %s\n", m.name, "mount", "mnt",
+		    spid, pid > 0 ? "running" : "stopped");
+		free(m.args[0]);
+	}
+	free(pidf);
 	free(cl.dir);
 	return stopped == 0 ? 0 : 3;
 }

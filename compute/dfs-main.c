@@ -30,7 +30,7 @@ static const struct {
 	{ "report", cp_cmd_report, "report" },
 	{ "cluster", cp_cmd_cluster, "cluster up DIR [-n DATANODES] [-b BLOCKSIZE] "
 	    "[-r REPLICATION] [--heartbeat SECONDS] [--dead-timeout SECONDS] "
-	    "[-o KEY=VALUE]...\n       dfs cluster down DIR\n"
+	    "[-o KEY=VALUE]... [--mount]\n       dfs cluster down DIR\n"
 	    "       dfs cluster status DIR" },
 };
 

@@ -53,6 +53,8 @@ struct dn_nn {
 	struct dn	*dn;
 	const char	*addr;		/* namenode.address, borrowed */
 	int64_t		 report_ms;	/* namenode.block_report_interval */
+	uint64_t	 block_size;	/* cluster.block_size */
+	bool		 full;		/* under one block free, last said */
 	pthread_t	 thread;
 	bool		 started;
 
@@ -83,6 +85,8 @@ dn_nn_create(struct dn *dn)
 	nn->addr = dfs_config_str(dn->cfg, "namenode.address");
 	nn->report_ms = dfs_config_int(dn->cfg,
 	    "namenode.block_report_interval");
+	nn->block_size = (uint64_t)dfs_config_int(dn->cfg,
+	    "cluster.block_size");
 	nn->heartbeat_ms = 3000;
 	nn->link_fd = -1;
 	nn->notes_tail = &nn->notes;
@@ -351,6 +355,27 @@ nn_commands(struct dn_nn *nn, struct dfs_rbuf *r, bool *reregister)
 	free(lb);
 }
 
+/* Log when the data directory fills up (it then refuses new blocks, and
+ * the namenode places them elsewhere) or has room again. */
+static void
+nn_log_space(struct dn_nn *nn, uint64_t cap, uint64_t used)
+{
+	uint64_t	left = used < cap ? cap - used : 0;
+	bool		full = cap > 0 && left < DN_BLOCK_ROOM(nn->block_size);
+
+	if (full == nn->full)
+		return;
+	nn->full = full;
+	if (full)
+		log_err("data directory %s is full: %" PRIu64 " bytes free, "
+		    "too few for a block of %" PRIu64 "; new blocks are "
+		    "refused",
+		    dn_store_dir(nn->dn->store), left, nn->block_size);
+	else
+		log_info("data directory %s has room again: %" PRIu64 " bytes "
+		    "free", dn_store_dir(nn->dn->store), left);
+}
+
 /* HEARTBEAT: space and load out, commands back. */
 static int
 nn_heartbeat(struct dn_nn *nn, struct dfs_conn *c, bool *reregister,
@@ -362,6 +387,7 @@ nn_heartbeat(struct dn_nn *nn, struct dfs_conn *c, bool *reregister,
 	int		 rc;
 
 	dn_store_usage(nn->dn->store, &cap, &used);
+	nn_log_space(nn, cap, used);
 	b = dfs_conn_begin(c, DFS_DN_HEARTBEAT);
 	dfs_put_u64(b, nn->node);
 	dfs_put_u64(b, cap);

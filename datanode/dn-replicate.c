@@ -256,9 +256,23 @@ repl_main(void *arg)
 	}
 }
 
+/* Whether two copies are the same: block, generation and targets. */
+static bool
+repl_same(const struct dfs_lblock *a, const struct dfs_lblock *b)
+{
+	if (a->block != b->block || a->gen != b->gen || a->nlocs != b->nlocs)
+		return false;
+	for (uint32_t i = 0; i < a->nlocs; i++)
+		if (a->locs[i].node != b->locs[i].node ||
+		    strcmp(a->locs[i].addr, b->locs[i].addr) != 0)
+			return false;
+	return true;
+}
+
 /*
- * Queue a copy as the namenode asked (a copy of the same block and
- * generation already queued is not queued twice) and start a worker if
+ * Queue a copy as the namenode asked (the same copy already queued is not
+ * queued twice; one of the same block to other targets is a new plan, the
+ * old one's targets having died, and is queued too) and start a worker if
  * fewer than DN_MAX_REPLICATIONS run.
  */
 void
@@ -278,7 +292,7 @@ dn_replicate_start(struct dn *dn, const struct dfs_lblock *lb)
 		return;
 	pthread_mutex_lock(&repl.lock);
 	for (j = repl.head; j != NULL; j = j->next)
-		if (j->lb.block == lb->block && j->lb.gen == lb->gen)
+		if (repl_same(&j->lb, lb))
 			break;
 	if (j != NULL || repl.queued >= REPL_MAX_QUEUED) {
 		pthread_mutex_unlock(&repl.lock);

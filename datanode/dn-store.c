@@ -519,6 +519,37 @@ dn_store_usage(struct dn_store *st, uint64_t *capacity, uint64_t *used)
 		*used = *capacity;
 }
 
+/*
+ * Whether a new replica of up to need bytes fits: the free space of the
+ * data directory's file system, less need for every write already in
+ * progress, must hold it.  0, or -ENOSPC with *cause ("disk full: ...").
+ * A file system that cannot say is given the benefit of the doubt; a
+ * write that then runs out of space fails and leaves nothing behind.
+ */
+int
+dn_store_room(struct dn_store *st, uint64_t need, char **cause)
+{
+	struct store_pending	*p;
+	struct statvfs		 sv;
+	uint64_t		 avail, writing = 0;
+
+	if (statvfs(st->dir, &sv) != 0)
+		return 0;
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	pthread_mutex_lock(&st->lock);
+	for (p = st->pending; p != NULL; p = p->next)
+		writing++;
+	pthread_mutex_unlock(&st->lock);
+	if (avail / (writing + 1) >= need)
+		return 0;
+	if (cause != NULL)
+		xasprintf(cause, "disk full: %" PRIu64 " bytes free in %s "
+		    "with %" PRIu64 " write%s in progress; a new block needs "
+		    "up to %" PRIu64, avail, st->dir, writing, writing == 1 ?
+		    "" : "s", need);
+	return -ENOSPC;
+}
+
 /* Drop the write-in-progress mark of (id, gen). */
 static void
 store_unpend(struct dn_store *st, dfs_block_id id, uint64_t gen)

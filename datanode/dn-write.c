@@ -590,7 +590,11 @@ dn_write_serve(struct dn *dn, int fd, const char *peer,
 		    DFS_MAX_CHUNK);
 		goto out;
 	}
-	if ((rc = dn_store_create(dn->store, x->block, x->gen, x->chunk,
+	/* A full disk refuses the block before a byte is sent, so the
+	 * writer can go elsewhere; the namenode avoids us meanwhile. */
+	if ((rc = dn_store_room(dn->store, DN_BLOCK_ROOM((uint64_t)
+	    dfs_config_int(dn->cfg, "cluster.block_size")), &cause)) != 0 ||
+	    (rc = dn_store_create(dn->store, x->block, x->gen, x->chunk,
 	    &x->wf, &cause)) != 0) {
 		log_warn("WRITE of block %" PRIu64 " from %s refused: %s",
 		    x->block, peer, cause);

@@ -10,7 +10,9 @@
  *   dn-nn.c         the link to the namenode: registration, heartbeats,
  *                   block reports, notifications, commands;
  *   dn-replicate.c  REPLICATE commands: push a local block to other nodes;
- *   dn-reduce.c     REDUCE: sum a block's elements in place, verified.
+ *   dn-reduce.c     REDUCE: sum a block's elements in place, verified;
+ *   dn-scan.c       the block scanner: every replica re-verified in the
+ *                   background, bad ones reported.
  * main.c parses options and starts them in that order.
  */
 #ifndef DN_I_H
@@ -37,6 +39,10 @@
 #define DN_WINDOW		64
 /* REPLICATE commands running at once; more wait in a queue. */
 #define DN_MAX_REPLICATIONS	4
+/* Free space needed to take a block of up to b bytes: its data, its
+ * checksums, file system overhead and some slack (as the namenode's
+ * placement reckons it). */
+#define DN_BLOCK_ROOM(b)	((b) + (b) / 64 + 4096 + 64 * 1024)
 /* The meta sidecar's fixed header. */
 #define DN_META_MAGIC		"NPDM"
 #define DN_META_VERSION		1
@@ -55,6 +61,7 @@ struct dn_blkw;
 struct dn_rfile;
 struct dn_nn;
 struct dn_server;
+struct dn_scan;
 
 /* The daemon.  Set up by main.c before any thread starts, then read-only
  * except for the atomic counters. */
@@ -64,6 +71,7 @@ struct dn {
 	struct dn_store		*store;
 	struct dn_nn		*nn;
 	struct dn_server	*server;
+	struct dn_scan		*scan;
 	char			*listen_addr;	/* as bound, host:port */
 	char			*advertise;	/* given to the namenode */
 	int			 timeout_ms;	/* client.timeout */
@@ -82,6 +90,7 @@ int	dn_store_delete(struct dn_store *, dfs_block_id, uint64_t gen,
 	    char **cause);
 void	dn_store_usage(struct dn_store *, uint64_t *capacity,
 	    uint64_t *used);
+int	dn_store_room(struct dn_store *, uint64_t need, char **cause);
 int	dn_store_create(struct dn_store *, dfs_block_id, uint64_t gen,
 	    uint32_t chunk_size, struct dn_blkw **, char **cause);
 int	dn_store_commit(struct dn_store *, struct dn_blkw *, char **cause);
@@ -141,6 +150,10 @@ void	dn_nn_bad_block(struct dn_nn *, dfs_block_id, uint64_t gen,
 int	dn_reduce_serve(struct dn *, int fd, const char *peer,
 	    const struct dfs_frame_hdr *, const uint8_t *payload,
 	    struct dfs_wbuf *out);
+
+/* dn-scan.c */
+int	dn_scan_start(struct dn *, char **cause);
+void	dn_scan_stop(struct dn *);
 
 /* dn-replicate.c */
 void	dn_replicate_start(struct dn *, const struct dfs_lblock *);

@@ -36,8 +36,9 @@ usage(FILE *f)
 	    "Keys used: datanode.listen, datanode.advertise, "
 	    "datanode.data_dir,\n"
 	    "cluster.secret_file, namenode.address, namenode.key_rotation,\n"
-	    "namenode.block_report_interval, client.timeout, log.level, "
-	    "log.syslog\n"
+	    "namenode.block_report_interval, datanode.scan_period,\n"
+	    "datanode.scan_rate, cluster.block_size, client.timeout, "
+	    "log.level, log.syslog\n"
 	    "(see npdfs.conf(5)).\n");
 }
 
@@ -247,7 +248,8 @@ main(int argc, char **argv)
 	}
 	dn.nn = dn_nn_create(&dn);
 	if (dn_server_start(&dn, fd, &cause) != 0 ||
-	    dn_nn_start(dn.nn, &cause) != 0)
+	    dn_nn_start(dn.nn, &cause) != 0 ||
+	    dn_scan_start(&dn, &cause) != 0)
 		die(cause);
 	log_info(DN_PROG " %s: node %s, advertised as %s, data in %s, "
 	    "namenode %s", PACKAGE_VERSION, dn_store_uuid(dn.store),
@@ -266,6 +268,7 @@ main(int argc, char **argv)
 	}
 	log_info("%s: shutting down", strsignal(sig));
 	atomic_store(&dn.stopping, true);
+	dn_scan_stop(&dn);
 	dn_server_stop(&dn);
 	dn_nn_stop(dn.nn);
 	dn_replicate_drop_queued();

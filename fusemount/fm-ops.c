@@ -1,1 +1,681 @@
-/* fm-ops.c: the FUSE file system (being written). */
+/*
+ * fm-ops.c: dfs-mount's file system: the namespace operations, and what
+ * every operation shares (the mount, errors, attributes).  The data path
+ * of open files is in fm-file.c.
+ *
+ * Why the high-level (path-based) libfuse API.  The namenode speaks in
+ * paths: every namespace request names one, and the namenode resolves it
+ * inside the same transaction that acts on it, under its one lock.  The
+ * high-level API hands each operation exactly that path, so one FUSE
+ * request becomes one namenode request, with nothing to translate and no
+ * inode-to-path table of our own to keep coherent with renames done by
+ * other clients.  libfuse keeps the kernel's node table and locks the
+ * paths an operation touches, so a rename never races an operation on the
+ * names it moves.  Open files do not depend on paths staying put: they
+ * are found through their file handle (nullpath_ok), and fm-file.c
+ * follows renames and unlinks of the files it has open (hard_remove: an
+ * unlinked open file is not renamed to a .fuse_hidden name that other
+ * clients would see).
+ *
+ * What the low-level API would buy later, once the namenode answers
+ * lookups by (parent inode, name) and attributes by inode: no path string
+ * built per request under libfuse's global node lock; inode numbers that
+ * stay the namenode's (st_ino across mounts); hard links, which a path
+ * API cannot name well; readdirplus replies built straight from a listing
+ * page; and kernel cache invalidation by inode when another client
+ * changes a file.  The cost measured in MEASUREMENTS.md is elsewhere (the
+ * page cache fill, the network round trips), which is why this slice
+ * takes the simpler API.
+ *
+ * Caching.  The kernel caches entries and attributes for
+ * mount.attr_timeout (1 s by default): a rename or delete made by another
+ * mount is seen here within that time.  Negative entries are not cached,
+ * so a file created elsewhere appears at once.  Opening a file drops its
+ * cached pages and attributes (close-to-open; fm-file.c).
+ *
+ * Errors.  The namenode's -errno is passed straight through (ENOENT,
+ * EEXIST, ENOTEMPTY, EISDIR, ENOTDIR, EINVAL, ...); names longer than 255
+ * bytes and paths longer than 4096 are ENAMETOOLONG before anything is
+ * sent.  A namenode that cannot be reached, or a broken conversation
+ * with it, is EIO after at most client.timeout, with the cause in the
+ * log; the next operation reconnects.
+ *
+ * Permissions are the kernel's (default_permissions is always on): it
+ * checks the modes and owners returned here.  New entries belong to the
+ * calling process's uid and gid.
+ */
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fm_i.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define FM_FREE_INODES	(1ULL << 32)	/* the namespace has no fixed limit */
+
+/* One entry of a directory page. */
+struct fm_dirent {
+	char		*name;
+	struct stat	 st;
+};
+
+/* An open directory: the page of entries last fetched from the namenode,
+ * which covers entries base .. base + n - 1 of the listing. */
+struct fm_dir {
+	struct fm	*fm;
+	char		*path;
+	struct fm_dirent *ents;
+	size_t		 n;
+	size_t		 cap;
+	uint64_t	 base;
+	bool		 more;		/* pages after this one */
+	bool		 loaded;
+};
+
+/*
+ * Widen the kernel's read-ahead window for this mount to FM_READ_AHEAD_KB.
+ * With its default 128 KiB every read is one round trip to a data node;
+ * wider, several 1 MiB reads are in flight.  It must happen after the
+ * kernel took our INIT reply (which caps the window), so the first
+ * request after it does it.  Only root may; others keep the default.
+ */
+static void
+fm_read_ahead(struct fm *fm)
+{
+	FILE	*f;
+
+	if (fm->read_ahead_path == NULL)
+		return;
+	if ((f = fopen(fm->read_ahead_path, "w")) == NULL ||
+	    fprintf(f, "%d\n", FM_READ_AHEAD_KB) < 0 || fclose(f) != 0)
+		log_debug("cannot set %s: %s", fm->read_ahead_path,
+		    strerror(errno));
+	else
+		log_debug("%s: %d KiB", fm->read_ahead_path, FM_READ_AHEAD_KB);
+}
+
+/* The mount of the request being served. */
+struct fm *
+fm_get(void)
+{
+	struct fm	*fm = fuse_get_context()->private_data;
+
+	if (!atomic_load(&fm->read_ahead_set) &&
+	    !atomic_exchange(&fm->read_ahead_set, true))
+		fm_read_ahead(fm);
+	return fm;
+}
+
+/*
+ * The errno for a failed client call, with its cause logged (cause is
+ * consumed).  Failures of the conversation with the cluster, rather than
+ * answers to the request, become EIO.
+ */
+int
+fm_errno(int rc, char *cause, const char *op, const char *path)
+{
+	const char	*why;
+
+	if (rc == 0) {
+		free(cause);
+		return 0;
+	}
+	why = cause != NULL ? cause : strerror(rc < 0 ? -rc : rc);
+	switch (rc) {
+	case -ENOENT:
+	case -EEXIST:
+	case -ENOTEMPTY:
+	case -ENOTDIR:
+	case -EISDIR:
+	case -EINVAL:
+	case -ENAMETOOLONG:
+	case -EPERM:
+	case -EACCES:
+	case -EBUSY:
+	case -ETXTBSY:
+	case -EXDEV:
+	case -ELOOP:
+		log_debug("%s %s: %s", op, path, why);
+		break;
+	case -ENOSPC:
+	case -EDQUOT:
+		log_warn("%s %s: %s", op, path, why);
+		break;
+	default:
+		log_warn("%s %s: %s", op, path, why);
+		rc = -EIO;
+		break;
+	}
+	free(cause);
+	return rc;
+}
+
+/* ENAMETOOLONG for a name over 255 bytes or a path over 4096. */
+int
+fm_check_path(const char *path)
+{
+	size_t	name = 0, total = 0;
+
+	for (const char *p = path; *p != '\0'; p++, total++) {
+		if (*p == '/')
+			name = 0;
+		else if (++name > DFS_MAX_NAME)
+			return -ENAMETOOLONG;
+	}
+	return total > DFS_MAX_PATH ? -ENAMETOOLONG : 0;
+}
+
+static void
+fm_ns_to_timespec(int64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ns / 1000000000);
+	ts->tv_nsec = (long)(ns % 1000000000);
+	if (ts->tv_nsec < 0) {
+		ts->tv_sec--;
+		ts->tv_nsec += 1000000000;
+	}
+}
+
+/* stat(2) attributes from the namenode's. */
+void
+fm_attr_to_stat(const struct dfs_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = (ino_t)a->ino;
+	st->st_mode = (mode_t)(a->mode & 07777);
+	if (a->type == DFS_FT_DIR)
+		st->st_mode |= S_IFDIR;
+	else if (a->type == DFS_FT_SYMLINK)
+		st->st_mode |= S_IFLNK;
+	else
+		st->st_mode |= S_IFREG;
+	st->st_nlink = a->nlink != 0 ? a->nlink : 1;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_size = (off_t)a->size;
+	st->st_blksize = 1 << 20;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	fm_ns_to_timespec(a->atime_ns, &st->st_atim);
+	fm_ns_to_timespec(a->mtime_ns, &st->st_mtim);
+	fm_ns_to_timespec(a->ctime_ns, &st->st_ctim);
+}
+
+/* The path an operation works on: its own, or an open file's.  NULL with
+ * *rc 0 when that open file was unlinked.  Caller frees. */
+static char *
+fm_op_path(const char *path, struct fuse_file_info *fi, int *rc)
+{
+	*rc = 0;
+	if (fi != NULL)
+		return fm_file_path(fi, NULL);
+	if ((*rc = fm_check_path(path)) != 0)
+		return NULL;
+	return xstrdup(path);
+}
+
+static int
+fm_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct fm	*fm = fm_get();
+	struct dfs_attr	 a;
+	char		*p, *cause = NULL;
+	int		 rc;
+
+	if (fi != NULL) {
+		if ((p = fm_file_path(fi, &a)) == NULL) {
+			fm_attr_to_stat(&a, st);
+			return 0;
+		}
+	} else {
+		if ((rc = fm_check_path(path)) != 0)
+			return rc;
+		p = xstrdup(path);
+	}
+	/* A file this mount is writing is best known here. */
+	if (fm_file_overlay(fm, p, st, true)) {
+		free(p);
+		return 0;
+	}
+	rc = dfs_client_stat(fm->client, p, &a, &cause);
+	if ((rc = fm_errno(rc, cause, "stat", p)) == 0) {
+		fm_attr_to_stat(&a, st);
+		fm_file_overlay(fm, p, st, false);
+	}
+	free(p);
+	return rc;
+}
+
+static int
+fm_op_readlink(const char *path, char *buf, size_t size)
+{
+	struct fm	*fm = fm_get();
+	char		*cause = NULL;
+	int		 rc;
+
+	if ((rc = fm_check_path(path)) != 0)
+		return rc;
+	rc = dfs_client_readlink(fm->client, path, buf, size, &cause);
+	return fm_errno(rc, cause, "readlink", path);
+}
+
+/* mknod(2): regular files only; the namespace has no device or FIFO
+ * inodes yet. */
+static int
+fm_op_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+	struct fm		*fm = fm_get();
+	struct fuse_context	*ctx = fuse_get_context();
+	struct dfs_write_opts	 o;
+	struct dfs_writer	*w;
+	char			*cause = NULL;
+	int			 rc;
+
+	if (!S_ISREG(mode))
+		return -EPERM;
+	if ((rc = fm_check_path(path)) != 0)
+		return rc;
+	memset(&o, 0, sizeof o);
+	o.mode = mode & 07777;
+	o.set_owner = true;
+	o.uid = ctx->uid;
+	o.gid = ctx->gid;
+	if ((rc = dfs_writer_open(fm->client, path, &o, &w, &cause)) == 0)
+		rc = dfs_writer_close(w, &cause);
+	return fm_errno(rc, cause, "mknod", path);
+}
+
+static int
+fm_op_mkdir(const char *path, mode_t mode)
+{
+	struct fm		*fm = fm_get();
+	struct fuse_context	*ctx = fuse_get_context();
+	char			*cause = NULL;
+	int			 rc;
+
+	if ((rc = fm_check_path(path)) != 0)
+		return rc;
+	rc = dfs_client_mkdir_as(fm->client, path, mode & 07777, ctx->uid,
+	    ctx->gid, false, &cause);
+	return fm_errno(rc, cause, "mkdir", path);
+}
+
+static int
+fm_op_unlink(const char *path)
+{
+	struct fm	*fm = fm_get();
+	char		*cause = NULL;
+	int		 rc;
+
+	if ((rc = fm_check_path(path)) != 0)
+		return rc;
+	rc = dfs_client_unlink(fm->client, path, false, &cause);
+	if ((rc = fm_errno(rc, cause, "unlink", path)) == 0)
+		fm_file_unlinked(fm, path);
+	return rc;
+}
+
+static int
+fm_op_rmdir(const char *path)
+{
+	struct fm	*fm = fm_get();
+	char		*cause = NULL;
+	int		 rc;
+
+	if ((rc = fm_check_path(path)) != 0)
+		return rc;
+	rc = dfs_client_unlink(fm->client, path, true, &cause);
+	return fm_errno(rc, cause, "rmdir", path);
+}
+
+static int
+fm_op_symlink(const char *target, const char *path)
+{
+	struct fm		*fm = fm_get();
+	struct fuse_context	*ctx = fuse_get_context();
+	char			*cause = NULL;
+	int			 rc;
+
+	if ((rc = fm_check_path(path)) != 0)
+		return rc;
+	if (strlen(target) > DFS_MAX_PATH)
+		return -ENAMETOOLONG;
+	rc = dfs_client_symlink(fm->client, path, target, ctx->uid, ctx->gid,
+	    NULL, &cause);
+	return fm_errno(rc, cause, "symlink", path);
+}
+
+/* rename(2) and renameat2(2) with RENAME_NOREPLACE; RENAME_EXCHANGE has
+ * no namenode operation (EINVAL, as for a file system without it). */
+static int
+fm_op_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct fm	*fm = fm_get();
+	char		*cause = NULL;
+	int		 rc;
+
+	if ((flags & ~(unsigned)RENAME_NOREPLACE) != 0)
+		return -EINVAL;
+	if ((rc = fm_check_path(from)) != 0 || (rc = fm_check_path(to)) != 0)
+		return rc;
+	rc = dfs_client_rename(fm->client, from, to,
+	    (flags & RENAME_NOREPLACE) ? 1 : 0, &cause);
+	if ((rc = fm_errno(rc, cause, "rename", from)) == 0)
+		fm_file_renamed(fm, from, to);
+	return rc;
+}
+
+/* Hard links need an inode with several names; the namespace has none. */
+static int
+fm_op_link(const char *from, const char *to)
+{
+	return -EPERM;
+}
+
+/* One SETATTR; an open file that was unlinked takes it as a no-op. */
+static int
+fm_op_setattr(const char *path, struct fuse_file_info *fi,
+    const struct dfs_setattr *s, const char *op)
+{
+	struct fm	*fm = fm_get();
+	char		*p, *cause = NULL;
+	int		 rc;
+
+	if ((p = fm_op_path(path, fi, &rc)) == NULL)
+		return rc;
+	rc = dfs_client_setattr(fm->client, p, s, NULL, &cause);
+	if ((rc = fm_errno(rc, cause, op, p)) == 0 &&
+	    (s->valid & (DFS_SET_ATIME | DFS_SET_MTIME | DFS_SET_ATIME_NOW |
+	    DFS_SET_MTIME_NOW)))
+		fm_file_pending_times(fm, p, s->valid, s->atime_ns,
+		    s->mtime_ns);
+	free(p);
+	return rc;
+}
+
+static int
+fm_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct dfs_setattr	s = { .valid = DFS_SET_MODE };
+
+	s.mode = mode & 07777;
+	return fm_op_setattr(path, fi, &s, "chmod");
+}
+
+static int
+fm_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	struct dfs_setattr	s = { .valid = 0 };
+
+	if (uid != (uid_t)-1) {
+		s.valid |= DFS_SET_UID;
+		s.uid = uid;
+	}
+	if (gid != (gid_t)-1) {
+		s.valid |= DFS_SET_GID;
+		s.gid = gid;
+	}
+	if (s.valid == 0)
+		return 0;
+	return fm_op_setattr(path, fi, &s, "chown");
+}
+
+static int
+fm_op_utimens(const char *path, const struct timespec tv[2],
+    struct fuse_file_info *fi)
+{
+	struct dfs_setattr	s = { .valid = 0 };
+
+	if (tv == NULL)
+		s.valid = DFS_SET_ATIME_NOW | DFS_SET_MTIME_NOW;
+	else {
+		if (tv[0].tv_nsec == UTIME_NOW)
+			s.valid |= DFS_SET_ATIME_NOW;
+		else if (tv[0].tv_nsec != UTIME_OMIT) {
+			s.valid |= DFS_SET_ATIME;
+			s.atime_ns = (int64_t)tv[0].tv_sec * 1000000000 +
+			    tv[0].tv_nsec;
+		}
+		if (tv[1].tv_nsec == UTIME_NOW)
+			s.valid |= DFS_SET_MTIME_NOW;
+		else if (tv[1].tv_nsec != UTIME_OMIT) {
+			s.valid |= DFS_SET_MTIME;
+			s.mtime_ns = (int64_t)tv[1].tv_sec * 1000000000 +
+			    tv[1].tv_nsec;
+		}
+	}
+	if (s.valid == 0)
+		return 0;
+	return fm_op_setattr(path, fi, &s, "utimens");
+}
+
+/* statfs(2): the capacity of the live data nodes.  Each byte stored takes
+ * its replication factor in raw space, which df cannot show. */
+static int
+fm_op_statfs(const char *path, struct statvfs *sv)
+{
+	struct fm		*fm = fm_get();
+	struct dfs_statfs	 s;
+	char			*cause = NULL;
+	int			 rc;
+
+	rc = dfs_client_statfs(fm->client, &s, &cause);
+	if ((rc = fm_errno(rc, cause, "statfs", path)) != 0)
+		return rc;
+	memset(sv, 0, sizeof *sv);
+	sv->f_bsize = 4096;
+	sv->f_frsize = 4096;
+	sv->f_blocks = s.capacity / 4096;
+	sv->f_bfree = s.remaining / 4096;
+	sv->f_bavail = s.remaining / 4096;
+	sv->f_files = s.files + FM_FREE_INODES;
+	sv->f_ffree = FM_FREE_INODES;
+	sv->f_favail = FM_FREE_INODES;
+	sv->f_namemax = DFS_MAX_NAME;
+	return 0;
+}
+
+static int
+fm_op_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct fm_dir	*d;
+	int		 rc;
+
+	if ((rc = fm_check_path(path)) != 0)
+		return rc;
+	d = xcalloc(1, sizeof *d);
+	d->fm = fm_get();
+	d->path = xstrdup(path);
+	fi->fh = (uint64_t)(uintptr_t)d;
+	return 0;
+}
+
+/* Forget the page of d. */
+static void
+fm_dir_clear(struct fm_dir *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->ents[i].name);
+	d->n = 0;
+	d->loaded = false;
+}
+
+/* A listing entry into the page, with the local size of a file this mount
+ * is writing. */
+static int
+fm_dir_add(const char *name, const struct dfs_attr *a, void *arg)
+{
+	struct fm_dir	*d = arg;
+	struct fm_dirent *e;
+	char		*child;
+
+	if (d->n == d->cap) {
+		d->cap = d->cap == 0 ? 64 : d->cap * 2;
+		d->ents = xrealloc(d->ents, d->cap * sizeof *d->ents);
+	}
+	e = &d->ents[d->n++];
+	e->name = xstrdup(name);
+	fm_attr_to_stat(a, &e->st);
+	if (atomic_load(&d->fm->nfiles) > 0) {
+		xasprintf(&child, "%s/%s", strcmp(d->path, "/") == 0 ? "" :
+		    d->path, name);
+		fm_file_overlay(d->fm, child, &e->st, false);
+		free(child);
+	}
+	return 0;
+}
+
+/* Fetch the page of d after the name after ("" for the first page); it
+ * starts at entry base. */
+static int
+fm_dir_load(struct fm_dir *d, const char *after, uint64_t base)
+{
+	char	*cause = NULL, *from = xstrdup(after);
+	bool	 more = false;
+	int	 rc;
+
+	fm_dir_clear(d);
+	rc = dfs_client_list_page(d->fm->client, d->path, from, fm_dir_add, d,
+	    &more, &cause);
+	free(from);
+	if ((rc = fm_errno(rc, cause, "list", d->path)) != 0) {
+		fm_dir_clear(d);
+		return rc;
+	}
+	d->base = base;
+	d->more = more;
+	d->loaded = true;
+	return 0;
+}
+
+/*
+ * readdir and readdirplus, one namenode page (up to DFS_LIST_MAX entries)
+ * at a time.  The offset of entry i of the listing is i + 3 (1 and 2 are
+ * "." and ".."), so the kernel resumes exactly where a full buffer
+ * stopped; a page is fetched again only on rewinddir or a seek backwards.
+ * With plus, every entry carries its attributes, so `ls -l` needs no
+ * request per file.
+ */
+static int
+fm_op_readdir(const char *unused, void *buf, fuse_fill_dir_t filler,
+    off_t off, struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct fm_dir		*d = (struct fm_dir *)(uintptr_t)fi->fh;
+	enum fuse_fill_dir_flags plus = 0;
+	struct stat		 dot;
+	uint64_t		 k;
+	int			 rc;
+
+	if (flags & FUSE_READDIR_PLUS)
+		plus = FUSE_FILL_DIR_PLUS;
+	if (off < 0)
+		return -EINVAL;
+	memset(&dot, 0, sizeof dot);
+	dot.st_mode = S_IFDIR;
+	if (off == 0 && filler(buf, ".", &dot, 1, 0))
+		return 0;
+	if (off <= 1 && filler(buf, "..", &dot, 2, 0))
+		return 0;
+	k = off >= 2 ? (uint64_t)off - 2 : 0;
+	if ((off == 0 || !d->loaded || k < d->base) &&
+	    (rc = fm_dir_load(d, "", 0)) != 0)
+		return rc;
+	for (;;) {
+		while (k >= d->base + d->n) {
+			if (!d->more || d->n == 0)
+				return 0;
+			if ((rc = fm_dir_load(d, d->ents[d->n - 1].name,
+			    d->base + d->n)) != 0)
+				return rc;
+		}
+		for (size_t i = k - d->base; i < d->n; i++)
+			if (filler(buf, d->ents[i].name, &d->ents[i].st,
+			    (off_t)(d->base + i + 3), plus))
+				return 0;
+		k = d->base + d->n;
+	}
+}
+
+static int
+fm_op_releasedir(const char *unused, struct fuse_file_info *fi)
+{
+	struct fm_dir	*d = (struct fm_dir *)(uintptr_t)fi->fh;
+
+	fm_dir_clear(d);
+	free(d->ents);
+	free(d->path);
+	free(d);
+	return 0;
+}
+
+/*
+ * The settings this file system needs from libfuse: no path for
+ * operations on open files, no hidden renames of unlinked open files,
+ * our timeouts, ordered writes (no writeback cache: a stream must see
+ * writes in the order the program made them) and O_TRUNC handed to open
+ * (so open+truncate is one new stream, not a truncation and a rewrite).
+ */
+static void *
+fm_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct fm	*fm = fuse_get_context()->private_data;
+
+	cfg->nullpath_ok = 1;
+	cfg->hard_remove = 1;
+	cfg->use_ino = 0;
+	cfg->entry_timeout = fm->attr_timeout;
+	cfg->attr_timeout = fm->attr_timeout;
+	cfg->negative_timeout = 0;
+	cfg->kernel_cache = 0;
+	cfg->auto_cache = 0;
+	cfg->direct_io = 0;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	log_debug("fuse: max_write %u, max_readahead %u, want 0x%x",
+	    conn->max_write, conn->max_readahead, conn->want);
+	return fm;
+}
+
+/* Unmounting: commit whatever is still local. */
+static void
+fm_op_destroy(void *data)
+{
+	fm_file_flush_all(data);
+}
+
+const struct fuse_operations fm_ops = {
+	.getattr = fm_op_getattr,
+	.readlink = fm_op_readlink,
+	.mknod = fm_op_mknod,
+	.mkdir = fm_op_mkdir,
+	.unlink = fm_op_unlink,
+	.rmdir = fm_op_rmdir,
+	.symlink = fm_op_symlink,
+	.rename = fm_op_rename,
+	.link = fm_op_link,
+	.chmod = fm_op_chmod,
+	.chown = fm_op_chown,
+	.truncate = fm_file_truncate,
+	.open = fm_file_open,
+	.read = fm_file_read,
+	.write = fm_file_write,
+	.statfs = fm_op_statfs,
+	.flush = fm_file_flush,
+	.release = fm_file_release,
+	.fsync = fm_file_fsync,
+	.opendir = fm_op_opendir,
+	.readdir = fm_op_readdir,
+	.releasedir = fm_op_releasedir,
+	.init = fm_op_init,
+	.destroy = fm_op_destroy,
+	.create = fm_file_create,
+	.utimens = fm_op_utimens,
+};

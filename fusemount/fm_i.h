@@ -1,1 +1,170 @@
-/* fm_i.h: what the dfs-mount files share (being written). */
+/*
+ * fm_i.h: what dfs-mount's files share: the mount, the files open through
+ * it and their handles.
+ *
+ * Lock order: a file's lock (struct fm_file's lock) before the mount's
+ * (struct fm's lock), then a handle's reader lock is never held with
+ * either.  The mount's lock guards only the table of open files and is
+ * never held across network or disk I/O; a file's lock is held for the
+ * whole of a write, a commit or a spool fetch of that file.
+ */
+#ifndef FM_I_H
+#define FM_I_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <fuse.h>
+
+#include "client.h"
+#include "config.h"
+
+#define FM_NAME		"dfs-mount"
+#define FM_BUCKETS	256		/* open-file table */
+#define FM_IO_BUF	(1U << 20)	/* spool fetch and write-back copies */
+#define FM_HOLE_STREAM	(1U << 20)	/* a gap a stream fills with zeros */
+#define FM_READERS	4		/* parallel reads of one handle */
+#define FM_READ_AHEAD_KB 1024		/* the kernel's read-ahead window */
+/* What one streaming writer holds: a packet, its header and the held-back
+ * .npy head (see lib/client-write.c). */
+#define FM_WRITER_MEM	((2U << 20) + (128U << 10))
+
+struct fm {
+	struct dfs_client	*client;
+	double			 attr_timeout;	/* seconds, entries and attrs */
+	bool			 direct_io;	/* -o direct_io */
+	char			*spool_dir;	/* private, 0700 */
+	uint64_t		 max_memory;	/* mount.max_memory */
+	char			*read_ahead_path; /* sysfs, see fm_get() */
+	atomic_bool		 read_ahead_set;
+
+	pthread_mutex_t		 lock;		/* guards what follows */
+	struct fm_file		*files[FM_BUCKETS];
+	atomic_uint		 nfiles;	/* written under lock */
+	uint64_t		 writer_mem;	/* reserved by streams */
+};
+
+/*
+ * Where the bytes of an open file live.  CLEAN: in the cluster only;
+ * STREAM: being written sequentially into a dfs_writer (the cluster file
+ * is under construction); SPOOL: a local copy in the spool file, which is
+ * the truth for this mount and differs from the cluster when dirty.
+ */
+enum fm_state {
+	FM_CLEAN,
+	FM_STREAM,
+	FM_SPOOL,
+};
+
+/* One path open in this mount, shared by all its handles. */
+struct fm_file {
+	struct fm		*fm;
+
+	/* Under fm->lock. */
+	char			*path;
+	unsigned		 refs;		/* handles, plus transient */
+	bool			 unlinked;	/* out of the table */
+	struct fm_file		*next;		/* hash chain */
+
+	/* What getattr shows while the bytes are local (streaming or
+	 * dirty): set under f->lock and fm->lock, read under either. */
+	bool			 local;
+	struct dfs_attr		 vattr;
+
+	pthread_mutex_t		 lock;		/* guards the rest */
+	enum fm_state		 state;
+	struct dfs_writer	*w;		/* FM_STREAM */
+	bool			 w_mem;		/* holds writer memory */
+	int			 spool_fd;	/* FM_SPOOL, else -1 */
+	uint64_t		 size;		/* STREAM and SPOOL */
+	bool			 dirty;		/* spool differs from cluster */
+	int			 err;		/* for the next flush/fsync */
+	uint64_t		 gen;		/* bumps when the cluster's
+						   bytes are replaced */
+	struct dfs_attr		 attr;		/* last known */
+	bool			 have_attr;
+	uint32_t		 pend_valid;	/* utimens to redo after a
+						   commit (enum dfs_set) */
+	int64_t			 pend_atime;
+	int64_t			 pend_mtime;
+};
+
+/* A dfs_reader of one version (gen) of a file. */
+struct fm_reader {
+	struct dfs_reader	*r;
+	uint64_t		 gen;
+};
+
+/* One open(2) of a file.  The kernel reads ahead with several requests
+ * at once, so a handle keeps up to FM_READERS readers. */
+struct fm_handle {
+	struct fm_file		*f;
+	int			 flags;		/* open flags */
+	bool			 wrote;		/* since the last flush */
+	pthread_mutex_t		 rlock;		/* guards what follows */
+	pthread_cond_t		 rcond;		/* a reader came back */
+	struct fm_reader	 idle[FM_READERS];
+	int			 nidle;
+	int			 nreaders;	/* idle and in use */
+};
+
+/* fm-ops.c */
+extern const struct fuse_operations fm_ops;
+struct fm	*fm_get(void);
+int		 fm_errno(int rc, char *cause, const char *op,
+		     const char *path);
+int		 fm_check_path(const char *path);
+void		 fm_attr_to_stat(const struct dfs_attr *, struct stat *);
+
+/* The handle an open file's fi holds (set by fm-io.c). */
+static inline struct fm_handle *
+fm_handle_of(const struct fuse_file_info *fi)
+{
+	return (struct fm_handle *)(uintptr_t)fi->fh;
+}
+
+/* fm-file.c: the table of open files, and where their bytes live. */
+struct fm_file	*fm_file_get(struct fm *, const char *path);
+struct fm_file	*fm_file_get_open(struct fm *, const char *path);
+void	 fm_file_put(struct fm_file *);
+char	*fm_file_pathdup(struct fm_file *);
+bool	 fm_file_alone(struct fm_file *);
+void	 fm_file_show(struct fm_file *);
+void	 fm_file_touch(struct fm_file *);
+void	 fm_file_opts(const struct dfs_attr *, struct dfs_write_opts *);
+int	 fm_file_pwrite_all(int fd, const void *buf, size_t len,
+	    uint64_t off);
+int	 fm_file_stream(struct fm_file *, const char *path,
+	    const struct dfs_write_opts *);
+int	 fm_file_push(struct fm_file *, const void *buf, size_t len);
+int	 fm_file_push_zeros(struct fm_file *, uint64_t len);
+int	 fm_file_fetch(struct fm_file *, uint64_t limit);
+int	 fm_file_unstream(struct fm_file *);
+int	 fm_file_commit(struct fm_file *);
+int	 fm_file_truncate_locked(struct fm_file *, uint64_t size);
+int	 fm_file_trunc_open(struct fm_file *, const char *path, bool alone);
+bool	 fm_file_empty(struct fm_file *, const char *path);
+char	*fm_file_path(struct fuse_file_info *, struct dfs_attr *gone);
+bool	 fm_file_overlay(struct fm *, const char *path, struct stat *,
+	    bool whole);
+void	 fm_file_pending_times(struct fm *, const char *path, uint32_t valid,
+	    int64_t atime, int64_t mtime);
+void	 fm_file_renamed(struct fm *, const char *from, const char *to);
+void	 fm_file_unlinked(struct fm *, const char *path);
+void	 fm_file_flush_all(struct fm *);
+
+/* fm-io.c: the FUSE operations on open files (in fm_ops). */
+int	fm_file_create(const char *, mode_t, struct fuse_file_info *);
+int	fm_file_open(const char *, struct fuse_file_info *);
+int	fm_file_read(const char *, char *, size_t, off_t,
+	    struct fuse_file_info *);
+int	fm_file_write(const char *, const char *, size_t, off_t,
+	    struct fuse_file_info *);
+int	fm_file_flush(const char *, struct fuse_file_info *);
+int	fm_file_fsync(const char *, int, struct fuse_file_info *);
+int	fm_file_release(const char *, struct fuse_file_info *);
+int	fm_file_truncate(const char *, off_t, struct fuse_file_info *);
+
+#endif

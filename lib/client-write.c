@@ -81,8 +81,8 @@ build_create(struct dfs_wbuf *b, void *arg)
 
 	dfs_put_str(b, w->path);
 	dfs_put_u32(b, o->mode);
-	dfs_put_u32(b, getuid());
-	dfs_put_u32(b, getgid());
+	dfs_put_u32(b, o->set_owner ? o->uid : getuid());
+	dfs_put_u32(b, o->set_owner ? o->gid : getgid());
 	dfs_put_u16(b, o->replication);
 	dfs_put_u64(b, o->block_size);
 	dfs_put_u8(b, o->overwrite);
@@ -128,6 +128,14 @@ dfs_writer_open(struct dfs_client *c, const char *path,
 	pthread_cond_init(&w->cond, NULL);
 	*wp = w;
 	return 0;
+}
+
+/* The new file's attributes as the namenode created it (size 0, under
+ * construction).  Borrowed. */
+const struct dfs_attr *
+dfs_writer_attr(const struct dfs_writer *w)
+{
+	return &w->attr;
 }
 
 /* Where the block starting at file offset start ends. */

@@ -1,14 +1,18 @@
 /*
- * client.c: namespace calls and the namenode connection.
+ * client.c: namespace calls and the namenode connections.
  *
- * One connection to the namenode per client, used one call at a time under
- * a mutex; a broken connection is dropped and the next call reconnects, so
+ * Each call takes a connection of its own, an idle one from a small pool
+ * or a new one, so the threads of one client (dfs-mount serves many
+ * requests at once) never queue behind each other's round trips; at most
+ * DFS_CLIENT_POOL idle connections are kept.  A broken connection is
+ * dropped with the idle ones and the call retried once on a fresh one, so
  * a restarted namenode is picked up without the caller doing anything.
  * Block data never passes through here: see client-write.c and
  * client-read.c, which talk to the data nodes directly.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +57,8 @@ dfs_client_free(struct dfs_client *c)
 	if (c == NULL)
 		return;
 	dfs_conn_free(c->nn);
+	for (int i = 0; i < c->nidle; i++)
+		dfs_conn_free(c->idle[i]);
 	pthread_mutex_destroy(&c->lock);
 	free(c->nn_addr);
 	free(c->name);
@@ -85,10 +91,59 @@ client_conn_broken(int rc)
 	    rc == -ENOTCONN || rc == -EPROTO || rc == -ECONNREFUSED;
 }
 
+/* An idle connection, or a new one when there is none or fresh is set.
+ * The lock is never held while connecting.  Caller puts or frees it. */
+static struct dfs_conn *
+client_take(struct dfs_client *c, bool fresh, char **cause)
+{
+	struct dfs_conn	*nn = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if (!fresh && c->nidle > 0)
+		nn = c->idle[--c->nidle];
+	pthread_mutex_unlock(&c->lock);
+	if (nn == NULL &&
+	    dfs_conn_open(c->nn_addr, c->timeout_ms, &nn, cause) != 0)
+		return NULL;
+	return nn;
+}
+
+/* Give a healthy connection back to the pool (or close it if full). */
+static void
+client_give(struct dfs_client *c, struct dfs_conn *nn)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->nidle < DFS_CLIENT_POOL) {
+		c->idle[c->nidle++] = nn;
+		nn = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	dfs_conn_free(nn);
+}
+
+/* Close every idle connection: after one broke, the others (to the same,
+ * perhaps restarted, namenode) are suspect too. */
+static void
+client_drop_idle(struct dfs_client *c)
+{
+	struct dfs_conn	*old[DFS_CLIENT_POOL];
+	int		 n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->nidle;
+	memcpy(old, c->idle, sizeof old);
+	c->nidle = 0;
+	pthread_mutex_unlock(&c->lock);
+	for (int i = 0; i < n; i++)
+		dfs_conn_free(old[i]);
+}
+
 /*
  * Run one namenode call: build() appends the request fields, the reply is
- * handed to parse() (which may be NULL for OK replies).  A broken
- * connection is retried once on a fresh one.
+ * handed to parse() (which may be NULL for OK replies).  Each call has a
+ * connection of its own from a small pool, so threads sharing a client
+ * (dfs-mount) do not wait for each other.  A broken connection is retried
+ * once on a fresh one.
  */
 int
 dfs_client_call(struct dfs_client *c, uint16_t type, uint16_t expect,
@@ -99,13 +154,12 @@ dfs_client_call(struct dfs_client *c, uint16_t type, uint16_t expect,
 	struct dfs_rbuf	 r;
 	int		 rc = 0, tries;
 
-	pthread_mutex_lock(&c->lock);
 	for (tries = 0; tries < 2; tries++) {
 		if (cause != NULL) {
 			free(*cause);
 			*cause = NULL;
 		}
-		if ((nn = dfs_client_nn(c, cause)) == NULL) {
+		if ((nn = client_take(c, tries > 0, cause)) == NULL) {
 			rc = -ECONNREFUSED;
 			break;
 		}
@@ -117,22 +171,26 @@ dfs_client_call(struct dfs_client *c, uint16_t type, uint16_t expect,
 			if (rc != 0 && cause != NULL && *cause == NULL)
 				xasprintf(cause, "malformed reply from the "
 				    "namenode");
+			client_give(c, nn);
 			break;
 		}
-		if (!client_conn_broken(rc) || rc == -EPROTO) {
-			if (rc == -EPROTO)
-				dfs_client_nn_reset(c);
+		if (!client_conn_broken(rc)) {
+			client_give(c, nn);
 			break;
 		}
-		dfs_client_nn_reset(c);
+		dfs_conn_free(nn);
+		if (rc == -EPROTO)
+			break;
+		client_drop_idle(c);
 	}
-	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
 
 struct mkdir_args {
 	const char	*path;
 	uint32_t	 mode;
+	uint32_t	 uid;
+	uint32_t	 gid;
 	bool		 parents;
 };
 
@@ -143,8 +201,8 @@ build_mkdir(struct dfs_wbuf *b, void *arg)
 
 	dfs_put_str(b, a->path);
 	dfs_put_u32(b, a->mode);
-	dfs_put_u32(b, getuid());
-	dfs_put_u32(b, getgid());
+	dfs_put_u32(b, a->uid);
+	dfs_put_u32(b, a->gid);
 	dfs_put_u8(b, a->parents);
 }
 
@@ -152,7 +210,16 @@ int
 dfs_client_mkdir(struct dfs_client *c, const char *path, uint32_t mode,
     bool parents, char **cause)
 {
-	struct mkdir_args	a = { path, mode, parents };
+	return dfs_client_mkdir_as(c, path, mode, getuid(), getgid(), parents,
+	    cause);
+}
+
+/* mkdir owned by uid and gid (dfs-mount creates for its callers). */
+int
+dfs_client_mkdir_as(struct dfs_client *c, const char *path, uint32_t mode,
+    uint32_t uid, uint32_t gid, bool parents, char **cause)
+{
+	struct mkdir_args	a = { path, mode, uid, gid, parents };
 
 	return dfs_client_call(c, DFS_NN_MKDIR, DFS_MSG_OK, build_mkdir, &a,
 	    NULL, NULL, cause);
@@ -285,4 +352,169 @@ dfs_client_delete(struct dfs_client *c, const char *path, bool recursive,
 
 	return dfs_client_call(c, DFS_NN_DELETE, DFS_MSG_OK, build_delete, &a,
 	    NULL, NULL, cause);
+}
+
+/* One page of a directory listing, after the name after ("" from the
+ * start); *more says whether another page follows.  A non-zero cb return
+ * stops the page and is returned. */
+int
+dfs_client_list_page(struct dfs_client *c, const char *path,
+    const char *after, dfs_list_cb cb, void *arg, bool *more, char **cause)
+{
+	struct list_args	a = { .path = path, .cb = cb, .arg = arg };
+	int			rc;
+
+	if (strlen(after) > DFS_MAX_NAME)
+		return -ENAMETOOLONG;
+	strcpy(a.after, after);
+	rc = dfs_client_call(c, DFS_NN_LIST, DFS_NN_LISTING, build_list, &a,
+	    parse_list, &a, cause);
+	*more = rc == 0 && a.more && a.cb_rc == 0;
+	return rc != 0 ? rc : a.cb_rc;
+}
+
+static void
+build_unlink(struct dfs_wbuf *b, void *arg)
+{
+	struct delete_args	*a = arg;
+
+	dfs_put_str(b, a->path);
+	dfs_put_u8(b, a->recursive);
+}
+
+/* unlink(2) (dir false: never a directory) or rmdir(2) (dir true: only an
+ * empty directory). */
+int
+dfs_client_unlink(struct dfs_client *c, const char *path, bool dir,
+    char **cause)
+{
+	struct delete_args	a = { path, dir };
+
+	return dfs_client_call(c, DFS_NN_UNLINK, DFS_MSG_OK, build_unlink, &a,
+	    NULL, NULL, cause);
+}
+
+struct setattr_args {
+	const char			*path;
+	const struct dfs_setattr	*s;
+};
+
+static void
+build_setattr(struct dfs_wbuf *b, void *arg)
+{
+	struct setattr_args	*a = arg;
+
+	dfs_put_str(b, a->path);
+	dfs_put_u32(b, a->s->valid);
+	dfs_put_u32(b, a->s->mode);
+	dfs_put_u32(b, a->s->uid);
+	dfs_put_u32(b, a->s->gid);
+	dfs_put_i64(b, a->s->atime_ns);
+	dfs_put_i64(b, a->s->mtime_ns);
+}
+
+/* Change attributes in one namenode transaction; after (may be NULL)
+ * receives the attributes as they now are. */
+int
+dfs_client_setattr(struct dfs_client *c, const char *path,
+    const struct dfs_setattr *s, struct dfs_attr *after, char **cause)
+{
+	struct setattr_args	a = { path, s };
+	struct dfs_attr		tmp;
+
+	return dfs_client_call(c, DFS_NN_SETATTR, DFS_NN_ATTR, build_setattr,
+	    &a, parse_attr, after != NULL ? after : &tmp, cause);
+}
+
+static void
+build_nothing(struct dfs_wbuf *b, void *arg)
+{
+}
+
+static int
+parse_statfs(struct dfs_rbuf *r, void *arg)
+{
+	struct dfs_statfs	*st = arg;
+
+	st->capacity = dfs_get_u64(r);
+	st->used = dfs_get_u64(r);
+	st->remaining = dfs_get_u64(r);
+	st->files = dfs_get_u64(r);
+	st->live_nodes = dfs_get_u32(r);
+	return dfs_rbuf_done(r);
+}
+
+/* The cluster's capacity, for statfs(2). */
+int
+dfs_client_statfs(struct dfs_client *c, struct dfs_statfs *st, char **cause)
+{
+	return dfs_client_call(c, DFS_NN_STATFS, DFS_NN_STATFS_REPLY,
+	    build_nothing, NULL, parse_statfs, st, cause);
+}
+
+struct symlink_args {
+	const char	*path;
+	const char	*target;
+	uint32_t	 uid;
+	uint32_t	 gid;
+};
+
+static void
+build_symlink(struct dfs_wbuf *b, void *arg)
+{
+	struct symlink_args	*a = arg;
+
+	dfs_put_str(b, a->path);
+	dfs_put_str(b, a->target);
+	dfs_put_u32(b, a->uid);
+	dfs_put_u32(b, a->gid);
+}
+
+/* A symbolic link at path pointing to target (stored, never resolved by
+ * the namenode). */
+int
+dfs_client_symlink(struct dfs_client *c, const char *path,
+    const char *target, uint32_t uid, uint32_t gid, struct dfs_attr *after,
+    char **cause)
+{
+	struct symlink_args	a = { path, target, uid, gid };
+	struct dfs_attr		tmp;
+
+	return dfs_client_call(c, DFS_NN_SYMLINK, DFS_NN_ATTR, build_symlink,
+	    &a, parse_attr, after != NULL ? after : &tmp, cause);
+}
+
+struct readlink_args {
+	char	*buf;
+	size_t	 cap;
+};
+
+static int
+parse_link(struct dfs_rbuf *r, void *arg)
+{
+	struct readlink_args	*a = arg;
+
+	dfs_get_strbuf(r, a->buf, a->cap);
+	return dfs_rbuf_done(r);
+}
+
+/* The target of a symbolic link, NUL-terminated and cut to cap - 1 bytes
+ * like readlink(2) would. */
+int
+dfs_client_readlink(struct dfs_client *c, const char *path, char *buf,
+    size_t cap, char **cause)
+{
+	struct readlink_args	a;
+	char			tmp[DFS_MAX_PATH + 1];
+	int			rc;
+
+	a.buf = tmp;
+	a.cap = sizeof tmp;
+	if (cap == 0)
+		return -EINVAL;
+	rc = dfs_client_call(c, DFS_NN_READLINK, DFS_NN_LINK, build_path,
+	    (void *)path, parse_link, &a, cause);
+	if (rc == 0)
+		snprintf(buf, cap, "%s", tmp);
+	return rc;
 }

@@ -25,6 +25,27 @@ struct dfs_write_opts {
 	uint16_t	replication;	/* 0: cluster default */
 	uint64_t	block_size;	/* 0: cluster default */
 	bool		overwrite;
+	bool		set_owner;	/* uid and gid below, not ours */
+	uint32_t	uid;
+	uint32_t	gid;
+};
+
+/* What DFS_NN_SETATTR changes: valid is a mask of enum dfs_set. */
+struct dfs_setattr {
+	uint32_t	valid;
+	uint32_t	mode;
+	uint32_t	uid;
+	uint32_t	gid;
+	int64_t		atime_ns;
+	int64_t		mtime_ns;
+};
+
+struct dfs_statfs {
+	uint64_t	capacity;	/* bytes on live data nodes */
+	uint64_t	used;
+	uint64_t	remaining;
+	uint64_t	files;		/* inodes in the namespace */
+	uint32_t	live_nodes;
 };
 
 int	 dfs_client_create(const char *nn_addr, int timeout_ms,
@@ -48,11 +69,32 @@ int	dfs_client_rename(struct dfs_client *, const char *src,
 int	dfs_client_delete(struct dfs_client *, const char *path,
 	    bool recursive, char **cause);
 
+/* For dfs-mount: the caller's owner, one page of a listing, POSIX
+ * unlink/rmdir, attributes, capacity and symbolic links. */
+int	dfs_client_mkdir_as(struct dfs_client *, const char *path,
+	    uint32_t mode, uint32_t uid, uint32_t gid, bool parents,
+	    char **cause);
+int	dfs_client_list_page(struct dfs_client *, const char *path,
+	    const char *after, dfs_list_cb, void *arg, bool *more,
+	    char **cause);
+int	dfs_client_unlink(struct dfs_client *, const char *path, bool dir,
+	    char **cause);
+int	dfs_client_setattr(struct dfs_client *, const char *path,
+	    const struct dfs_setattr *, struct dfs_attr *after, char **cause);
+int	dfs_client_statfs(struct dfs_client *, struct dfs_statfs *,
+	    char **cause);
+int	dfs_client_symlink(struct dfs_client *, const char *path,
+	    const char *target, uint32_t uid, uint32_t gid,
+	    struct dfs_attr *after, char **cause);
+int	dfs_client_readlink(struct dfs_client *, const char *path,
+	    char *buf, size_t cap, char **cause);
+
 int	dfs_writer_open(struct dfs_client *, const char *path,
 	    const struct dfs_write_opts *, struct dfs_writer **, char **cause);
 int	dfs_writer_write(struct dfs_writer *, const void *, size_t,
 	    char **cause);
 int	dfs_writer_close(struct dfs_writer *, char **cause);
+const struct dfs_attr *dfs_writer_attr(const struct dfs_writer *);
 void	dfs_writer_abort(struct dfs_writer *);
 
 int	dfs_reader_open(struct dfs_client *, const char *path,

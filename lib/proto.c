@@ -184,6 +184,10 @@ dfs_msg_name(uint16_t type)
 		{ DFS_DX_ACK, "ACK" }, { DFS_DX_READ, "READ" },
 		{ DFS_DX_DATA, "DATA" }, { DFS_DX_REDUCE, "REDUCE" },
 		{ DFS_DX_PARTIAL, "PARTIAL" },
+		{ DFS_NN_SETATTR, "SETATTR" }, { DFS_NN_STATFS, "STATFS" },
+		{ DFS_NN_STATFS_REPLY, "STATFS_REPLY" },
+		{ DFS_NN_UNLINK, "UNLINK" }, { DFS_NN_SYMLINK, "SYMLINK" },
+		{ DFS_NN_READLINK, "READLINK" }, { DFS_NN_LINK, "LINK" },
 	};
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

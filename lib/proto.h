@@ -124,6 +124,35 @@ enum dfs_msg {
 				   u8 little -> DX_PARTIAL */
 	DFS_DX_PARTIAL = 306,	/* u64 count, u64 bytes_read, u64 usec,
 				   blob partial (dfs_acc_encode) */
+
+	/* Client -> namenode, added for dfs-mount (issue 4). */
+	DFS_NN_SETATTR = 120,	/* str path, u32 valid (enum dfs_set),
+				   u32 mode, u32 uid, u32 gid, i64 atime_ns,
+				   i64 mtime_ns -> NN_ATTR (after); one
+				   transaction, ctime set to now */
+	DFS_NN_STATFS = 121,	/* (empty) -> NN_STATFS_REPLY */
+	DFS_NN_STATFS_REPLY = 122, /* u64 capacity, u64 used, u64 remaining
+				   (bytes, summed over live data nodes),
+				   u64 files (inodes), u32 live nodes */
+	DFS_NN_UNLINK = 123,	/* str path, u8 dir -> OK: unlink(2) when
+				   dir is 0 (EISDIR on a directory), rmdir(2)
+				   when 1 (ENOTDIR, ENOTEMPTY) */
+	DFS_NN_SYMLINK = 124,	/* str path, str target, u32 uid, u32 gid
+				   -> NN_ATTR (the new link) */
+	DFS_NN_READLINK = 125,	/* str path -> NN_LINK */
+	DFS_NN_LINK = 126,	/* str target */
+};
+
+/* The valid mask of DFS_NN_SETATTR. */
+enum dfs_set {
+	DFS_SET_MODE = 1,
+	DFS_SET_UID = 2,
+	DFS_SET_GID = 4,
+	DFS_SET_ATIME = 8,
+	DFS_SET_MTIME = 16,
+	DFS_SET_SIZE0 = 32,	/* truncate a complete file to 0 bytes */
+	DFS_SET_ATIME_NOW = 64,	/* the namenode's clock, not atime_ns */
+	DFS_SET_MTIME_NOW = 128,
 };
 
 enum dfs_dn_cmd {

@@ -292,17 +292,23 @@ out_free:
  * BAD_BLOCK: a reader or a scanner found a replica that fails its
  * checksums.  It is never handed out again; the node is told to delete it
  * once another good replica exists (the monitor does it later otherwise,
- * so a lone damaged copy is kept until a good one is made).
+ * so a lone damaged copy is kept until a good one is made), and the block
+ * is queued for a new copy, which may go to the same node once it has
+ * confirmed the delete (see nn-place.c).
  */
 int
 nn_blockmap_op_bad_block(struct nn_req *req)
 {
+	static const char sql_repl[] =
+	    "SELECT i.replication FROM blocks b JOIN inodes i ON "
+	    "i.id = b.ino WHERE b.id = ?";
 	struct nn	*nn = req->nn;
 	struct nn_block	 b;
 	dfs_block_id	 block;
 	uint64_t	 gen;
 	dfs_node_id	 node;
 	char		*why;
+	int64_t		 repl;
 	int		 good, bad, rc;
 
 	block = dfs_get_u64(&req->in);
@@ -326,17 +332,29 @@ nn_blockmap_op_bad_block(struct nn_req *req)
 		goto end;
 	log_warn("replica of block %llu on node %llu is bad: %.200s",
 	    (unsigned long long)block, (unsigned long long)node, why);
+	/* Only news is acted on: a replica already known to be bad may
+	 * have had its DELETE confirmed and a good copy be on its way. */
 	if ((rc = nn_db_exec(nn, "UPDATE live.replicas SET corrupt = 1 WHERE "
 	    "block = ? AND node = ? AND gen = ? AND corrupt = 0", "iii",
 	    (int64_t)block, (int64_t)node, (int64_t)gen)) != 0 ||
+	    nn_db_changes(nn) == 0)
+		goto end;
+	/* A copy from that replica fails (the copier reports it so). */
+	if ((rc = nn_db_exec(nn, "DELETE FROM live.pending WHERE block = ? "
+	    "AND src = ? AND kind = 2", "ii", (int64_t)block,
+	    (int64_t)node)) != 0 ||
 	    (rc = nn_blockmap_good_count(nn, block, &good, &bad)) != 0)
 		goto end;
-	if (good > 0 && bad > 0 &&
+	if (good > 0 &&
 	    (rc = nn_datanodes_queue(nn, node, DFS_CMD_DELETE, block, gen,
 	    NULL, 0)) == 0)
 		rc = nn_db_exec(nn, "UPDATE live.replicas SET corrupt = 2 "
 		    "WHERE block = ? AND node = ? AND corrupt = 1", "ii",
 		    (int64_t)block, (int64_t)node);
+	/* Its copy need not wait for the monitor's scan to come by. */
+	if (rc == 0 && good > 0 && b.complete && (rc = nn_db_i64(nn, &repl,
+	    sql_repl, "i", (int64_t)block)) == 0)
+		nn_place_need(nn, block, good, (int)repl);
 end:
 	rc = nn_db_end(nn, rc);
 	if (rc == 0)
@@ -350,13 +368,20 @@ out_free:
 
 /*
  * One replica a node says it has: kept when the namespace vouches for
- * it, else the node is told to delete it.  Returns 1 when kept.
+ * it, else the node is told to delete it.  Returns 1 when kept.  One the
+ * node was told to delete (a surplus replica) but has not heard of yet is
+ * not counted again: the next pass could otherwise trim another replica
+ * in its place.
  */
 static int
 nn_blockmap_accept(struct nn *nn, dfs_node_id node, dfs_block_id block,
     uint64_t gen, uint64_t len)
 {
+	static const char sql_doomed[] =
+	    "SELECT EXISTS (SELECT 1 FROM live.commands WHERE node = ?1 AND "
+	    "block = ?2 AND gen = ?3 AND kind = 1)";
 	struct nn_block	b;
+	int64_t		doomed;
 	int		rc;
 
 	rc = nn_blockmap_get(nn, sql_block, (int64_t)block, &b);
@@ -371,10 +396,21 @@ nn_blockmap_accept(struct nn *nn, dfs_node_id node, dfs_block_id block,
 		return nn_datanodes_queue(nn, node, DFS_CMD_DELETE, block, gen,
 		    NULL, 0);
 	}
+	if ((rc = nn_db_i64(nn, &doomed, sql_doomed, "iii", (int64_t)node,
+	    (int64_t)block, (int64_t)gen)) != 0)
+		return rc;
+	if (doomed != 0)	/* a corrupt replica keeps its mark */
+		return nn_db_exec(nn, "UPDATE live.replicas SET seen = 1 WHERE "
+		    "block = ? AND node = ?", "ii", (int64_t)block,
+		    (int64_t)node);
+	/* A write or copy on its way there has arrived; its space stays
+	 * reserved until the node's next heartbeat counts it. */
 	if ((rc = nn_db_exec(nn, sql_upsert_replica, "iiii", (int64_t)block,
 	    (int64_t)node, (int64_t)gen, (int64_t)len)) != 0 ||
-	    (rc = nn_db_exec(nn, "DELETE FROM live.pending WHERE block = ? "
-	    "AND node = ?", "ii", (int64_t)block, (int64_t)node)) != 0)
+	    (rc = nn_db_exec(nn, "UPDATE live.pending SET kind = 3, bytes = ?3,"
+	    " since_ms = ?4 WHERE block = ?1 AND node = ?2 AND kind != 3",
+	    "iiii", (int64_t)block, (int64_t)node, (int64_t)len,
+	    nn_now_ms())) != 0)
 		return rc;
 	return 1;
 }

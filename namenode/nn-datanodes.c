@@ -12,6 +12,14 @@
  * state), and when it speaks again it is told to register and report
  * afresh.  Commands (DELETE, REPLICATE) wait in live.commands and ride
  * back on the node's next heartbeat reply, at most NN_MAX_CMDS at a time.
+ *
+ * A data node carries out the DELETEs of a reply before it sends its next
+ * heartbeat (and registers afresh instead when the reply was lost), so
+ * that heartbeat confirms them: a corrupt replica whose DELETE was handed
+ * out (corrupt = 3) leaves the map only then, and only then may the
+ * monitor send a good copy to the same node (nn-place.c).  The same
+ * heartbeat's usage figures include the blocks the node stored before
+ * it, so their space reservations (live.pending kind 3) end there too.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,7 +32,15 @@
 #include "nn_i.h"
 #include "xmalloc.h"
 
-#define NN_REPL_PERIOD_MS	3000	/* between replication passes */
+/* Between replication passes: one heartbeat, within these bounds. */
+#define NN_REPL_PERIOD_MIN_MS	500
+#define NN_REPL_PERIOD_MAX_MS	3000
+/* A heartbeat's usage is taken this long before it arrives, at most. */
+#define NN_USAGE_LAG_MS		250
+/* A copy not confirmed after this, plus a second per NN_COPY_RATE bytes,
+ * is given up and scheduled again. */
+#define NN_COPY_TIMEOUT_MS	20000
+#define NN_COPY_RATE		(4 << 20)
 
 /* Whether node is registered and live. */
 bool
@@ -110,9 +126,18 @@ nn_datanodes_do_register(struct nn_req *req, const char *uuid,
 	    (int64_t)(used > INT64_MAX ? INT64_MAX : used),
 	    nn_now_ms())) != 0)
 		return rc;
-	/* Its block report, which follows, says what it holds now. */
-	if ((rc = nn_db_exec(nn, "DELETE FROM live.replicas WHERE node = ?",
-	    "i", id)) != 0)
+	/*
+	 * Its block report, which follows, says what it holds now.  A
+	 * replica known to be corrupt stays so marked if the report names
+	 * it again, and its DELETE is asked for again (the last one may
+	 * never have arrived).
+	 */
+	if ((rc = nn_db_exec(nn, "DELETE FROM live.replicas WHERE node = ? "
+	    "AND corrupt = 0", "i", id)) != 0 ||
+	    (rc = nn_db_exec(nn, "UPDATE live.replicas SET corrupt = 1 WHERE "
+	    "node = ? AND corrupt > 1", "i", id)) != 0 ||
+	    (rc = nn_db_exec(nn, "DELETE FROM live.pending WHERE node = ? "
+	    "AND kind = 3", "i", id)) != 0)
 		return rc;
 	*idp = id;
 	return 0;
@@ -185,6 +210,9 @@ nn_datanodes_drain(struct nn *nn, dfs_node_id node, struct dfs_wbuf *b)
 		if (kind == DFS_CMD_DELETE) {
 			dfs_put_u64(b, block);
 			dfs_put_u64(b, gen);
+			nn_db_exec(nn, "UPDATE live.replicas SET corrupt = 3 "
+			    "WHERE block = ? AND node = ? AND corrupt = 2",
+			    "ii", (int64_t)block, (int64_t)node);
 		} else if (kind == DFS_CMD_REPLICATE) {
 			dfs_put_raw(b, sqlite3_column_blob(st, 4),
 			    (size_t)sqlite3_column_bytes(st, 4));
@@ -199,6 +227,51 @@ nn_datanodes_drain(struct nn *nn, dfs_node_id node, struct dfs_wbuf *b)
 		log_warn("cannot dequeue commands of node %llu",
 		    (unsigned long long)node);
 	return n;
+}
+
+/*
+ * What a heartbeat from a live node confirms (see the top of the file):
+ * the DELETEs of corrupt replicas handed to it are done, the blocks it
+ * stored before it are counted in its usage; and whether it still has
+ * room for a block of the cluster's size, logged when that changes.
+ */
+static void
+nn_datanodes_confirm(struct nn *nn, dfs_node_id node, uint64_t capacity,
+    uint64_t used)
+{
+	sqlite3_stmt	*st;
+	int64_t		 was;
+	uint64_t	 left = used < capacity ? capacity - used : 0;
+	uint64_t	 room = NN_BLOCK_ROOM(nn->block_size) + NN_ROOM_SLACK;
+	bool		 full = capacity > 0 && left < room;
+
+	if (nn_db_exec(nn, "DELETE FROM live.replicas WHERE node = ? AND "
+	    "corrupt = 3", "i", (int64_t)node) != 0 ||
+	    nn_db_exec(nn, "DELETE FROM live.pending WHERE node = ? AND "
+	    "kind = 3 AND since_ms < ?", "ii", (int64_t)node, nn_now_ms() -
+	    NN_USAGE_LAG_MS) != 0)
+		log_warn("cannot update the replicas of node %llu",
+		    (unsigned long long)node);
+	if (nn_db_i64(nn, &was, "SELECT isfull FROM live.nodes WHERE id = ?",
+	    "i", (int64_t)node) != 0 || (was != 0) == full)
+		return;
+	nn_db_exec(nn, "UPDATE live.nodes SET isfull = ? WHERE id = ?", "ii",
+	    (int64_t)full, (int64_t)node);
+	st = nn_db_sql(nn, "SELECT addr FROM datanodes WHERE id = ?", "i",
+	    (int64_t)node);
+	if (nn_db_step(nn, st) != 1)
+		return;
+	if (full)
+		log_warn("data node %llu at %s is full: %llu bytes free, too "
+		    "few for a block of %llu; new blocks go to other nodes",
+		    (unsigned long long)node, sqlite3_column_text(st, 0),
+		    (unsigned long long)left,
+		    (unsigned long long)nn->block_size);
+	else
+		log_info("data node %llu at %s has room again: %llu bytes "
+		    "free", (unsigned long long)node,
+		    sqlite3_column_text(st, 0), (unsigned long long)left);
+	nn_db_reset(st);
 }
 
 /* DN_HEARTBEAT: the node is alive; it gets its queued commands, or
@@ -230,9 +303,10 @@ nn_datanodes_op_heartbeat(struct nn_req *req)
 	if (node <= INT64_MAX && (rc = nn_db_exec(nn, sql, "iiiii",
 	    (int64_t)node, (int64_t)(capacity > INT64_MAX ? INT64_MAX :
 	    capacity), (int64_t)(used > INT64_MAX ? INT64_MAX : used),
-	    (int64_t)xceivers, nn_now_ms())) == 0 && nn_db_changes(nn) == 1)
+	    (int64_t)xceivers, nn_now_ms())) == 0 && nn_db_changes(nn) == 1) {
+		nn_datanodes_confirm(nn, node, capacity, used);
 		n = nn_datanodes_drain(nn, node, b);
-	else if (rc == 0) {
+	} else if (rc == 0) {
 		log_info("heartbeat from unknown or dead node %llu: asking it "
 		    "to register", (unsigned long long)node);
 		dfs_put_u8(b, DFS_CMD_REREGISTER);
@@ -247,7 +321,12 @@ nn_datanodes_op_heartbeat(struct nn_req *req)
 	return 0;
 }
 
-/* Declare dead every live node silent for longer than the timeout. */
+/*
+ * Declare dead every live node silent for longer than the timeout.  Copies
+ * to or from a dead node will not finish: they are forgotten (and its
+ * queued REPLICATEs dropped) so the monitor schedules them elsewhere at
+ * once.  So are copies that took too long, whatever the reason.
+ */
 static void
 nn_datanodes_reap(struct nn *nn)
 {
@@ -255,6 +334,11 @@ nn_datanodes_reap(struct nn *nn)
 	    "SELECT n.id, d.addr, ?1 - n.last_hb_ms FROM live.nodes n "
 	    "JOIN datanodes d ON d.id = n.id WHERE n.state = 1 AND "
 	    "n.last_hb_ms < ?1 - ?2";
+	/* Copies given up: those of blocks with a copy to or from node ?1,
+	 * or with one that took too long. */
+	static const char sql_gone[] =
+	    "SELECT DISTINCT block FROM live.pending WHERE kind = 2 AND "
+	    "(node = ?1 OR src = ?1 OR since_ms < ?2 - ?3 - bytes * 1000 / ?4)";
 	sqlite3_stmt	*st;
 	int64_t		 ids[64], now = nn_now_ms();
 	int		 n = 0;
@@ -267,25 +351,58 @@ nn_datanodes_reap(struct nn *nn)
 		    (long long)sqlite3_column_int64(st, 2));
 	}
 	nn_db_reset(st);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		nn_db_exec(nn, "UPDATE live.nodes SET state = 2 WHERE id = ?",
 		    "i", ids[i]);
+		nn_db_exec(nn, "DELETE FROM live.commands WHERE node = ? AND "
+		    "kind = 2", "i", ids[i]);
+		nn_place_need_node(nn, (dfs_node_id)ids[i]);
+	}
+	/* Copies that will not finish: their blocks are scheduled afresh
+	 * (a REPLICATE not yet handed out is withdrawn with them). */
+	for (int i = -1; i < n; i++) {
+		int64_t blocks[256];
+		int nb = 0;
+		st = nn_db_sql(nn, sql_gone, "iiii", i < 0 ? (int64_t)-1 :
+		    ids[i], now, (int64_t)NN_COPY_TIMEOUT_MS,
+		    (int64_t)NN_COPY_RATE);
+		while (nb < 256 && nn_db_step(nn, st) == 1)
+			blocks[nb++] = sqlite3_column_int64(st, 0);
+		nn_db_reset(st);
+		for (int j = 0; j < nb; j++) {
+			nn_db_exec(nn, "DELETE FROM live.pending WHERE "
+			    "block = ? AND kind = 2", "i", blocks[j]);
+			nn_db_exec(nn, "DELETE FROM live.commands WHERE "
+			    "block = ? AND kind = 2", "i", blocks[j]);
+		}
+		if (nb > 0)
+			log_info("%d block cop%s given up (%s); scheduling "
+			    "again", nb, nb == 1 ? "y" : "ies", i < 0 ?
+			    "not confirmed in time" : "its node died");
+	}
 	/* Blocks promised to a node that never confirmed them. */
 	nn_db_exec(nn, "DELETE FROM live.pending WHERE since_ms < ?", "i",
 	    now - nn->token_lifetime_s * 1000);
 }
 
-/* The monitor: once a second, liveness, then safe mode or replication. */
+/* The monitor: once a second, liveness, then safe mode or (once a
+ * heartbeat) replication. */
 static void *
 nn_datanodes_monitor(void *arg)
 {
 	struct nn	*nn = arg;
 	struct timespec	 ts;
-	int64_t		 wake;
+	int64_t		 wake, period = nn->heartbeat_ms;
 
+	if (period < NN_REPL_PERIOD_MIN_MS)
+		period = NN_REPL_PERIOD_MIN_MS;
+	if (period > NN_REPL_PERIOD_MAX_MS)
+		period = NN_REPL_PERIOD_MAX_MS;
 	pthread_mutex_lock(&nn->lock);
 	while (!atomic_load(&nn->stopping)) {
 		wake = nn_now_ms() + 1000;
+		if (!nn->safemode && nn->last_repl_ms + period < wake)
+			wake = nn->last_repl_ms + period;
 		ts.tv_sec = wake / 1000;
 		ts.tv_nsec = (wake % 1000) * 1000000;
 		pthread_cond_timedwait(&nn->wake, &nn->lock, &ts);
@@ -294,7 +411,7 @@ nn_datanodes_monitor(void *arg)
 		nn_datanodes_reap(nn);
 		if (nn->safemode)
 			nn_place_safemode(nn);
-		else if (nn_now_ms() - nn->last_repl_ms >= NN_REPL_PERIOD_MS) {
+		else if (nn_now_ms() - nn->last_repl_ms >= period) {
 			nn_place_replicate(nn);
 			nn->last_repl_ms = nn_now_ms();
 		}

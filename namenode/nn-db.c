@@ -87,6 +87,10 @@ static const char nn_db_schema[] =
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  uuid TEXT NOT NULL UNIQUE,"
 	"  addr TEXT NOT NULL);"
+	/* Added with symbolic links; an older database gains it on open. */
+	"CREATE TABLE IF NOT EXISTS symlinks("
+	"  ino INTEGER PRIMARY KEY REFERENCES inodes(id) ON DELETE CASCADE,"
+	"  target TEXT NOT NULL);"
 	"INSERT OR IGNORE INTO meta VALUES ('schema', 1);"
 	"INSERT OR IGNORE INTO meta VALUES ('next_block', 1);"
 	"INSERT OR IGNORE INTO meta VALUES ('next_gen', 1000);";
@@ -100,25 +104,43 @@ static const char nn_db_live_schema[] =
 	"  capacity INTEGER NOT NULL DEFAULT 0,"
 	"  used INTEGER NOT NULL DEFAULT 0,"
 	"  xceivers INTEGER NOT NULL DEFAULT 0,"
-	"  last_hb_ms INTEGER NOT NULL);"
+	"  last_hb_ms INTEGER NOT NULL,"
+	"  isfull INTEGER NOT NULL DEFAULT 0);"	/* under one block free */
 	"CREATE TABLE live.replicas("
 	"  block INTEGER NOT NULL,"
 	"  node INTEGER NOT NULL,"
 	"  gen INTEGER NOT NULL,"
 	"  len INTEGER NOT NULL,"
+	/* 0 good; 1 reported bad; 2 its DELETE queued; 3 its DELETE handed
+	 * to the node, the row goes at the node's next heartbeat. */
 	"  corrupt INTEGER NOT NULL DEFAULT 0,"
 	"  seen INTEGER NOT NULL DEFAULT 1,"
 	"  PRIMARY KEY(block, node)) WITHOUT ROWID;"
 	"CREATE INDEX live.replicas_node ON replicas(node);"
-	/* Blocks on their way to a node: written or being replicated. */
+	"CREATE INDEX live.replicas_corrupt ON replicas(corrupt, node);"
+	/*
+	 * Blocks on their way to a node: written by a client (kind 1) or
+	 * copied from node src (kind 2); then, once stored, kept as kind 3
+	 * until the node's next heartbeat counts them in its usage, so that
+	 * placement never sees the space twice free.
+	 */
 	"CREATE TABLE live.pending("
 	"  block INTEGER NOT NULL,"
 	"  node INTEGER NOT NULL,"
 	"  bytes INTEGER NOT NULL,"
-	"  kind INTEGER NOT NULL,"	/* 1 written by a client, 2 copied */
+	"  kind INTEGER NOT NULL,"
 	"  since_ms INTEGER NOT NULL,"
+	"  src INTEGER,"
 	"  PRIMARY KEY(block, node)) WITHOUT ROWID;"
 	"CREATE INDEX live.pending_node ON pending(node);"
+	"CREATE INDEX live.pending_src ON pending(src);"
+	/* Blocks short of replicas, most urgent (lowest prio) first; see
+	 * nn-place.c. */
+	"CREATE TABLE live.needed("
+	"  block INTEGER PRIMARY KEY,"
+	"  prio INTEGER NOT NULL,"
+	"  since_ms INTEGER NOT NULL);"
+	"CREATE INDEX live.needed_prio ON needed(prio, since_ms);"
 	"CREATE TABLE live.commands("
 	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  node INTEGER NOT NULL,"

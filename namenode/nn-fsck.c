@@ -1,7 +1,8 @@
 /*
  * nn-fsck.c: the health of the file system as users ask for it: FSCK
  * (every file under a path, block by block, replica by replica) and
- * REPORT (totals and one line per data node).
+ * REPORT (totals and one line per data node), and STATFS (the capacity
+ * a mount shows to df).
  *
  * FSCK pages through files in inode order, the cursor being the last
  * inode reported, so a page is cheap to resume and stable while files
@@ -235,9 +236,10 @@ nn_fsck_totals(struct nn *nn, uint64_t *blocks, uint64_t *under,
 }
 
 /*
- * REPORT: safe mode, block totals (finished blocks; "pending" counts
- * commands not yet handed to a node plus copies in flight) and every data
- * node ever registered, dead ones included.
+ * REPORT: safe mode, block totals (finished blocks; "pending" counts the
+ * replicas still to be copied for the blocks queued for re-replication,
+ * in flight or waiting for a source or a target) and every data node ever
+ * registered, dead ones included.
  */
 int
 nn_fsck_op_report(struct nn_req *req)
@@ -249,8 +251,11 @@ nn_fsck_op_report(struct nn_req *req)
 	    "n.last_hb_ms FROM datanodes d LEFT JOIN live.nodes n "
 	    "ON n.id = d.id ORDER BY d.id";
 	static const char sql_pending[] =
-	    "SELECT (SELECT count(*) FROM live.commands) + "
-	    "(SELECT count(*) FROM live.pending WHERE kind = 2)";
+	    "SELECT coalesce(sum(max(i.replication - "
+	    "(SELECT count(*) FROM live.replicas r JOIN live.nodes n "
+	    " ON n.id = r.node WHERE " NN_GOOD("b") "), 0)), 0) "
+	    "FROM live.needed q JOIN blocks b ON b.id = q.block "
+	    "JOIN inodes i ON i.id = b.ino";
 	struct nn	*nn = req->nn;
 	struct dfs_wbuf	*b;
 	sqlite3_stmt	*st;
@@ -300,4 +305,44 @@ nn_fsck_op_report(struct nn_req *req)
 out:
 	pthread_mutex_unlock(&nn->lock);
 	return rc;
+}
+
+/* STATFS: capacity, use and free space summed over the live data nodes,
+ * and the number of inodes, for statfs(2) on a mount. */
+int
+nn_fsck_op_statfs(struct nn_req *req)
+{
+	static const char sql_space[] =
+	    "SELECT coalesce(sum(capacity), 0), coalesce(sum(used), 0), "
+	    "coalesce(sum(max(capacity - used, 0)), 0), count(*) "
+	    "FROM live.nodes WHERE state = 1";
+	static const char sql_files[] = "SELECT count(*) FROM inodes";
+	struct nn	*nn = req->nn;
+	struct dfs_wbuf	*b;
+	sqlite3_stmt	*st;
+	int64_t		 cap = 0, used = 0, left = 0, live = 0, files = 0;
+	int		 rc;
+
+	if ((rc = nn_server_decoded(req)) != 0)
+		return rc;
+	pthread_mutex_lock(&nn->lock);
+	st = nn_db_sql(nn, sql_space, "");
+	if ((rc = nn_db_step(nn, st)) == 1) {
+		cap = sqlite3_column_int64(st, 0);
+		used = sqlite3_column_int64(st, 1);
+		left = sqlite3_column_int64(st, 2);
+		live = sqlite3_column_int64(st, 3);
+		nn_db_reset(st);
+		rc = nn_db_i64(nn, &files, sql_files, "");
+	}
+	pthread_mutex_unlock(&nn->lock);
+	if (rc != 0)
+		return rc;
+	b = nn_server_reply(req, DFS_NN_STATFS_REPLY);
+	dfs_put_u64(b, (uint64_t)cap);
+	dfs_put_u64(b, (uint64_t)used);
+	dfs_put_u64(b, (uint64_t)left);
+	dfs_put_u64(b, (uint64_t)files);
+	dfs_put_u32(b, (uint32_t)live);
+	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * nn-meta.c: the namespace: inodes and directory entries, and the
  * operations on them (mkdir, stat, list, create, rename, delete, set
- * replication).
+ * replication; the requests only mounts make are in nn-attr.c).
  *
  * An inode row holds a file's or directory's attributes (and a file's
  * lease and array metadata); a directory entry links it under its name.
@@ -18,8 +18,6 @@
 #include "log.h"
 #include "nn_i.h"
 #include "xmalloc.h"
-
-#define NN_MODE_MASK	07777
 
 /* The attribute columns of inode alias i, in nn_meta_row_attr's order. */
 #define NN_ATTR_COLS							\
@@ -103,7 +101,7 @@ nn_meta_attr(struct nn *nn, dfs_ino ino, struct dfs_attr *a)
 
 /* A new inode linked as name in parent; the parent's times and link count
  * follow. */
-static int
+int
 nn_meta_new(struct nn *nn, dfs_ino parent, const char *name, int type,
     uint32_t mode, uint32_t uid, uint32_t gid, unsigned repl,
     uint64_t block_size, const char *client, dfs_ino *inop)
@@ -141,7 +139,7 @@ nn_meta_new(struct nn *nn, dfs_ino parent, const char *name, int type,
 
 /* Remove a file or an empty directory named by its entry; its blocks are
  * queued for deletion on the data nodes. */
-static int
+int
 nn_meta_unlink(struct nn *nn, dfs_ino parent, dfs_ino ino, int type)
 {
 	int	rc;
@@ -161,7 +159,7 @@ nn_meta_unlink(struct nn *nn, dfs_ino parent, dfs_ino ino, int type)
 }
 
 /* Whether directory ino has entries. */
-static int
+int
 nn_meta_has_children(struct nn *nn, dfs_ino ino, bool *yes)
 {
 	int64_t	v;
@@ -220,7 +218,7 @@ nn_meta_unlink_tree(struct nn *nn, dfs_ino parent, dfs_ino top)
 }
 
 /* Take a string path field and parse it; -EBADMSG/-EINVAL with a cause. */
-static char *
+char *
 nn_meta_get_path(struct nn_req *req)
 {
 	return dfs_get_strdup(&req->in, DFS_MAX_PATH);

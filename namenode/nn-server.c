@@ -62,6 +62,11 @@ static const struct {
 	{ DFS_DN_HEARTBEAT, nn_datanodes_op_heartbeat },
 	{ DFS_DN_BLOCK_REPORT, nn_blockmap_op_block_report },
 	{ DFS_DN_RECEIVED, nn_blockmap_op_received },
+	{ DFS_NN_SETATTR, nn_meta_op_setattr },
+	{ DFS_NN_STATFS, nn_fsck_op_statfs },
+	{ DFS_NN_UNLINK, nn_meta_op_unlink },
+	{ DFS_NN_SYMLINK, nn_meta_op_symlink },
+	{ DFS_NN_READLINK, nn_meta_op_readlink },
 };
 
 /* Milliseconds on a clock that never jumps: timeouts and liveness. */

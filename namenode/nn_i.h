@@ -39,6 +39,10 @@
 #define NN_FSCK_MAX		1000	/* files in one fsck page */
 #define NN_FSCK_SCAN		20000	/* inodes looked at for one page */
 #define NN_SCHEMA_VERSION	1
+/* Free space a data node needs for a replica of b bytes (its checksums
+ * and file system overhead included), and for a new block beyond that. */
+#define NN_BLOCK_ROOM(b)	((b) + (b) / 64 + 4096)
+#define NN_ROOM_SLACK		(64 * 1024)
 /* The header blob of COMPLETE: a .npy's bytes up to its data, which may
  * pass 64 KiB by the fixed prefix and padding. */
 #define NN_MAX_NPY_HEADER	(64 * 1024 + 128)
@@ -162,7 +166,14 @@ int	 nn_path_is_ancestor(struct nn *, dfs_ino anc, dfs_ino ino,
 	     bool *yes);
 
 /* nn-meta.c */
+#define NN_MODE_MASK		07777	/* the mode bits an inode keeps */
 int	 nn_meta_attr(struct nn *, dfs_ino, struct dfs_attr *);
+int	 nn_meta_new(struct nn *, dfs_ino parent, const char *name, int type,
+	     uint32_t mode, uint32_t uid, uint32_t gid, unsigned repl,
+	     uint64_t block_size, const char *client, dfs_ino *inop);
+int	 nn_meta_unlink(struct nn *, dfs_ino parent, dfs_ino ino, int type);
+int	 nn_meta_has_children(struct nn *, dfs_ino, bool *yes);
+char	*nn_meta_get_path(struct nn_req *);
 int	 nn_meta_op_mkdir(struct nn_req *);
 int	 nn_meta_op_stat(struct nn_req *);
 int	 nn_meta_op_list(struct nn_req *);
@@ -170,6 +181,11 @@ int	 nn_meta_op_create(struct nn_req *);
 int	 nn_meta_op_rename(struct nn_req *);
 int	 nn_meta_op_delete(struct nn_req *);
 int	 nn_meta_op_set_repl(struct nn_req *);
+/* nn-attr.c (its handlers keep the nn_meta_op_ prefix) */
+int	 nn_meta_op_setattr(struct nn_req *);
+int	 nn_meta_op_unlink(struct nn_req *);
+int	 nn_meta_op_symlink(struct nn_req *);
+int	 nn_meta_op_readlink(struct nn_req *);
 
 /* nn-blockmap.c */
 struct nn_block {
@@ -207,10 +223,13 @@ int	 nn_place_choose(struct nn *, unsigned want, uint64_t bytes,
 	     const dfs_node_id *avoid, unsigned navoid, struct nn_target *out);
 void	 nn_place_replicate(struct nn *);
 void	 nn_place_safemode(struct nn *);
+void	 nn_place_need(struct nn *, dfs_block_id, int good, int repl);
+void	 nn_place_need_node(struct nn *, dfs_node_id);
 
 /* nn-fsck.c */
 int	 nn_fsck_op_fsck(struct nn_req *);
 int	 nn_fsck_op_report(struct nn_req *);
+int	 nn_fsck_op_statfs(struct nn_req *);
 
 /* nn-datanodes.c */
 bool	 nn_datanodes_live(struct nn *, dfs_node_id);

@@ -22,8 +22,11 @@ ok "dfs rejects an unknown section" \
     fails_with "unknown section" "$b/dfs" -c "$T/bad2.conf" ls /
 ok "dfs rejects an unknown command" \
     sh -c "'$b/dfs' frobnicate 2>&1 | grep -q \"unknown command 'frobnicate'\""
-ok "dfs-mount does not pretend to mount" \
-    fails_with "not implemented" "$b/dfs-mount" "$T"
+ok "dfs-mount without a mount point prints its usage and fails" \
+    sh -c "! '$b/dfs-mount' 2>'$T/mount.err' && grep -q 'usage: dfs-mount' \
+    '$T/mount.err'"
+ok "dfs-mount refuses an unreachable namenode with exit 1, mounting nothing" \
+    fails_with "127.0.0.1:1" "$b/dfs-mount" --namenode 127.0.0.1:1 "$T"
 ok "dfs-sum fails clearly when the namenode is unreachable" \
     fails_with "127.0.0.1:1" "$b/dfs-sum" --namenode 127.0.0.1:1 /x.npy
 finish

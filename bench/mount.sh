@@ -1,0 +1,148 @@
+#!/bin/sh
+# mount.sh: dfs-mount on a 3-node local cluster (replication 3) against a
+# local directory on the same disk, in the same run: dd of a 1 GiB file in
+# (bs=1M, conv=fsync) and out (from a fresh mount, caches dropped), and
+# create, stat, ls -l (from a fresh mount) and unlink of 2,000 empty
+# files.  Not a test: prints the figures, their ratios and the targets of
+# issue 4.  Dropping the page cache needs root; without it the local
+# reads are cached and the read ratio is pessimistic.
+#
+#   bench/mount.sh [BUILD_DIR] [SIZE_MIB]
+#   MOUNT_OPTS=direct_io bench/mount.sh build     # extra -o for dfs-mount
+set -eu
+b=$(cd "${1:-build}" && pwd)
+mib=${2:-1024}
+nfiles=2000
+PYTHON=${PYTHON:-python3}
+t=$(mktemp -d "${TMPDIR:-/var/tmp}/npdfs-bench.XXXXXX")
+mnt="$t/mnt"
+pid=
+
+cleanup() {
+	if grep -q " $mnt fuse" /proc/mounts; then
+		fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -uz "$mnt"
+	fi
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	"$b/dfs" cluster down "$t/c" >/dev/null 2>&1 || true
+	rm -rf "$t"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+rate() { echo "$1 $2 $3" | awk '{ printf "%.0f", $1 / ($3 - $2) }'; }
+best() { echo "$@" | tr ' ' '\n' | sort -n | tail -1; }
+drop() {
+	sync
+	if [ "$(id -u)" -eq 0 ]; then
+		echo 3 >/proc/sys/vm/drop_caches
+	fi
+}
+
+# A fresh mount: the kernel and dfs-mount start with nothing cached.
+mount_up() {
+	"$b/dfs-mount" -c "$t/c/client.conf" -f \
+	    ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} "$mnt" 2>>"$t/mount.log" &
+	pid=$!
+	for i in $(seq 100); do
+		grep -q " $mnt fuse" /proc/mounts && return 0
+		sleep 0.1
+	done
+	echo "dfs-mount did not mount; see below" >&2
+	cat "$t/mount.log" >&2
+	exit 1
+}
+mount_down() {
+	fusermount3 -u "$mnt"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	pid=
+}
+
+head -c $((mib << 20)) /dev/urandom >"$t/src"
+"$b/dfs" cluster up "$t/c" -n 3 -r 3 >/dev/null
+mkdir "$mnt" "$t/local"
+mount_up
+
+lw=""; mw=""; lr=""; mr=""
+for i in 1 2 3; do
+	drop
+	s=$(now)
+	dd if="$t/src" of="$t/local/big" bs=1M conv=fsync 2>/dev/null
+	e=$(now)
+	lw="$lw $(rate "$mib" "$s" "$e")"
+	drop
+	s=$(now)
+	dd if="$t/src" of="$mnt/big" bs=1M conv=fsync 2>/dev/null
+	e=$(now)
+	mw="$mw $(rate "$mib" "$s" "$e")"
+	mount_down
+	mount_up
+	drop
+	s=$(now)
+	dd if="$mnt/big" of=/dev/null bs=1M 2>/dev/null
+	e=$(now)
+	mr="$mr $(rate "$mib" "$s" "$e")"
+	drop
+	s=$(now)
+	dd if="$t/local/big" of=/dev/null bs=1M 2>/dev/null
+	e=$(now)
+	lr="$lr $(rate "$mib" "$s" "$e")"
+done
+cmp "$t/src" "$mnt/big"
+
+# Empty files: create, stat, ls -l from a fresh mount, unlink.
+files() {
+	"$PYTHON" - "$1" "$2" "$nfiles" <<'EOF'
+import os, subprocess, sys, time
+d, what, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+names = ["%s/f%05d" % (d, i) for i in range(n)]
+t = time.monotonic()
+if what == "create":
+    for p in names:
+        os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o644))
+elif what == "stat":
+    for p in names:
+        os.stat(p)
+elif what == "ls":
+    out = subprocess.run(["ls", "-l", d], capture_output=True, check=True)
+    assert out.stdout.count(b"\n") == n + 1
+elif what == "unlink":
+    for p in names:
+        os.unlink(p)
+print("%.0f" % (n / (time.monotonic() - t)))
+EOF
+}
+mkdir "$mnt/many" "$t/local/many"
+mc=$(files "$mnt/many" create)
+lc=$(files "$t/local/many" create)
+ms=$(files "$mnt/many" stat)
+ls_=$(files "$t/local/many" stat)
+mount_down
+mount_up
+drop
+ml=$(files "$mnt/many" ls)
+drop
+ll=$(files "$t/local/many" ls)
+mu=$(files "$mnt/many" unlink)
+lu=$(files "$t/local/many" unlink)
+
+ratio() { echo "$1 $2" | awk '{ printf "%.2f", $1 / $2 }'; }
+echo "dfs-mount: $mib MiB file, 3 data nodes, replication 3, mount" \
+    "options: ${MOUNT_OPTS:-(none)}; best of 3 runs for MB/s"
+printf "%-24s %12s %12s %7s  %s\n" "" mount local ratio target
+printf "%-24s %9s MB/s %7s MB/s %7s  %s\n" "write (dd, fsync)" \
+    "$(best $mw)" "$(best $lw)" "$(ratio "$(best $mw)" "$(best $lw)")" \
+    ">= 0.45x"
+printf "%-24s %9s MB/s %7s MB/s %7s  %s\n" "read (fresh mount)" \
+    "$(best $mr)" "$(best $lr)" "$(ratio "$(best $mr)" "$(best $lr)")" \
+    ">= 0.80x"
+printf "%-24s %10s/s %10s/s %7s  %s\n" "create $nfiles empty" "$mc" "$lc" \
+    "$(ratio "$mc" "$lc")" ">= 3000/s"
+printf "%-24s %10s/s %10s/s %7s  %s\n" "stat (cached)" "$ms" "$ls_" \
+    "$(ratio "$ms" "$ls_")" ""
+printf "%-24s %10s/s %10s/s %7s  %s\n" "ls -l (fresh mount)" "$ml" "$ll" \
+    "$(ratio "$ml" "$ll")" ">= 10000 entries/s"
+printf "%-24s %10s/s %10s/s %7s  %s\n" "unlink" "$mu" "$lu" \
+    "$(ratio "$mu" "$lu")" ">= 5000/s"
+echo "runs (MB/s): write mount$mw, local$lw; read mount$mr, local$lr"
+rss=$(ps -o rss= -p "$pid" 2>/dev/null || echo 0)
+echo "dfs-mount resident memory at the end: $((rss / 1024)) MiB"
