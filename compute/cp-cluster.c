@@ -445,26 +445,35 @@ out:
 	return rc;
 }
 
+/* Set in dst every key explicitly set in src. */
+static void
+cp_conf_overlay(struct dfs_config *dst, const struct dfs_config *src)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		fatal("open_memstream");
+	dfs_config_write(src, f, NULL);
+	fclose(f);
+	if ((f = fmemopen(buf, len, "r")) == NULL)
+		fatal("fmemopen");
+	dfs_config_load_stream(dst, f, "settings", NULL);
+	fclose(f);
+	free(buf);
+}
+
 /* A copy of the explicitly set keys of cfg.  Caller frees. */
 static struct dfs_config *
 cp_conf_copy(const struct dfs_config *cfg)
 {
 	struct dfs_config	*c = dfs_config_create();
-	char			*buf = NULL;
-	size_t			 len = 0;
-	FILE			*f;
 
-	if ((f = open_memstream(&buf, &len)) == NULL)
-		fatal("open_memstream");
-	dfs_config_write(cfg, f, NULL);
-	fclose(f);
-	if ((f = fmemopen(buf, len, "r")) == NULL)
-		fatal("fmemopen");
-	dfs_config_load_stream(c, f, "settings", NULL);
-	fclose(f);
-	free(buf);
+	cp_conf_overlay(c, cfg);
 	return c;
 }
+
 
 static void
 cp_mkdir(const char *path)
@@ -544,6 +553,19 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 		return 1;
 	fresh = cl.nn.addr[0] == '\0';
 	reconf = fresh || nset > 0;
+	if (!fresh && nset > 0) {
+		/* New settings for an existing cluster add to its old ones. */
+		struct dfs_config *base = dfs_config_create();
+		p = cp_path(&cl, "%s", "namenode.conf");
+		if (dfs_config_load(base, p, &cause) != 0) {
+			fprintf(stderr, "dfs cluster up: %s\n", cause);
+			return 1;
+		}
+		free(p);
+		cp_conf_overlay(base, common);
+		dfs_config_free(common);
+		common = base;
+	}
 	cp_mkdir((p = cp_path(&cl, "%s", "logs")));
 	free(p);
 	cp_mkdir((p = cp_path(&cl, "%s", "run")));
