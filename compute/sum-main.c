@@ -285,8 +285,25 @@ main(int argc, char **argv)
 	o.progress = isatty(STDERR_FILENO);
 	res = xmalloc(sizeof *res);
 	for (int i = optind; i < argc; i++) {
-		if ((rc = sum_client_file(client, argv[i], &o, &stats, res,
-		    &cause)) != 0) {
+		/* A path inside a dfs-mount mount point: ask its cluster. */
+		char *mnn = NULL, *mpath = NULL;
+		struct dfs_client *mclient = NULL;
+		if (sum_mount_resolve(argv[i], &mnn, &mpath) == 1 &&
+		    dfs_client_create(mnn, o.timeout_ms, &mclient, &cause) != 0) {
+			fprintf(stderr, "dfs-sum: %s: %s\n", argv[i], cause);
+			free(cause);
+			cause = NULL;
+			free(mnn);
+			free(mpath);
+			status = 1;
+			continue;
+		}
+		rc = sum_client_file(mclient != NULL ? mclient : client,
+		    mpath != NULL ? mpath : argv[i], &o, &stats, res, &cause);
+		dfs_client_free(mclient);
+		free(mnn);
+		free(mpath);
+		if (rc != 0) {
 			fprintf(stderr, "dfs-sum: %s\n", cause != NULL ? cause :
 			    strerror(-rc));
 			free(cause);

@@ -57,4 +57,7 @@ int	sum_client_file(struct dfs_client *, const char *path,
 	    char **cause);
 void	sum_stats_release(struct sum_stats *);
 
+/* sum-mount.c */
+int	sum_mount_resolve(const char *arg, char **nn, char **path);
+
 #endif
