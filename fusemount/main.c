@@ -204,7 +204,7 @@ main(int argc, char **argv)
 	struct fuse_args	 fargs = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config	 lc = { .clone_fd = 0, .max_idle_threads = 10 };
 	struct fm_opts		 o;
-	struct dfs_config	*cfg;
+	struct dfs_config	*cfg = NULL;
 	struct dfs_attr		 root;
 	struct fuse		*fuse = NULL;
 	struct stat		 st;
@@ -218,20 +218,24 @@ main(int argc, char **argv)
 	if (fuse_opt_parse(&args, &o, fm_optspec, fm_opt_proc) != 0 ||
 	    o.bad) {
 		usage(stderr);
-		return 2;
+		rc = 2;
+		goto early;
 	}
 	if (o.help) {
 		usage(stdout);
-		return 0;
+		rc = 0;
+		goto early;
 	}
 	if (o.version) {
 		printf("dfs-mount (npdfs) %s, libfuse %s\n", PACKAGE_VERSION,
 		    fuse_pkgversion());
-		return 0;
+		rc = 0;
+		goto early;
 	}
 	if (o.mountpoint == NULL) {
 		usage(stderr);
-		return 2;
+		rc = 2;
+		goto early;
 	}
 	cfg = fm_config(&o);
 	level = o.debug ? DFS_LOG_DEBUG : (int)dfs_config_int(cfg,
@@ -317,6 +321,7 @@ out:
 	free(cause);
 	dfs_client_free(fm.client);
 	dfs_config_free(cfg);
+early:
 	fuse_opt_free_args(&fargs);
 	fuse_opt_free_args(&args);
 	for (int i = 0; i < o.nsets; i++)
