@@ -50,6 +50,8 @@
 struct dn_blkw {
 	struct dn_block	 b;		/* len grows with appends */
 	const char	*where;		/* the data directory, for messages */
+	const char	*tmpdir;	/* borrowed, like where */
+	uint64_t	 seq;		/* in the temp file names */
 	int		 data_fd;
 	int		 meta_fd;
 	char		*tmp_data;
@@ -288,6 +290,8 @@ dn_blkw_create(const char *tmpdir, const char *where, const struct dn_block *b,
 	w->b = *b;
 	w->b.len = 0;
 	w->where = where;
+	w->tmpdir = tmpdir;
+	w->seq = seq;
 	w->data_fd = w->meta_fd = -1;
 	xasprintf(&w->tmp_data, "%s/blk_%" PRIu64 "_%" PRIu64 ".%" PRIu64,
 	    tmpdir, b->id, b->gen, seq);
@@ -344,6 +348,55 @@ dn_blkw_append(struct dn_blkw *w, const void *data, size_t len,
 		    DN_WRITE_BEHIND), DN_WRITE_BEHIND, SYNC_FILE_RANGE_WRITE);
 	w->b.len += len;
 	return 0;
+}
+
+/*
+ * Continue an unfinished replica as generation gen from offset bytes
+ * (pipeline recovery): the data and the checksums past offset go, the
+ * temp files take the new generation's names.  -EINVAL when offset is
+ * not a chunk boundary this replica has reached.
+ */
+int
+dn_blkw_resume(struct dn_blkw *w, uint64_t gen, uint64_t offset,
+    char **cause)
+{
+	char	*d, *m;
+	int	 rc = 0;
+
+	if (offset > w->b.len || offset % w->b.chunk_size != 0) {
+		if (cause != NULL)
+			xasprintf(cause, "block %" PRIu64 ": cannot resume at "
+			    "offset %" PRIu64 " (this node has %" PRIu64
+			    " bytes in chunks of %u)", w->b.id, offset,
+			    w->b.len, w->b.chunk_size);
+		return -EINVAL;
+	}
+	if (ftruncate(w->data_fd, (off_t)offset) != 0 ||
+	    ftruncate(w->meta_fd, (off_t)(DN_META_HDR_LEN + 4 *
+	    blkfile_nchunks(offset, w->b.chunk_size))) != 0)
+		return blkfile_io_error(w, -errno, "truncating", cause);
+	xasprintf(&d, "%s/blk_%" PRIu64 "_%" PRIu64 ".%" PRIu64, w->tmpdir,
+	    w->b.id, gen, w->seq);
+	xasprintf(&m, "%s.meta", d);
+	if (rename(w->tmp_data, d) != 0) {
+		rc = blkfile_io_error(w, -errno, "rename", cause);
+		free(d);
+		free(m);
+		return rc;
+	}
+	free(w->tmp_data);
+	w->tmp_data = d;
+	if (rename(w->tmp_meta, m) != 0)
+		rc = blkfile_io_error(w, -errno, "rename", cause);
+	else {
+		free(w->tmp_meta);
+		w->tmp_meta = m;
+		m = NULL;
+	}
+	free(m);
+	w->b.gen = gen;
+	w->b.len = offset;
+	return rc;
 }
 
 /* The replica as written so far.  Borrowed. */

@@ -302,6 +302,7 @@ server_dispatch(struct server_conn *c, const struct dfs_frame_hdr *h)
 	case DFS_DX_READ:
 		return server_read(c, h, pl);
 	case DFS_DX_WRITE:
+	case DFS_DX_RESUME:
 		return dn_write_serve(c->dn, c->fd, c->peer, h, pl, &c->in);
 	case DFS_DX_REDUCE:
 		return dn_reduce_serve(c->dn, c->fd, c->peer, h, pl, &c->out);

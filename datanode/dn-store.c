@@ -20,7 +20,11 @@
  * replica being read, so a concurrent delete or a newer generation can
  * unlink the names but never pull the bytes from under a reader.  One
  * write per (id, generation) may be in progress; a newer generation
- * replaces an older one when it is finalized.
+ * replaces an older one when it is finalized.  A write whose stream broke
+ * before its end is "parked": its temp files stay for DN_PARK_MS so the
+ * surviving nodes of a pipeline can continue it from the writer's last
+ * acknowledged byte under a new generation (RESUME, see dn-write.c);
+ * unclaimed, it is discarded at the next sweep (once a heartbeat).
  */
 #include <sys/file.h>
 #include <sys/random.h>
@@ -34,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -53,6 +58,13 @@ struct store_pending {
 	struct store_pending	*next;
 };
 
+/* A write whose stream broke, kept for a RESUME until expire_ms. */
+struct store_parked {
+	struct dn_blkw		*w;
+	int64_t			 expire_ms;
+	struct store_parked	*next;
+};
+
 struct dn_store {
 	char			*dir;
 	char			*cur;		/* DIR/current */
@@ -67,6 +79,9 @@ struct dn_store {
 	size_t			 count;
 	uint64_t		 bytes;
 	struct store_pending	*pending;
+	struct store_parked	*parked;
+	pthread_cond_t		 parked_cond;	/* a write was parked or
+						   released */
 	uint64_t		 seq;		/* temp file names */
 };
 
@@ -355,6 +370,7 @@ dn_store_open(const char *dir, struct dn_store **stp, char **cause)
 	xasprintf(&st->cur, "%s/current", dir);
 	xasprintf(&st->tmp, "%s/tmp", dir);
 	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->parked_cond, NULL);
 	st->nbuckets = 1024;
 	st->buckets = xcalloc(st->nbuckets, sizeof *st->buckets);
 	if ((rc = store_mkdir(dir, cause)) != 0 ||
@@ -412,12 +428,19 @@ dn_store_free(struct dn_store *st)
 		pn = p->next;
 		free(p);
 	}
+	while (st->parked != NULL) {
+		struct store_parked *k = st->parked;
+		st->parked = k->next;
+		dn_blkw_free(k->w);
+		free(k);
+	}
 	free(st->buckets);
 	if (st->cur_fd >= 0)
 		close(st->cur_fd);
 	if (st->lock_fd >= 0)
 		close(st->lock_fd);
 	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->parked_cond);
 	free(st->dir);
 	free(st->cur);
 	free(st->tmp);
@@ -511,6 +534,7 @@ dn_store_usage(struct dn_store *st, uint64_t *capacity, uint64_t *used)
 	struct statvfs	sv;
 
 	*capacity = *used = 0;
+	dn_store_sweep(st);	/* once a heartbeat */
 	if (statvfs(st->dir, &sv) != 0)
 		return;
 	*capacity = (uint64_t)sv.f_blocks * sv.f_frsize;
@@ -564,6 +588,7 @@ store_unpend(struct dn_store *st, dfs_block_id id, uint64_t gen)
 			break;
 		}
 	}
+	pthread_cond_broadcast(&st->parked_cond);
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -705,4 +730,187 @@ dn_store_open_replica(struct dn_store *st, dfs_block_id id, uint64_t gen,
 	}
 	pthread_mutex_unlock(&st->lock);
 	return rc;
+}
+
+/*
+ * Keep the temp files of a write whose stream broke before its end, so
+ * that the survivors of its pipeline can continue it under a new
+ * generation (dn_store_resume).  Unclaimed for DN_PARK_MS, they go.
+ * Consumes w.
+ */
+void
+dn_store_park(struct dn_store *st, struct dn_blkw *w)
+{
+	const struct dn_block	*b;
+	struct store_parked	*k, **kp, *old = NULL;
+	struct store_pending	**pp, *p;
+
+	if (w == NULL)
+		return;
+	b = dn_blkw_block(w);
+	log_info("block %" PRIu64 " generation %" PRIu64 ": write interrupted "
+	    "at %" PRIu64 " bytes; kept for %d s in case it resumes", b->id,
+	    b->gen, b->len, DN_PARK_MS / 1000);
+	k = xcalloc(1, sizeof *k);
+	k->w = w;
+	k->expire_ms = dn_now_ms() + DN_PARK_MS;
+	pthread_mutex_lock(&st->lock);
+	for (pp = &st->pending; (p = *pp) != NULL; pp = &p->next) {
+		if (p->id == b->id && p->gen == b->gen) {
+			*pp = p->next;
+			free(p);
+			break;
+		}
+	}
+	/* An older interrupted write of the block is superseded. */
+	for (kp = &st->parked; *kp != NULL;) {
+		struct store_parked *o = *kp;
+		const struct dn_block *ob = dn_blkw_block(o->w);
+		if (ob->id == b->id && ob->gen <= b->gen) {
+			*kp = o->next;
+			o->next = old;
+			old = o;
+		} else
+			kp = &o->next;
+	}
+	*kp = k;
+	pthread_cond_broadcast(&st->parked_cond);
+	pthread_mutex_unlock(&st->lock);
+	while ((k = old) != NULL) {
+		old = k->next;
+		dn_blkw_free(k->w);
+		free(k);
+	}
+}
+
+/* Discard parked writes nobody resumed in time. */
+void
+dn_store_sweep(struct dn_store *st)
+{
+	struct store_parked	*k, **kp, *gone = NULL;
+	int64_t			 now = dn_now_ms();
+
+	pthread_mutex_lock(&st->lock);
+	for (kp = &st->parked; (k = *kp) != NULL;) {
+		if (k->expire_ms <= now) {
+			*kp = k->next;
+			k->next = gone;
+			gone = k;
+		} else
+			kp = &k->next;
+	}
+	pthread_mutex_unlock(&st->lock);
+	while ((k = gone) != NULL) {
+		const struct dn_block *b = dn_blkw_block(k->w);
+		log_info("block %" PRIu64 " generation %" PRIu64 ": interrupted "
+		    "write not resumed; discarded", b->id, b->gen);
+		gone = k->next;
+		dn_blkw_free(k->w);
+		free(k);
+	}
+}
+
+/*
+ * Take over the interrupted write of block id for a RESUME: cut to
+ * offset bytes, renamed to new_gen, pending again.  The writer names the
+ * generation it knew (old_gen); any older than new_gen will do, since
+ * one block id has one writer and every generation of it holds the same
+ * bytes up to what that writer saw acknowledged.  A write of it still
+ * running (its stream is breaking as we speak) is waited for up to
+ * wait_ms.  -ENOENT when this node has no such write, -ESTALE when it
+ * stores new_gen or newer already, -EINVAL for a bad offset or chunk
+ * size.  Caller releases with dn_store_release (or parks it again).
+ */
+int
+dn_store_resume(struct dn_store *st, dfs_block_id id, uint64_t old_gen,
+    uint64_t new_gen, uint64_t offset, uint32_t chunk_size, int wait_ms,
+    struct dn_blkw **wp, char **cause)
+{
+	struct store_parked	*k = NULL, **kp;
+	struct store_pending	*p;
+	struct store_ent	*e;
+	struct timespec		 ts;
+	int64_t			 deadline = dn_now_ms() + wait_ms;
+	bool			 running;
+	int			 rc = 0;
+
+	*wp = NULL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		/* The newest older generation: a node may have taken an
+		 * earlier RESUME of this block that failed further down. */
+		struct store_parked **best = NULL;
+		for (kp = &st->parked; (k = *kp) != NULL; kp = &k->next) {
+			const struct dn_block *b = dn_blkw_block(k->w);
+			if (b->id == id && b->gen < new_gen && (best == NULL ||
+			    b->gen > dn_blkw_block((*best)->w)->gen))
+				best = kp;
+		}
+		k = NULL;
+		if (best != NULL) {
+			k = *best;
+			*best = k->next;
+		}
+		running = false;
+		for (p = st->pending; k == NULL && p != NULL; p = p->next)
+			if (p->id == id && p->gen < new_gen)
+				running = true;
+		if (!running || dn_now_ms() >= deadline)
+			break;
+		pthread_cond_timedwait(&st->parked_cond, &st->lock, &ts);
+	}
+	if (k == NULL)
+		rc = -ENOENT;
+	else if ((e = store_get(st, id)) != NULL && e->b.gen >= new_gen)
+		rc = -ESTALE;
+	else {
+		for (p = st->pending; p != NULL; p = p->next)
+			if (p->id == id && p->gen == new_gen)
+				rc = -EEXIST;
+	}
+	if (rc == 0) {
+		p = xmalloc(sizeof *p);
+		p->id = id;
+		p->gen = new_gen;
+		p->next = st->pending;
+		st->pending = p;
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (rc != 0) {
+		if (cause != NULL)
+			xasprintf(cause, rc == -ENOENT ? "block %" PRIu64
+			    " generation %" PRIu64 " is not being written "
+			    "on this node" : "block %" PRIu64 " generation %"
+			    PRIu64 " cannot resume here: a newer generation "
+			    "exists", id, old_gen);
+		if (k != NULL) {
+			dn_blkw_free(k->w);
+			free(k);
+		}
+		return rc;
+	}
+	if (dn_blkw_block(k->w)->chunk_size != chunk_size) {
+		if (cause != NULL)
+			xasprintf(cause, "block %" PRIu64 ": chunk size %u "
+			    "differs from the interrupted write's %u", id,
+			    chunk_size, dn_blkw_block(k->w)->chunk_size);
+		rc = -EINVAL;
+	} else
+		rc = dn_blkw_resume(k->w, new_gen, offset, cause);
+	if (rc != 0) {
+		store_unpend(st, id, new_gen);
+		dn_blkw_free(k->w);
+		free(k);
+		return rc;
+	}
+	*wp = k->w;
+	free(k);
+	return 0;
 }

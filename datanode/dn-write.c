@@ -28,14 +28,26 @@
  * The last packet makes the replica durable (fsync, rename into current/)
  * and tells the namenode (RECEIVED, synchronously) before it is acked, so
  * once the client holds the final ack the namenode knows the replica.
- * Anything short of that (upstream gone, a failure) leaves no trace: the
- * temp files are removed when the write ends.
+ *
+ * Recovery.  A write that fails here (bad checksum, full disk) leaves no
+ * trace: its temp files go when it ends.  One whose stream broke for
+ * another reason (upstream gone, a node below failed) is parked with its
+ * temp files instead (dn-store.c), because this node may be a survivor:
+ * the writer asks the namenode for a new generation stamp and sends
+ * RESUME down the surviving nodes, each of which cuts its replica back to
+ * the writer's last acknowledged byte, renames it to the new generation,
+ * forwards the RESUME and then carries on exactly as for WRITE.  A
+ * refusal of WRITE or RESUME names the node that refused (a u32 after
+ * the ERROR's message, 0 for this node, k for the k-th below), so the
+ * writer avoids that node and no other.
  */
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -66,6 +78,12 @@ struct write_xfer {
 	dfs_block_id	 block;
 	uint64_t	 gen;
 	uint32_t	 chunk;
+	bool		 resume;	/* RESUME, not WRITE */
+	uint64_t	 old_gen;	/* RESUME: the interrupted write's */
+	uint64_t	 offset;	/* where the stream starts */
+	bool		 streaming;	/* packets were accepted */
+	bool		 local_err;	/* the failure is this node's */
+	bool		 committed;	/* the replica is in current/ */
 	struct dn_blkw	*wf;
 	int		 down_fd;	/* -1: the last node of the pipeline */
 	char		 down_addr[256];
@@ -118,6 +136,7 @@ static void
 write_push_err(struct write_xfer *x, uint64_t seqno, uint64_t req_id,
     int status, char *msg)
 {
+	x->local_err = true;
 	log_warn("WRITE of block %" PRIu64 " from %s failed: %s", x->block,
 	    x->peer, msg);
 	write_push(x, seqno, req_id, false, status, msg);
@@ -315,8 +334,38 @@ write_wait_input(struct write_xfer *x)
 }
 
 /*
+ * Refuse a WRITE or RESUME: an ERROR whose trailing u32 names the node
+ * that refused, counted from this one (see proto.h).
+ */
+static int __attribute__((format(printf, 5, 6)))
+write_refuse(int fd, uint64_t req_id, int err, uint32_t failed,
+    const char *fmt, ...)
+{
+	struct dfs_wbuf	 b;
+	char		*msg;
+	va_list		 ap;
+	int		 rc;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	dfs_wbuf_init(&b);
+	dfs_frame_begin(&b, DFS_MSG_ERROR, req_id);
+	dfs_put_i32(&b, err > 0 ? -err : err);
+	dfs_put_str(&b, msg == NULL ? "" : msg);
+	dfs_put_u32(&b, failed);
+	dfs_frame_end(&b);
+	rc = dfs_net_send(fd, &b, 5000);
+	dfs_wbuf_release(&b);
+	free(msg);
+	return rc;
+}
+
+/*
  * Connect to the next node and open its part of the pipeline with the
- * same token, block and chunk size.  0, or an error sent upstream.
+ * same token, block and chunk size (and, for a RESUME, the same
+ * generations and offset).  0, or an error sent upstream.
  */
 static int
 write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
@@ -334,14 +383,20 @@ write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
 	    &why)) != 0) {
 		x->down_fd = -1;
 		rc = -EHOSTUNREACH;
-		dfs_net_send_error(x->up_fd, h->req_id, rc, "cannot reach "
+		write_refuse(x->up_fd, h->req_id, rc, 1, "cannot reach "
 		    "pipeline node %s: %s", down[0], why);
 		goto out;
 	}
-	dfs_frame_begin(&b, DFS_DX_WRITE, h->req_id);
+	dfs_frame_begin(&b, x->resume ? DFS_DX_RESUME : DFS_DX_WRITE,
+	    h->req_id);
 	dfs_proto_put_token(&b, tok);
 	dfs_put_u64(&b, x->block);
-	dfs_put_u64(&b, x->gen);
+	if (x->resume) {
+		dfs_put_u64(&b, x->old_gen);
+		dfs_put_u64(&b, x->gen);
+		dfs_put_u64(&b, x->offset);
+	} else
+		dfs_put_u64(&b, x->gen);
 	dfs_put_u32(&b, x->chunk);
 	dfs_put_u32(&b, ndown - 1);
 	for (uint32_t i = 1; i < ndown; i++)
@@ -351,7 +406,7 @@ write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
 	    (rc = dfs_net_recv_frame(x->down_fd, &rh, &b, x->dn->timeout_ms *
 	    (int)ndown, &why)) != 0) {
 		err = rc == -ETIMEDOUT ? rc : -EHOSTUNREACH;
-		dfs_net_send_error(x->up_fd, h->req_id, err, "pipeline node "
+		write_refuse(x->up_fd, h->req_id, err, 1, "pipeline node "
 		    "%s: %s", down[0], why != NULL ? why : rc == -ENOTCONN ?
 		    "closed the connection" : strerror(-rc));
 		rc = err;
@@ -361,18 +416,25 @@ write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
 		goto out;
 	dfs_rbuf_init(&r, b.data, rh.len);
 	if (rh.type == DFS_MSG_ERROR) {
+		uint32_t failed = 0;
 		err = dfs_get_i32(&r);
 		msg = dfs_get_strdup(&r, DFS_WIRE_MAX_STR);
+		if (dfs_rbuf_left(&r) >= 4)
+			failed = dfs_get_u32(&r);
 		if (err >= 0 || err < -4095)
 			err = -EPROTO;
-		dfs_net_send_error(x->up_fd, h->req_id, err, "pipeline node "
-		    "%s: %s", down[0], msg != NULL ? msg : "error");
+		if (failed >= DFS_MAX_REPLICATION)
+			failed = 0;
+		write_refuse(x->up_fd, h->req_id, err, failed + 1,
+		    "pipeline node %s: %s", down[0], msg != NULL ? msg :
+		    "error");
 		free(msg);
 		rc = err;
 	} else {
 		rc = -EPROTO;
-		dfs_net_send_error(x->up_fd, h->req_id, rc, "pipeline node %s "
-		    "answered WRITE with %s", down[0], dfs_msg_name(rh.type));
+		write_refuse(x->up_fd, h->req_id, rc, 1, "pipeline node %s "
+		    "answered %s with %s", down[0], x->resume ? "RESUME" :
+		    "WRITE", dfs_msg_name(rh.type));
 	}
 out:
 	if (rc != 0)
@@ -438,7 +500,7 @@ write_receive(struct write_xfer *x, struct dfs_wbuf *in)
 	struct dfs_frame_hdr	 h;
 	struct dfs_rbuf		 r;
 	const uint8_t		*crcs, *data;
-	uint64_t		 received = 0, seqno, off, next = 0;
+	uint64_t		 received = x->offset, seqno, off, next = 0;
 	uint32_t		 nchunks;
 	size_t			 len;
 	bool			 last;
@@ -500,6 +562,7 @@ write_receive(struct write_xfer *x, struct dfs_wbuf *in)
 			write_push_err(x, seqno, h.req_id, rc, why);
 			return;
 		}
+		x->streaming = true;
 		if (x->down_fd >= 0 && (rc = dfs_net_write_all(x->down_fd,
 		    in->data, in->len, x->dn->timeout_ms)) != 0) {
 			x->down_err = rc;
@@ -522,6 +585,7 @@ write_receive(struct write_xfer *x, struct dfs_wbuf *in)
 			write_push_err(x, seqno, h.req_id, rc, why);
 			return;
 		}
+		x->committed = true;
 		log_info("stored block %" PRIu64 " generation %" PRIu64 " (%"
 		    PRIu64 " bytes) from %s%s%s", x->block, x->gen, received,
 		    x->peer, x->down_fd >= 0 ? ", forwarded to " : "",
@@ -533,10 +597,11 @@ write_receive(struct write_xfer *x, struct dfs_wbuf *in)
 }
 
 /*
- * Serve a WRITE request on a connection: check the token, open the rest
- * of the pipeline, answer OK, then receive the block.  0 when the block
- * was stored and acked (the connection may carry another request),
- * negative when the connection should be closed.
+ * Serve a WRITE or RESUME request on a connection: check the token, take
+ * the replica's files (new ones, or an interrupted write's cut back to
+ * the offset), open the rest of the pipeline, answer OK, then receive the
+ * block.  0 when the block was stored and acked (the connection may carry
+ * another request), negative when the connection should be closed.
  */
 int
 dn_write_serve(struct dn *dn, int fd, const char *peer,
@@ -547,6 +612,7 @@ dn_write_serve(struct dn *dn, int fd, const char *peer,
 	struct dfs_rbuf		 r;
 	struct dfs_token	 tok;
 	char			 down[DFS_MAX_REPLICATION][256];
+	const char		*what;
 	uint32_t		 ndown;
 	char			*cause = NULL;
 	bool			 ok = false, started = false;
@@ -557,50 +623,66 @@ dn_write_serve(struct dn *dn, int fd, const char *peer,
 	x->up_fd = fd;
 	x->peer = peer;
 	x->down_fd = -1;
+	x->resume = h->type == DFS_DX_RESUME;
+	what = x->resume ? "RESUME" : "WRITE";
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_cond_init(&x->cond, NULL);
 
 	dfs_rbuf_init(&r, payload, h->len);
 	dfs_proto_get_token(&r, &tok);
 	x->block = dfs_get_u64(&r);
-	x->gen = dfs_get_u64(&r);
+	if (x->resume) {
+		x->old_gen = dfs_get_u64(&r);
+		x->gen = dfs_get_u64(&r);
+		x->offset = dfs_get_u64(&r);
+	} else
+		x->gen = dfs_get_u64(&r);
 	x->chunk = dfs_get_u32(&r);
 	ndown = dfs_get_u32(&r);
 	if (ndown >= DFS_MAX_REPLICATION)
 		r.err = -EBADMSG;
 	for (uint32_t i = 0; i < ndown && r.err == 0; i++)
 		dfs_get_strbuf(&r, down[i], sizeof down[i]);
-	if (dfs_rbuf_done(&r) != 0) {
-		rc = dfs_net_send_error(fd, h->req_id, -EBADMSG,
-		    "malformed WRITE request");
+	if (dfs_rbuf_done(&r) != 0 || (x->resume && (x->gen <= x->old_gen ||
+	    x->offset > DN_MAX_BLOCK_LEN))) {
+		rc = write_refuse(fd, h->req_id, -EBADMSG, 0,
+		    "malformed %s request", what);
 		goto out;
 	}
 	if (dfs_token_check(&dn->keys, &tok, x->block, x->gen,
 	    DFS_TOKEN_WRITE, time(NULL), &cause) != 0) {
-		log_warn("WRITE of block %" PRIu64 " from %s refused: %s",
+		log_warn("%s of block %" PRIu64 " from %s refused: %s", what,
 		    x->block, peer, cause);
-		dfs_net_send_error(fd, h->req_id, -EACCES, "%s", cause);
+		write_refuse(fd, h->req_id, -EACCES, 0, "%s", cause);
 		rc = -EACCES;
 		goto out;
 	}
 	if (!dn_blkfile_chunk_ok(x->chunk)) {
 		rc = -EINVAL;
-		dfs_net_send_error(fd, h->req_id, rc, "chunk size %u is not a "
+		write_refuse(fd, h->req_id, rc, 0, "chunk size %u is not a "
 		    "power of two from %u to %u", x->chunk, DFS_MIN_CHUNK,
 		    DFS_MAX_CHUNK);
 		goto out;
 	}
 	/* A full disk refuses the block before a byte is sent, so the
 	 * writer can go elsewhere; the namenode avoids us meanwhile. */
-	if ((rc = dn_store_room(dn->store, DN_BLOCK_ROOM((uint64_t)
-	    dfs_config_int(dn->cfg, "cluster.block_size")), &cause)) != 0 ||
-	    (rc = dn_store_create(dn->store, x->block, x->gen, x->chunk,
-	    &x->wf, &cause)) != 0) {
-		log_warn("WRITE of block %" PRIu64 " from %s refused: %s",
+	if (x->resume)
+		rc = dn_store_resume(dn->store, x->block, x->old_gen, x->gen,
+		    x->offset, x->chunk, dn->timeout_ms / 2, &x->wf, &cause);
+	else if ((rc = dn_store_room(dn->store, DN_BLOCK_ROOM((uint64_t)
+	    dfs_config_int(dn->cfg, "cluster.block_size")), &cause)) == 0)
+		rc = dn_store_create(dn->store, x->block, x->gen, x->chunk,
+		    &x->wf, &cause);
+	if (rc != 0) {
+		log_warn("%s of block %" PRIu64 " from %s refused: %s", what,
 		    x->block, peer, cause);
-		dfs_net_send_error(fd, h->req_id, rc, "%s", cause);
+		write_refuse(fd, h->req_id, rc, 0, "%s", cause);
 		goto out;
 	}
+	if (x->resume)
+		log_info("block %" PRIu64 ": resuming at %" PRIu64 " bytes as "
+		    "generation %" PRIu64 " (was %" PRIu64 ") for %s",
+		    x->block, x->offset, x->gen, x->old_gen, peer);
 	atomic_fetch_add(&dn->xfers, 1);
 	started = true;
 	if (ndown > 0 && (rc = write_connect_down(x, h, &tok, down,
@@ -631,7 +713,13 @@ out:
 		close(x->down_fd);
 	for (unsigned i = 0; i < x->qlen; i++)
 		free(x->q[(x->qhead + i) % DN_WINDOW].msg);
-	dn_store_release(dn->store, x->wf);
+	/* This node's bytes are good when the failure was elsewhere: keep
+	 * them for a RESUME. */
+	if (!ok && x->wf != NULL && (x->streaming || x->resume) &&
+	    !x->local_err && !x->committed)
+		dn_store_park(dn->store, x->wf);
+	else
+		dn_store_release(dn->store, x->wf);
 	pthread_mutex_destroy(&x->lock);
 	pthread_cond_destroy(&x->cond);
 	free(x);

@@ -35,6 +35,8 @@
 #define DN_MAX_CONNS		1024
 /* How long a connection may sit idle between requests or packets. */
 #define DN_IDLE_MS		(300 * 1000)
+/* How long an interrupted write's temp files wait for a RESUME. */
+#define DN_PARK_MS		(120 * 1000)
 /* Packets of one write between receipt and their ack going upstream. */
 #define DN_WINDOW		64
 /* REPLICATE commands running at once; more wait in a queue. */
@@ -95,6 +97,11 @@ int	dn_store_create(struct dn_store *, dfs_block_id, uint64_t gen,
 	    uint32_t chunk_size, struct dn_blkw **, char **cause);
 int	dn_store_commit(struct dn_store *, struct dn_blkw *, char **cause);
 void	dn_store_release(struct dn_store *, struct dn_blkw *);
+void	dn_store_park(struct dn_store *, struct dn_blkw *);
+int	dn_store_resume(struct dn_store *, dfs_block_id, uint64_t old_gen,
+	    uint64_t new_gen, uint64_t offset, uint32_t chunk_size,
+	    int wait_ms, struct dn_blkw **, char **cause);
+void	dn_store_sweep(struct dn_store *);
 int	dn_store_open_replica(struct dn_store *, dfs_block_id, uint64_t gen,
 	    struct dn_rfile **, char **cause);
 
@@ -112,6 +119,8 @@ int	dn_blkw_create(const char *tmpdir, const char *where,
 	    char **cause);
 int	dn_blkw_append(struct dn_blkw *, const void *data, size_t len,
 	    const uint8_t *crcs_le, char **cause);
+int	dn_blkw_resume(struct dn_blkw *, uint64_t gen, uint64_t offset,
+	    char **cause);
 const struct dn_block *dn_blkw_block(const struct dn_blkw *);
 int	dn_blkw_finish(struct dn_blkw *, const char *curdir, int cur_fd,
 	    char **cause);

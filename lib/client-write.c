@@ -15,13 +15,31 @@
  * every later block E bytes, where E is the block size rounded down to the
  * item size.  Whether the file is a .npy is decided from its first bytes,
  * which are held back until the header parses (or cannot).
+ *
+ * Recovery.  Every packet not yet acknowledged stays in a ring of
+ * DFS_RING buffers (one more than the window), so when a node of the
+ * pipeline fails mid-block nothing acknowledged is lost and nothing else
+ * need be re-read from the caller: the writer asks the namenode for a new
+ * generation stamp for the block on the nodes that survive
+ * (UPDATE_PIPELINE), sends RESUME down them from the last acknowledged
+ * byte, and sends the retained packets again.  The block ends with fewer
+ * replicas than wanted and the namenode's re-replication makes up the
+ * rest after COMPLETE.  Which node failed comes from the ACK's failed
+ * index, the trailing index of an ERROR that refuses WRITE or RESUME, or
+ * is the first node when its connection breaks.
+ *
+ * Leases.  Each namenode call renews the file's lease; a thread per
+ * writer sends RENEW_LEASE when none was made for DFS_RENEW_MS, so a
+ * writer that sits idle (a file held open in the mount) keeps its file.
  */
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "checksum.h"
@@ -31,7 +49,10 @@
 #include "xmalloc.h"
 
 #define DFS_WINDOW		16	/* packets in flight per block */
+#define DFS_RING		(DFS_WINDOW + 1)	/* + the one filling */
 #define DFS_PIPELINE_TRIES	3
+#define DFS_RECOVER_TRIES	3	/* pipeline recoveries per block */
+#define DFS_RENEW_MS		2000	/* lease renewal when idle */
 
 enum head_state { HEAD_PENDING, HEAD_NPY, HEAD_PLAIN };
 
@@ -54,24 +75,81 @@ struct dfs_writer {
 	/* The block being written. */
 	bool			 in_block;
 	struct dfs_lblock	 lb;
+	uint64_t		 old_gen;	/* before the last recovery */
 	uint64_t		 block_start;
 	uint64_t		 block_end;	/* planned end (file offset) */
 	uint64_t		 sent;		/* bytes of the block sent */
+	int			 recoveries;
 	int			 fd;
-	uint8_t			*pkt;
+	uint8_t			*pkt;		/* = ring[seq % DFS_RING] */
 	size_t			 pkt_len;
-	uint64_t		 seq;
 	struct dfs_wbuf		 hdr;
 
+	/* Packets by index (counted over the writer's life): the data of
+	 * those not yet acknowledged, and where each goes in its block. */
+	uint8_t			*ring[DFS_RING];
+	size_t			 ring_len[DFS_RING];
+	uint64_t		 ring_off[DFS_RING];
+	bool			 ring_last[DFS_RING];
+
 	pthread_t		 acker;
-	pthread_mutex_t		 lock;
+	bool			 acker_running;
+	pthread_mutex_t		 lock;		/* guards below */
 	pthread_cond_t		 cond;
+	uint64_t		 seq;		/* packets queued */
 	uint64_t		 acked;		/* packets acknowledged */
+	uint64_t		 base;		/* first packet of this connection */
+	uint64_t		 acked_bytes;	/* of the block */
 	uint64_t		 last_seq;	/* of the block's last packet */
 	int			 ack_err;
 	char			*ack_cause;
+	uint32_t		 fail_idx;	/* pipeline index that failed */
+	bool			 ack_done;	/* the acker has stopped */
 	bool			 failed;
+
+	/* Lease renewal. */
+	pthread_t		 renewer;
+	bool			 renewer_running;
+	pthread_mutex_t		 rlock;		/* guards rstop */
+	pthread_cond_t		 rcond;
+	bool			 rstop;
+	atomic_int_fast64_t	 last_nn_ms;	/* last namenode call */
 };
+
+/* Milliseconds on a clock that never jumps. */
+static int64_t
+writer_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The ring buffer of packet idx, allocated on first use.  Borrowed. */
+static uint8_t *
+writer_slot(struct dfs_writer *w, uint64_t idx)
+{
+	uint8_t	**p = &w->ring[idx % DFS_RING];
+
+	if (*p == NULL)
+		*p = xmalloc(DFS_MAX_PACKET);
+	return *p;
+}
+
+/* A namenode call on w's behalf; it renews the lease too. */
+static int
+writer_nn_call(struct dfs_writer *w, uint16_t type, uint16_t expect,
+    void (*build)(struct dfs_wbuf *, void *), void *barg,
+    int (*parse)(struct dfs_rbuf *, void *), void *parg, char **cause)
+{
+	int	rc;
+
+	rc = dfs_client_call(w->c, type, expect, build, barg, parse, parg,
+	    cause);
+	atomic_store(&w->last_nn_ms, writer_now_ms());
+	return rc;
+}
 
 static void
 build_create(struct dfs_wbuf *b, void *arg)
@@ -96,6 +174,54 @@ parse_attr(struct dfs_rbuf *r, void *arg)
 	return dfs_rbuf_done(r);
 }
 
+static void
+build_renew(struct dfs_wbuf *b, void *arg)
+{
+	struct dfs_writer	*w = arg;
+
+	dfs_put_u64(b, w->attr.ino);
+	dfs_put_str(b, w->c->name);
+}
+
+/* The renewer: RENEW_LEASE whenever the writer has been quiet a while. */
+static void *
+writer_renewer(void *arg)
+{
+	struct dfs_writer	*w = arg;
+	struct timespec		 ts;
+	char			*why = NULL;
+	bool			 warned = false;
+
+	pthread_mutex_lock(&w->rlock);
+	while (!w->rstop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += DFS_RENEW_MS / 1000;
+		ts.tv_nsec += (long)(DFS_RENEW_MS % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&w->rcond, &w->rlock, &ts);
+		if (w->rstop)
+			break;
+		if (writer_now_ms() - atomic_load(&w->last_nn_ms) <
+		    DFS_RENEW_MS)
+			continue;
+		pthread_mutex_unlock(&w->rlock);
+		if (writer_nn_call(w, DFS_NN_RENEW_LEASE, DFS_MSG_OK,
+		    build_renew, w, NULL, NULL, &why) != 0 && !warned) {
+			log_warn("cannot renew the lease of %s: %s", w->path,
+			    why != NULL ? why : "error");
+			warned = true;
+		}
+		free(why);
+		why = NULL;
+		pthread_mutex_lock(&w->rlock);
+	}
+	pthread_mutex_unlock(&w->rlock);
+	return NULL;
+}
+
 /* Create path on the namenode and return a writer for it.  Caller closes
  * or aborts it. */
 int
@@ -111,7 +237,7 @@ dfs_writer_open(struct dfs_client *c, const char *path,
 	w->chunk = c->chunk_size;
 	w->fd = -1;
 	w->opts = opts;
-	rc = dfs_client_call(c, DFS_NN_CREATE, DFS_NN_ATTR, build_create, w,
+	rc = writer_nn_call(w, DFS_NN_CREATE, DFS_NN_ATTR, build_create, w,
 	    parse_attr, &w->attr, cause);
 	w->opts = NULL;
 	if (rc != 0) {
@@ -122,10 +248,17 @@ dfs_writer_open(struct dfs_client *c, const char *path,
 	if (w->attr.block_size == 0)
 		w->attr.block_size = 64 << 20;
 	w->head = xmalloc(DFS_NPY_MAX_HEADER + 16);
-	w->pkt = xmalloc(DFS_MAX_PACKET);
+	w->pkt = writer_slot(w, 0);
+	w->last_seq = UINT64_MAX;
 	dfs_wbuf_init(&w->hdr);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
+	pthread_mutex_init(&w->rlock, NULL);
+	pthread_cond_init(&w->rcond, NULL);
+	if (pthread_create(&w->renewer, NULL, writer_renewer, w) == 0)
+		w->renewer_running = true;
+	else
+		log_warn("%s: cannot start the lease renewer", path);
 	*wp = w;
 	return 0;
 }
@@ -163,12 +296,14 @@ writer_acker(void *arg)
 	struct dfs_wbuf		 in;
 	struct dfs_rbuf		 r;
 	char			*why = NULL;
+	uint32_t		 failed;
 	int			 rc;
 
 	dfs_wbuf_init(&in);
 	for (;;) {
 		rc = dfs_net_recv_frame(w->fd, &h, &in, w->c->timeout_ms, &why);
 		pthread_mutex_lock(&w->lock);
+		failed = 0;	/* unless the pipeline says otherwise */
 		if (rc == 0 && h.type == DFS_MSG_ERROR) {
 			dfs_rbuf_init(&r, in.data, h.len);
 			rc = dfs_get_i32(&r);
@@ -183,23 +318,29 @@ writer_acker(void *arg)
 			dfs_rbuf_init(&r, in.data, h.len);
 			uint64_t seq = dfs_get_u64(&r);
 			int32_t status = dfs_get_i32(&r);
-			uint32_t failed = dfs_get_u32(&r);
+			uint32_t fidx = dfs_get_u32(&r);
 			char *msg = dfs_get_strdup(&r, DFS_WIRE_MAX_STR);
-			if (dfs_rbuf_done(&r) != 0 || seq != w->acked) {
+			if (dfs_rbuf_done(&r) != 0 ||
+			    seq != w->acked - w->base || w->acked >= w->seq) {
 				rc = -EPROTO;
 				xasprintf(&why, "bad acknowledgement from %s",
 				    w->lb.locs[0].addr);
 			} else if (status != 0) {
 				rc = status < 0 ? status : -EIO;
-				if (failed < w->lb.nlocs)
+				if (fidx < w->lb.nlocs) {
+					failed = fidx;
 					xasprintf(&why, "data node %s: %s",
-					    w->lb.locs[failed].addr,
+					    w->lb.locs[fidx].addr,
 					    msg != NULL ? msg : "failed");
-				else
+				} else
 					why = xstrdup(msg != NULL ? msg :
 					    "pipeline failed");
-			} else
+			} else {
+				size_t k = w->acked % DFS_RING;
+				w->acked_bytes = w->ring_off[k] +
+				    w->ring_len[k];
 				w->acked++;
+			}
 			free(msg);
 		}
 		if (rc != 0) {
@@ -208,10 +349,13 @@ writer_acker(void *arg)
 				    w->lb.locs[0].addr, strerror(-rc));
 			w->ack_err = rc;
 			w->ack_cause = why;
+			w->fail_idx = failed;
 			why = NULL;
 		}
-		pthread_cond_broadcast(&w->cond);
 		bool done = rc != 0 || w->acked > w->last_seq;
+		if (done)
+			w->ack_done = true;
+		pthread_cond_broadcast(&w->cond);
 		pthread_mutex_unlock(&w->lock);
 		if (done)
 			break;
@@ -257,47 +401,88 @@ build_abandon(struct dfs_wbuf *b, void *arg)
 	dfs_put_u64(b, a->block);
 }
 
-/* Connect to the first node of lb and set the pipeline up. */
+/*
+ * Which node of the pipeline refused, from an ERROR answering WRITE or
+ * RESUME: its trailing index when it has one; else a data node that
+ * relays a refusal from below names the node in its message.
+ */
+static uint32_t
+writer_refuser(const struct dfs_writer *w, struct dfs_rbuf *r,
+    const char *msg)
+{
+	static const char *const pfx[] = { "cannot reach pipeline node ",
+	    "pipeline node " };
+	uint32_t	failed;
+
+	if (dfs_rbuf_left(r) >= 4) {
+		failed = dfs_get_u32(r);
+		return failed < w->lb.nlocs ? failed : 0;
+	}
+	for (size_t i = 0; msg != NULL && i < 2; i++) {
+		size_t n = strlen(pfx[i]);
+		if (strncmp(msg, pfx[i], n) != 0)
+			continue;
+		for (uint32_t k = 1; k < w->lb.nlocs; k++) {
+			size_t a = strlen(w->lb.locs[k].addr);
+			if (strncmp(msg + n, w->lb.locs[k].addr, a) == 0 &&
+			    (msg[n + a] == ':' || msg[n + a] == ' '))
+				return k;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Connect to the first node of lb and set the pipeline up: WRITE, or
+ * RESUME from w->acked_bytes after a recovery.  On failure *failed is the
+ * index of the node to blame.
+ */
 static int
-writer_connect(struct dfs_writer *w, bool *first_failed, char **cause)
+writer_connect(struct dfs_writer *w, bool resume, uint32_t *failed,
+    char **cause)
 {
 	struct dfs_wbuf		 b;
 	struct dfs_frame_hdr	 h;
 	struct dfs_rbuf		 r;
 	int			 rc;
 
+	*failed = 0;
 	if (w->lb.nlocs == 0) {
 		xasprintf(cause, "the namenode gave no data nodes");
 		return -ENOSPC;
 	}
-	*first_failed = true;
 	if ((rc = dfs_net_connect(w->lb.locs[0].addr, w->c->timeout_ms,
 	    &w->fd, cause)) != 0)
 		return rc;
-	*first_failed = false;
 	dfs_wbuf_init(&b);
-	dfs_frame_begin(&b, DFS_DX_WRITE, 1);
+	dfs_frame_begin(&b, resume ? DFS_DX_RESUME : DFS_DX_WRITE, 1);
 	dfs_proto_put_token(&b, &w->lb.token);
 	dfs_put_u64(&b, w->lb.block);
-	dfs_put_u64(&b, w->lb.gen);
+	if (resume) {
+		dfs_put_u64(&b, w->old_gen);
+		dfs_put_u64(&b, w->lb.gen);
+		dfs_put_u64(&b, w->acked_bytes);
+	} else
+		dfs_put_u64(&b, w->lb.gen);
 	dfs_put_u32(&b, w->chunk);
 	dfs_put_u32(&b, w->lb.nlocs - 1);
 	for (uint32_t i = 1; i < w->lb.nlocs; i++)
 		dfs_put_str(&b, w->lb.locs[i].addr);
 	dfs_frame_end(&b);
 	if ((rc = dfs_net_send(w->fd, &b, w->c->timeout_ms)) == 0)
-		rc = dfs_net_recv_frame(w->fd, &h, &b, w->c->timeout_ms,
-		    cause);
+		rc = dfs_net_recv_frame(w->fd, &h, &b, w->c->timeout_ms *
+		    (int)w->lb.nlocs, cause);
 	if (rc == 0 && h.type == DFS_MSG_ERROR) {
 		dfs_rbuf_init(&r, b.data, h.len);
 		rc = dfs_get_i32(&r);
 		*cause = dfs_get_strdup(&r, DFS_WIRE_MAX_STR);
+		*failed = writer_refuser(w, &r, *cause);
 		if (rc >= 0)
 			rc = -EIO;
 	} else if (rc == 0 && h.type != DFS_MSG_OK) {
 		rc = -EPROTO;
-		xasprintf(cause, "%s answered %s to WRITE", w->lb.locs[0].addr,
-		    dfs_msg_name(h.type));
+		xasprintf(cause, "%s answered %s to %s", w->lb.locs[0].addr,
+		    dfs_msg_name(h.type), resume ? "RESUME" : "WRITE");
 	} else if (rc != 0 && *cause == NULL)
 		xasprintf(cause, "%s: %s", w->lb.locs[0].addr, strerror(-rc));
 	dfs_wbuf_release(&b);
@@ -308,12 +493,32 @@ writer_connect(struct dfs_writer *w, bool *first_failed, char **cause)
 	return rc;
 }
 
+/* Start reading acknowledgements on a new connection. */
+static int
+writer_start_acker(struct dfs_writer *w, char **cause)
+{
+	pthread_mutex_lock(&w->lock);
+	w->base = w->acked;
+	w->ack_err = 0;
+	free(w->ack_cause);
+	w->ack_cause = NULL;
+	w->ack_done = false;
+	pthread_mutex_unlock(&w->lock);
+	if (pthread_create(&w->acker, NULL, writer_acker, w) != 0) {
+		free(*cause);
+		xasprintf(cause, "cannot start a thread");
+		return -EAGAIN;
+	}
+	w->acker_running = true;
+	return 0;
+}
+
 /* Ask for a new block and open its pipeline, avoiding nodes that failed. */
 static int
 writer_begin_block(struct dfs_writer *w, char **cause)
 {
 	struct abandon_args	 a = { w, 0 };
-	bool			 first_failed = false;
+	uint32_t		 failed = 0;
 	int			 rc = 0;
 
 	w->lb.nlocs = 0;
@@ -321,65 +526,71 @@ writer_begin_block(struct dfs_writer *w, char **cause)
 		struct dfs_lblock excl = w->lb;
 		char *why = NULL;
 
-		rc = dfs_client_call(w->c, DFS_NN_ADD_BLOCK, DFS_NN_LBLOCK,
+		rc = writer_nn_call(w, DFS_NN_ADD_BLOCK, DFS_NN_LBLOCK,
 		    build_add_block, w, parse_lblock, &w->lb, cause);
 		if (rc != 0)
 			return rc;
 		w->prev_block = 0;	/* committed by ADD_BLOCK */
-		if ((rc = writer_connect(w, &first_failed, &why)) == 0)
+		if ((rc = writer_connect(w, false, &failed, &why)) == 0)
 			break;
 		log_warn("pipeline for block %llu failed: %s",
 		    (unsigned long long)w->lb.block, why);
 		free(*cause);
 		*cause = why;
 		a.block = w->lb.block;
-		dfs_client_call(w->c, DFS_NN_ABANDON, DFS_MSG_OK,
-		    build_abandon, &a, NULL, NULL, NULL);
-		/* Exclude what failed before plus this pipeline's nodes. */
+		writer_nn_call(w, DFS_NN_ABANDON, DFS_MSG_OK, build_abandon,
+		    &a, NULL, NULL, NULL);
+		/* Exclude what failed before plus the node that refused. */
 		struct dfs_lblock next = w->lb;
 		next.nlocs = 0;
 		for (uint32_t i = 0; i < excl.nlocs &&
 		    next.nlocs < DFS_MAX_REPLICATION; i++)
 			next.locs[next.nlocs++] = excl.locs[i];
-		/* Which node failed is known only when it was the first;
-		 * otherwise avoid the rest of the pipeline. */
-		for (uint32_t i = first_failed ? 0 : 1; i < (first_failed ?
-		    1 : w->lb.nlocs) && next.nlocs < DFS_MAX_REPLICATION; i++)
-			next.locs[next.nlocs++] = w->lb.locs[i];
+		if (failed < w->lb.nlocs && next.nlocs < DFS_MAX_REPLICATION)
+			next.locs[next.nlocs++] = w->lb.locs[failed];
 		w->lb = next;
 	}
 	if (rc != 0)
 		return rc;
 	w->in_block = true;
 	w->sent = 0;
-	w->seq = 0;
-	w->acked = 0;
+	w->recoveries = 0;
+	pthread_mutex_lock(&w->lock);
+	w->acked_bytes = 0;
 	w->last_seq = UINT64_MAX;
-	w->ack_err = 0;
-	if (pthread_create(&w->acker, NULL, writer_acker, w) != 0) {
-		xasprintf(cause, "cannot start a thread");
-		return -EAGAIN;
-	}
-	return 0;
+	pthread_mutex_unlock(&w->lock);
+	return writer_start_acker(w, cause);
 }
 
 /* Wait for the acker: for a window slot, or for everything when all. */
 static int
-writer_wait(struct dfs_writer *w, bool all, char **cause)
+writer_wait(struct dfs_writer *w, bool all)
 {
 	int	rc;
 
 	pthread_mutex_lock(&w->lock);
-	while (w->ack_err == 0 &&
+	while (w->ack_err == 0 && !w->ack_done &&
 	    (all ? w->acked < w->seq : w->seq - w->acked >= DFS_WINDOW))
 		pthread_cond_wait(&w->cond, &w->lock);
 	rc = w->ack_err;
-	if (rc != 0 && cause != NULL) {
-		free(*cause);
-		*cause = xstrdup(w->ack_cause);
-	}
+	if (rc == 0 && w->ack_done && w->acked < w->seq)
+		rc = -EPROTO;	/* acks ended before the packets did */
 	pthread_mutex_unlock(&w->lock);
 	return rc;
+}
+
+/* Stop the acker and close the connection to the pipeline. */
+static void
+writer_disconnect(struct dfs_writer *w)
+{
+	if (w->fd >= 0)
+		shutdown(w->fd, SHUT_RDWR);
+	if (w->acker_running)
+		pthread_join(w->acker, NULL);
+	w->acker_running = false;
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
 }
 
 /* Close the block's pipeline after its last acknowledgement or an error. */
@@ -388,61 +599,166 @@ writer_end_block(struct dfs_writer *w)
 {
 	if (!w->in_block)
 		return;
-	shutdown(w->fd, SHUT_RDWR);
-	pthread_join(w->acker, NULL);
-	close(w->fd);
-	w->fd = -1;
+	writer_disconnect(w);
 	w->in_block = false;
 	free(w->ack_cause);
 	w->ack_cause = NULL;
+}
+
+/* Send packet idx (retained in the ring) on the current connection. */
+static int
+writer_send_idx(struct dfs_writer *w, uint64_t idx)
+{
+	size_t		 k = idx % DFS_RING, len = w->ring_len[k];
+	const uint8_t	*p = w->ring[k];
+	uint32_t	 nchunks = (len + w->chunk - 1) / w->chunk;
+	int		 rc;
+
+	dfs_wbuf_reset(&w->hdr);
+	dfs_frame_begin(&w->hdr, DFS_DX_PACKET, idx - w->base);
+	dfs_put_u64(&w->hdr, idx - w->base);
+	dfs_put_u64(&w->hdr, w->ring_off[k]);
+	dfs_put_u8(&w->hdr, w->ring_last[k]);
+	dfs_put_u32(&w->hdr, nchunks);
+	for (uint32_t i = 0; i < nchunks; i++) {
+		size_t off = (size_t)i * w->chunk;
+		size_t n = len - off < w->chunk ? len - off : w->chunk;
+		dfs_put_u32(&w->hdr, dfs_crc32c(0, p + off, n));
+	}
+	dfs_put_u32(&w->hdr, (uint32_t)len);
+	dfs_frame_end(&w->hdr);
+	dfs_le32enc(w->hdr.data + 16, (uint32_t)(w->hdr.len -
+	    DFS_WIRE_HDR_LEN + len));
+	if ((rc = dfs_net_send(w->fd, &w->hdr, w->c->timeout_ms)) == 0)
+		rc = dfs_net_write_all(w->fd, p, len, w->c->timeout_ms);
+	return rc;
+}
+
+struct update_args {
+	struct dfs_writer	*w;
+	dfs_node_id		 keep[DFS_MAX_REPLICATION];
+	uint32_t		 nkeep;
+};
+
+static void
+build_update(struct dfs_wbuf *b, void *arg)
+{
+	struct update_args	*u = arg;
+
+	dfs_put_u64(b, u->w->attr.ino);
+	dfs_put_str(b, u->w->c->name);
+	dfs_put_u64(b, u->w->lb.block);
+	dfs_put_u64(b, u->w->lb.gen);
+	dfs_put_u32(b, u->nkeep);
+	for (uint32_t i = 0; i < u->nkeep; i++)
+		dfs_put_u64(b, u->keep[i]);
+}
+
+/*
+ * A node of the block's pipeline failed: continue the block on the
+ * others under a new generation stamp from the last acknowledged byte,
+ * and send the unacknowledged packets again.  0, or the write fails with
+ * *cause.
+ */
+static int
+writer_recover(struct dfs_writer *w, char **cause)
+{
+	struct update_args	 u;
+	struct dfs_lblock	 lb;
+	uint32_t		 failed;
+	char			*why;
+	int			 rc;
+
+	for (;;) {
+		/* The acker knows which node failed; let it finish. */
+		pthread_mutex_lock(&w->lock);
+		while (w->acker_running && !w->ack_done)
+			pthread_cond_wait(&w->cond, &w->lock);
+		failed = w->fail_idx;
+		why = w->ack_cause != NULL ? xstrdup(w->ack_cause) :
+		    xstrdup("pipeline broken");
+		w->fail_idx = 0;
+		pthread_mutex_unlock(&w->lock);
+		writer_disconnect(w);
+retry:
+		if (w->recoveries++ >= DFS_RECOVER_TRIES) {
+			free(*cause);
+			xasprintf(cause, "block %llu: pipeline failed %d times, "
+			    "last: %s", (unsigned long long)w->lb.block,
+			    DFS_RECOVER_TRIES + 1, why);
+			free(why);
+			return -EIO;
+		}
+		u.w = w;
+		u.nkeep = 0;
+		for (uint32_t i = 0; i < w->lb.nlocs; i++)
+			if (i != failed)
+				u.keep[u.nkeep++] = w->lb.locs[i].node;
+		if (u.nkeep == 0) {
+			free(*cause);
+			xasprintf(cause, "%s (no data node of the pipeline is "
+			    "left)", why);
+			free(why);
+			return -EIO;
+		}
+		log_warn("block %llu: %s; continuing on %u node%s from byte "
+		    "%llu", (unsigned long long)w->lb.block, why, u.nkeep,
+		    u.nkeep == 1 ? "" : "s",
+		    (unsigned long long)w->acked_bytes);
+		free(why);
+		why = NULL;
+		if ((rc = writer_nn_call(w, DFS_NN_UPDATE_PIPELINE,
+		    DFS_NN_LBLOCK, build_update, &u, parse_lblock, &lb,
+		    cause)) != 0)
+			return rc;
+		w->old_gen = w->lb.gen;
+		w->lb = lb;
+		if ((rc = writer_connect(w, true, &failed, &why)) != 0)
+			goto retry;
+		if ((rc = writer_start_acker(w, cause)) != 0)
+			return rc;
+		rc = 0;
+		for (uint64_t i = w->acked; rc == 0 && i < w->seq; i++)
+			rc = writer_send_idx(w, i);
+		if (rc == 0)
+			return 0;
+	}
 }
 
 /* Send the buffered packet; last closes the block. */
 static int
 writer_send_packet(struct dfs_writer *w, bool last, char **cause)
 {
-	uint32_t	nchunks = (w->pkt_len + w->chunk - 1) / w->chunk;
+	uint64_t	idx;
+	size_t		k;
 	int		rc;
 
 	if (!w->in_block && (rc = writer_begin_block(w, cause)) != 0)
 		return rc;
-	if ((rc = writer_wait(w, false, cause)) != 0)
-		return rc;
-	dfs_wbuf_reset(&w->hdr);
-	dfs_frame_begin(&w->hdr, DFS_DX_PACKET, w->seq);
-	dfs_put_u64(&w->hdr, w->seq);
-	dfs_put_u64(&w->hdr, w->sent);
-	dfs_put_u8(&w->hdr, last);
-	dfs_put_u32(&w->hdr, nchunks);
-	for (uint32_t i = 0; i < nchunks; i++) {
-		size_t off = (size_t)i * w->chunk;
-		size_t n = w->pkt_len - off < w->chunk ? w->pkt_len - off :
-		    w->chunk;
-		dfs_put_u32(&w->hdr, dfs_crc32c(0, w->pkt + off, n));
-	}
-	dfs_put_u32(&w->hdr, (uint32_t)w->pkt_len);
-	dfs_frame_end(&w->hdr);
-	dfs_le32enc(w->hdr.data + 16, (uint32_t)(w->hdr.len -
-	    DFS_WIRE_HDR_LEN + w->pkt_len));
+	while (writer_wait(w, false) != 0)
+		if ((rc = writer_recover(w, cause)) != 0)
+			return rc;
 	pthread_mutex_lock(&w->lock);
+	idx = w->seq;
+	k = idx % DFS_RING;
+	w->ring_len[k] = w->pkt_len;
+	w->ring_off[k] = w->sent;
+	w->ring_last[k] = last;
 	if (last)
-		w->last_seq = w->seq;
+		w->last_seq = idx;
 	w->seq++;
 	pthread_mutex_unlock(&w->lock);
-	if ((rc = dfs_net_send(w->fd, &w->hdr, w->c->timeout_ms)) != 0 ||
-	    (rc = dfs_net_write_all(w->fd, w->pkt, w->pkt_len,
-	    w->c->timeout_ms)) != 0) {
-		/* The acker usually knows why the stream broke. */
-		if (writer_wait(w, true, cause) == 0 || *cause == NULL)
-			xasprintf(cause, "sending to %s: %s",
-			    w->lb.locs[0].addr, strerror(-rc));
+	/* Sent again by the recovery if the stream breaks. */
+	if (writer_send_idx(w, idx) != 0 &&
+	    (rc = writer_recover(w, cause)) != 0)
 		return rc;
-	}
 	w->sent += w->pkt_len;
 	w->pkt_len = 0;
+	w->pkt = writer_slot(w, w->seq);
 	if (last) {
-		if ((rc = writer_wait(w, true, cause)) != 0)
-			return rc;
+		while (writer_wait(w, true) != 0)
+			if ((rc = writer_recover(w, cause)) != 0)
+				return rc;
 		writer_end_block(w);
 		w->prev_block = w->lb.block;
 		w->prev_len = w->sent;
@@ -569,26 +885,38 @@ dfs_writer_close(struct dfs_writer *w, char **cause)
 	if ((w->in_block || w->pkt_len > 0) &&
 	    (rc = writer_send_packet(w, true, cause)) != 0)
 		goto out;
-	rc = dfs_client_call(w->c, DFS_NN_COMPLETE, DFS_MSG_OK, build_complete,
+	rc = writer_nn_call(w, DFS_NN_COMPLETE, DFS_MSG_OK, build_complete,
 	    w, NULL, NULL, cause);
 out:
 	dfs_writer_abort(w);
 	return rc;
 }
 
-/* Stop writing and free w; the file stays under construction. */
+/* Stop writing and free w; the file stays under construction (until its
+ * lease expires, when the namenode recovers it). */
 void
 dfs_writer_abort(struct dfs_writer *w)
 {
 	if (w == NULL)
 		return;
+	if (w->renewer_running) {
+		pthread_mutex_lock(&w->rlock);
+		w->rstop = true;
+		pthread_cond_signal(&w->rcond);
+		pthread_mutex_unlock(&w->rlock);
+		pthread_join(w->renewer, NULL);
+	}
 	writer_end_block(w);
+	writer_disconnect(w);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->rlock);
+	pthread_cond_destroy(&w->rcond);
 	dfs_wbuf_release(&w->hdr);
 	free(w->ack_cause);
+	for (size_t i = 0; i < DFS_RING; i++)
+		free(w->ring[i]);
 	free(w->head);
-	free(w->pkt);
 	free(w->path);
 	free(w);
 }

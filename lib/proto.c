@@ -188,6 +188,9 @@ dfs_msg_name(uint16_t type)
 		{ DFS_NN_STATFS_REPLY, "STATFS_REPLY" },
 		{ DFS_NN_UNLINK, "UNLINK" }, { DFS_NN_SYMLINK, "SYMLINK" },
 		{ DFS_NN_READLINK, "READLINK" }, { DFS_NN_LINK, "LINK" },
+		{ DFS_NN_UPDATE_PIPELINE, "UPDATE_PIPELINE" },
+		{ DFS_NN_RENEW_LEASE, "RENEW_LEASE" },
+		{ DFS_DX_RESUME, "RESUME" },
 	};
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

@@ -141,7 +141,29 @@ enum dfs_msg {
 				   -> NN_ATTR (the new link) */
 	DFS_NN_READLINK = 125,	/* str path -> NN_LINK */
 	DFS_NN_LINK = 126,	/* str target */
+
+	/* Write pipeline and lease recovery (issue 6). */
+	DFS_NN_UPDATE_PIPELINE = 127, /* u64 ino, str client, u64 block,
+				   u64 old_gen, u32 nkeep, nkeep x u64 node
+				   (the surviving pipeline, in order)
+				   -> NN_LBLOCK (same block, a new gen, locs
+				   = the survivors, token for writing) */
+	DFS_NN_RENEW_LEASE = 128, /* u64 ino, str client -> OK */
+	DFS_DX_RESUME = 307,	/* token (new gen, WRITE), u64 block,
+				   u64 old_gen, u64 new_gen, u64 offset,
+				   u32 chunk_size, u32 ndown, ndown x str
+				   addr -> OK, then as WRITE from offset:
+				   the node's unfinished replica of
+				   (block, old_gen) is cut to offset bytes
+				   and continues as new_gen */
 };
+
+/*
+ * An ERROR answering WRITE or RESUME carries one more field after its
+ * message: u32 failed, the pipeline index (counted from the node that
+ * answers, 0 being itself) of the node that refused, so the writer knows
+ * which node to avoid.  Other readers of ERROR ignore it.
+ */
 
 /* The valid mask of DFS_NN_SETATTR. */
 enum dfs_set {

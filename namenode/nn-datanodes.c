@@ -385,8 +385,8 @@ nn_datanodes_reap(struct nn *nn)
 	    now - nn->token_lifetime_s * 1000);
 }
 
-/* The monitor: once a second, liveness, then safe mode or (once a
- * heartbeat) replication. */
+/* The monitor: once a second, liveness and expired leases, then safe
+ * mode or (once a heartbeat) replication. */
 static void *
 nn_datanodes_monitor(void *arg)
 {
@@ -409,6 +409,10 @@ nn_datanodes_monitor(void *arg)
 		if (atomic_load(&nn->stopping))
 			break;
 		nn_datanodes_reap(nn);
+		/* Replicas are not all known in safe mode: a file's last
+		 * block could look unfinished when it is not. */
+		if (!nn->safemode)
+			nn_write_recover_leases(nn);
 		if (nn->safemode)
 			nn_place_safemode(nn);
 		else if (nn_now_ms() - nn->last_repl_ms >= period) {

@@ -91,6 +91,10 @@ static const char nn_db_schema[] =
 	"CREATE TABLE IF NOT EXISTS symlinks("
 	"  ino INTEGER PRIMARY KEY REFERENCES inodes(id) ON DELETE CASCADE,"
 	"  target TEXT NOT NULL);"
+	/* Files being written, for lease recovery; an older database
+	 * gains it on open. */
+	"CREATE INDEX IF NOT EXISTS inodes_writing ON inodes(lease_ms) "
+	"  WHERE under_construction = 1;"
 	"INSERT OR IGNORE INTO meta VALUES ('schema', 1);"
 	"INSERT OR IGNORE INTO meta VALUES ('next_block', 1);"
 	"INSERT OR IGNORE INTO meta VALUES ('next_gen', 1000);";

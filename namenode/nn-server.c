@@ -67,6 +67,8 @@ static const struct {
 	{ DFS_NN_UNLINK, nn_meta_op_unlink },
 	{ DFS_NN_SYMLINK, nn_meta_op_symlink },
 	{ DFS_NN_READLINK, nn_meta_op_readlink },
+	{ DFS_NN_UPDATE_PIPELINE, nn_write_op_update_pipeline },
+	{ DFS_NN_RENEW_LEASE, nn_write_op_renew_lease },
 };
 
 /* Milliseconds on a clock that never jumps: timeouts and liveness. */

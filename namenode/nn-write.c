@@ -15,6 +15,18 @@
  * only when it is true of the bytes: the header parses, the data fills
  * the file exactly and every block starts on a whole element, so each
  * block can later be reduced on its own.
+ *
+ * Recovery.  When a node of a pipeline fails mid-block, the writer keeps
+ * the block and asks for a new generation stamp for it (UPDATE_PIPELINE)
+ * naming the nodes that survive; those continue the replica under the new
+ * stamp, so a replica of the old one that turns up later (a node that
+ * comes back) is stale and deleted (nn-blockmap.c).  A writer renews its
+ * lease with every call and, while idle, with RENEW_LEASE; a file whose
+ * lease is older than namenode.lease_timeout lost its writer and is
+ * recovered by the monitor: its unfinished last block is kept at the
+ * length its finalized replicas agree on, or dropped if it has none, and
+ * the file is closed at the length of its blocks, or removed if it has
+ * none left.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -604,4 +616,330 @@ out:
 	nn_write_wfile_free(&f);
 	free(client);
 	return rc;
+}
+
+/* The UPDATE_PIPELINE work inside its transaction; the reply into lb. */
+static int
+nn_write_do_update(struct nn_req *req, dfs_ino ino, const char *client,
+    dfs_block_id block, uint64_t old_gen, const dfs_node_id *keep,
+    uint32_t nkeep, struct dfs_lblock *lb)
+{
+	static const char sql_addr[] =
+	    "SELECT d.addr FROM datanodes d JOIN live.nodes n ON n.id = d.id "
+	    "WHERE d.id = ? AND n.state = 1";
+	static const char sql_old[] =
+	    "SELECT node, gen FROM live.replicas WHERE block = ?1 AND gen != ?2";
+	struct nn	*nn = req->nn;
+	struct nn_wfile	 f;
+	struct nn_block	 last;
+	sqlite3_stmt	*st;
+	int64_t		 gen, nodes[64], gens[64];
+	int		 n = 0, rc;
+
+	memset(lb, 0, sizeof *lb);
+	if ((rc = nn_write_lease(req, ino, client, true, &f)) != 0)
+		goto out;
+	rc = nn_blockmap_get(nn, sql_last_block, (int64_t)ino, &last);
+	if (rc != 0 && rc != -ENOENT)
+		goto out;
+	if (rc == -ENOENT || last.id != block) {
+		rc = nn_server_fail(req, -EINVAL, "block %llu is not the last "
+		    "block of the file", (unsigned long long)block);
+		goto out;
+	}
+	if (last.complete) {
+		rc = nn_server_fail(req, -EINVAL, "block %llu is finished",
+		    (unsigned long long)block);
+		goto out;
+	}
+	if (last.gen != old_gen) {
+		rc = nn_server_fail(req, -ESTALE, "block %llu is at generation "
+		    "%llu, not %llu", (unsigned long long)block,
+		    (unsigned long long)last.gen, (unsigned long long)old_gen);
+		goto out;
+	}
+	for (uint32_t i = 0; i < nkeep; i++) {
+		const char *addr;
+		for (uint32_t j = 0; j < i; j++)
+			if (keep[j] == keep[i]) {
+				rc = nn_server_fail(req, -EINVAL, "data node "
+				    "%llu named twice",
+				    (unsigned long long)keep[i]);
+				goto out;
+			}
+		st = nn_db_sql(nn, sql_addr, "i", (int64_t)keep[i]);
+		if ((rc = nn_db_step(nn, st)) != 1) {
+			if (rc == 0)
+				rc = nn_server_fail(req, -EHOSTDOWN, "data "
+				    "node %llu is unknown or dead",
+				    (unsigned long long)keep[i]);
+			goto out;
+		}
+		addr = (const char *)sqlite3_column_text(st, 0);
+		lb->locs[i].node = keep[i];
+		snprintf(lb->locs[i].addr, sizeof lb->locs[i].addr, "%s",
+		    addr != NULL ? addr : "");
+		nn_db_reset(st);
+	}
+	lb->nlocs = nkeep;
+	if ((rc = nn_db_counter(nn, "next_gen", &gen)) != 0 ||
+	    (rc = nn_db_exec(nn, "UPDATE blocks SET gen = ?2 WHERE id = ?1",
+	    "ii", (int64_t)block, gen)) != 0)
+		goto out;
+	/* Space is reserved on the survivors only; replicas of another
+	 * generation (none, normally: the block was unfinished) go. */
+	if ((rc = nn_db_exec(nn, "DELETE FROM live.pending WHERE block = ?",
+	    "i", (int64_t)block)) != 0)
+		goto out;
+	for (uint32_t i = 0; i < nkeep && rc == 0; i++)
+		rc = nn_db_exec(nn, "INSERT OR REPLACE INTO live.pending(block, "
+		    "node, bytes, kind, since_ms) VALUES (?, ?, ?, 1, ?)",
+		    "iiii", (int64_t)block, (int64_t)keep[i],
+		    (int64_t)f.block_size, nn_now_ms());
+	st = nn_db_sql(nn, sql_old, "ii", (int64_t)block, gen);
+	while (rc == 0 && n < 64 && (rc = nn_db_step(nn, st)) == 1) {
+		nodes[n] = sqlite3_column_int64(st, 0);
+		gens[n++] = sqlite3_column_int64(st, 1);
+		rc = 0;
+	}
+	nn_db_reset(st);
+	if (rc == 1)
+		rc = 0;
+	for (int k = 0; rc == 0 && k < n; k++)
+		rc = nn_datanodes_queue(nn, (dfs_node_id)nodes[k],
+		    DFS_CMD_DELETE, block, (uint64_t)gens[k], NULL, 0);
+	if (rc == 0 && n > 0)
+		rc = nn_db_exec(nn, "DELETE FROM live.replicas WHERE block = ?1 "
+		    "AND gen != ?2", "ii", (int64_t)block, gen);
+	if (rc != 0)
+		goto out;
+	lb->block = block;
+	lb->gen = (uint64_t)gen;
+	lb->offset = last.offset;
+	dfs_token_sign(&nn->keys, &lb->token, lb->block, lb->gen,
+	    DFS_TOKEN_WRITE, time(NULL), nn->token_lifetime_s);
+out:
+	nn_write_wfile_free(&f);
+	return rc;
+}
+
+/*
+ * UPDATE_PIPELINE: a node of the pipeline of the file's unfinished last
+ * block failed; the block continues on the survivors under a new
+ * generation stamp.
+ */
+int
+nn_write_op_update_pipeline(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	struct dfs_lblock lb;
+	dfs_node_id	 keep[DFS_MAX_REPLICATION];
+	dfs_ino		 ino;
+	dfs_block_id	 block;
+	uint64_t	 old_gen;
+	uint32_t	 nkeep;
+	char		*client;
+	int		 rc;
+
+	ino = dfs_get_u64(&req->in);
+	client = dfs_get_strdup(&req->in, NN_MAX_CLIENT_NAME);
+	block = dfs_get_u64(&req->in);
+	old_gen = dfs_get_u64(&req->in);
+	nkeep = dfs_get_u32(&req->in);
+	if (nkeep > DFS_MAX_REPLICATION)
+		req->in.err = -EBADMSG;
+	for (uint32_t i = 0; i < nkeep && req->in.err == 0; i++)
+		keep[i] = dfs_get_u64(&req->in);
+	if ((rc = nn_server_decoded(req)) != 0)
+		goto out_free;
+	if (nkeep == 0 || block > INT64_MAX) {
+		rc = nn_server_fail(req, -EINVAL, "a pipeline needs at least "
+		    "one data node");
+		goto out_free;
+	}
+	for (uint32_t i = 0; i < nkeep; i++)
+		if (keep[i] > INT64_MAX) {
+			rc = nn_server_fail(req, -EINVAL, "bad node id");
+			goto out_free;
+		}
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_db_begin(nn)) == 0) {
+		rc = nn_write_do_update(req, ino, client, block, old_gen, keep,
+		    nkeep, &lb);
+		rc = nn_db_end(nn, rc);
+	}
+	pthread_mutex_unlock(&nn->lock);
+	if (rc == 0) {
+		log_info("block %llu of inode %llu: pipeline recovered on %u "
+		    "node%s, generation %llu (was %llu)",
+		    (unsigned long long)block, (unsigned long long)ino, nkeep,
+		    nkeep == 1 ? "" : "s", (unsigned long long)lb.gen,
+		    (unsigned long long)old_gen);
+		dfs_proto_put_lblock(nn_server_reply(req, DFS_NN_LBLOCK), &lb);
+	}
+out_free:
+	free(client);
+	return rc;
+}
+
+/* RENEW_LEASE: the writer of file ino is alive, though idle. */
+int
+nn_write_op_renew_lease(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	struct nn_wfile	 f;
+	dfs_ino		 ino;
+	char		*client;
+	int		 rc;
+
+	ino = dfs_get_u64(&req->in);
+	client = dfs_get_strdup(&req->in, NN_MAX_CLIENT_NAME);
+	memset(&f, 0, sizeof f);
+	if ((rc = nn_server_decoded(req)) != 0)
+		goto out;
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_db_begin(nn)) == 0) {
+		rc = nn_write_lease(req, ino, client, true, &f);
+		rc = nn_db_end(nn, rc);
+	}
+	pthread_mutex_unlock(&nn->lock);
+out:
+	nn_write_wfile_free(&f);
+	free(client);
+	return rc;
+}
+
+/*
+ * Recover file ino, whose writer's lease expired, inside a transaction:
+ * its unfinished last block is finished at the length most of its
+ * finalized replicas have (the longest on a tie), or dropped when none
+ * has been finalized; then the file is closed at the length of its
+ * blocks, as plain bytes, or removed when no block is left.
+ */
+static int
+nn_write_do_recover(struct nn *nn, dfs_ino ino)
+{
+	static const char sql_len[] =
+	    "SELECT r.len, count(*) AS c FROM live.replicas r JOIN live.nodes n "
+	    "ON n.id = r.node WHERE r.block = ?1 AND r.gen = ?2 AND "
+	    "r.corrupt = 0 AND n.state = 1 GROUP BY r.len "
+	    "ORDER BY c DESC, r.len DESC LIMIT 1";
+	static const char sql_stale[] =
+	    "SELECT node, gen FROM live.replicas WHERE block = ?1 AND "
+	    "(gen != ?2 OR len != ?3)";
+	static const char sql_done[] =
+	    "UPDATE inodes SET size = ?2, under_construction = 0, "
+	    "lease_client = NULL, lease_ms = NULL, mtime_ns = ?3, "
+	    "ctime_ns = ?3, descr = NULL, fortran = NULL, shape = NULL, "
+	    "data_offset = NULL, itemsize = NULL, header_len = NULL "
+	    "WHERE id = ?1";
+	struct nn_complete	 c;
+	struct nn_block		*b;
+	sqlite3_stmt		*st;
+	int64_t			 len, parent, nodes[64], gens[64];
+	uint64_t		 size = 0;
+	int			 n = 0, rc;
+
+	memset(&c, 0, sizeof c);
+	c.ino = ino;
+	if ((rc = nn_write_load(nn, &c)) != 0)
+		goto out;
+	if (c.nblocks > 0 && !(b = &c.blocks[c.nblocks - 1])->complete) {
+		rc = nn_db_i64(nn, &len, sql_len, "ii", (int64_t)b->id,
+		    (int64_t)b->gen);
+		if (rc == -ENOENT) {
+			log_info("lease recovery of inode %llu: block %llu "
+			    "has no finalized replica; dropped",
+			    (unsigned long long)ino,
+			    (unsigned long long)b->id);
+			if ((rc = nn_blockmap_drop_block(nn, b->id,
+			    b->gen)) != 0)
+				goto out;
+			c.nblocks--;
+		} else if (rc != 0)
+			goto out;
+		else {
+			b->len = (uint64_t)len;
+			b->complete = true;
+			log_info("lease recovery of inode %llu: block %llu "
+			    "finished at %lld bytes", (unsigned long long)ino,
+			    (unsigned long long)b->id, (long long)len);
+			if ((rc = nn_db_exec(nn, "UPDATE blocks SET length = ?2,"
+			    " complete = 1 WHERE id = ?1", "ii",
+			    (int64_t)b->id, len)) != 0)
+				goto out;
+			st = nn_db_sql(nn, sql_stale, "iii", (int64_t)b->id,
+			    (int64_t)b->gen, len);
+			while (n < 64 && (rc = nn_db_step(nn, st)) == 1) {
+				nodes[n] = sqlite3_column_int64(st, 0);
+				gens[n++] = sqlite3_column_int64(st, 1);
+			}
+			nn_db_reset(st);
+			if (rc == 1)
+				rc = 0;
+			for (int k = 0; rc == 0 && k < n; k++) {
+				rc = nn_datanodes_queue(nn,
+				    (dfs_node_id)nodes[k], DFS_CMD_DELETE,
+				    b->id, (uint64_t)gens[k], NULL, 0);
+				if (rc == 0)
+					rc = nn_db_exec(nn, "DELETE FROM "
+					    "live.replicas WHERE block = ? AND "
+					    "node = ?", "ii", (int64_t)b->id,
+					    nodes[k]);
+			}
+			if (rc != 0)
+				goto out;
+		}
+	}
+	for (size_t i = 0; i < c.nblocks; i++)
+		size += c.blocks[i].len;
+	if (c.nblocks > 0) {
+		rc = nn_db_exec(nn, sql_done, "iii", (int64_t)ino,
+		    (int64_t)size, nn_wall_ns());
+		if (rc == 0)
+			log_info("lease recovery: closed inode %llu at %llu "
+			    "bytes in %zu block%s", (unsigned long long)ino,
+			    (unsigned long long)size, c.nblocks,
+			    c.nblocks == 1 ? "" : "s");
+		goto out;
+	}
+	if ((rc = nn_db_i64(nn, &parent, "SELECT parent FROM dirents WHERE "
+	    "ino = ?", "i", (int64_t)ino)) != 0)
+		goto out;
+	if ((rc = nn_meta_unlink(nn, (dfs_ino)parent, ino,
+	    DFS_FT_FILE)) == 0)
+		log_info("lease recovery: removed inode %llu, which had no "
+		    "finished data", (unsigned long long)ino);
+out:
+	free(c.blocks);
+	return rc;
+}
+
+/*
+ * Recover up to NN_RECOVER_MAX files whose writer's lease expired (the
+ * monitor calls this once a second, outside safe mode).
+ */
+void
+nn_write_recover_leases(struct nn *nn)
+{
+	static const char sql[] =
+	    "SELECT id FROM inodes WHERE under_construction = 1 AND "
+	    "lease_ms < ? AND type = 1 ORDER BY lease_ms LIMIT ?";
+	sqlite3_stmt	*st;
+	int64_t		 ids[NN_RECOVER_MAX];
+	int		 n = 0, rc;
+
+	st = nn_db_sql(nn, sql, "ii", nn_wall_ns() / 1000000 -
+	    nn->lease_timeout_ms, (int64_t)NN_RECOVER_MAX);
+	while (n < NN_RECOVER_MAX && nn_db_step(nn, st) == 1)
+		ids[n++] = sqlite3_column_int64(st, 0);
+	nn_db_reset(st);
+	for (int i = 0; i < n; i++) {
+		if ((rc = nn_db_begin(nn)) != 0)
+			break;
+		rc = nn_write_do_recover(nn, (dfs_ino)ids[i]);
+		if ((rc = nn_db_end(nn, rc)) != 0)
+			log_warn("lease recovery of inode %lld failed: %s",
+			    (long long)ids[i], strerror(-rc));
+	}
 }

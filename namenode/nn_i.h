@@ -30,6 +30,7 @@
 #define NN_SEND_TIMEOUT_MS	30000
 #define NN_COMPLETE_WAIT_MS	5000	/* COMPLETE waits this for RECEIVED */
 #define NN_MAX_EXCLUDE		16
+#define NN_RECOVER_MAX		16	/* leases recovered per monitor pass */
 #define NN_MAX_CLIENT_NAME	255
 #define NN_MAX_UUID		128
 #define NN_MAX_MESSAGE		1024	/* bytes of an ERROR message */
@@ -213,6 +214,9 @@ int	 nn_blockmap_op_received(struct nn_req *);
 int	 nn_write_op_add_block(struct nn_req *);
 int	 nn_write_op_complete(struct nn_req *);
 int	 nn_write_op_abandon(struct nn_req *);
+int	 nn_write_op_update_pipeline(struct nn_req *);
+int	 nn_write_op_renew_lease(struct nn_req *);
+void	 nn_write_recover_leases(struct nn *);
 
 /* nn-place.c */
 struct nn_target {

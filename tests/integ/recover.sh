@@ -1,0 +1,164 @@
+#!/bin/sh
+# recover.sh: write pipeline recovery and lease recovery on real daemons
+# (issue 6; DESIGN.md write path and promises 1 and 7).  A data node of
+# the pipeline killed with SIGKILL in the middle of a 50 MiB put: the
+# block goes on on the survivors under a new generation stamp, the put
+# succeeds, the file reads back identical and re-replication makes the
+# count whole.  A client killed in the middle of a put: after the lease
+# timeout the file is closed at a prefix of what was sent, or removed
+# when nothing was finished.  A writer that sits idle longer than the
+# lease timeout keeps its file (the lease is renewed).
+. "${top_srcdir:-.}/tests/lib/cluster.sh"
+set -u
+LEASE=5
+mkdir "$T/in" "$T/out"
+
+# wait_for SECONDS COMMAND...: poll once a second until the command
+# succeeds; on timeout, run it once more to show why.
+wait_for() {
+	limit=$1
+	shift
+	w0=$(date +%s)
+	while ! "$@" >/dev/null 2>&1; do
+		if [ $(($(date +%s) - w0)) -ge "$limit" ]; then
+			"$@" 2>&1 | head -n 10
+			return 1
+		fi
+		sleep 1
+	done
+}
+
+# feed FILE CHUNK DELAY [PAUSE_AFTER PAUSE]: copy FILE to stdout CHUNK
+# bytes at a time, sleeping DELAY seconds between chunks (and PAUSE
+# seconds once PAUSE_AFTER bytes are out).
+feed() {
+	"$PYTHON" -c 'import sys, time
+f = open(sys.argv[1], "rb"); n = int(sys.argv[2]); d = float(sys.argv[3])
+after = int(sys.argv[4]) if len(sys.argv) > 4 else -1
+pause = float(sys.argv[5]) if len(sys.argv) > 5 else 0
+out = sys.stdout.buffer; done = 0
+while True:
+    b = f.read(n)
+    if not b:
+        break
+    out.write(b); out.flush(); done += len(b)
+    if done == after:
+        time.sleep(pause)
+    time.sleep(d)' "$@"
+}
+
+# The block files of data node N being written now.
+writing() {
+	ls "$C/datanode$1/tmp" 2>/dev/null | grep -c '^blk_.*[0-9]$'
+}
+
+cluster_start -n 4 -b 4M -r 3 --heartbeat 1 --dead-timeout 4 \
+    -o namenode.lease_timeout=${LEASE}s -o datanode.scan_period=1h
+
+# === 1. A data node of the pipeline dies mid-put ==========================
+head -c $((50 * 1048576)) /dev/urandom >"$T/in/big"
+# 64 KiB every 10 ms: about 8 s for 50 MiB, so the kill lands mid-way,
+# in a block (4 packets of 1 MiB) that a node is still receiving.
+feed "$T/in/big" 65536 0.01 | dfs put - /big 2>"$T/put1.err" &
+PUT=$!
+sleep 1.5
+victim=""
+for i in 2 3 4 1; do
+	if [ "$(writing $i)" -gt 0 ]; then
+		victim=$i
+		break
+	fi
+done
+[ -n "$victim" ] || victim=2
+echo "# killing data node $victim (writing: $(writing $victim) block)"
+kill -9 "$(cat "$C/run/datanode$victim.pid")"
+wait $PUT
+st=$?
+ok "put of 50 MiB succeeds though a pipeline node was killed" \
+    test "$st" -eq 0
+[ "$st" -eq 0 ] || cat "$T/put1.err"
+dfs get /big "$T/out/big"
+ok "the file reads back identical (sha256)" test \
+    "$(sha256sum <"$T/in/big")" = "$(sha256sum <"$T/out/big")"
+ok "a block continued on the survivors under a new generation" \
+    grep -q "resuming at" "$C"/logs/datanode*.log
+ok "the namenode gave the block a new generation stamp" \
+    grep -q "pipeline recovered on" "$C/logs/namenode.log"
+ok "within 30 s after the dead timeout fsck is healthy (re-replicated)" \
+    wait_for 34 dfs fsck /
+"$top_builddir/dfs" cluster up "$C" >"$T/up2.log" 2>&1
+ok "the killed node restarts" test $? -eq 0
+ok "with it back, fsck stays healthy (stale replicas are not counted)" \
+    wait_for 20 dfs fsck /
+dfs get /big "$T/out/big2"
+ok "the file still reads back identical" cmp "$T/in/big" "$T/out/big2"
+
+# === 2. The client dies mid-put ============================================
+head -c $((30 * 1048576)) /dev/urandom >"$T/in/half"
+mkfifo "$T/fifo"
+"$top_builddir/dfs" -c "$C/client.conf" put - /half <"$T/fifo" \
+    2>/dev/null &
+PUT=$!
+feed "$T/in/half" 65536 0.01 >"$T/fifo" 2>/dev/null &
+FEED=$!
+sleep 1.5
+kill -9 "$PUT"
+wait $PUT 2>/dev/null
+kill "$FEED" 2>/dev/null
+wait $FEED 2>/dev/null
+state() { dfs stat /half 2>/dev/null | sed -n 's/^state: //p'; }
+ok "right after the kill the file is under construction" \
+    test "$(state)" = "under construction"
+settled() { [ "$(state)" != "under construction" ]; }
+ok "within the lease timeout + 15 s it is recovered" \
+    wait_for $((LEASE + 15)) settled
+if dfs stat /half >/dev/null 2>&1; then
+	n=$(dfs stat /half | sed -n 's/^size: //p')
+	echo "# closed at $n bytes"
+	dfs get /half "$T/out/half"
+	ok "closed at a length that reads back as a prefix of the source" \
+	    cmp -n "$n" "$T/in/half" "$T/out/half"
+	ok "the recovered file has some data (blocks were finished)" \
+	    test "$n" -gt 0
+	ok "its size is what it reads back" test \
+	    "$(wc -c <"$T/out/half")" -eq "$n"
+else
+	ok "removed (nothing was finished)" true
+fi
+ok "fsck is healthy after lease recovery" wait_for 15 dfs fsck /
+
+# Nothing finished: 100 KB sit in the client's packet when it dies, so
+# the file has no finished block and is removed.
+head -c 100000 /dev/urandom >"$T/in/tiny"
+rm -f "$T/fifo"
+mkfifo "$T/fifo"
+"$top_builddir/dfs" -c "$C/client.conf" put - /tiny <"$T/fifo" \
+    2>/dev/null &
+PUT=$!
+feed "$T/in/tiny" 100000 0 100000 60 >"$T/fifo" 2>/dev/null &
+FEED=$!
+sleep 1
+ok "a file being written exists" dfs stat /tiny
+kill -9 "$PUT"
+wait $PUT 2>/dev/null
+kill "$FEED" 2>/dev/null
+wait $FEED 2>/dev/null
+gone() { ! dfs stat /tiny; }
+ok "a file with nothing finished is removed after the lease timeout" \
+    wait_for $((LEASE + 15)) gone
+grep -q "lease recovery: removed inode" "$C/logs/namenode.log"
+ok "the namenode logged the removal" test $? -eq 0
+ok "fsck is healthy" dfs fsck /
+
+# === 3. An idle writer keeps its lease =====================================
+head -c 3000000 /dev/urandom >"$T/in/idle"
+# 1 MiB, then silence for twice the lease timeout, then the rest.
+feed "$T/in/idle" 1048576 0 1048576 $((2 * LEASE)) |
+    dfs put - /idle 2>"$T/put3.err"
+st=$?
+ok "a put idle for twice the lease timeout succeeds" test "$st" -eq 0
+[ "$st" -eq 0 ] || cat "$T/put3.err"
+dfs get /idle "$T/out/idle" 2>/dev/null
+ok "and reads back identical" cmp "$T/in/idle" "$T/out/idle"
+
+finish
