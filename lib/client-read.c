@@ -284,7 +284,10 @@ again:
 			continue;
 		rc = reader_from(r, lb, lb->locs[i].addr, boff, len, dst, &why);
 		if (rc == 0) {
+			/* Earlier replicas' errors were read around. */
 			free(why);
+			free(*cause);
+			*cause = NULL;
 			return 0;
 		}
 		log_warn("reading block %llu from %s: %s",
