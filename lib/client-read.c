@@ -267,6 +267,9 @@ reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
 	return 0;
 }
 
+static ssize_t	reader_pread(struct dfs_reader *, void *, size_t, uint64_t,
+		    char **);
+
 /* Read from the first replica that gives good bytes. */
 static int
 reader_block(struct dfs_reader *r, uint32_t bi, uint64_t boff, size_t len,
@@ -325,9 +328,24 @@ again:
 	return rc == -EILSEQ || rc == 0 ? -EIO : rc;
 }
 
-/* Read up to len bytes at off; returns the count (0 at end of file). */
+/*
+ * Read up to len bytes at off; returns the count (0 at end of file).
+ * cause may be NULL when the caller wants no message.
+ */
 ssize_t
 dfs_reader_pread(struct dfs_reader *r, void *buf, size_t len, uint64_t off,
+    char **cause)
+{
+	char		*ignored = NULL;
+	ssize_t		 n;
+
+	n = reader_pread(r, buf, len, off, cause != NULL ? cause : &ignored);
+	free(ignored);
+	return n;
+}
+
+static ssize_t
+reader_pread(struct dfs_reader *r, void *buf, size_t len, uint64_t off,
     char **cause)
 {
 	uint8_t		*dst = buf;
