@@ -67,21 +67,53 @@ cp_path(const struct cp_cluster *cl, const char *fmt, const char *name)
 	return p;
 }
 
-/* A free TCP port on 127.0.0.1, as "127.0.0.1:PORT". */
+/*
+ * A free TCP port on 127.0.0.1, as "127.0.0.1:PORT".  The port is chosen
+ * below the kernel's ephemeral range: a port from that range, free when
+ * probed, can be taken by any outgoing connection before the daemon binds
+ * it (seen with many test clusters starting at once).  Ports are tried
+ * from a random start so that clusters started together rarely probe the
+ * same one.
+ */
 static int
 cp_free_addr(char *out, size_t cap)
 {
-	char	*cause = NULL;
-	int	 fd, port;
+	char		*cause = NULL, probe[32];
+	int		 fd, lo = 32768, hi = 60999, first, span;
+	FILE		*f;
+	unsigned	 seed;
 
+	if ((f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) != NULL) {
+		if (fscanf(f, "%d %d", &lo, &hi) != 2)
+			lo = 32768;
+		fclose(f);
+	}
+	seed = (unsigned)getpid() ^ (unsigned)time(NULL) ^
+	    (unsigned)clock();
+	if (lo > 11024) {
+		first = 10000;
+		span = lo - first;
+	} else {
+		first = hi + 1;
+		span = 65535 - hi;
+	}
+	for (int i = 0; span > 0 && i < 64; i++) {
+		int port = first + (int)(rand_r(&seed) % (unsigned)span);
+		snprintf(probe, sizeof probe, "127.0.0.1:%d", port);
+		if (dfs_net_listen(probe, &fd, NULL) == 0) {
+			close(fd);
+			snprintf(out, cap, "%s", probe);
+			return 0;
+		}
+	}
+	/* Everything probed was busy: let the kernel choose. */
 	if (dfs_net_listen("127.0.0.1:0", &fd, &cause) != 0) {
 		fprintf(stderr, "dfs cluster: %s\n", cause);
 		free(cause);
 		return -1;
 	}
-	port = dfs_net_local_port(fd);
+	snprintf(out, cap, "127.0.0.1:%d", dfs_net_local_port(fd));
 	close(fd);
-	snprintf(out, cap, "127.0.0.1:%d", port);
 	return 0;
 }
 
@@ -494,10 +526,10 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 		{ "mount", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct cp_cluster	 cl;
+	struct cp_cluster	 cl = { 0 };
 	struct dfs_config	*common;
 	char			*cause = NULL, *p;
-	int			 ch, n = 3, repl = 0, nset = 0;
+	int			 ch, n = 3, repl = 0, nset = 0, rc = 1;
 	bool			 fresh, reconf, mount = false;
 	const char		*bs = NULL, *hb = NULL, *dead = NULL;
 
@@ -512,6 +544,7 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 			if (n < 1 || n > CP_MAX_NODES) {
 				fprintf(stderr, "dfs cluster up: -n takes 1..%d\n",
 				    CP_MAX_NODES);
+				dfs_config_free(common);
 				return 1;
 			}
 			break;
@@ -523,6 +556,7 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 			if (repl < 1 || repl > DFS_MAX_REPLICATION) {
 				fprintf(stderr, "dfs cluster up: -r takes 1..%d\n",
 				    DFS_MAX_REPLICATION);
+				dfs_config_free(common);
 				return 1;
 			}
 			break;
@@ -539,18 +573,25 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 			if (dfs_config_set_arg(common, optarg, &cause) != 0) {
 				fprintf(stderr, "dfs cluster up: -o %s: %s\n",
 				    optarg, cause);
+				free(cause);
+				dfs_config_free(common);
 				return 1;
 			}
 			break;
 		default:
+			dfs_config_free(common);
 			return cp_usage("cluster");
 		}
 	}
-	if (argc - optind != 1)
-		return cp_usage("cluster");
+	if (argc - optind != 1) {
+		rc = cp_usage("cluster");
+		goto out;
+	}
 	cp_mkdir(argv[optind]);
-	if (cp_cluster_load(&cl, argv[optind]) != 0)
-		return 1;
+	if (cp_cluster_load(&cl, argv[optind]) != 0) {
+		cl.dir = NULL;
+		goto out;
+	}
 	fresh = cl.nn.addr[0] == '\0';
 	reconf = fresh || nset > 0;
 	if (!fresh && nset > 0) {
@@ -559,7 +600,9 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 		p = cp_path(&cl, "%s", "namenode.conf");
 		if (dfs_config_load(base, p, &cause) != 0) {
 			fprintf(stderr, "dfs cluster up: %s\n", cause);
-			return 1;
+			dfs_config_free(base);
+			free(p);
+			goto out;
 		}
 		free(p);
 		cp_conf_overlay(base, common);
@@ -575,7 +618,7 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 	p = cp_path(&cl, "%s", "secret");
 	if (dfs_token_secret_create(p, &cause) != 0) {
 		fprintf(stderr, "dfs cluster up: %s\n", cause);
-		return 1;
+		goto out;
 	}
 	cp_set(common, "cluster.secret_file", p);
 	free(p);
@@ -594,7 +637,7 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 		cp_set(common, "namenode.dead_timeout", dead);
 
 	if (fresh && cp_free_addr(cl.nn.addr, sizeof cl.nn.addr) != 0)
-		return 1;
+		goto out;
 	cp_set(common, "namenode.address", cl.nn.addr);
 	if (reconf) {
 		/* A new cluster, or new settings for an existing one. */
@@ -603,9 +646,12 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 		cp_set(c, "namenode.meta_dir", (p = cp_path(&cl, "%s",
 		    "namenode")));
 		free(p);
-		if (cp_write_conf(&cl, "namenode", c) != 0)
-			return 1;
+		rc = cp_write_conf(&cl, "namenode", c);
 		dfs_config_free(c);
+		if (rc != 0) {
+			rc = 1;
+			goto out;
+		}
 	}
 	if (n < cl.n)
 		n = cl.n;
@@ -616,7 +662,7 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 			snprintf(name, sizeof name, "datanode%d", i + 1);
 			cp_daemon_init(d, name, "dfs-datanode");
 			if (cp_free_addr(d->addr, sizeof d->addr) != 0)
-				return 1;
+				goto out;
 		} else if (!(reconf))
 			continue;
 		struct dfs_config *c = cp_conf_copy(common);
@@ -624,38 +670,47 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 		cp_set(c, "datanode.data_dir", (p = cp_path(&cl, "%s",
 		    d->name)));
 		free(p);
-		if (cp_write_conf(&cl, d->name, c) != 0)
-			return 1;
+		rc = cp_write_conf(&cl, d->name, c);
 		dfs_config_free(c);
+		if (rc != 0) {
+			rc = 1;
+			goto out;
+		}
 	}
 	cl.n = n;
 
 	/* client.conf: what a user needs to reach this cluster. */
 	struct dfs_config *cc = dfs_config_create();
 	cp_set(cc, "namenode.address", cl.nn.addr);
-	if (cp_write_conf(&cl, "client", cc) != 0)
-		return 1;
+	rc = cp_write_conf(&cl, "client", cc);
 	dfs_config_free(cc);
+	if (rc != 0) {
+		rc = 1;
+		goto out;
+	}
 
 	if (cp_running(&cl, &cl.nn) == 0 && cp_start(&cl, &cl.nn) != 0)
-		return 1;
+		goto out;
 	for (int i = 0; i < cl.n; i++)
 		if (cp_running(&cl, &cl.dn[i]) == 0 &&
 		    cp_start(&cl, &cl.dn[i]) != 0)
-			return 1;
+			goto out;
 	if (cp_wait_live(&cl, cl.n, 60) != 0)
-		return 1;
+		goto out;
 	if (mount && cp_mount_up(&cl) != 0)
-		return 1;
+		goto out;
 	printf("cluster up: namenode %s, %d data node(s) live, state in %s\n",
 	    cl.nn.addr, cl.n, cl.dir);
 	if (mount)
 		printf("  mounted at %s/mnt\n", cl.dir);
 	printf("  export NPDFS_CONF=%s/client.conf   # or: dfs -c %s/client.conf"
 	    " ...\n", cl.dir, cl.dir);
+	rc = 0;
+out:
+	free(cause);
 	dfs_config_free(common);
 	free(cl.dir);
-	return 0;
+	return rc;
 }
 
 static bool
