@@ -25,15 +25,11 @@
 #include <unistd.h>
 
 #include "npy.h"
+#include "unit-gen.h"
 #include "xmalloc.h"
 
 #define UNUSED		__attribute__((unused))
 #define HEAD_MAX	(128 * 1024)	/* bytes of each file the tests read */
-
-/* A temp dir of NumPy-written files and its manifest. */
-struct gen {
-	char	dir[PATH_MAX];
-};
 
 /* One manifest line, split into its fields (borrowed from the line). */
 struct entry {
@@ -49,102 +45,19 @@ struct entry {
 	bool	 unsupported;
 };
 
-/* Quote s for sh inside single quotes.  Caller frees. */
-static char *
-shell_quote(const char *s)
-{
-	char	*out = xmalloc(strlen(s) * 4 + 3), *o = out;
-
-	*o++ = '\'';
-	for (; *s != '\0'; s++) {
-		if (*s == '\'') {
-			memcpy(o, "'\\''", 4);
-			o += 4;
-		} else
-			*o++ = *s;
-	}
-	*o++ = '\'';
-	*o = '\0';
-	return out;
-}
-
-/* Run the generator with one interpreter; 0 if it succeeded. */
-static int
-run_generator(const char *python, const char *script, const char *dir)
-{
-	char	*qp = shell_quote(python), *qs = shell_quote(script);
-	char	*qd = shell_quote(dir), *cmd;
-	int	 rc;
-
-	xasprintf(&cmd, "%s %s %s", qp, qs, qd);
-	rc = system(cmd);
-	free(cmd);
-	free(qd);
-	free(qs);
-	free(qp);
-	return rc == 0 ? 0 : -1;
-}
-
-/* Remove the temp dir and everything the generator put in it. */
-static int
-gen_teardown(void **state)
-{
-	struct gen	*g = *state;
-	struct dirent	*de;
-	DIR		*d;
-
-	if (g == NULL)
-		return 0;
-	if ((d = opendir(g->dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				unlinkat(dirfd(d), de->d_name, 0);
-		}
-		closedir(d);
-	}
-	rmdir(g->dir);
-	free(g);
-	return 0;
-}
-
-/* Make a temp dir and have NumPy fill it. */
+/* A temp dir that Python fills (unit-gen.c). */
 static int
 gen_setup(void **state)
 {
-	struct gen	*g = xcalloc(1, sizeof *g);
-	const char	*tmp = getenv("TMPDIR"), *top = getenv("top_srcdir");
-	const char	*python = getenv("PYTHON");
-	char		*script;
-	int		 rc;
+	*state = unit_gen_create("test-npy", "gen-npy.py");
+	return *state != NULL ? 0 : -1;
+}
 
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	if (top == NULL || *top == '\0')
-		top = ".";
-	snprintf(g->dir, sizeof g->dir, "%s/test-npy.XXXXXX", tmp);
-	if (mkdtemp(g->dir) == NULL) {
-		print_error("mkdtemp %s: %s\n", g->dir, strerror(errno));
-		free(g);
-		return -1;
-	}
-	xasprintf(&script, "%s/tests/unit/gen-npy.py", top);
-	rc = -1;
-	if (python != NULL && *python != '\0')
-		rc = run_generator(python, script, g->dir);
-	if (rc != 0 && (python == NULL ||
-	    strcmp(python, "/usr/bin/python3") != 0))
-		rc = run_generator("/usr/bin/python3", script, g->dir);
-	*state = g;
-	if (rc != 0) {
-		print_error("%s failed: is NumPy installed (PYTHON=%s)?\n",
-		    script, python != NULL ? python : "");
-		/* cmocka skips the teardown when the setup fails. */
-		gen_teardown(state);
-		*state = NULL;
-	}
-	free(script);
-	return rc;
+static int
+gen_teardown(void **state)
+{
+	unit_gen_free(*state);
+	return 0;
 }
 
 /* Split one manifest line; false if it is not well formed. */
@@ -188,7 +101,7 @@ entry_parse(struct entry *e, char *line)
 
 /* Read up to HEAD_MAX bytes of a generated file.  Caller frees. */
 static unsigned char *
-read_head(const struct gen *g, const char *name, size_t *len)
+read_head(const struct unit_gen *g, const char *name, size_t *len)
 {
 	unsigned char	*buf = xmalloc(HEAD_MAX);
 	char		*path;
@@ -210,7 +123,7 @@ read_head(const struct gen *g, const char *name, size_t *len)
 
 /* Call fn for every line of the manifest; returns the number of lines. */
 static int
-each_entry(const struct gen *g, void (*fn)(const struct gen *,
+each_entry(const struct unit_gen *g, void (*fn)(const struct unit_gen *,
     const struct entry *, void *), void *arg)
 {
 	struct entry	 e;
@@ -261,7 +174,7 @@ struct counts {
 
 /* Every field of one file against what NumPy said. */
 static void
-check_file(const struct gen *g, const struct entry *e, void *arg)
+check_file(const struct unit_gen *g, const struct entry *e, void *arg)
 {
 	struct counts		*n = arg;
 	struct dfs_npy_header	 h;
@@ -350,7 +263,7 @@ test_numpy_files(void **state)
 
 /* Our header for a NumPy file's array equals NumPy's, byte for byte. */
 static void
-rewrite_file(const struct gen *g, const struct entry *e, void *arg)
+rewrite_file(const struct unit_gen *g, const struct entry *e, void *arg)
 {
 	struct dfs_npy_header	 h, w;
 	unsigned char		*buf, out[4096];
@@ -393,7 +306,7 @@ test_numpy_rewrite(void **state)
 
 /* Every proper prefix of a NumPy header asks for more, never succeeds. */
 static void
-prefix_file(const struct gen *g, const struct entry *e, void *arg)
+prefix_file(const struct unit_gen *g, const struct entry *e, void *arg)
 {
 	struct dfs_npy_header	 h;
 	unsigned char		*buf, *copy;
