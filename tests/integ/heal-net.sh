@@ -86,18 +86,6 @@ done
 dfs() {
 	ip netns exec "$HUB" "$top_builddir/dfs" -c "$C/client.conf" "$@"
 }
-wait_for() {
-	limit=$1
-	shift
-	w0=$(date +%s)
-	while ! "$@" >/dev/null 2>&1; do
-		if [ $(($(date +%s) - w0)) -ge "$limit" ]; then
-			"$@" 2>&1 | head -n 10
-			return 1
-		fi
-		sleep 1
-	done
-}
 live() { dfs report | grep -q "data nodes: $1 live, $2 dead"; }
 ok "four data nodes in their own namespaces register" wait_for 15 live 4 0
 ns_addrs() { [ "$(dfs report | grep -c ' 10\.200\.0\.1[1-4]:')" -eq 4 ]; }

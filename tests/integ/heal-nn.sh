@@ -23,21 +23,6 @@ heal_cleanup() {
 }
 trap heal_cleanup EXIT
 
-# wait_for SECONDS COMMAND...: poll once a second until the command
-# succeeds; on timeout, run it once more to show why.
-wait_for() {
-	limit=$1
-	shift
-	w0=$(date +%s)
-	while ! "$@" >/dev/null 2>&1; do
-		if [ $(($(date +%s) - w0)) -ge "$limit" ]; then
-			"$@" 2>&1 | head -n 10
-			return 1
-		fi
-		sleep 1
-	done
-}
-
 # check ARGS...: heal_check.py against `dfs fsck / --blocks`.
 check() {
 	dfs fsck / --blocks >"$T/fsck" 2>&1

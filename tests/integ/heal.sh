@@ -22,21 +22,6 @@ check() {
 	"$PYTHON" "$CHECK" "$C" --srcdir "$T/in" "$@" <"$T/fsck"
 }
 
-# wait_for SECONDS COMMAND...: poll once a second until the command
-# succeeds; on timeout, run it once more to show why.
-wait_for() {
-	limit=$1
-	shift
-	w0=$(date +%s)
-	while ! "$@" >/dev/null 2>&1; do
-		if [ $(($(date +%s) - w0)) -ge "$limit" ]; then
-			"$@" 2>&1 | head -n 10
-			return 1
-		fi
-		sleep 1
-	done
-}
-
 # The listen address and data directory of data node N.
 dn_addr() {
 	sed -n 's/^listen *= *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' \

@@ -13,21 +13,6 @@ set -u
 LEASE=5
 mkdir "$T/in" "$T/out"
 
-# wait_for SECONDS COMMAND...: poll once a second until the command
-# succeeds; on timeout, run it once more to show why.
-wait_for() {
-	limit=$1
-	shift
-	w0=$(date +%s)
-	while ! "$@" >/dev/null 2>&1; do
-		if [ $(($(date +%s) - w0)) -ge "$limit" ]; then
-			"$@" 2>&1 | head -n 10
-			return 1
-		fi
-		sleep 1
-	done
-}
-
 # feed FILE CHUNK DELAY [PAUSE_AFTER PAUSE]: copy FILE to stdout CHUNK
 # bytes at a time, sleeping DELAY seconds between chunks (and PAUSE
 # seconds once PAUSE_AFTER bytes are out).

@@ -44,6 +44,21 @@ cluster_start() {
 	fi
 }
 
+# wait_for SECONDS COMMAND...: poll once a second until the command
+# succeeds; on timeout, run it once more to show why.
+wait_for() {
+	limit=$1
+	shift
+	w0=$(date +%s)
+	while ! "$@" >/dev/null 2>&1; do
+		if [ $(($(date +%s) - w0)) -ge "$limit" ]; then
+			"$@" 2>&1 | head -n 10
+			return 1
+		fi
+		sleep 1
+	done
+}
+
 # ok DESCRIPTION COMMAND...: run a check and record the result.
 ok() {
 	desc=$1
