@@ -526,21 +526,26 @@ def main():
     check("two-node pipeline A -> B: both hold identical block files",
           pipeline)
 
-    def pipeline_unreachable():
-        ub, ug = 4005, 1
-        tok = w.sign_token(secret, ub, ug, w.TOKEN_WRITE)
+    def pipeline_refused(blk, gen, tok, downstream, err):
+        # A answers the WRITE with ERROR err naming the downstream node,
+        # and stores nothing.
         c = connect(A)
         try:
             c.send_raw(w.frame(w.DX_WRITE, w.write_request(
-                tok, ub, ug, CHUNK, [a.closed])))
+                tok, blk, gen, CHUNK, [downstream])))
             e, msg = error_reply(c)
-            expect(e == -errno.EHOSTUNREACH and a.closed in msg,
+            expect(e == -err and downstream in msg,
                    "errno %d %r" % (e, msg))
         finally:
             c.close()
-        expect(not os.path.exists(block_files(a.dir_a, ub, ug)[0]),
-               "a block file was created")
+        expect(not os.path.exists(block_files(a.dir_a, blk, gen)[0]),
+               "a block file was created on A")
         expect(tmp_empty(a.dir_a), "temp files left in tmp/")
+
+    def pipeline_unreachable():
+        ub, ug = 4005, 1
+        tok = w.sign_token(secret, ub, ug, w.TOKEN_WRITE)
+        pipeline_refused(ub, ug, tok, a.closed, errno.EHOSTUNREACH)
 
     check("unreachable downstream: ERROR EHOSTUNREACH naming it",
           pipeline_unreachable)
@@ -550,32 +555,26 @@ def main():
         rb, rg = 4006, 1
         tok = w.sign_token(secret, rb, rg, w.TOKEN_WRITE)
         write_block(B, tok, rb, rg, b"x" * 10)
-        c = connect(A)
-        try:
-            c.send_raw(w.frame(w.DX_WRITE, w.write_request(
-                tok, rb, rg, CHUNK, [B])))
-            e, msg = error_reply(c)
-            expect(e == -errno.EEXIST and B in msg,
-                   "errno %d %r" % (e, msg))
-        finally:
-            c.close()
-        expect(not os.path.exists(block_files(a.dir_a, rb, rg)[0]),
-               "a block file was created on A")
-        expect(tmp_empty(a.dir_a), "temp files left in tmp/")
+        pipeline_refused(rb, rg, tok, B, errno.EEXIST)
 
     check("downstream refuses the WRITE: A relays its error, stores nothing",
           pipeline_refused_downstream)
 
+    def open_pipeline(blk, gen):
+        # A WRITE to A with B downstream, accepted; the caller closes it.
+        tok = w.sign_token(secret, blk, gen, w.TOKEN_WRITE)
+        c = connect(A)
+        c.send_raw(w.frame(w.DX_WRITE, w.write_request(
+            tok, blk, gen, CHUNK, [B])))
+        t, p = c.recv()
+        expect(t == w.MSG_OK, "WRITE answered %d" % t)
+        return c
+
     def pipeline_bad_crc():
         # A corrupted chunk is stopped at A and never reaches B.
         cb, cg = 4007, 1
-        tok = w.sign_token(secret, cb, cg, w.TOKEN_WRITE)
-        c = connect(A)
+        c = open_pipeline(cb, cg)
         try:
-            c.send_raw(w.frame(w.DX_WRITE, w.write_request(
-                tok, cb, cg, CHUNK, [B])))
-            t, p = c.recv()
-            expect(t == w.MSG_OK, "WRITE answered %d" % t)
             crcs = w.chunk_crcs(pdata[:PACKET], CHUNK)
             crcs[0] ^= 1
             c.send_raw(w.frame(w.DX_PACKET, w.packet_payload(
@@ -596,13 +595,8 @@ def main():
 
     def upstream_drops():
         ub, ug = 6006, 1
-        tok = w.sign_token(secret, ub, ug, w.TOKEN_WRITE)
-        c = connect(A)
+        c = open_pipeline(ub, ug)
         try:
-            c.send_raw(w.frame(w.DX_WRITE, w.write_request(
-                tok, ub, ug, CHUNK, [B])))
-            t, p = c.recv()
-            expect(t == w.MSG_OK, "WRITE answered %d" % t)
             c.send_raw(w.frame(w.DX_PACKET, w.packet_payload(
                 0, 0, False, pdata[:PACKET], CHUNK)))
             t, p = c.recv()
