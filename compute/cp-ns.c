@@ -1,4 +1,6 @@
 /* cp-ns.c: dfs ls, mkdir, rm, mv and stat: the namespace commands. */
+#include <sys/sysmacros.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -11,15 +13,44 @@
 #include "cp_i.h"
 #include "xmalloc.h"
 
+/* A type's letter and name, as ls -l and stat(1) show them. */
+static const struct {
+	uint8_t		 type;
+	char		 letter;
+	const char	*name;
+} cp_types[] = {
+	{ DFS_FT_FILE, '-', "file" }, { DFS_FT_DIR, 'd', "directory" },
+	{ DFS_FT_SYMLINK, 'l', "symlink" }, { DFS_FT_FIFO, 'p', "fifo" },
+	{ DFS_FT_SOCK, 's', "socket" },
+	{ DFS_FT_CHR, 'c', "character device" },
+	{ DFS_FT_BLK, 'b', "block device" },
+};
+
+/* The cp_types index of a type (a file's for one not listed). */
+static size_t
+cp_type_index(uint8_t type)
+{
+	for (size_t i = 0; i < sizeof cp_types / sizeof cp_types[0]; i++)
+		if (cp_types[i].type == type)
+			return i;
+	return 0;
+}
+
+/* The mode as ls -l writes it, set-ID and sticky bits included. */
 static void
 cp_mode_string(const struct dfs_attr *a, char *s)
 {
 	static const char rwx[] = "rwxrwxrwx";
 
-	s[0] = a->type == DFS_FT_DIR ? 'd' : a->type == DFS_FT_SYMLINK ?
-	    'l' : '-';
+	s[0] = cp_types[cp_type_index(a->type)].letter;
 	for (int i = 0; i < 9; i++)
 		s[1 + i] = (a->mode & (0400 >> i)) ? rwx[i] : '-';
+	if (a->mode & 04000)
+		s[3] = s[3] == 'x' ? 's' : 'S';
+	if (a->mode & 02000)
+		s[6] = s[6] == 'x' ? 's' : 'S';
+	if (a->mode & 01000)
+		s[9] = s[9] == 'x' ? 't' : 'T';
 	s[10] = '\0';
 }
 
@@ -63,8 +94,12 @@ ls_entry(const char *name, const struct dfs_attr *a, void *arg)
 	cp_mode_string(a, mode);
 	cp_time_string(a->mtime_ns, when, sizeof when);
 	cp_owner(a->uid, a->gid, owner, sizeof owner);
-	printf("%s %2u %s %12llu %s %s\n", mode, a->nlink, owner,
-	    (unsigned long long)a->size, when, name);
+	if (a->type == DFS_FT_CHR || a->type == DFS_FT_BLK)
+		printf("%s %2u %s %5u, %5u %s %s\n", mode, a->nlink, owner,
+		    major((dev_t)a->rdev), minor((dev_t)a->rdev), when, name);
+	else
+		printf("%s %2u %s %12llu %s %s\n", mode, a->nlink, owner,
+		    (unsigned long long)a->size, when, name);
 	return 0;
 }
 
@@ -184,9 +219,12 @@ cp_print_stat(const char *path, const struct dfs_attr *a)
 
 	cp_mode_string(a, mode);
 	printf("path: %s\n", path);
-	printf("type: %s\n", a->type == DFS_FT_DIR ? "directory" :
-	    a->type == DFS_FT_SYMLINK ? "symlink" : "file");
+	printf("type: %s\n", cp_types[cp_type_index(a->type)].name);
 	printf("inode: %llu\n", (unsigned long long)a->ino);
+	printf("links: %u\n", a->nlink);
+	if (a->type == DFS_FT_CHR || a->type == DFS_FT_BLK)
+		printf("device: %u,%u\n", major((dev_t)a->rdev),
+		    minor((dev_t)a->rdev));
 	printf("size: %llu\n", (unsigned long long)a->size);
 	printf("mode: %04o (%s)\n", a->mode & 07777, mode);
 	printf("owner: %u\ngroup: %u\n", a->uid, a->gid);

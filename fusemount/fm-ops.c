@@ -19,13 +19,18 @@
  *
  * What the low-level API would buy later, once the namenode answers
  * lookups by (parent inode, name) and attributes by inode: no path string
- * built per request under libfuse's global node lock; inode numbers that
- * stay the namenode's (st_ino across mounts); hard links, which a path
- * API cannot name well; readdirplus replies built straight from a listing
- * page; and kernel cache invalidation by inode when another client
- * changes a file.  The cost measured in MEASUREMENTS.md is elsewhere (the
- * page cache fill, the network round trips), which is why this slice
- * takes the simpler API.
+ * built per request under libfuse's global node lock; one kernel inode
+ * for all the names of a hard-linked file (here each name is a node of
+ * its own, sharing st_ino and contents but not the kernel's cache of
+ * attributes, which may lag by up to mount.attr_timeout); readdirplus
+ * replies built straight from a listing page; and kernel cache
+ * invalidation by inode when another client changes a file.  The cost
+ * measured in MEASUREMENTS.md is elsewhere (the page cache fill, the
+ * network round trips), which is why this slice takes the simpler API.
+ *
+ * Inode numbers are the namenode's (use_ino), so st_ino is the same
+ * across mounts and across the names of a hard link, and find, du, tar
+ * and cp -a recognise links.
  *
  * Caching.  The kernel caches entries and attributes for
  * mount.attr_timeout (1 s by default): a rename or delete made by another
@@ -41,23 +46,132 @@
  * log; the next operation reconnects.
  *
  * Permissions are the kernel's (default_permissions is always on): it
- * checks the modes and owners returned here.  New entries belong to the
- * calling process's uid and gid.
+ * checks the modes and owners returned here, the sticky bit on unlink
+ * and rename, and asks for S_ISUID and S_ISGID to be cleared (a chmod)
+ * on a write or chown by someone without CAP_FSETID.  New entries belong
+ * to the calling process's uid and gid; in a set-group-ID directory the
+ * namenode gives them the directory's group (and new directories the
+ * bit), so every client gets the same rule.
+ *
+ * Special files.  A FIFO, socket or device is an inode with its type and
+ * device number and nothing else: opening one never reaches this file
+ * system (the kernel serves FIFOs itself, between processes of this
+ * mount), and devices only open on a mount made with -o dev by root.
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fm_i.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #define FM_FREE_INODES	(1ULL << 32)	/* the namespace has no fixed limit */
+#define FM_FRESH_SLOTS	8
+#define FM_FRESH_NS	(100 * 1000000LL)	/* a slot's life */
+
+/*
+ * Fresh directory attributes.  The kernel drops its cached attributes of
+ * a directory whenever an entry in it changes, and asks for them again
+ * (GETATTR, a namenode round trip) before the next lookup in it, for its
+ * permission check.  UNLINK answers with them, so they wait here for that
+ * GETATTR: a slot is taken once, within FM_FRESH_NS, and every other
+ * change made through this mount empties all slots first, so a slot never
+ * hides a change of ours.  One mount per process: the slots are static.
+ * Lock order: fm_fresh_lock is taken alone.
+ */
+static struct {
+	char		*path;		/* NULL: empty */
+	struct dfs_attr	 a;
+	int64_t		 at_ns;		/* CLOCK_MONOTONIC */
+} fm_fresh[FM_FRESH_SLOTS];
+static unsigned		 fm_fresh_next;
+/* The namenode refused UNLINK's flag once: ask without it from then on. */
+static atomic_bool	 fm_unlink_plain;
+static pthread_mutex_t	 fm_fresh_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t
+fm_fresh_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Forget every slot: a change through this mount is under way. */
+static void
+fm_fresh_clear(void)
+{
+	pthread_mutex_lock(&fm_fresh_lock);
+	for (int i = 0; i < FM_FRESH_SLOTS; i++) {
+		free(fm_fresh[i].path);
+		fm_fresh[i].path = NULL;
+	}
+	pthread_mutex_unlock(&fm_fresh_lock);
+}
+
+/* Keep directory dir's attributes a for the kernel's next GETATTR (not
+ * when the user asked for no attribute caching at all). */
+static void
+fm_fresh_put(struct fm *fm, const char *dir, const struct dfs_attr *a)
+{
+	unsigned	i;
+
+	if (fm->attr_timeout <= 0)
+		return;
+	pthread_mutex_lock(&fm_fresh_lock);
+	i = fm_fresh_next++ % FM_FRESH_SLOTS;
+	free(fm_fresh[i].path);
+	fm_fresh[i].path = xstrdup(dir);
+	fm_fresh[i].a = *a;
+	fm_fresh[i].at_ns = fm_fresh_now();
+	pthread_mutex_unlock(&fm_fresh_lock);
+}
+
+/* Take the slot of path if one is fresh: true with st filled in. */
+static bool
+fm_fresh_take(const char *path, struct stat *st)
+{
+	int64_t	now = fm_fresh_now();
+	bool	found = false;
+
+	pthread_mutex_lock(&fm_fresh_lock);
+	for (int i = 0; i < FM_FRESH_SLOTS && !found; i++) {
+		if (fm_fresh[i].path == NULL ||
+		    strcmp(fm_fresh[i].path, path) != 0)
+			continue;
+		if (now - fm_fresh[i].at_ns < FM_FRESH_NS) {
+			fm_attr_to_stat(&fm_fresh[i].a, st);
+			found = true;
+		}
+		free(fm_fresh[i].path);
+		fm_fresh[i].path = NULL;
+	}
+	pthread_mutex_unlock(&fm_fresh_lock);
+	return found;
+}
+
+/* The parent directory of path ("/" for a top-level name).  Caller
+ * frees. */
+static char *
+fm_parent_of(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+
+	if (slash == NULL || slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
 
 /* One entry of a directory page. */
 struct fm_dirent {
@@ -141,6 +255,7 @@ fm_errno(int rc, char *cause, const char *op, const char *path)
 	case -ETXTBSY:
 	case -EXDEV:
 	case -ELOOP:
+	case -EMLINK:
 		log_debug("%s %s: %s", op, path, why);
 		break;
 	case -ENOSPC:
@@ -189,12 +304,31 @@ fm_attr_to_stat(const struct dfs_attr *a, struct stat *st)
 	memset(st, 0, sizeof *st);
 	st->st_ino = (ino_t)a->ino;
 	st->st_mode = (mode_t)(a->mode & 07777);
-	if (a->type == DFS_FT_DIR)
+	switch (a->type) {
+	case DFS_FT_DIR:
 		st->st_mode |= S_IFDIR;
-	else if (a->type == DFS_FT_SYMLINK)
+		break;
+	case DFS_FT_SYMLINK:
 		st->st_mode |= S_IFLNK;
-	else
+		break;
+	case DFS_FT_FIFO:
+		st->st_mode |= S_IFIFO;
+		break;
+	case DFS_FT_SOCK:
+		st->st_mode |= S_IFSOCK;
+		break;
+	case DFS_FT_CHR:
+		st->st_mode |= S_IFCHR;
+		st->st_rdev = (dev_t)a->rdev;
+		break;
+	case DFS_FT_BLK:
+		st->st_mode |= S_IFBLK;
+		st->st_rdev = (dev_t)a->rdev;
+		break;
+	default:
 		st->st_mode |= S_IFREG;
+		break;
+	}
 	st->st_nlink = a->nlink != 0 ? a->nlink : 1;
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
@@ -235,6 +369,8 @@ fm_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	} else {
 		if ((rc = fm_check_path(path)) != 0)
 			return rc;
+		if (fm_fresh_take(path, st))
+			return 0;
 		p = xstrdup(path);
 	}
 	/* A file this mount is writing is best known here. */
@@ -264,29 +400,41 @@ fm_op_readlink(const char *path, char *buf, size_t size)
 	return fm_errno(rc, cause, "readlink", path);
 }
 
-/* mknod(2): regular files only; the namespace has no device or FIFO
- * inodes yet. */
+/* mknod(2) and mkfifo(3): one MKNOD, which keeps the type, mode and
+ * device number; a regular file is made empty and complete. */
 static int
 fm_op_mknod(const char *path, mode_t mode, dev_t rdev)
 {
 	struct fm		*fm = fm_get();
 	struct fuse_context	*ctx = fuse_get_context();
-	struct dfs_write_opts	 o;
-	struct dfs_writer	*w;
 	char			*cause = NULL;
+	uint8_t			 type;
 	int			 rc;
 
-	if (!S_ISREG(mode))
-		return -EPERM;
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		type = DFS_FT_FILE;
+		break;
+	case S_IFIFO:
+		type = DFS_FT_FIFO;
+		break;
+	case S_IFSOCK:
+		type = DFS_FT_SOCK;
+		break;
+	case S_IFCHR:
+		type = DFS_FT_CHR;
+		break;
+	case S_IFBLK:
+		type = DFS_FT_BLK;
+		break;
+	default:
+		return -EINVAL;
+	}
 	if ((rc = fm_check_path(path)) != 0)
 		return rc;
-	memset(&o, 0, sizeof o);
-	o.mode = mode & 07777;
-	o.set_owner = true;
-	o.uid = ctx->uid;
-	o.gid = ctx->gid;
-	if ((rc = dfs_writer_open(fm->client, path, &o, &w, &cause)) == 0)
-		rc = dfs_writer_close(w, &cause);
+	fm_fresh_clear();
+	rc = dfs_client_mknod(fm->client, path, type, mode & 07777, ctx->uid,
+	    ctx->gid, (uint64_t)rdev, NULL, &cause);
 	return fm_errno(rc, cause, "mknod", path);
 }
 
@@ -300,37 +448,61 @@ fm_op_mkdir(const char *path, mode_t mode)
 
 	if ((rc = fm_check_path(path)) != 0)
 		return rc;
+	fm_fresh_clear();
 	rc = dfs_client_mkdir_as(fm->client, path, mode & 07777, ctx->uid,
 	    ctx->gid, false, &cause);
 	return fm_errno(rc, cause, "mkdir", path);
 }
 
+/* unlink(2) and rmdir(2): one UNLINK, whose reply (the parent's
+ * attributes) answers the kernel's next GETATTR of the parent. */
 static int
-fm_op_unlink(const char *path)
+fm_op_remove(const char *path, bool dir)
 {
 	struct fm	*fm = fm_get();
-	char		*cause = NULL;
+	struct dfs_attr	 parent;
+	char		*cause = NULL, *up;
 	int		 rc;
 
 	if ((rc = fm_check_path(path)) != 0)
 		return rc;
-	rc = dfs_client_unlink(fm->client, path, false, &cause);
-	if ((rc = fm_errno(rc, cause, "unlink", path)) == 0)
+	fm_fresh_clear();
+	if (!atomic_load(&fm_unlink_plain)) {
+		rc = dfs_client_unlink_parent(fm->client, path, dir, &parent,
+		    &cause);
+		if (rc == -EBADMSG) {
+			/* A namenode from before the flag: it did nothing. */
+			log_info("the namenode does not answer UNLINK with "
+			    "attributes; asking it the old way");
+			atomic_store(&fm_unlink_plain, true);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	if (atomic_load(&fm_unlink_plain))
+		rc = dfs_client_unlink(fm->client, path, dir, &cause);
+	if ((rc = fm_errno(rc, cause, dir ? "rmdir" : "unlink", path)) != 0)
+		return rc;
+	if (!dir)
 		fm_file_unlinked(fm, path);
-	return rc;
+	if (!atomic_load(&fm_unlink_plain)) {
+		up = fm_parent_of(path);
+		fm_fresh_put(fm, up, &parent);
+		free(up);
+	}
+	return 0;
+}
+
+static int
+fm_op_unlink(const char *path)
+{
+	return fm_op_remove(path, false);
 }
 
 static int
 fm_op_rmdir(const char *path)
 {
-	struct fm	*fm = fm_get();
-	char		*cause = NULL;
-	int		 rc;
-
-	if ((rc = fm_check_path(path)) != 0)
-		return rc;
-	rc = dfs_client_unlink(fm->client, path, true, &cause);
-	return fm_errno(rc, cause, "rmdir", path);
+	return fm_op_remove(path, true);
 }
 
 static int
@@ -345,6 +517,7 @@ fm_op_symlink(const char *target, const char *path)
 		return rc;
 	if (strlen(target) > DFS_MAX_PATH)
 		return -ENAMETOOLONG;
+	fm_fresh_clear();
 	rc = dfs_client_symlink(fm->client, path, target, ctx->uid, ctx->gid,
 	    NULL, &cause);
 	return fm_errno(rc, cause, "symlink", path);
@@ -363,6 +536,7 @@ fm_op_rename(const char *from, const char *to, unsigned int flags)
 		return -EINVAL;
 	if ((rc = fm_check_path(from)) != 0 || (rc = fm_check_path(to)) != 0)
 		return rc;
+	fm_fresh_clear();
 	rc = dfs_client_rename(fm->client, from, to,
 	    (flags & RENAME_NOREPLACE) ? 1 : 0, &cause);
 	if ((rc = fm_errno(rc, cause, "rename", from)) == 0)
@@ -370,11 +544,75 @@ fm_op_rename(const char *from, const char *to, unsigned int flags)
 	return rc;
 }
 
-/* Hard links need an inode with several names; the namespace has none. */
+/*
+ * link(2): a new name for from's inode (EPERM for a directory).  The
+ * kernel knows from as a node of its own, whose cached link count and
+ * ctime are now stale: drop them (asking the kernel from inside a request
+ * is safe, it only marks them out of date).
+ */
 static int
 fm_op_link(const char *from, const char *to)
 {
-	return -EPERM;
+	struct fm	*fm = fm_get();
+	char		*cause = NULL;
+	int		 rc;
+
+	if ((rc = fm_check_path(from)) != 0 || (rc = fm_check_path(to)) != 0)
+		return rc;
+	fm_fresh_clear();
+	rc = dfs_client_link(fm->client, from, to, NULL, &cause);
+	if ((rc = fm_errno(rc, cause, "link", to)) == 0)
+		fuse_invalidate_path(fuse_get_context()->fuse, from);
+	return rc;
+}
+
+/*
+ * open(2) for writing by anyone but root clears S_ISUID, and S_ISGID with
+ * group execute, as a write by a process without CAP_FSETID must.  The
+ * kernel does this itself only for writes through its page cache; files
+ * opened with direct_io (fm-io.c) write around it, so it happens here, at
+ * the open rather than at the first write, before the file's attributes
+ * are taken for its new version.  The kernel's cached mode is dropped.
+ */
+static int
+fm_op_open(const char *path, struct fuse_file_info *fi)
+{
+	struct fm		*fm;
+	struct fuse_context	*ctx = fuse_get_context();
+	struct dfs_setattr	 s = { .valid = DFS_SET_MODE };
+	struct dfs_attr		 a;
+	char			*cause = NULL;
+	int			 rc;
+
+	if ((fi->flags & O_ACCMODE) == O_RDONLY || ctx->uid == 0 ||
+	    fm_check_path(path) != 0)
+		return fm_file_open(path, fi);
+	fm = fm_get();
+	if (dfs_client_stat(fm->client, path, &a, &cause) == 0 &&
+	    a.type == DFS_FT_FILE && ((a.mode & S_ISUID) ||
+	    (a.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))) {
+		s.mode = a.mode & 07777 & ~(uint32_t)S_ISUID;
+		if (s.mode & S_IXGRP)
+			s.mode &= ~(uint32_t)S_ISGID;
+		fm_fresh_clear();
+		rc = dfs_client_setattr(fm->client, path, &s, NULL, &cause);
+		if ((rc = fm_errno(rc, cause, "open (clearing set-ID bits)",
+		    path)) != 0)
+			return rc;
+		cause = NULL;
+		fuse_invalidate_path(ctx->fuse, path);
+	}
+	free(cause);
+	return fm_file_open(path, fi);
+}
+
+/* creat(2) and open(2) with O_CREAT of a new name (fm-io.c), which
+ * changes the parent: no fresh slot may answer for it. */
+static int
+fm_op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	fm_fresh_clear();
+	return fm_file_create(path, mode, fi);
 }
 
 /* One SETATTR; an open file that was unlinked takes it as a no-op. */
@@ -388,6 +626,7 @@ fm_op_setattr(const char *path, struct fuse_file_info *fi,
 
 	if ((p = fm_op_path(path, fi, &rc)) == NULL)
 		return rc;
+	fm_fresh_clear();
 	rc = dfs_client_setattr(fm->client, p, s, NULL, &cause);
 	if ((rc = fm_errno(rc, cause, op, p)) == 0 &&
 	    (s->valid & (DFS_SET_ATIME | DFS_SET_MTIME | DFS_SET_ATIME_NOW |
@@ -575,8 +814,11 @@ fm_op_readdir(const char *unused, void *buf, fuse_fill_dir_t filler,
 		plus = FUSE_FILL_DIR_PLUS;
 	if (off < 0)
 		return -EINVAL;
+	/* With use_ino, an inode number of 0 would hide "." and ".." from
+	 * readdir(3): say "unknown" as libfuse does. */
 	memset(&dot, 0, sizeof dot);
 	dot.st_mode = S_IFDIR;
+	dot.st_ino = 0xffffffff;
 	if (off == 0 && filler(buf, ".", &dot, 1, 0))
 		return 0;
 	if (off <= 1 && filler(buf, "..", &dot, 2, 0))
@@ -616,9 +858,10 @@ fm_op_releasedir(const char *unused, struct fuse_file_info *fi)
 /*
  * The settings this file system needs from libfuse: no path for
  * operations on open files, no hidden renames of unlinked open files,
- * our timeouts, ordered writes (no writeback cache: a stream must see
- * writes in the order the program made them) and O_TRUNC handed to open
- * (so open+truncate is one new stream, not a truncation and a rewrite).
+ * the namenode's inode numbers, our timeouts, ordered writes (no
+ * writeback cache: a stream must see writes in the order the program
+ * made them) and O_TRUNC handed to open (so open+truncate is one new
+ * stream, not a truncation and a rewrite).
  */
 static void *
 fm_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -627,7 +870,7 @@ fm_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 	cfg->nullpath_ok = 1;
 	cfg->hard_remove = 1;
-	cfg->use_ino = 0;
+	cfg->use_ino = 1;
 	cfg->entry_timeout = fm->attr_timeout;
 	cfg->attr_timeout = fm->attr_timeout;
 	cfg->negative_timeout = 0;
@@ -639,6 +882,9 @@ fm_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	/* The kernel clears S_ISUID and S_ISGID on a write, truncation or
+	 * chown (one chmod through here), rather than every write asking. */
+	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
 	log_debug("fuse: max_write %u, max_readahead %u, want 0x%x",
 	    conn->max_write, conn->max_readahead, conn->want);
 	return fm;
@@ -664,7 +910,7 @@ const struct fuse_operations fm_ops = {
 	.chmod = fm_op_chmod,
 	.chown = fm_op_chown,
 	.truncate = fm_file_truncate,
-	.open = fm_file_open,
+	.open = fm_op_open,
 	.read = fm_file_read,
 	.write = fm_file_write,
 	.statfs = fm_op_statfs,
@@ -676,6 +922,6 @@ const struct fuse_operations fm_ops = {
 	.releasedir = fm_op_releasedir,
 	.init = fm_op_init,
 	.destroy = fm_op_destroy,
-	.create = fm_file_create,
+	.create = fm_op_create,
 	.utimens = fm_op_utimens,
 };

@@ -518,3 +518,94 @@ dfs_client_readlink(struct dfs_client *c, const char *path, char *buf,
 		snprintf(buf, cap, "%s", tmp);
 	return rc;
 }
+
+struct hardlink_args {
+	const char	*existing;
+	const char	*path;
+};
+
+static void
+build_hardlink(struct dfs_wbuf *b, void *arg)
+{
+	struct hardlink_args	*a = arg;
+
+	dfs_put_str(b, a->existing);
+	dfs_put_str(b, a->path);
+}
+
+/* link(2): path becomes a new name of existing's inode (not a directory);
+ * after, if not NULL, gets the inode's attributes with its new nlink. */
+int
+dfs_client_link(struct dfs_client *c, const char *existing, const char *path,
+    struct dfs_attr *after, char **cause)
+{
+	struct hardlink_args	a = { existing, path };
+	struct dfs_attr		tmp;
+
+	return dfs_client_call(c, DFS_NN_HARDLINK, DFS_NN_ATTR, build_hardlink,
+	    &a, parse_attr, after != NULL ? after : &tmp, cause);
+}
+
+struct mknod_args {
+	const char	*path;
+	uint8_t		 type;
+	uint32_t	 mode;
+	uint32_t	 uid;
+	uint32_t	 gid;
+	uint64_t	 rdev;
+};
+
+static void
+build_mknod(struct dfs_wbuf *b, void *arg)
+{
+	struct mknod_args	*a = arg;
+
+	dfs_put_str(b, a->path);
+	dfs_put_u8(b, a->type);
+	dfs_put_u32(b, a->mode);
+	dfs_put_u32(b, a->uid);
+	dfs_put_u32(b, a->gid);
+	dfs_put_u64(b, a->rdev);
+}
+
+/* mknod(2): a FIFO, socket or device (type an enum dfs_ftype, rdev the
+ * device number), or an empty complete file, owned by uid and gid. */
+int
+dfs_client_mknod(struct dfs_client *c, const char *path, uint8_t type,
+    uint32_t mode, uint32_t uid, uint32_t gid, uint64_t rdev,
+    struct dfs_attr *after, char **cause)
+{
+	struct mknod_args	a = { path, type, mode, uid, gid, rdev };
+	struct dfs_attr		tmp;
+
+	return dfs_client_call(c, DFS_NN_MKNOD, DFS_NN_ATTR, build_mknod, &a,
+	    parse_attr, after != NULL ? after : &tmp, cause);
+}
+
+struct unlink_parent_args {
+	const char	*path;
+	bool		 dir;
+};
+
+static void
+build_unlink_parent(struct dfs_wbuf *b, void *arg)
+{
+	struct unlink_parent_args *a = arg;
+
+	dfs_put_str(b, a->path);
+	dfs_put_u8(b, a->dir);
+	dfs_put_u8(b, 1);	/* reply with the parent's attributes */
+}
+
+/* dfs_client_unlink that also hands back the parent directory's
+ * attributes after the removal, in the same round trip (dfs-mount's
+ * kernel asks for them next). */
+int
+dfs_client_unlink_parent(struct dfs_client *c, const char *path, bool dir,
+    struct dfs_attr *parent, char **cause)
+{
+	struct unlink_parent_args a = { path, dir };
+
+	return dfs_client_call(c, DFS_NN_UNLINK, DFS_NN_ATTR,
+	    build_unlink_parent, &a, parse_attr, parent, cause);
+}

@@ -88,6 +88,13 @@ int	dfs_client_symlink(struct dfs_client *, const char *path,
 	    struct dfs_attr *after, char **cause);
 int	dfs_client_readlink(struct dfs_client *, const char *path,
 	    char *buf, size_t cap, char **cause);
+int	dfs_client_link(struct dfs_client *, const char *existing,
+	    const char *path, struct dfs_attr *after, char **cause);
+int	dfs_client_mknod(struct dfs_client *, const char *path, uint8_t type,
+	    uint32_t mode, uint32_t uid, uint32_t gid, uint64_t rdev,
+	    struct dfs_attr *after, char **cause);
+int	dfs_client_unlink_parent(struct dfs_client *, const char *path,
+	    bool dir, struct dfs_attr *parent, char **cause);
 
 int	dfs_writer_open(struct dfs_client *, const char *path,
 	    const struct dfs_write_opts *, struct dfs_writer **, char **cause);

@@ -63,7 +63,8 @@ dfs_proto_put_attr(struct dfs_wbuf *b, const struct dfs_attr *a)
 	dfs_put_i64(b, a->ctime_ns);
 	dfs_put_u32(b, a->nlink);
 	dfs_put_u16(b, a->replication);
-	dfs_put_u64(b, a->block_size);
+	dfs_put_u64(b, a->type == DFS_FT_CHR || a->type == DFS_FT_BLK ?
+	    a->rdev : a->block_size);
 	dfs_put_u8(b, a->under_construction);
 	dfs_put_u32(b, a->nblocks);
 	dfs_proto_put_npy(b, &a->npy);
@@ -87,7 +88,12 @@ dfs_proto_get_attr(struct dfs_rbuf *r, struct dfs_attr *a)
 	a->under_construction = dfs_get_u8(r);
 	a->nblocks = dfs_get_u32(r);
 	dfs_proto_get_npy(r, &a->npy);
-	if (a->type < DFS_FT_FILE || a->type > DFS_FT_SYMLINK)
+	a->rdev = 0;
+	if (a->type == DFS_FT_CHR || a->type == DFS_FT_BLK) {
+		a->rdev = a->block_size;
+		a->block_size = 0;
+	}
+	if (a->type < DFS_FT_FILE || a->type > DFS_FT_BLK)
 		r->err = -EBADMSG;
 }
 
@@ -191,6 +197,7 @@ dfs_msg_name(uint16_t type)
 		{ DFS_NN_UPDATE_PIPELINE, "UPDATE_PIPELINE" },
 		{ DFS_NN_RENEW_LEASE, "RENEW_LEASE" },
 		{ DFS_DX_RESUME, "RESUME" },
+		{ DFS_NN_HARDLINK, "HARDLINK" }, { DFS_NN_MKNOD, "MKNOD" },
 	};
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

@@ -134,9 +134,11 @@ enum dfs_msg {
 	DFS_NN_STATFS_REPLY = 122, /* u64 capacity, u64 used, u64 remaining
 				   (bytes, summed over live data nodes),
 				   u64 files (inodes), u32 live nodes */
-	DFS_NN_UNLINK = 123,	/* str path, u8 dir -> OK: unlink(2) when
-				   dir is 0 (EISDIR on a directory), rmdir(2)
-				   when 1 (ENOTDIR, ENOTEMPTY) */
+	DFS_NN_UNLINK = 123,	/* str path, u8 dir [, u8 flags] -> OK:
+				   unlink(2) when dir is 0 (EISDIR on a
+				   directory), rmdir(2) when 1 (ENOTDIR,
+				   ENOTEMPTY); flags bit 0: reply NN_ATTR
+				   (the parent's, after) instead of OK */
 	DFS_NN_SYMLINK = 124,	/* str path, str target, u32 uid, u32 gid
 				   -> NN_ATTR (the new link) */
 	DFS_NN_READLINK = 125,	/* str path -> NN_LINK */
@@ -156,6 +158,18 @@ enum dfs_msg {
 				   the node's unfinished replica of
 				   (block, old_gen) is cut to offset bytes
 				   and continues as new_gen */
+
+	/* Hard links and special files for dfs-mount (issue 4). */
+	DFS_NN_HARDLINK = 129,	/* str existing, str new_path -> NN_ATTR
+				   (the inode, its nlink counted): a new
+				   name for a non-directory (EPERM for a
+				   directory, EEXIST, ENOENT, ENOTDIR,
+				   EMLINK) */
+	DFS_NN_MKNOD = 130,	/* str path, u8 type (enum dfs_ftype: FILE,
+				   FIFO, SOCK, CHR or BLK), u32 mode,
+				   u32 uid, u32 gid, u64 rdev -> NN_ATTR
+				   (the new inode; a FILE is empty and
+				   complete) */
 };
 
 /*
@@ -187,6 +201,12 @@ enum dfs_ftype {
 	DFS_FT_FILE = 1,
 	DFS_FT_DIR = 2,
 	DFS_FT_SYMLINK = 3,
+	/* Special files: only their inode is stored; I/O on them is the
+	 * kernel's business (a FIFO between processes of one mount). */
+	DFS_FT_FIFO = 4,
+	DFS_FT_SOCK = 5,
+	DFS_FT_CHR = 6,		/* character device, rdev its number */
+	DFS_FT_BLK = 7,		/* block device, rdev its number */
 };
 
 enum dfs_node_state {
@@ -221,7 +241,9 @@ struct dfs_npy_meta {
 
 /* attr: u64 ino, u8 type, u32 mode, u32 uid, u32 gid, u64 size,
  * i64 mtime_ns, i64 atime_ns, i64 ctime_ns, u32 nlink, u16 replication,
- * u64 block_size, u8 under_construction, u32 nblocks, npy */
+ * u64 block_size, u8 under_construction, u32 nblocks, npy.  A device
+ * (DFS_FT_CHR, DFS_FT_BLK) has no block size: its slot carries rdev, so
+ * the record keeps one layout for every reader. */
 struct dfs_attr {
 	dfs_ino		ino;
 	uint8_t		type;
@@ -238,6 +260,7 @@ struct dfs_attr {
 	uint8_t		under_construction;
 	uint32_t	nblocks;
 	struct dfs_npy_meta npy;
+	uint64_t	rdev;		/* a device's number (Linux dev_t) */
 };
 
 /* token: u64 block, u64 gen, u8 mode, u64 expiry (unix s), u32 key_id,

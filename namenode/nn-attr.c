@@ -1,7 +1,9 @@
 /*
  * nn-attr.c: the namespace requests only mounts make: setattr (chmod,
- * chown, utimens, truncation to zero), POSIX unlink/rmdir, and symbolic
- * links, whose targets live in their own table.
+ * chown, utimens, truncation to zero), POSIX unlink/rmdir, symbolic
+ * links, whose targets live in their own table, hard links and special
+ * files (FIFOs, sockets, devices: an inode with a type and a device
+ * number, nothing more).
  *
  * They share nn-meta.c's inode helpers and, like its operations, each
  * runs as one transaction that makes its POSIX checks inside it.  They
@@ -102,22 +104,33 @@ out_path:
 	return rc;
 }
 
-/* UNLINK: unlink(2) (never a directory) or rmdir(2) (only an empty one),
+/*
+ * UNLINK: unlink(2) (never a directory) or rmdir(2) (only an empty one),
  * checked inside the transaction so a stale client cache cannot remove
- * the wrong kind of entry. */
+ * the wrong kind of entry.  With flag bit 0 (a field newer clients add)
+ * the reply is the parent directory's attributes after the removal, which
+ * a mount's kernel asks for next: one round trip instead of two.
+ */
 int
 nn_meta_op_unlink(struct nn_req *req)
 {
 	struct nn	*nn = req->nn;
 	struct nn_path	 p;
+	struct dfs_attr	 a;
 	char		*path;
 	bool		 dir, yes;
+	uint8_t		 flags = 0;
 	dfs_ino		 parent, ino;
 	int		 type, rc;
 
 	path = nn_meta_get_path(req);
 	dir = dfs_get_u8(&req->in) != 0;
-	if ((rc = nn_server_decoded(req)) != 0) {
+	if (dfs_rbuf_left(&req->in) > 0)
+		flags = dfs_get_u8(&req->in);
+	if ((rc = nn_server_decoded(req)) == 0 && (flags & ~1U) != 0)
+		rc = nn_server_fail(req, -EINVAL, "unknown unlink flags 0x%x",
+		    flags);
+	if (rc != 0) {
 		free(path);
 		return rc;
 	}
@@ -152,12 +165,16 @@ nn_meta_op_unlink(struct nn_req *req)
 		rc = nn_server_fail(req, -ENOTEMPTY, "directory not empty: %s",
 		    p.norm);
 	if (rc == 0)
-		rc = nn_meta_unlink(nn, parent, ino, type);
+		rc = nn_meta_unlink(nn, parent, p.comp[p.n - 1], ino, type);
+	if (rc == 0 && (flags & 1) && (rc = nn_meta_attr(nn, parent, &a)) == 0)
+		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
 end:
 	rc = nn_db_end(nn, rc);
 out:
 	pthread_mutex_unlock(&nn->lock);
-	if (rc == 0)
+	if (rc != 0)
+		req->replied = false;
+	else
 		log_debug("removed %s", p.norm);
 out_path:
 	nn_path_free(&p);
@@ -267,5 +284,162 @@ nn_meta_op_readlink(struct nn_req *req)
 out:
 	pthread_mutex_unlock(&nn->lock);
 	nn_path_free(&p);
+	return rc;
+}
+
+/*
+ * HARDLINK: a new name for an existing inode that is not a directory;
+ * its nlink counts the names and its ctime becomes now, as link(2) does.
+ * Replies with the inode's attributes after.
+ */
+int
+nn_meta_op_hardlink(struct nn_req *req)
+{
+	static const char sql_link[] =
+	    "INSERT INTO dirents(parent, name, ino) VALUES (?, ?, ?)";
+	static const char sql_count[] =
+	    "UPDATE inodes SET nlink = (SELECT count(*) FROM dirents WHERE "
+	    "ino = ?1), ctime_ns = ?2 WHERE id = ?1";
+	static const char sql_touch[] =
+	    "UPDATE inodes SET mtime_ns = ?2, ctime_ns = ?2 WHERE id = ?1";
+	struct nn	*nn = req->nn;
+	struct nn_path	 s, d;
+	struct dfs_attr	 a;
+	char		*src, *dst;
+	dfs_ino		 ino, parent, other;
+	int64_t		 now = nn_wall_ns();
+	int		 type, otype, rc;
+
+	src = nn_meta_get_path(req);
+	dst = nn_meta_get_path(req);
+	memset(&s, 0, sizeof s);
+	memset(&d, 0, sizeof d);
+	if ((rc = nn_server_decoded(req)) != 0 ||
+	    (rc = nn_path_parse(src, &s, &req->cause)) != 0 ||
+	    (rc = nn_path_parse(dst, &d, &req->cause)) != 0)
+		goto out_free;
+	if (d.n == 0) {
+		rc = nn_server_fail(req, -EEXIST, "file exists: /");
+		goto out_free;
+	}
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_db_begin(nn)) != 0)
+		goto out;
+	if ((rc = nn_path_resolve(nn, &s, s.n, &ino, &type,
+	    &req->cause)) != 0)
+		goto end;
+	if (type == DFS_FT_DIR) {
+		rc = nn_server_fail(req, -EPERM, "cannot hard-link a "
+		    "directory: %s", s.norm);
+		goto end;
+	}
+	if ((rc = nn_path_parent(nn, &d, &parent, &req->cause)) != 0)
+		goto end;
+	rc = nn_path_lookup(nn, parent, d.comp[d.n - 1], &other, &otype);
+	if (rc == 0)
+		rc = nn_server_fail(req, -EEXIST, "file exists: %s", d.norm);
+	else if (rc == -ENOENT && (rc = nn_meta_attr(nn, ino, &a)) == 0 &&
+	    a.nlink >= NN_MAX_LINKS)
+		rc = nn_server_fail(req, -EMLINK, "too many links: %s",
+		    s.norm);
+	if (rc != 0)
+		goto end;
+	if ((rc = nn_db_exec(nn, sql_link, "iti", (int64_t)parent,
+	    d.comp[d.n - 1], (int64_t)ino)) != 0 ||
+	    (rc = nn_db_exec(nn, sql_count, "ii", (int64_t)ino, now)) != 0 ||
+	    (rc = nn_db_exec(nn, sql_touch, "ii", (int64_t)parent, now)) != 0)
+		goto end;
+	if ((rc = nn_meta_attr(nn, ino, &a)) == 0)
+		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
+end:
+	rc = nn_db_end(nn, rc);
+out:
+	pthread_mutex_unlock(&nn->lock);
+	if (rc != 0)
+		req->replied = false;
+	else
+		log_debug("linked %s to %s", d.norm, s.norm);
+out_free:
+	nn_path_free(&s);
+	nn_path_free(&d);
+	free(src);
+	free(dst);
+	return rc;
+}
+
+/*
+ * MKNOD: a FIFO, socket or device (its number kept in rdev), or an empty,
+ * complete regular file; the owner and set-group-ID rules are those of
+ * every new entry (nn_meta_new).
+ */
+int
+nn_meta_op_mknod(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	struct nn_path	 p;
+	struct dfs_attr	 a;
+	char		*path;
+	uint8_t		 ftype;
+	uint32_t	 mode, uid, gid;
+	uint64_t	 rdev;
+	dfs_ino		 parent, ino;
+	int		 type, rc;
+
+	path = nn_meta_get_path(req);
+	ftype = dfs_get_u8(&req->in);
+	mode = dfs_get_u32(&req->in);
+	uid = dfs_get_u32(&req->in);
+	gid = dfs_get_u32(&req->in);
+	rdev = dfs_get_u64(&req->in);
+	memset(&p, 0, sizeof p);
+	if ((rc = nn_server_decoded(req)) != 0 ||
+	    (rc = nn_path_parse(path, &p, &req->cause)) != 0)
+		goto out_free;
+	if (ftype != DFS_FT_FILE && ftype != DFS_FT_FIFO &&
+	    ftype != DFS_FT_SOCK && ftype != DFS_FT_CHR &&
+	    ftype != DFS_FT_BLK) {
+		rc = nn_server_fail(req, -EINVAL, "mknod: type %u is not a "
+		    "file, FIFO, socket or device", ftype);
+		goto out_free;
+	}
+	if (ftype != DFS_FT_CHR && ftype != DFS_FT_BLK)
+		rdev = 0;
+	if (rdev > INT64_MAX) {
+		rc = nn_server_fail(req, -EINVAL, "mknod: device number out "
+		    "of range");
+		goto out_free;
+	}
+	if (p.n == 0) {
+		rc = nn_server_fail(req, -EEXIST, "file exists: /");
+		goto out_free;
+	}
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_db_begin(nn)) != 0)
+		goto out;
+	if ((rc = nn_path_parent(nn, &p, &parent, &req->cause)) != 0)
+		goto end;
+	rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &ino, &type);
+	if (rc == 0)
+		rc = nn_server_fail(req, -EEXIST, "file exists: %s", p.norm);
+	else if (rc == -ENOENT && ftype == DFS_FT_FILE)
+		rc = nn_meta_new(nn, parent, p.comp[p.n - 1], ftype, mode, uid,
+		    gid, nn->replication, nn->block_size, NULL, &ino);
+	else if (rc == -ENOENT)
+		rc = nn_meta_new(nn, parent, p.comp[p.n - 1], ftype, mode, uid,
+		    gid, 0, 0, NULL, &ino);
+	if (rc == 0 && rdev != 0)
+		rc = nn_db_exec(nn, "UPDATE inodes SET rdev = ?2 WHERE id = ?1",
+		    "ii", (int64_t)ino, (int64_t)rdev);
+	if (rc == 0 && (rc = nn_meta_attr(nn, ino, &a)) == 0)
+		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
+end:
+	rc = nn_db_end(nn, rc);
+out:
+	pthread_mutex_unlock(&nn->lock);
+	if (rc != 0)
+		req->replied = false;
+out_free:
+	nn_path_free(&p);
+	free(path);
 	return rc;
 }

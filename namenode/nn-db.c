@@ -68,12 +68,15 @@ static const char nn_db_schema[] =
 	"  shape TEXT,"
 	"  data_offset INTEGER,"
 	"  itemsize INTEGER,"
-	"  header_len INTEGER);"
+	"  header_len INTEGER,"
+	"  rdev INTEGER NOT NULL DEFAULT 0);"	/* schema 2 */
+	/* An inode may have several names (hard links, schema 2). */
 	"CREATE TABLE IF NOT EXISTS dirents("
 	"  parent INTEGER NOT NULL REFERENCES inodes(id),"
 	"  name TEXT NOT NULL,"
-	"  ino INTEGER NOT NULL UNIQUE REFERENCES inodes(id),"
+	"  ino INTEGER NOT NULL REFERENCES inodes(id),"
 	"  PRIMARY KEY(parent, name)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS dirents_ino ON dirents(ino);"
 	"CREATE TABLE IF NOT EXISTS blocks("
 	"  id INTEGER PRIMARY KEY,"
 	"  ino INTEGER NOT NULL REFERENCES inodes(id),"
@@ -95,9 +98,29 @@ static const char nn_db_schema[] =
 	 * gains it on open. */
 	"CREATE INDEX IF NOT EXISTS inodes_writing ON inodes(lease_ms) "
 	"  WHERE under_construction = 1;"
-	"INSERT OR IGNORE INTO meta VALUES ('schema', 1);"
+	"INSERT OR IGNORE INTO meta VALUES ('schema', 2);"
 	"INSERT OR IGNORE INTO meta VALUES ('next_block', 1);"
 	"INSERT OR IGNORE INTO meta VALUES ('next_gen', 1000);";
+
+/*
+ * Schema 1 to 2: dirents.ino loses its UNIQUE (an inode may have several
+ * names) and keeps an index; inodes gain rdev.  SQLite cannot drop a
+ * constraint, so dirents is copied into a new table, inside the
+ * transaction of the open: a crash leaves version 1 whole.
+ */
+static const char nn_db_migrate_1[] =
+	"CREATE TABLE dirents_v2("
+	"  parent INTEGER NOT NULL REFERENCES inodes(id),"
+	"  name TEXT NOT NULL,"
+	"  ino INTEGER NOT NULL REFERENCES inodes(id),"
+	"  PRIMARY KEY(parent, name)) WITHOUT ROWID;"
+	"INSERT INTO dirents_v2(parent, name, ino) "
+	"  SELECT parent, name, ino FROM dirents;"
+	"DROP TABLE dirents;"
+	"ALTER TABLE dirents_v2 RENAME TO dirents;"
+	"CREATE INDEX IF NOT EXISTS dirents_ino ON dirents(ino);"
+	"ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE meta SET value = 2 WHERE key = 'schema';";
 
 /* The in-memory half; see the essay above. */
 static const char nn_db_live_schema[] =
@@ -256,6 +279,15 @@ nn_db_open(struct nn *nn, const char *dir, char **cause)
 			xasprintf(cause, "%s: cannot set up the namespace",
 			    path);
 		goto out;
+	}
+	if (version == 1) {
+		if ((rc = nn_db_script(nn, nn_db_migrate_1, cause)) != 0) {
+			sqlite3_exec(nn->db, "ROLLBACK", NULL, NULL, NULL);
+			goto out;
+		}
+		log_info("%s: schema 1 upgraded to 2 (hard links, special "
+		    "files)", path);
+		version = 2;
 	}
 	if ((rc = nn_db_script(nn, "COMMIT;", cause)) != 0)
 		goto out;

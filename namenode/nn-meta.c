@@ -9,7 +9,20 @@
  * (nn-db.c); the checks POSIX asks for (ENOTDIR on the way, EEXIST,
  * EISDIR, ENOTEMPTY, a directory moved into itself) are made inside it,
  * so they cannot race with another request.
+ *
+ * Hard links.  An inode that is not a directory may have several entries;
+ * its nlink is the number of them, recounted whenever one goes, and the
+ * inode (with its blocks) goes with its last entry.  An entry is therefore
+ * always named by (parent, name), never by its inode.  Rewriting a file
+ * (CREATE with overwrite) keeps its inode, so every name of it sees the
+ * new contents, as O_TRUNC on a local file would.
+ *
+ * Set-group-ID directories.  A new entry in a directory with S_ISGID takes
+ * the directory's group, and a new directory inherits S_ISGID, whichever
+ * client creates it (nn_meta_new).
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +38,7 @@
 	"i.atime_ns, i.ctime_ns, i.nlink, i.replication, i.block_size, "\
 	"i.under_construction, i.descr, i.fortran, i.shape, "		\
 	"i.data_offset, i.itemsize, i.header_len, "			\
-	"(SELECT count(*) FROM blocks b WHERE b.ino = i.id)"
+	"(SELECT count(*) FROM blocks b WHERE b.ino = i.id), i.rdev"
 
 static const char sql_touch[] =
 	"UPDATE inodes SET mtime_ns = ?2, ctime_ns = ?2 WHERE id = ?1";
@@ -80,6 +93,7 @@ nn_meta_row_attr(sqlite3_stmt *st, int col, struct dfs_attr *a)
 	a->under_construction = sqlite3_column_int(st, col + 12) != 0;
 	nn_meta_row_npy(st, col + 13, &a->npy);
 	a->nblocks = (uint32_t)sqlite3_column_int64(st, col + 19);
+	a->rdev = (uint64_t)sqlite3_column_int64(st, col + 20);
 }
 
 /* The attributes of ino: 0, -ENOENT or another negative errno. */
@@ -100,7 +114,8 @@ nn_meta_attr(struct nn *nn, dfs_ino ino, struct dfs_attr *a)
 }
 
 /* A new inode linked as name in parent; the parent's times and link count
- * follow. */
+ * follow.  In a set-group-ID parent the group is the parent's (and a
+ * directory inherits the bit). */
 int
 nn_meta_new(struct nn *nn, dfs_ino parent, const char *name, int type,
     uint32_t mode, uint32_t uid, uint32_t gid, unsigned repl,
@@ -113,10 +128,22 @@ nn_meta_new(struct nn *nn, dfs_ino parent, const char *name, int type,
 	    " ?6, ?7, ?8, ?9, ?10, ?11)";
 	static const char sql_link[] =
 	    "INSERT INTO dirents(parent, name, ino) VALUES (?, ?, ?)";
-	int64_t	now = nn_wall_ns();
-	dfs_ino	ino;
-	int	rc;
+	static const char sql_parent[] =
+	    "SELECT mode, gid FROM inodes WHERE id = ?";
+	sqlite3_stmt	*st;
+	int64_t		 now = nn_wall_ns();
+	dfs_ino		 ino;
+	int		 rc;
 
+	st = nn_db_sql(nn, sql_parent, "i", (int64_t)parent);
+	if ((rc = nn_db_step(nn, st)) != 1)
+		return rc == 0 ? -ENOENT : rc;
+	if (sqlite3_column_int64(st, 0) & S_ISGID) {
+		gid = (uint32_t)sqlite3_column_int64(st, 1);
+		if (type == DFS_FT_DIR)
+			mode |= S_ISGID;
+	}
+	nn_db_reset(st);
 	if ((rc = nn_db_exec(nn, sql_ins, "iiiiiiiiiti", (int64_t)type,
 	    (int64_t)(mode & NN_MODE_MASK), (int64_t)uid, (int64_t)gid, now,
 	    (int64_t)(type == DFS_FT_DIR ? 2 : 1), (int64_t)repl,
@@ -137,25 +164,54 @@ nn_meta_new(struct nn *nn, dfs_ino parent, const char *name, int type,
 	return 0;
 }
 
-/* Remove a file or an empty directory named by its entry; its blocks are
- * queued for deletion on the data nodes. */
-int
-nn_meta_unlink(struct nn *nn, dfs_ino parent, dfs_ino ino, int type)
+/*
+ * Remove the entry name of parent, which names ino.  A directory (empty
+ * by now) goes with it; any other inode only with its last name, its
+ * blocks then queued for deletion on the data nodes.  The parent is left
+ * as it is.
+ */
+static int
+nn_meta_drop(struct nn *nn, dfs_ino parent, const char *name, dfs_ino ino,
+    int type, int64_t now)
 {
+	int64_t	names;
 	int	rc;
 
+	if ((rc = nn_db_exec(nn, "DELETE FROM dirents WHERE parent = ? AND "
+	    "name = ?", "it", (int64_t)parent, name)) != 0)
+		return rc;
+	if (type != DFS_FT_DIR) {
+		if ((rc = nn_db_i64(nn, &names, "SELECT count(*) FROM dirents "
+		    "WHERE ino = ?", "i", (int64_t)ino)) != 0)
+			return rc;
+		if (names > 0)
+			return nn_db_exec(nn, "UPDATE inodes SET nlink = ?2, "
+			    "ctime_ns = ?3 WHERE id = ?1", "iii", (int64_t)ino,
+			    names, now);
+	}
 	if (type == DFS_FT_FILE && (rc = nn_blockmap_drop_file(nn, ino)) != 0)
 		return rc;
-	if ((rc = nn_db_exec(nn, "DELETE FROM dirents WHERE ino = ?", "i",
-	    (int64_t)ino)) != 0 ||
-	    (rc = nn_db_exec(nn, "DELETE FROM inodes WHERE id = ?", "i",
-	    (int64_t)ino)) != 0)
+	return nn_db_exec(nn, "DELETE FROM inodes WHERE id = ?", "i",
+	    (int64_t)ino);
+}
+
+/* Remove the entry name of parent (a file's name, a special file's, or an
+ * empty directory), as nn_meta_drop does; the parent's times and link
+ * count follow. */
+int
+nn_meta_unlink(struct nn *nn, dfs_ino parent, const char *name, dfs_ino ino,
+    int type)
+{
+	int64_t	now = nn_wall_ns();
+	int	rc;
+
+	if ((rc = nn_meta_drop(nn, parent, name, ino, type, now)) != 0)
 		return rc;
 	if (type == DFS_FT_DIR &&
 	    (rc = nn_db_exec(nn, sql_nlink, "ii", (int64_t)parent,
 	    (int64_t)-1)) != 0)
 		return rc;
-	return nn_db_exec(nn, sql_touch, "ii", (int64_t)parent, nn_wall_ns());
+	return nn_db_exec(nn, sql_touch, "ii", (int64_t)parent, now);
 }
 
 /* Whether directory ino has entries. */
@@ -171,49 +227,58 @@ nn_meta_has_children(struct nn *nn, dfs_ino ino, bool *yes)
 	return rc == -ENOENT ? 0 : rc;
 }
 
-/* Remove directory top and everything under it, children first. */
+/* One entry found under a tree being removed. */
+struct nn_meta_ent {
+	int64_t	 parent;
+	char	*name;
+	int64_t	 ino;
+	int	 type;
+};
+
+/* Remove directory top (the entry name of parent) and everything under
+ * it, children first; a file linked from outside the tree keeps its
+ * other names. */
 static int
-nn_meta_unlink_tree(struct nn *nn, dfs_ino parent, dfs_ino top)
+nn_meta_unlink_tree(struct nn *nn, dfs_ino parent, const char *name,
+    dfs_ino top)
 {
 	static const char sql[] =
-	    "WITH RECURSIVE sub(id) AS (SELECT ?1 UNION ALL "
-	    "SELECT d.ino FROM dirents d JOIN sub ON d.parent = sub.id) "
-	    "SELECT sub.id, i.type FROM sub JOIN inodes i ON i.id = sub.id";
+	    "WITH RECURSIVE sub(parent, name, id) AS (SELECT 0, '', ?1 "
+	    "UNION ALL SELECT d.parent, d.name, d.ino FROM dirents d "
+	    "JOIN sub ON d.parent = sub.id) "
+	    "SELECT sub.parent, sub.name, sub.id, i.type FROM sub "
+	    "JOIN inodes i ON i.id = sub.id";
+	struct nn_meta_ent *e = NULL;
 	sqlite3_stmt	*st;
-	int64_t		*ids = NULL;
-	int		*types = NULL;
 	size_t		 n = 0, cap = 0;
+	int64_t		 now = nn_wall_ns();
 	int		 rc;
 
 	st = nn_db_sql(nn, sql, "i", (int64_t)top);
 	while ((rc = nn_db_step(nn, st)) == 1) {
 		if (n == cap) {
 			cap = cap == 0 ? 64 : cap * 2;
-			ids = xrealloc(ids, cap * sizeof *ids);
-			types = xrealloc(types, cap * sizeof *types);
+			e = xrealloc(e, cap * sizeof *e);
 		}
-		ids[n] = sqlite3_column_int64(st, 0);
-		types[n++] = sqlite3_column_int(st, 1);
+		e[n].parent = sqlite3_column_int64(st, 0);
+		e[n].name = xstrdup((const char *)sqlite3_column_text(st, 1));
+		e[n].ino = sqlite3_column_int64(st, 2);
+		e[n++].type = sqlite3_column_int(st, 3);
 	}
 	/* Each entry was found after its parent: undo in reverse. */
 	for (size_t i = n; rc == 0 && i > 0; i--) {
-		if (ids[i - 1] == (int64_t)top)
+		if (e[i - 1].ino == (int64_t)top)
 			continue;
-		if (types[i - 1] == DFS_FT_FILE)
-			rc = nn_blockmap_drop_file(nn, (dfs_ino)ids[i - 1]);
-		if (rc == 0)
-			rc = nn_db_exec(nn, "DELETE FROM dirents WHERE ino = ?",
-			    "i", ids[i - 1]);
-		if (rc == 0)
-			rc = nn_db_exec(nn, "DELETE FROM inodes WHERE id = ?",
-			    "i", ids[i - 1]);
+		rc = nn_meta_drop(nn, (dfs_ino)e[i - 1].parent, e[i - 1].name,
+		    (dfs_ino)e[i - 1].ino, e[i - 1].type, now);
 	}
 	if (rc == 0)
-		rc = nn_meta_unlink(nn, parent, top, DFS_FT_DIR);
+		rc = nn_meta_unlink(nn, parent, name, top, DFS_FT_DIR);
 	if (rc == 0)
-		log_info("deleted a tree of %zu inodes", n);
-	free(ids);
-	free(types);
+		log_info("deleted a tree of %zu entries", n);
+	for (size_t i = 0; i < n; i++)
+		free(e[i].name);
+	free(e);
 	return rc;
 }
 
@@ -418,9 +483,44 @@ nn_meta_lease_ok(struct nn *nn, dfs_ino ino, const char *client, bool *ok)
 }
 
 /*
+ * A new version of file ino, empty and under construction for client: its
+ * blocks are queued for deletion, it takes the mode, owner and layout
+ * given, and keeps its inode and so all its names.  A rewrite never grants
+ * S_ISUID or S_ISGID the inode does not have now (only chmod does), so a
+ * writer holding a mode read before the bits were cleared cannot bring
+ * them back.
+ */
+static int
+nn_meta_reuse(struct nn *nn, dfs_ino ino, uint32_t mode, uint32_t uid,
+    uint32_t gid, unsigned repl, uint64_t block_size, const char *client)
+{
+	static const char sql[] =
+	    "UPDATE inodes SET mode = ?2, uid = ?3, gid = ?4, size = 0, "
+	    "mtime_ns = ?5, atime_ns = ?5, ctime_ns = ?5, replication = ?6, "
+	    "block_size = ?7, under_construction = 1, lease_client = ?8, "
+	    "lease_ms = ?9, descr = NULL, fortran = NULL, shape = NULL, "
+	    "data_offset = NULL, itemsize = NULL, header_len = NULL "
+	    "WHERE id = ?1";
+	int64_t	now = nn_wall_ns(), old;
+	int	rc;
+
+	if ((rc = nn_db_i64(nn, &old, "SELECT mode FROM inodes WHERE id = ?",
+	    "i", (int64_t)ino)) != 0)
+		return rc;
+	mode &= ~(uint32_t)(S_ISUID | S_ISGID) | (uint32_t)old;
+	if ((rc = nn_blockmap_drop_file(nn, ino)) != 0)
+		return rc;
+	return nn_db_exec(nn, sql, "iiiiiiiti", (int64_t)ino,
+	    (int64_t)(mode & NN_MODE_MASK), (int64_t)uid, (int64_t)gid, now,
+	    (int64_t)repl, (int64_t)block_size, client, now / 1000000);
+}
+
+/*
  * CREATE: a new empty file under construction, leased to client.  An
- * existing file is replaced only with overwrite, in the same transaction,
- * its blocks queued for deletion.
+ * existing file is rewritten only with overwrite, in the same transaction,
+ * its blocks queued for deletion; it keeps its inode (nn_meta_reuse), so
+ * its other hard links see the new contents.  Any other kind of entry is
+ * replaced by a new file.
  */
 int
 nn_meta_op_create(struct nn_req *req)
@@ -433,7 +533,7 @@ nn_meta_op_create(struct nn_req *req)
 	uint16_t	 repl;
 	uint64_t	 bsize;
 	bool		 overwrite, ok;
-	dfs_ino		 parent, old, ino;
+	dfs_ino		 parent, old, ino = 0;
 	int		 type, rc;
 
 	path = nn_meta_get_path(req);
@@ -485,16 +585,22 @@ nn_meta_op_create(struct nn_req *req)
 	    &ok)) == 0 && !ok)
 		rc = nn_server_fail(req, -EPERM, "file is being written by "
 		    "another client: %s", p.norm);
-	else if (rc == 0) {
+	else if (rc == 0 && type == DFS_FT_FILE) {
+		log_debug("create: rewriting %s", p.norm);
+		if ((rc = nn_meta_reuse(nn, old, mode, uid, gid, repl, bsize,
+		    client)) == 0)
+			ino = old;
+	} else if (rc == 0) {
 		log_debug("create: replacing %s", p.norm);
-		rc = nn_meta_unlink(nn, parent, old, type);
+		rc = nn_meta_unlink(nn, parent, p.comp[p.n - 1], old, type);
 	} else if (rc == -ENOENT)
 		rc = 0;
 	if (rc != 0)
 		goto end;
-	if ((rc = nn_meta_new(nn, parent, p.comp[p.n - 1], DFS_FT_FILE, mode,
-	    uid, gid, repl, bsize, client, &ino)) == 0 &&
-	    (rc = nn_meta_attr(nn, ino, &a)) == 0)
+	if (ino == 0)
+		rc = nn_meta_new(nn, parent, p.comp[p.n - 1], DFS_FT_FILE,
+		    mode, uid, gid, repl, bsize, client, &ino);
+	if (rc == 0 && (rc = nn_meta_attr(nn, ino, &a)) == 0)
 		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
 end:
 	rc = nn_db_end(nn, rc);
@@ -559,12 +665,13 @@ nn_meta_do_rename(struct nn_req *req, const struct nn_path *s,
 				return nn_server_fail(req, -ENOTEMPTY,
 				    "directory not empty: %s", d->norm);
 		}
-		if ((rc = nn_meta_unlink(nn, dp, dino, dtype)) != 0)
+		if ((rc = nn_meta_unlink(nn, dp, d->comp[d->n - 1], dino,
+		    dtype)) != 0)
 			return rc;
 	}
 	if ((rc = nn_db_exec(nn, "UPDATE dirents SET parent = ?1, name = ?2 "
-	    "WHERE ino = ?3", "iti", (int64_t)dp, d->comp[d->n - 1],
-	    (int64_t)sino)) != 0)
+	    "WHERE parent = ?3 AND name = ?4", "itit", (int64_t)dp,
+	    d->comp[d->n - 1], (int64_t)sp, s->comp[s->n - 1])) != 0)
 		return rc;
 	if (stype == DFS_FT_DIR && sp != dp &&
 	    ((rc = nn_db_exec(nn, sql_nlink, "ii", (int64_t)sp,
@@ -668,11 +775,13 @@ nn_meta_op_delete(struct nn_req *req)
 			rc = nn_server_fail(req, -ENOTEMPTY, "directory not "
 			    "empty: %s", p.norm);
 		else if (yes)
-			rc = nn_meta_unlink_tree(nn, parent, ino);
+			rc = nn_meta_unlink_tree(nn, parent, p.comp[p.n - 1],
+			    ino);
 		else
-			rc = nn_meta_unlink(nn, parent, ino, type);
+			rc = nn_meta_unlink(nn, parent, p.comp[p.n - 1], ino,
+			    type);
 	} else
-		rc = nn_meta_unlink(nn, parent, ino, type);
+		rc = nn_meta_unlink(nn, parent, p.comp[p.n - 1], ino, type);
 end:
 	rc = nn_db_end(nn, rc);
 out:

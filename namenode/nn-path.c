@@ -5,10 +5,11 @@
  *
  * A path is resolved one component at a time from the root through
  * dirents(parent, name), whose primary key makes each step one index
- * probe; an inode's own path is found by walking up through the unique
- * index on dirents(ino).  There are no hard links, so every inode but the
- * root has exactly one entry, and a walk up is bounded by the deepest
- * path there can be.
+ * probe; an inode's own path is found by walking up through the index
+ * on dirents(ino).  A directory has exactly one entry (the root none), so
+ * a walk up through directories is bounded by the deepest path there can
+ * be; a file may have several (hard links), and then its path is any one
+ * of them, and it is under a directory when any of them is.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -175,8 +176,8 @@ nn_path_parent(struct nn *nn, const struct nn_path *p, dfs_ino *parent,
 	return 0;
 }
 
-/* The path of ino, walking up to the root; NULL if it is not linked.
- * Caller frees. */
+/* The path of ino (of a file with several names, any one of them), walking
+ * up to the root; NULL if it is not linked.  Caller frees. */
 char *
 nn_path_of(struct nn *nn, dfs_ino ino)
 {
@@ -204,9 +205,9 @@ nn_path_of(struct nn *nn, dfs_ino ino)
 	return path;
 }
 
-/* Whether directory anc is ino or one of its ancestors. */
-int
-nn_path_is_ancestor(struct nn *nn, dfs_ino anc, dfs_ino ino, bool *yes)
+/* Whether directory anc is directory dir or one of its ancestors. */
+static int
+nn_path_dir_under(struct nn *nn, dfs_ino anc, dfs_ino dir, bool *yes)
 {
 	static const char sql[] = "SELECT parent FROM dirents WHERE ino = ?";
 	int64_t	parent;
@@ -214,15 +215,44 @@ nn_path_is_ancestor(struct nn *nn, dfs_ino anc, dfs_ino ino, bool *yes)
 
 	*yes = false;
 	for (int depth = 0; depth <= DFS_MAX_PATH / 2; depth++) {
-		if (ino == anc) {
+		if (dir == anc) {
 			*yes = true;
 			return 0;
 		}
-		if (ino == DFS_ROOT_INO)
+		if (dir == DFS_ROOT_INO)
 			return 0;
-		if ((rc = nn_db_i64(nn, &parent, sql, "i", (int64_t)ino)) != 0)
+		if ((rc = nn_db_i64(nn, &parent, sql, "i", (int64_t)dir)) != 0)
 			return rc;
-		ino = (dfs_ino)parent;
+		dir = (dfs_ino)parent;
 	}
 	return -ELOOP;
+}
+
+/* Whether directory anc is ino or an ancestor of one of its names. */
+int
+nn_path_is_ancestor(struct nn *nn, dfs_ino anc, dfs_ino ino, bool *yes)
+{
+	static const char sql[] = "SELECT parent FROM dirents WHERE ino = ?";
+	sqlite3_stmt	*st;
+	int64_t		*parents = NULL;
+	size_t		 n = 0, cap = 0;
+	int		 rc;
+
+	*yes = false;
+	if (ino == anc || ino == DFS_ROOT_INO) {
+		*yes = ino == anc;
+		return 0;
+	}
+	st = nn_db_sql(nn, sql, "i", (int64_t)ino);
+	while ((rc = nn_db_step(nn, st)) == 1) {
+		if (n == cap) {
+			cap = cap == 0 ? 4 : cap * 2;
+			parents = xrealloc(parents, cap * sizeof *parents);
+		}
+		parents[n++] = sqlite3_column_int64(st, 0);
+	}
+	for (size_t i = 0; rc == 0 && i < n && !*yes; i++)
+		rc = nn_path_dir_under(nn, anc, (dfs_ino)parents[i], yes);
+	free(parents);
+	return rc;
 }

@@ -69,6 +69,8 @@ static const struct {
 	{ DFS_NN_READLINK, nn_meta_op_readlink },
 	{ DFS_NN_UPDATE_PIPELINE, nn_write_op_update_pipeline },
 	{ DFS_NN_RENEW_LEASE, nn_write_op_renew_lease },
+	{ DFS_NN_HARDLINK, nn_meta_op_hardlink },
+	{ DFS_NN_MKNOD, nn_meta_op_mknod },
 };
 
 /* Milliseconds on a clock that never jumps: timeouts and liveness. */

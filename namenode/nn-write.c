@@ -836,7 +836,8 @@ nn_write_do_recover(struct nn *nn, dfs_ino ino)
 	struct nn_complete	 c;
 	struct nn_block		*b;
 	sqlite3_stmt		*st;
-	int64_t			 len, parent, nodes[64], gens[64];
+	int64_t			 len, parent, names, nodes[64], gens[64];
+	char			*name;
 	uint64_t		 size = 0;
 	int			 n = 0, rc;
 
@@ -903,13 +904,30 @@ nn_write_do_recover(struct nn *nn, dfs_ino ino)
 			    c.nblocks == 1 ? "" : "s");
 		goto out;
 	}
-	if ((rc = nn_db_i64(nn, &parent, "SELECT parent FROM dirents WHERE "
-	    "ino = ?", "i", (int64_t)ino)) != 0)
+	/* No data: the file goes, unless it has other names (hard links
+	 * made while it was written), which keep it as an empty file. */
+	st = nn_db_sql(nn, "SELECT parent, name, (SELECT count(*) FROM "
+	    "dirents e WHERE e.ino = d.ino) FROM dirents d WHERE d.ino = ? "
+	    "LIMIT 1", "i", (int64_t)ino);
+	if ((rc = nn_db_step(nn, st)) != 1) {
+		rc = rc == 0 ? -ENOENT : rc;
 		goto out;
-	if ((rc = nn_meta_unlink(nn, (dfs_ino)parent, ino,
-	    DFS_FT_FILE)) == 0)
-		log_info("lease recovery: removed inode %llu, which had no "
-		    "finished data", (unsigned long long)ino);
+	}
+	parent = sqlite3_column_int64(st, 0);
+	name = xstrdup((const char *)sqlite3_column_text(st, 1));
+	names = sqlite3_column_int64(st, 2);
+	nn_db_reset(st);
+	if (names > 1)
+		rc = nn_db_exec(nn, sql_done, "iii", (int64_t)ino, (int64_t)0,
+		    nn_wall_ns());
+	else
+		rc = nn_meta_unlink(nn, (dfs_ino)parent, name, ino,
+		    DFS_FT_FILE);
+	if (rc == 0)
+		log_info("lease recovery: %s inode %llu, which had no "
+		    "finished data", names > 1 ? "emptied" : "removed",
+		    (unsigned long long)ino);
+	free(name);
 out:
 	free(c.blocks);
 	return rc;

@@ -39,7 +39,7 @@
 #define NN_MAX_CMDS		512	/* commands in one heartbeat reply */
 #define NN_FSCK_MAX		1000	/* files in one fsck page */
 #define NN_FSCK_SCAN		20000	/* inodes looked at for one page */
-#define NN_SCHEMA_VERSION	1
+#define NN_SCHEMA_VERSION	2
 /* Free space a data node needs for a replica of b bytes (its checksums
  * and file system overhead included), and for a new block beyond that. */
 #define NN_BLOCK_ROOM(b)	((b) + (b) / 64 + 4096)
@@ -168,11 +168,13 @@ int	 nn_path_is_ancestor(struct nn *, dfs_ino anc, dfs_ino ino,
 
 /* nn-meta.c */
 #define NN_MODE_MASK		07777	/* the mode bits an inode keeps */
+#define NN_MAX_LINKS		65000	/* names of one inode (EMLINK) */
 int	 nn_meta_attr(struct nn *, dfs_ino, struct dfs_attr *);
 int	 nn_meta_new(struct nn *, dfs_ino parent, const char *name, int type,
 	     uint32_t mode, uint32_t uid, uint32_t gid, unsigned repl,
 	     uint64_t block_size, const char *client, dfs_ino *inop);
-int	 nn_meta_unlink(struct nn *, dfs_ino parent, dfs_ino ino, int type);
+int	 nn_meta_unlink(struct nn *, dfs_ino parent, const char *name,
+	     dfs_ino ino, int type);
 int	 nn_meta_has_children(struct nn *, dfs_ino, bool *yes);
 char	*nn_meta_get_path(struct nn_req *);
 int	 nn_meta_op_mkdir(struct nn_req *);
@@ -187,6 +189,8 @@ int	 nn_meta_op_setattr(struct nn_req *);
 int	 nn_meta_op_unlink(struct nn_req *);
 int	 nn_meta_op_symlink(struct nn_req *);
 int	 nn_meta_op_readlink(struct nn_req *);
+int	 nn_meta_op_hardlink(struct nn_req *);
+int	 nn_meta_op_mknod(struct nn_req *);
 
 /* nn-blockmap.c */
 struct nn_block {

@@ -454,8 +454,9 @@ def namespace(addr):
     e, _ = c.create("/a/g", client="w1", bsize=1000)
     check("block size 1000 is -EINVAL", e == -errno.EINVAL)
     e, f2 = c.create("/a/f", client="w2", overwrite=True)
-    check("create with overwrite replaces the file",
-          e == 0 and f2["ino"] != f["ino"])
+    check("create with overwrite rewrites the file in place",
+          e == 0 and f2["ino"] == f["ino"] and f2["uc"] == 1 and
+          f2["size"] == 0)
     e, r = c.complete(f2["ino"], "w1", 0, 0, 0)
     check("complete by another client is -EPERM", e == -errno.EPERM, r)
     check("complete by the writer", c.complete(f2["ino"], "w2", 0, 0, 0)[0]
