@@ -1,21 +1,34 @@
 #!/bin/sh
 # put-get.sh: dfs put and dfs get of a 1 GiB file on a 3-node local
 # cluster (replication 3), against cp of the same file on the same disk in
-# the same run.  Not a test: prints MB/s and ratios.
+# the same run.  Not a test: prints MB/s and ratios.  Then how long a
+# reader stalls when the data node serving it hangs (SIGSTOP): a 64 MiB
+# file in 1 MiB blocks is read with each node stopped in turn, against
+# the same read with all nodes up; the worst extra time is printed.
 #
-#   bench/put-get.sh [BUILD_DIR] [SIZE_MIB]
+#   bench/put-get.sh [BUILD_DIR] [SIZE_MIB] [KEY=VALUE...]
+#
+# KEY=VALUE settings go to the cluster's configuration, for instance
+# datanode.direct_io=true (see npdfs.conf(5)).
 set -eu
 b=$(cd "${1:-build}" && pwd)
 mib=${2:-1024}
+shift $(($# < 2 ? $# : 2))
+opts=""
+for kv in "$@"; do
+	opts="$opts -o $kv"
+done
 t=$(mktemp -d "${TMPDIR:-/var/tmp}/npdfs-bench.XXXXXX")
-trap '"$b/dfs" cluster down "$t/c" >/dev/null 2>&1 || true; rm -rf "$t"' EXIT
+stopped=
+trap '[ -n "$stopped" ] && kill -CONT "$stopped"
+"$b/dfs" cluster down "$t/c" >/dev/null 2>&1 || true; rm -rf "$t"' EXIT
 
 now() { date +%s.%N; }
 rate() { echo "$1 $2 $3" | awk '{ printf "%.0f", $1 / ($3 - $2) }'; }
 best() { echo "$@" | tr ' ' '\n' | sort -n | tail -1; }
 
 head -c $((mib << 20)) /dev/urandom >"$t/src"
-"$b/dfs" cluster up "$t/c" -n 3 -r 3 >/dev/null
+"$b/dfs" cluster up "$t/c" -n 3 -r 3 $opts >/dev/null
 dfs() { "$b/dfs" -c "$t/c/client.conf" "$@"; }
 
 cps=""; puts=""; gets=""; cpr=""
@@ -33,8 +46,33 @@ for i in 1 2 3; do
 	rm -f "$t/cp$i" "$t/got$i"
 done
 cp=$(best $cps); put=$(best $puts); get=$(best $gets)
-echo "file: $mib MiB, 3 data nodes, replication 3 (best of 3 runs)"
+echo "file: $mib MiB, 3 data nodes, replication 3" \
+    "(best of 3 runs)${opts:+,$opts}"
 echo "cp (local disk, synced): $cp MB/s   runs:$cps"
 echo "dfs put:                 $put MB/s   runs:$puts"
 echo "dfs get (synced):        $get MB/s   runs:$gets"
 echo "$put $get $cp" | awk '{ printf "put/cp = %.2fx (target >= 0.45)\nget/cp = %.2fx (target >= 0.80)\n", $1 / $3, $2 / $3 }'
+
+# The stall: extra seconds of a read while one data node is stopped.
+head -c $((64 << 20)) "$t/src" >"$t/small"
+dfs put -f -b 1M "$t/small" /small
+secs() { echo "$1 $2" | awk '{ printf "%.2f", $2 - $1 }'; }
+base=""
+for i in 1 2 3; do
+	s=$(now); dfs get /small "$t/g"; e=$(now); rm -f "$t/g"
+	base="$base $(secs "$s" "$e")"
+done
+base=$(echo "$base" | tr ' ' '\n' | sed '/^$/d' | sort -n | head -1)
+worst=0; each=""
+for n in 1 2 3; do
+	stopped=$(cat "$t/c/run/datanode$n.pid")
+	kill -STOP "$stopped"
+	s=$(now); dfs get /small "$t/g" 2>/dev/null; e=$(now)
+	kill -CONT "$stopped"; stopped=
+	cmp "$t/small" "$t/g"; rm -f "$t/g"
+	x=$(echo "$(secs "$s" "$e") $base" | awk '{ printf "%.2f", $1 - $2 }')
+	each="$each $x"
+	worst=$(echo "$worst $x" | awk '{ print ($2 > $1) ? $2 : $1 }')
+done
+echo "stall when a data node is stopped: $worst s   (node 1-3:$each;" \
+    "read of 64 MiB unstopped: $base s; target <= 3)"

@@ -29,12 +29,34 @@
  * (1.6-2.0 GB/s) and 3 us from the page cache, below one round trip.
  * Larger chunks would buy nothing more and make every small read pay for
  * up to a megabyte.
+ *
+ * Direct I/O (datanode.direct_io, off by default).  Block data can be
+ * written with O_DIRECT where the file system allows it: the bytes go
+ * from a reused, aligned buffer to the disk, skipping the page cache.  On
+ * these machines a buffered write runs at 0.4-0.8 GB/s (allocating and
+ * filling fresh page-cache pages, then writing them back) against 1.9-2.2
+ * GB/s direct (`dd oflag=direct`), and a put writes every byte once per
+ * replica: direct writes halve the data nodes' CPU per byte put.  The
+ * price is that a read soon after the write finds nothing in the page
+ * cache and waits for the disk, so a get right after a put runs at disk
+ * speed (0.6-1.2 GB/s here) rather than memory speed; hence off by
+ * default, on for write-mostly nodes.  The durability rules do not
+ * change: the replica is still fsync'ed (a direct write may sit in the
+ * disk's volatile cache) and renamed only then.  Appends that are not
+ * DN_DIO_ALIGN-aligned (the tail of a block, odd-sized packets) take the
+ * buffered path, and the kernel keeps the two coherent.  A direct write
+ * waits for the disk, so it runs on a thread of the replica's own, one
+ * packet behind the receiver (two bounce buffers): the disk works while
+ * the next packet crosses the network.  A disk error found there fails
+ * the next append or the finish, before any ack that would need it: the
+ * final ack follows dn_blkw_finish, which waits for every write.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +75,24 @@ struct dn_blkw {
 	const char	*tmpdir;	/* borrowed, like where */
 	uint64_t	 seq;		/* in the temp file names */
 	int		 data_fd;
+	int		 dio_fd;	/* O_DIRECT on the data, or -1 */
+
+	/* The direct writer thread and its queue of filled buffers, in
+	 * file order: dio_n of them from dio_head.  The receiver fills a
+	 * free buffer without the lock (the thread only touches queued
+	 * ones). */
+	pthread_t	 dio_thr;
+	bool		 dio_started;
+	pthread_mutex_t	 dio_lock;	/* guards the fields below */
+	pthread_cond_t	 dio_cond;
+	uint8_t		*dio_buf[2];	/* aligned bounce buffers */
+	uint64_t	 dio_off[2];
+	size_t		 dio_len[2];
+	unsigned	 dio_head;
+	unsigned	 dio_n;
+	int		 dio_err;	/* first failure, -errno */
+	bool		 dio_off_fs;	/* O_DIRECT refused: stay buffered */
+	bool		 dio_stop;
 	int		 meta_fd;
 	char		*tmp_data;
 	char		*tmp_meta;
@@ -169,6 +209,7 @@ blkfile_hdr_decode(const uint8_t *p, uint32_t *chunk, uint64_t *len)
 }
 
 #define DN_WRITE_BEHIND	(8U << 20)
+#define DN_DIO_ALIGN	4096U		/* offset, length and memory */
 
 /* pwrite all of buf: 0 or -errno. */
 static int
@@ -292,7 +333,7 @@ dn_blkw_create(const char *tmpdir, const char *where, const struct dn_block *b,
 	w->where = where;
 	w->tmpdir = tmpdir;
 	w->seq = seq;
-	w->data_fd = w->meta_fd = -1;
+	w->data_fd = w->dio_fd = w->meta_fd = -1;
 	xasprintf(&w->tmp_data, "%s/blk_%" PRIu64 "_%" PRIu64 ".%" PRIu64,
 	    tmpdir, b->id, b->gen, seq);
 	xasprintf(&w->tmp_meta, "%s.meta", w->tmp_data);
@@ -319,6 +360,138 @@ fail:
 }
 
 /*
+ * Write w's data with O_DIRECT from now on (datanode.direct_io).  Where
+ * the file system refuses it (tmpfs, some FUSE) writes stay buffered.
+ */
+void
+dn_blkw_direct(struct dn_blkw *w)
+{
+	if (w->dio_fd < 0 && !w->dio_started)
+		w->dio_fd = open(w->tmp_data, O_WRONLY | O_DIRECT |
+		    O_CLOEXEC);
+}
+
+/* The direct writer: writes queued buffers in order until told to stop. */
+static void *
+blkfile_dio_main(void *arg)
+{
+	struct dn_blkw	*w = arg;
+	unsigned	 k;
+	int		 rc;
+
+	pthread_mutex_lock(&w->dio_lock);
+	for (;;) {
+		while (w->dio_n == 0 && !w->dio_stop)
+			pthread_cond_wait(&w->dio_cond, &w->dio_lock);
+		if (w->dio_n == 0)
+			break;
+		k = w->dio_head;
+		pthread_mutex_unlock(&w->dio_lock);
+		rc = blkfile_pwrite(w->dio_fd, w->dio_buf[k], w->dio_len[k],
+		    w->dio_off[k]);
+		if (rc == -EINVAL) {
+			/* Another alignment wanted: write it buffered. */
+			rc = blkfile_pwrite(w->data_fd, w->dio_buf[k],
+			    w->dio_len[k], w->dio_off[k]);
+			pthread_mutex_lock(&w->dio_lock);
+			w->dio_off_fs = true;
+			pthread_mutex_unlock(&w->dio_lock);
+		}
+		pthread_mutex_lock(&w->dio_lock);
+		if (rc != 0 && w->dio_err == 0)
+			w->dio_err = rc;
+		w->dio_head = (k + 1) % 2;
+		w->dio_n--;
+		pthread_cond_broadcast(&w->dio_cond);
+	}
+	pthread_mutex_unlock(&w->dio_lock);
+	return NULL;
+}
+
+/* Wait until every queued direct write is done: 0 or its -errno. */
+static int
+blkfile_dio_drain(struct dn_blkw *w)
+{
+	int	rc;
+
+	if (!w->dio_started)
+		return 0;
+	pthread_mutex_lock(&w->dio_lock);
+	while (w->dio_n > 0)
+		pthread_cond_wait(&w->dio_cond, &w->dio_lock);
+	rc = w->dio_err;
+	pthread_mutex_unlock(&w->dio_lock);
+	return rc;
+}
+
+/* Start the direct writer with its buffers.  False if it cannot run. */
+static bool
+blkfile_dio_start(struct dn_blkw *w)
+{
+	for (int i = 0; i < 2; i++)
+		if (posix_memalign((void **)&w->dio_buf[i], DN_DIO_ALIGN,
+		    DFS_MAX_PACKET) != 0)
+			fatalx("out of memory");
+	pthread_mutex_init(&w->dio_lock, NULL);
+	pthread_cond_init(&w->dio_cond, NULL);
+	if (pthread_create(&w->dio_thr, NULL, blkfile_dio_main, w) != 0) {
+		pthread_mutex_destroy(&w->dio_lock);
+		pthread_cond_destroy(&w->dio_cond);
+		return false;
+	}
+	w->dio_started = true;
+	return true;
+}
+
+/*
+ * Queue the aligned head of [data, data+len), at most one packet, for a
+ * direct write at the end of the data file.  Returns how many bytes it
+ * took (0 when it cannot: unaligned, or direct I/O refused, after which
+ * the replica stays buffered) or the -errno of an earlier direct write.
+ */
+static ssize_t
+blkfile_append_direct(struct dn_blkw *w, const void *data, size_t len)
+{
+	size_t		n = len & ~(size_t)(DN_DIO_ALIGN - 1);
+	unsigned	k;
+	int		rc;
+
+	if (n > DFS_MAX_PACKET)
+		n = DFS_MAX_PACKET;
+	if (w->dio_fd < 0 || n == 0 || w->b.len % DN_DIO_ALIGN != 0)
+		return 0;
+	if (!w->dio_started && !blkfile_dio_start(w)) {
+		close(w->dio_fd);
+		w->dio_fd = -1;
+		return 0;
+	}
+	pthread_mutex_lock(&w->dio_lock);
+	while (w->dio_n == 2)
+		pthread_cond_wait(&w->dio_cond, &w->dio_lock);
+	rc = w->dio_err;
+	if (rc == 0 && w->dio_off_fs) {
+		pthread_mutex_unlock(&w->dio_lock);
+		if ((rc = blkfile_dio_drain(w)) != 0)
+			return rc;
+		close(w->dio_fd);
+		w->dio_fd = -1;
+		return 0;
+	}
+	k = (w->dio_head + w->dio_n) % 2;
+	pthread_mutex_unlock(&w->dio_lock);
+	if (rc != 0)
+		return rc;
+	memcpy(w->dio_buf[k], data, n);
+	pthread_mutex_lock(&w->dio_lock);
+	w->dio_off[k] = w->b.len;
+	w->dio_len[k] = n;
+	w->dio_n++;
+	pthread_cond_broadcast(&w->dio_cond);
+	pthread_mutex_unlock(&w->dio_lock);
+	return (ssize_t)n;
+}
+
+/*
  * Append verified data and its CRCs (as received: little-endian u32, one
  * per chunk).  The caller keeps appends chunk-aligned.
  */
@@ -328,25 +501,36 @@ dn_blkw_append(struct dn_blkw *w, const void *data, size_t len,
 {
 	uint64_t	nch = blkfile_nchunks(len, w->b.chunk_size);
 	uint64_t	ci = w->b.len / w->b.chunk_size;
+	uint64_t	end = w->b.len + len, at = w->b.len;
+	ssize_t		dn;
 	int		rc;
 
 	if (len == 0)
 		return 0;
-	if ((rc = blkfile_pwrite(w->data_fd, data, len, w->b.len)) != 0)
-		return blkfile_io_error(w, rc, "data", cause);
+	if ((dn = blkfile_append_direct(w, data, len)) < 0)
+		return blkfile_io_error(w, (int)dn, "data", cause);
+	at += (uint64_t)dn;
+	if (at < end) {
+		/* Buffered, after the direct writes before it. */
+		if ((rc = blkfile_dio_drain(w)) != 0 ||
+		    (rc = blkfile_pwrite(w->data_fd, (const uint8_t *)data +
+		    dn, end - at, at)) != 0)
+			return blkfile_io_error(w, rc, "data", cause);
+	}
 	if ((rc = blkfile_pwrite(w->meta_fd, crcs_le, 4 * nch,
 	    DN_META_HDR_LEN + 4 * ci)) != 0)
 		return blkfile_io_error(w, rc, "checksums", cause);
 	/*
-	 * Start write-back of each full 8 MiB behind us, so the disk works
-	 * while the network does and the fsync at the end of the block has
-	 * little left to wait for.
+	 * Buffered: start write-back of each full 8 MiB behind us, so the
+	 * disk works while the network does and the fsync at the end of the
+	 * block has little left to wait for.
 	 */
-	uint64_t mark = (w->b.len + len) & ~(uint64_t)(DN_WRITE_BEHIND - 1);
-	if (mark > (w->b.len & ~(uint64_t)(DN_WRITE_BEHIND - 1)))
+	uint64_t mark = end & ~(uint64_t)(DN_WRITE_BEHIND - 1);
+	if (w->dio_fd < 0 &&
+	    mark > (w->b.len & ~(uint64_t)(DN_WRITE_BEHIND - 1)))
 		(void)sync_file_range(w->data_fd, (off_t)(mark -
 		    DN_WRITE_BEHIND), DN_WRITE_BEHIND, SYNC_FILE_RANGE_WRITE);
-	w->b.len += len;
+	w->b.len = end;
 	return 0;
 }
 
@@ -371,6 +555,8 @@ dn_blkw_resume(struct dn_blkw *w, uint64_t gen, uint64_t offset,
 			    w->b.len, w->b.chunk_size);
 		return -EINVAL;
 	}
+	if ((rc = blkfile_dio_drain(w)) != 0)
+		return blkfile_io_error(w, rc, "data", cause);
 	if (ftruncate(w->data_fd, (off_t)offset) != 0 ||
 	    ftruncate(w->meta_fd, (off_t)(DN_META_HDR_LEN + 4 *
 	    blkfile_nchunks(offset, w->b.chunk_size))) != 0)
@@ -420,6 +606,10 @@ dn_blkw_finish(struct dn_blkw *w, const char *curdir, int cur_fd,
 	char	*m = dn_blkfile_path(curdir, w->b.id, w->b.gen, true);
 	int	 rc;
 
+	if ((rc = blkfile_dio_drain(w)) != 0) {
+		rc = blkfile_io_error(w, rc, "data", cause);
+		goto out;
+	}
 	blkfile_hdr_encode(hdr, w->b.chunk_size, w->b.len);
 	if ((rc = blkfile_pwrite(w->meta_fd, hdr, sizeof hdr, 0)) != 0) {
 		rc = blkfile_io_error(w, rc, "sidecar header", cause);
@@ -457,8 +647,21 @@ dn_blkw_free(struct dn_blkw *w)
 {
 	if (w == NULL)
 		return;
+	if (w->dio_started) {
+		pthread_mutex_lock(&w->dio_lock);
+		w->dio_stop = true;
+		pthread_cond_broadcast(&w->dio_cond);
+		pthread_mutex_unlock(&w->dio_lock);
+		pthread_join(w->dio_thr, NULL);
+		pthread_mutex_destroy(&w->dio_lock);
+		pthread_cond_destroy(&w->dio_cond);
+	}
+	free(w->dio_buf[0]);
+	free(w->dio_buf[1]);
 	if (w->data_fd >= 0)
 		close(w->data_fd);
+	if (w->dio_fd >= 0)
+		close(w->dio_fd);
 	if (w->meta_fd >= 0)
 		close(w->meta_fd);
 	if (!w->finished) {
@@ -569,6 +772,23 @@ dn_rfile_read(struct dn_rfile *r, uint64_t off, size_t len, void *data,
 		}
 	}
 	return 0;
+}
+
+/*
+ * Start reading [off, off+len) of the replica from disk without waiting
+ * for it, so the disk works while earlier bytes are verified and sent:
+ * cold replicas, and those written past the page cache (direct I/O
+ * above).  Advice only: errors ignored.
+ */
+void
+dn_rfile_prefetch(struct dn_rfile *r, uint64_t off, uint64_t len)
+{
+	if (off >= r->b.len)
+		return;
+	if (len > r->b.len - off)
+		len = r->b.len - off;
+	(void)posix_fadvise(r->data_fd, (off_t)off, (off_t)len,
+	    POSIX_FADV_WILLNEED);
 }
 
 /* Close a replica opened for reading; NULL does nothing. */

@@ -197,6 +197,8 @@ server_data_frame(struct server_conn *c, uint64_t req_id,
 	    cause);
 }
 
+#define DN_READ_AHEAD	(8U << 20)	/* after a bulk read's range */
+
 /*
  * READ: token, block, generation, range; DATA frames, then an empty DATA.
  * 0 to keep the connection, negative to drop it (the peer stopped
@@ -252,6 +254,12 @@ server_read(struct server_conn *c, const struct dfs_frame_hdr *h,
 	end = len > b->len - off ? b->len : off + len;
 	pos = off - off % b->chunk_size;
 	maxd = (DFS_MAX_PACKET / b->chunk_size) * b->chunk_size;
+	/* This range and, for a bulk reader (dfs get asks 4 MiB at a time)
+	 * that will likely go on through the block, the next DN_READ_AHEAD
+	 * bytes: the disk works while we send.  Small reads (the mount's
+	 * page-sized ones) get no more than they asked for. */
+	dn_rfile_prefetch(rf, pos, end - pos +
+	    (end - pos >= DFS_MAX_PACKET ? DN_READ_AHEAD : 0));
 	while (pos < end) {
 		uint64_t n = end - pos < maxd ? end - pos : maxd;
 		n = (n + b->chunk_size - 1) / b->chunk_size * b->chunk_size;

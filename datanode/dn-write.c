@@ -679,6 +679,8 @@ dn_write_serve(struct dn *dn, int fd, const char *peer,
 		write_refuse(fd, h->req_id, rc, 0, "%s", cause);
 		goto out;
 	}
+	if (dfs_config_bool(dn->cfg, "datanode.direct_io"))
+		dn_blkw_direct(x->wf);
 	if (x->resume)
 		log_info("block %" PRIu64 ": resuming at %" PRIu64 " bytes as "
 		    "generation %" PRIu64 " (was %" PRIu64 ") for %s",

@@ -121,6 +121,7 @@ int	dn_blkw_append(struct dn_blkw *, const void *data, size_t len,
 	    const uint8_t *crcs_le, char **cause);
 int	dn_blkw_resume(struct dn_blkw *, uint64_t gen, uint64_t offset,
 	    char **cause);
+void	dn_blkw_direct(struct dn_blkw *);
 const struct dn_block *dn_blkw_block(const struct dn_blkw *);
 int	dn_blkw_finish(struct dn_blkw *, const char *curdir, int cur_fd,
 	    char **cause);
@@ -130,6 +131,7 @@ int	dn_rfile_open(const char *curdir, const struct dn_block *,
 const struct dn_block *dn_rfile_block(const struct dn_rfile *);
 int	dn_rfile_read(struct dn_rfile *, uint64_t off, size_t len,
 	    void *data, uint8_t *crcs_le, char **cause);
+void	dn_rfile_prefetch(struct dn_rfile *, uint64_t off, uint64_t len);
 void	dn_rfile_free(struct dn_rfile *);
 
 /* dn-server.c */

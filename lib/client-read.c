@@ -8,6 +8,12 @@
  * set aside and the next one is tried, so a reader never sees an error
  * while one good replica exists; a checksum failure is also reported to
  * the namenode so the replica can be replaced.
+ *
+ * A replica that stops talking (a stopped or overloaded data node) is
+ * given up after client.read_stall_timeout of silence, not the whole
+ * client.timeout: the read goes on from the next replica at the first
+ * byte not yet delivered, and the client remembers the node (client.c) so
+ * the next blocks try it last instead of paying the stall again.
  */
 #include <errno.h>
 #include <limits.h>
@@ -153,7 +159,7 @@ reader_conn(struct dfs_reader *r, const char *addr, char **cause)
 	for (int i = 0; i < READER_CONNS; i++)
 		if (r->conns[i].fd >= 0 && strcmp(r->conns[i].addr, addr) == 0)
 			return r->conns[i].fd;
-	if ((err = dfs_net_connect(addr, r->c->timeout_ms, &fd, cause)) != 0)
+	if ((err = dfs_net_connect(addr, r->c->stall_ms, &fd, cause)) != 0)
 		return err;
 	rc = &r->conns[r->next_conn++ % READER_CONNS];
 	if (rc->fd >= 0)
@@ -183,17 +189,20 @@ build_bad(struct dfs_wbuf *b, void *arg)
 /*
  * Read [boff, boff+len) of one block from one replica into dst, checking
  * every chunk.  -EILSEQ means the replica sent bytes that fail their
- * checksum.
+ * checksum; -ETIMEDOUT that it fell silent.  Whatever the result, *got is
+ * how many bytes from boff on were checked and placed in dst.
  */
 static int
 reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
-    const char *addr, uint64_t boff, size_t len, uint8_t *dst, char **cause)
+    const char *addr, uint64_t boff, size_t len, uint8_t *dst, size_t *got,
+    char **cause)
 {
 	struct dfs_frame_hdr	 h;
 	struct dfs_rbuf		 rb;
 	uint64_t		 end = boff + len;
 	int			 fd, rc;
 
+	*got = 0;
 	if ((fd = reader_conn(r, addr, cause)) < 0)
 		return fd;
 	dfs_wbuf_reset(&r->out);
@@ -204,7 +213,7 @@ reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
 	dfs_put_u64(&r->out, boff);
 	dfs_put_u64(&r->out, len);
 	dfs_frame_end(&r->out);
-	if ((rc = dfs_net_send(fd, &r->out, r->c->timeout_ms)) != 0) {
+	if ((rc = dfs_net_send(fd, &r->out, r->c->stall_ms)) != 0) {
 		xasprintf(cause, "%s: %s", addr, strerror(-rc));
 		return rc;
 	}
@@ -214,8 +223,8 @@ reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
 		uint32_t chunk, nchunks;
 		size_t dlen;
 
-		if ((rc = dfs_net_recv_frame(fd, &h, &r->in, r->c->timeout_ms,
-		    cause)) != 0)
+		if ((rc = dfs_net_recv_frame_idle(fd, &h, &r->in,
+		    r->c->stall_ms, cause)) != 0)
 			return rc;
 		dfs_rbuf_init(&rb, r->in.data, h.len);
 		if (h.type == DFS_MSG_ERROR) {
@@ -261,8 +270,11 @@ reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
 		/* Copy the part of [off, off+dlen) that was asked for. */
 		uint64_t lo = off > boff ? off : boff;
 		uint64_t hi = off + dlen < end ? off + dlen : end;
-		if (lo < hi)
+		if (lo < hi) {
 			memcpy(dst + (lo - boff), data + (lo - off), hi - lo);
+			if (lo <= boff + *got && hi > boff + *got)
+				*got = hi - boff;
+		}
 	}
 	return 0;
 }
@@ -270,22 +282,52 @@ reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
 static ssize_t	reader_pread(struct dfs_reader *, void *, size_t, uint64_t,
 		    char **);
 
-/* Read from the first replica that gives good bytes. */
+/* The order to try lb's replicas in: those that stalled lately last. */
+static uint32_t
+reader_order(struct dfs_reader *r, const struct dfs_lblock *lb,
+    uint32_t *order)
+{
+	uint32_t	n = 0, nlocs = lb->nlocs;
+	bool		slow[DFS_MAX_REPLICATION];
+
+	if (nlocs > DFS_MAX_REPLICATION)
+		nlocs = DFS_MAX_REPLICATION;
+	for (uint32_t i = 0; i < nlocs; i++)
+		if (!(slow[i] = dfs_client_is_slow(r->c, lb->locs[i].addr)))
+			order[n++] = i;
+	for (uint32_t i = 0; i < nlocs; i++)
+		if (slow[i])
+			order[n++] = i;
+	return n;
+}
+
+/*
+ * Read from the first replica that gives good bytes.  A replica that fails
+ * mid-way hands over to the next at the first byte it did not deliver, so
+ * no byte is fetched twice and every one was checked.
+ */
 static int
 reader_block(struct dfs_reader *r, uint32_t bi, uint64_t boff, size_t len,
     uint8_t *dst, char **cause)
 {
 	const struct dfs_lblock	*lb = &r->blocks[bi];
+	uint32_t		 order[DFS_MAX_REPLICATION], n;
+	size_t			 done = 0;
 	int			 rc = -EIO;
 	bool			 refetched = false;
 
 again:
-	for (uint32_t i = 0; i < lb->nlocs; i++) {
+	n = reader_order(r, lb, order);
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = order[k];
 		char *why = NULL;
+		size_t got = 0;
 
 		if (i < 8 && (r->bad[bi] & (1U << i)))
 			continue;
-		rc = reader_from(r, lb, lb->locs[i].addr, boff, len, dst, &why);
+		rc = reader_from(r, lb, lb->locs[i].addr, boff + done,
+		    len - done, dst + done, &got, &why);
+		done += got;
 		if (rc == 0) {
 			/* Earlier replicas' errors were read around. */
 			free(why);
@@ -293,10 +335,19 @@ again:
 			*cause = NULL;
 			return 0;
 		}
-		log_warn("reading block %llu from %s: %s",
-		    (unsigned long long)lb->block, lb->locs[i].addr,
-		    why != NULL ? why : strerror(-rc));
+		if (rc == -ETIMEDOUT)
+			log_warn("reading block %llu from %s: silent for %d "
+			    "ms, going on from the next replica at offset "
+			    "%llu", (unsigned long long)lb->block,
+			    lb->locs[i].addr, r->c->stall_ms,
+			    (unsigned long long)(boff + done));
+		else
+			log_warn("reading block %llu from %s: %s",
+			    (unsigned long long)lb->block, lb->locs[i].addr,
+			    why != NULL ? why : strerror(-rc));
 		reader_drop(r, lb->locs[i].addr);
+		if (rc == -ETIMEDOUT)
+			dfs_client_mark_slow(r->c, lb->locs[i].addr);
 		if (rc == -EILSEQ || rc == -EIO) {
 			struct bad_args a = { lb, lb->locs[i].node, why };
 			dfs_client_call(r->c, DFS_NN_BAD_BLOCK, DFS_MSG_OK,
@@ -306,6 +357,12 @@ again:
 			r->bad[bi] |= 1U << i;
 		free(*cause);
 		*cause = why;
+		if (done == len) {
+			/* All asked for came, checked, before it broke. */
+			free(*cause);
+			*cause = NULL;
+			return 0;
+		}
 	}
 	/* Tokens expire and replicas move: ask again once. */
 	if (!refetched) {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client_i.h"
 #include "log.h"
@@ -35,6 +36,7 @@ dfs_client_create(const char *nn_addr, int timeout_ms, struct dfs_client **cp,
 	c = xcalloc(1, sizeof *c);
 	c->nn_addr = xstrdup(nn_addr);
 	c->timeout_ms = timeout_ms;
+	c->stall_ms = timeout_ms < 2000 ? timeout_ms : 2000;
 	c->chunk_size = DFS_DEFAULT_CHUNK;
 	pthread_mutex_init(&c->lock, NULL);
 	xasprintf(&c->name, "dfs-client-%ld-%p", (long)getpid(), (void *)c);
@@ -42,13 +44,71 @@ dfs_client_create(const char *nn_addr, int timeout_ms, struct dfs_client **cp,
 	return 0;
 }
 
-/* A client for the namenode named by namenode.address and client.timeout. */
+/* A client for the namenode named by namenode.address, with the client.*
+ * timeouts of cfg. */
 int
 dfs_client_from_config(const struct dfs_config *cfg, struct dfs_client **cp,
     char **cause)
 {
-	return dfs_client_create(dfs_config_str(cfg, "namenode.address"),
+	int	rc;
+
+	rc = dfs_client_create(dfs_config_str(cfg, "namenode.address"),
 	    (int)dfs_config_int(cfg, "client.timeout"), cp, cause);
+	if (rc == 0)
+		(*cp)->stall_ms = (int)dfs_config_int(cfg,
+		    "client.read_stall_timeout");
+	return rc;
+}
+
+static int64_t
+client_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Remember that addr fell silent mid-read, so the readers of this client
+ * try it last for a while instead of each paying the stall again.  The
+ * oldest entry makes room.
+ */
+void
+dfs_client_mark_slow(struct dfs_client *c, const char *addr)
+{
+	struct dfs_slow_node	*victim;
+	int64_t			 now = client_now_ms();
+
+	pthread_mutex_lock(&c->lock);
+	victim = &c->slow[0];
+	for (int i = 0; i < DFS_CLIENT_SLOW; i++) {
+		struct dfs_slow_node *s = &c->slow[i];
+		if (strcmp(s->addr, addr) == 0) {
+			victim = s;
+			break;
+		}
+		if (s->until_ms < victim->until_ms)
+			victim = s;
+	}
+	snprintf(victim->addr, sizeof victim->addr, "%s", addr);
+	victim->until_ms = now + DFS_SLOW_MS;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Whether addr stalled a reader of this client lately. */
+bool
+dfs_client_is_slow(struct dfs_client *c, const char *addr)
+{
+	int64_t	now = client_now_ms();
+	bool	slow = false;
+
+	pthread_mutex_lock(&c->lock);
+	for (int i = 0; i < DFS_CLIENT_SLOW && !slow; i++)
+		slow = c->slow[i].until_ms > now &&
+		    strcmp(c->slow[i].addr, addr) == 0;
+	pthread_mutex_unlock(&c->lock);
+	return slow;
 }
 
 void

@@ -99,9 +99,13 @@ const struct conf_key dfs_config_table[] = {
 	    "block scanner bytes/s"),
 	K_INT("datanode.reduce_threads", 1, 256, "2",
 	    "threads serving in-place reductions"),
+	K_BOOL("datanode.direct_io", "false",
+	    "write block data past the page cache (O_DIRECT)"),
 
 	K_SECS("client.timeout", 100 * MSEC, HOUR, "30s",
 	    "how long an operation waits for the namenode or a data node"),
+	K_SECS("client.read_stall_timeout", 100 * MSEC, HOUR, "2s",
+	    "how long a reader waits on a silent replica before the next"),
 
 	K_SECS("mount.attr_timeout", 0, HOUR, "1s",
 	    "how long the kernel caches file attributes"),

@@ -17,6 +17,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,12 +250,14 @@ dfs_net_write_all(int fd, const void *buf, size_t len, int timeout_ms)
 }
 
 /*
- * Read exactly len bytes before the deadline.  End of stream before the
- * first byte is -ENOTCONN (the peer closed between frames); after it,
- * -ECONNRESET (the peer died mid-frame).
+ * Read exactly len bytes before the deadline, or, when idle, before the
+ * peer has been silent for timeout_ms (each byte received moves the
+ * deadline on).  End of stream before the first byte is -ENOTCONN (the
+ * peer closed between frames); after it, -ECONNRESET (the peer died
+ * mid-frame).
  */
-int
-dfs_net_read_all(int fd, void *buf, size_t len, int timeout_ms)
+static int
+net_read(int fd, void *buf, size_t len, int timeout_ms, bool idle)
 {
 	uint8_t	*p = buf;
 	size_t	 got = 0;
@@ -274,6 +277,43 @@ dfs_net_read_all(int fd, void *buf, size_t len, int timeout_ms)
 			return -errno;
 		}
 		got += n;
+		if (idle)
+			deadline = now_ms() + timeout_ms;
+	}
+	return 0;
+}
+
+/* Read exactly len bytes before the deadline (see net_read). */
+int
+dfs_net_read_all(int fd, void *buf, size_t len, int timeout_ms)
+{
+	return net_read(fd, buf, len, timeout_ms, false);
+}
+
+static int
+net_recv_frame(int fd, struct dfs_frame_hdr *h, struct dfs_wbuf *buf,
+    int timeout_ms, bool idle, char **cause)
+{
+	uint8_t	hdr[DFS_WIRE_HDR_LEN];
+	int	rc;
+
+	dfs_wbuf_reset(buf);
+	if ((rc = net_read(fd, hdr, sizeof hdr, timeout_ms, idle)) != 0) {
+		if (cause != NULL && rc != -ENOTCONN)
+			xasprintf(cause, "receiving a frame: %s",
+			    strerror(-rc));
+		return rc;
+	}
+	if ((rc = dfs_frame_hdr_decode(hdr, sizeof hdr, h, cause)) != 0)
+		return rc;
+	if ((rc = net_read(fd, dfs_wbuf_reserve(buf, h->len), h->len,
+	    timeout_ms, idle)) != 0) {
+		if (rc == -ENOTCONN)
+			rc = -ECONNRESET;
+		if (cause != NULL)
+			xasprintf(cause, "receiving a %u-byte payload: %s",
+			    h->len, strerror(-rc));
+		return rc;
 	}
 	return 0;
 }
@@ -283,28 +323,19 @@ int
 dfs_net_recv_frame(int fd, struct dfs_frame_hdr *h, struct dfs_wbuf *buf,
     int timeout_ms, char **cause)
 {
-	uint8_t	hdr[DFS_WIRE_HDR_LEN];
-	int	rc;
+	return net_recv_frame(fd, h, buf, timeout_ms, false, cause);
+}
 
-	dfs_wbuf_reset(buf);
-	if ((rc = dfs_net_read_all(fd, hdr, sizeof hdr, timeout_ms)) != 0) {
-		if (cause != NULL && rc != -ENOTCONN)
-			xasprintf(cause, "receiving a frame: %s",
-			    strerror(-rc));
-		return rc;
-	}
-	if ((rc = dfs_frame_hdr_decode(hdr, sizeof hdr, h, cause)) != 0)
-		return rc;
-	if ((rc = dfs_net_read_all(fd, dfs_wbuf_reserve(buf, h->len), h->len,
-	    timeout_ms)) != 0) {
-		if (rc == -ENOTCONN)
-			rc = -ECONNRESET;
-		if (cause != NULL)
-			xasprintf(cause, "receiving a %u-byte payload: %s",
-			    h->len, strerror(-rc));
-		return rc;
-	}
-	return 0;
+/*
+ * Receive one frame from a peer that must never fall silent for more than
+ * idle_ms: -ETIMEDOUT once it has sent nothing for that long, however
+ * long the whole frame takes.
+ */
+int
+dfs_net_recv_frame_idle(int fd, struct dfs_frame_hdr *h,
+    struct dfs_wbuf *buf, int idle_ms, char **cause)
+{
+	return net_recv_frame(fd, h, buf, idle_ms, true, cause);
 }
 
 int

@@ -17,6 +17,8 @@ int	dfs_net_write_all(int fd, const void *, size_t, int timeout_ms);
 int	dfs_net_read_all(int fd, void *, size_t, int timeout_ms);
 int	dfs_net_recv_frame(int fd, struct dfs_frame_hdr *,
 	    struct dfs_wbuf *payload, int timeout_ms, char **cause);
+int	dfs_net_recv_frame_idle(int fd, struct dfs_frame_hdr *,
+	    struct dfs_wbuf *payload, int idle_ms, char **cause);
 int	dfs_net_send(int fd, const struct dfs_wbuf *, int timeout_ms);
 int	dfs_net_send_error(int fd, uint64_t req_id, int err,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
