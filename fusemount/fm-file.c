@@ -32,15 +32,19 @@
  *  - A file nobody in this mount writes is read through a dfs_reader per
  *    handle: every byte checked against its CRC32C, a failing replica
  *    replaced by the next.  The kernel's page cache sits in front (so
- *    mmap works); it is dropped at each open, and the file's attributes
- *    are invalidated too, so an open after another mount's close sees the
- *    whole new file (close-to-open).
+ *    mmap works, and small reads are cheap), backed by our own read-ahead
+ *    (fm-io.c); write-only opens skip it (direct_io).  It is dropped at
+ *    each open, and the file's attributes are invalidated too, so an
+ *    open after another mount's close sees the whole new file
+ *    (close-to-open).
  *
- * Memory stays bounded: a stream holds about FM_WRITER_MEM, and streams
+ * Memory stays bounded: a stream holds at most FM_WRITER_MEM, and streams
  * together may hold half of mount.max_memory (past that, new files are
- * spooled and written back one copy buffer at a time); a reader holds a
- * packet, and a handle at most FM_READERS readers (the kernel's read-ahead
- * sends several reads at once); spools live on disk.
+ * spooled and written back one copy buffer at a time); read-ahead buffers
+ * (FM_AHEAD_SLOTS a handle, pooled when it closes) may hold the other
+ * half (past that, handles read ahead less or not at all); a reader holds
+ * a packet, and a handle at most FM_READERS readers; spools live on
+ * disk.
  */
 #include <sys/stat.h>
 

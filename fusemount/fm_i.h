@@ -3,8 +3,9 @@
  * it and their handles.
  *
  * Lock order: a file's lock (struct fm_file's lock) before the mount's
- * (struct fm's lock), then a handle's reader lock is never held with
- * either.  The mount's lock guards only the table of open files and is
+ * (struct fm's lock), and a read-ahead's (fm-io.c) before the mount's; a
+ * handle's reader lock is never held with any of them.  The mount's lock
+ * guards only the table of open files and the memory budgets, and is
  * never held across network or disk I/O; a file's lock is held for the
  * whole of a write, a commit or a spool fetch of that file.
  */
@@ -27,14 +28,22 @@
 #define FM_HOLE_STREAM	(1U << 20)	/* a gap a stream fills with zeros */
 #define FM_READERS	4		/* parallel reads of one handle */
 #define FM_READ_AHEAD_KB 1024		/* the kernel's read-ahead window */
-/* What one streaming writer holds: a packet, its header and the held-back
- * .npy head (see lib/client-write.c). */
-#define FM_WRITER_MEM	((2U << 20) + (128U << 10))
+#define FM_AHEAD_SLOT	(4U << 20)	/* one fetch of our read-ahead */
+#define FM_AHEAD_SLOTS	4		/* fetched ahead of a handle */
+#define FM_AHEAD_THREADS 1		/* fetches under way at once (two
+					   measured slower on 2 cores) */
+#define FM_AHEAD_POOL	(2 * FM_AHEAD_SLOTS) /* kept when handles close */
+/* What one streaming writer holds at most: its ring of 17 packets (the
+ * window of 16 unacknowledged ones and the one filling), a header and the
+ * held-back .npy head (see lib/client-write.c). */
+#define FM_WRITER_MEM	(17U * DFS_MAX_PACKET + (128U << 10))
 
 struct fm {
 	struct dfs_client	*client;
 	double			 attr_timeout;	/* seconds, entries and attrs */
 	bool			 direct_io;	/* -o direct_io */
+	atomic_bool		 dio_mmap;	/* the kernel mmaps direct_io
+						   files (see main.c) */
 	char			*spool_dir;	/* private, 0700 */
 	uint64_t		 max_memory;	/* mount.max_memory */
 	char			*read_ahead_path; /* sysfs, see fm_get() */
@@ -44,6 +53,10 @@ struct fm {
 	struct fm_file		*files[FM_BUCKETS];
 	atomic_uint		 nfiles;	/* written under lock */
 	uint64_t		 writer_mem;	/* reserved by streams */
+	uint64_t		 ahead_mem;	/* read-ahead buffers, pooled
+						   or not */
+	uint8_t			*ahead_pool[FM_AHEAD_POOL];
+	int			 ahead_npool;
 };
 
 /*
@@ -97,8 +110,11 @@ struct fm_reader {
 	uint64_t		 gen;
 };
 
+struct fm_ahead;
+
 /* One open(2) of a file.  The kernel reads ahead with several requests
- * at once, so a handle keeps up to FM_READERS readers. */
+ * at once, and so does our read-ahead, so a handle keeps up to FM_READERS
+ * readers. */
 struct fm_handle {
 	struct fm_file		*f;
 	int			 flags;		/* open flags */
@@ -108,6 +124,10 @@ struct fm_handle {
 	struct fm_reader	 idle[FM_READERS];
 	int			 nidle;
 	int			 nreaders;	/* idle and in use */
+	uint64_t		 seq_start;	/* of the last sequential run */
+	uint64_t		 seq_next;	/* where a sequential read
+						   goes next */
+	struct fm_ahead		*ahead;		/* once reads were sequential */
 };
 
 /* fm-ops.c */
@@ -156,6 +176,7 @@ void	 fm_file_unlinked(struct fm *, const char *path);
 void	 fm_file_flush_all(struct fm *);
 
 /* fm-io.c: the FUSE operations on open files (in fm_ops). */
+void	fm_ahead_pool_free(struct fm *);
 int	fm_file_create(const char *, mode_t, struct fuse_file_info *);
 int	fm_file_open(const char *, struct fuse_file_info *);
 int	fm_file_read(const char *, char *, size_t, off_t,

@@ -3,9 +3,14 @@
  * own -o options pass through), the configuration, a first word with the
  * namenode, the spool directory, then mount, daemonize (only once the
  * mount worked, so a failure is exit status 1) and serve until unmounted
- * or signalled.  The file system is in fm-ops.c and fm-file.c.
+ * or signalled, the session's I/O passing through fm_io_read and
+ * fm_io_writev (which ask the kernel to mmap direct_io files).  The file
+ * system is in fm-ops.c, fm-io.c and fm-file.c.
  */
 #include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <linux/fuse.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -15,9 +20,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <fuse_lowlevel.h>
+
 #include "fm_i.h"
 #include "log.h"
 #include "xmalloc.h"
+
+/* FUSE 7.39's FUSE_DIRECT_IO_RELAX, 7.40's FUSE_DIRECT_IO_ALLOW_MMAP: the
+ * kernel may mmap (MAP_SHARED) files opened with direct_io. */
+#define FM_DIO_MMAP_BIT2	(1U << 4)	/* bit 36: in flags2 */
 
 struct fm_opts {
 	char	*conf_path;
@@ -179,6 +190,100 @@ fm_read_ahead_path(const char *mountpoint)
 	return path;
 }
 
+/*
+ * Negotiating mmap of direct_io files.  A kernel that was not told
+ * FUSE_DIRECT_IO_ALLOW_MMAP in the INIT reply refuses MAP_SHARED mappings
+ * of files opened with direct_io (ENODEV), which np.load(mmap_mode='r')
+ * needs, so -o direct_io used to break NumPy.  libfuse 3.14 predates the
+ * flag and cannot send it, so the session's I/O goes through the two
+ * functions below: they note the kernel's INIT request and, when the
+ * kernel offers the flag, add it to libfuse's INIT reply.  Everything
+ * else passes through untouched.  fm->dio_mmap says whether it was
+ * agreed: only then do write-only opens get direct_io (fm-io.c), the
+ * combination whose coherency with cached readers and mappings of the
+ * same file was tested here.
+ */
+static struct fm	*fm_io_mount;
+static _Atomic uint64_t	 fm_io_init_unique;	/* the INIT request's */
+
+/* read(2) of the next request, noting INIT. */
+static ssize_t
+fm_io_read(int fd, void *buf, size_t len, void *unused)
+{
+	const struct fuse_in_header	*in = buf;
+	const struct fuse_init_in	*init;
+	ssize_t				 n;
+
+	n = read(fd, buf, len);
+	if (n >= (ssize_t)(sizeof *in + offsetof(struct fuse_init_in,
+	    flags2) + sizeof init->flags2) && in->opcode == FUSE_INIT) {
+		init = (const struct fuse_init_in *)(in + 1);
+		if (init->major == FUSE_KERNEL_VERSION &&
+		    (init->flags & FUSE_INIT_EXT) &&
+		    (init->flags2 & FM_DIO_MMAP_BIT2))
+			atomic_store(&fm_io_init_unique, in->unique);
+	}
+	return n;
+}
+
+/* writev(2) of a reply; the INIT reply gains FUSE_DIRECT_IO_ALLOW_MMAP. */
+static ssize_t
+fm_io_writev(int fd, struct iovec *iov, int count, void *unused)
+{
+	uint8_t			 msg[sizeof(struct fuse_out_header) +
+				    sizeof(struct fuse_init_out)];
+	struct fuse_out_header	*out = (struct fuse_out_header *)msg;
+	struct fuse_init_out	*init = (struct fuse_init_out *)(out + 1);
+	uint64_t		 unique = atomic_load(&fm_io_init_unique);
+	size_t			 total = 0, len;
+	ssize_t			 n;
+
+	if (unique == 0 || count < 1 || iov[0].iov_len != sizeof *out ||
+	    ((struct fuse_out_header *)iov[0].iov_base)->unique != unique)
+		return writev(fd, iov, count);
+	atomic_store(&fm_io_init_unique, 0);
+	for (int i = 0; i < count; i++)
+		total += iov[i].iov_len;
+	if (total > sizeof msg || ((struct fuse_out_header *)
+	    iov[0].iov_base)->error != 0)
+		return writev(fd, iov, count);
+	memset(msg, 0, sizeof msg);
+	len = 0;
+	for (int i = 0; i < count; i++) {
+		memcpy(msg + len, iov[i].iov_base, iov[i].iov_len);
+		len += iov[i].iov_len;
+	}
+	/* A shorter reply (an older protocol) is zero-extended. */
+	if (len < sizeof *out + offsetof(struct fuse_init_out, flags2) +
+	    sizeof init->flags2)
+		len = sizeof msg;
+	out->len = (uint32_t)len;
+	init->flags |= FUSE_INIT_EXT;
+	init->flags2 |= FM_DIO_MMAP_BIT2;
+	if ((n = write(fd, msg, len)) != (ssize_t)len)
+		return n;
+	atomic_store(&fm_io_mount->dio_mmap, true);
+	log_debug("fuse: direct_io files may be mmapped");
+	return (ssize_t)total;
+}
+
+/* Route the session's I/O through fm_io_read and fm_io_writev.  Without
+ * them the mount works, with the page cache for every open. */
+static void
+fm_io_hook(struct fm *fm, struct fuse *fuse)
+{
+	static const struct fuse_custom_io io = {
+		.read = fm_io_read,
+		.writev = fm_io_writev,
+	};
+	struct fuse_session	*se = fuse_get_session(fuse);
+
+	fm_io_mount = fm;
+	if (fuse_session_custom_io(se, &io, fuse_session_fd(se)) != 0)
+		log_warn("cannot hook the FUSE session: files are read "
+		    "through the page cache");
+}
+
 /* The private spool directory, $TMPDIR/dfs-mount.PID.  Caller frees. */
 static char *
 fm_spool_dir(void)
@@ -290,6 +395,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	fm.read_ahead_path = fm_read_ahead_path(o.mountpoint);
+	fm_io_hook(&fm, fuse);
 	if (fuse_daemonize(o.foreground || o.debug) != 0) {
 		fprintf(stderr, "dfs-mount: cannot become a daemon\n");
 		fuse_unmount(fuse);
@@ -307,6 +413,7 @@ main(int argc, char **argv)
 	rc = fuse_loop_mt(fuse, &lc) < 0 ? 1 : 0;
 	log_info("unmounting %s", o.mountpoint);
 	fm_file_flush_all(&fm);
+	fm_ahead_pool_free(&fm);
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 	fuse_unmount(fuse);
 out:
