@@ -345,7 +345,7 @@ static void *
 fm_ahead_main(void *arg)
 {
 	struct fm_ahead	*a = arg;
-	struct fm_slot	*s;
+	struct fm_slot	*s = NULL;
 	char		*path;
 	uint64_t	 gen;
 	int		 n;
