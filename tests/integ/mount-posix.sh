@@ -9,14 +9,10 @@
 # a schema 1 database (no hard links) on open.
 # Skips (exit 77) only when /dev/fuse cannot be used here.
 . "${top_srcdir:-.}/tests/lib/cluster.sh"
+. "${top_srcdir:-.}/tests/lib/mount.sh"
 set -u
 
-if [ ! -c /dev/fuse ] || ! (exec 3<>/dev/fuse) 2>/dev/null ||
-    ! command -v fusermount3 >/dev/null 2>&1; then
-	echo "skip: /dev/fuse cannot be opened here (or fusermount3 is" \
-	    "missing): no FUSE mount is possible"
-	exit 77
-fi
+need_fuse
 if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1; then
 	echo "skip: needs root and setpriv(1) to act as a second user"
 	exit 77
@@ -25,10 +21,6 @@ fi
 M="$T/mnt"
 MOUNT_PID=
 U=1000	# the second user (and group); need not exist in /etc/passwd
-
-is_mounted() {
-	grep -q " $1 fuse" /proc/mounts
-}
 
 # Unmount before the cluster goes, then stop everything by PID.
 posix_cleanup() {
@@ -70,22 +62,6 @@ mount_up() {
 mount_down() {
 	fusermount3 -u "$M" && wait_for 10 "! kill -0 $MOUNT_PID" &&
 	    MOUNT_PID=
-}
-
-# py_checks SCRIPT ARGS...: a Python check printing ok/not ok lines.
-py_checks() {
-	out=$("$PYTHON" -c "$@" 2>&1)
-	st=$?
-	printf '%s\n' "$out"
-	n=$(printf '%s\n' "$out" | grep -c '^ok - ')
-	PASSED=$((PASSED + n))
-	n=$(printf '%s\n' "$out" | grep -c '^not ok - ')
-	FAILED=$((FAILED + n))
-	if [ "$st" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^not ok - '
-	then
-		FAILED=$((FAILED + 1))
-		echo "not ok - python check exited with status $st"
-	fi
 }
 
 # as_user COMMAND: run a shell command as uid and gid $U, no other groups.
@@ -172,16 +148,6 @@ rm -f "$M/x" "$M/y"
 py_checks '
 import errno, os, sys
 m = sys.argv[1]
-def err(f, *a):
-    try:
-        f(*a)
-    except OSError as e:
-        return e.errno
-    return 0
-def check(what, got, want):
-    print("%s - %s: %s" % ("ok" if got == want else "not ok", what,
-          errno.errorcode.get(want, want)) +
-          ("" if got == want else " (got %s)" % errno.errorcode.get(got, got)))
 os.mkdir(m + "/ld")
 with open(m + "/lf", "w") as f:
     f.write("x")

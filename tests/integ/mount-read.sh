@@ -13,14 +13,10 @@
 # sha256sum, NumPy, Python's own file reads.
 # Skips (exit 77) only when /dev/fuse cannot be used here.
 . "${top_srcdir:-.}/tests/lib/cluster.sh"
+. "${top_srcdir:-.}/tests/lib/mount.sh"
 set -u
 
-if [ ! -c /dev/fuse ] || ! (exec 3<>/dev/fuse) 2>/dev/null ||
-    ! command -v fusermount3 >/dev/null 2>&1; then
-	echo "skip: /dev/fuse cannot be opened here (or fusermount3 is" \
-	    "missing): no FUSE mount is possible"
-	exit 77
-fi
+need_fuse
 
 M="$C/mnt"
 M2="$T/mnt2"

@@ -11,23 +11,15 @@
 # unmounting with fusermount3 -u and dfs cluster down.
 # Skips (exit 77) only when /dev/fuse cannot be used here.
 . "${top_srcdir:-.}/tests/lib/cluster.sh"
+. "${top_srcdir:-.}/tests/lib/mount.sh"
 set -u
 
-if [ ! -c /dev/fuse ] || ! (exec 3<>/dev/fuse) 2>/dev/null ||
-    ! command -v fusermount3 >/dev/null 2>&1; then
-	echo "skip: /dev/fuse cannot be opened here (or fusermount3 is" \
-	    "missing): no FUSE mount is possible"
-	exit 77
-fi
+need_fuse
 
 B=65536
 M="$C/mnt"
 M2="$T/mnt2"
 MOUNT2_PID=
-
-is_mounted() {
-	grep -q " $1 fuse" /proc/mounts
-}
 
 # wait_for SECONDS COMMAND: poll every 0.1 s until COMMAND succeeds.
 wait_for() {
@@ -75,22 +67,6 @@ fails_with() {
 		return 1
 	fi
 	return 0
-}
-
-# py_checks SCRIPT ARGS...: a Python check printing ok/not ok lines.
-py_checks() {
-	out=$("$PYTHON" -c "$@" 2>&1)
-	st=$?
-	printf '%s\n' "$out"
-	n=$(printf '%s\n' "$out" | grep -c '^ok - ')
-	PASSED=$((PASSED + n))
-	n=$(printf '%s\n' "$out" | grep -c '^not ok - ')
-	FAILED=$((FAILED + n))
-	if [ "$st" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^not ok - '
-	then
-		FAILED=$((FAILED + 1))
-		echo "not ok - python check exited with status $st"
-	fi
 }
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -157,16 +133,6 @@ ok "truncate -s shrinks and grows (zeros)" sh -c "truncate -s 2 '$M/app' && \
 py_checks '
 import ctypes, errno, os, sys
 m = sys.argv[1]
-def err(f, *a):
-    try:
-        f(*a)
-    except OSError as e:
-        return e.errno
-    return 0
-def check(what, got, want):
-    print("%s - %s: %s" % ("ok" if got == want else "not ok", what,
-          errno.errorcode.get(want, want)) +
-          ("" if got == want else " (got %s)" % errno.errorcode.get(got, got)))
 os.mkdir(m + "/e")
 with open(m + "/e/f", "w") as f:
     f.write("x")
