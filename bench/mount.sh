@@ -29,6 +29,8 @@ cleanup() {
 	rm -rf "$t"
 }
 trap cleanup EXIT
+# A bench stopped by a signal still stops its cluster.
+trap 'exit 1' INT TERM HUP
 
 now() { date +%s.%N; }
 rate() { echo "$1 $2 $3" | awk '{ printf "%.0f", $1 / ($3 - $2) }'; }

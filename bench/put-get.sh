@@ -22,6 +22,8 @@ t=$(mktemp -d "${TMPDIR:-/var/tmp}/npdfs-bench.XXXXXX")
 stopped=
 trap '[ -n "$stopped" ] && kill -CONT "$stopped"
 "$b/dfs" cluster down "$t/c" >/dev/null 2>&1 || true; rm -rf "$t"' EXIT
+# A bench stopped by a signal still stops its cluster.
+trap 'exit 1' INT TERM HUP
 
 now() { date +%s.%N; }
 rate() { echo "$1 $2 $3" | awk '{ printf "%.0f", $1 / ($3 - $2) }'; }
