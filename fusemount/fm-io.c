@@ -110,6 +110,8 @@ fm_file_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	o.uid = ctx->uid;
 	o.gid = ctx->gid;
 	rc = fm_file_stream(f, path, &o);
+	if (rc == 0 && f->have_attr)
+		fm_fresh_created(fm, path, &f->attr);
 	if (rc == -EAGAIN) {
 		/* No stream memory: commit it empty now, spool later. */
 		struct dfs_writer *w = NULL;

@@ -76,102 +76,8 @@
 #include "xmalloc.h"
 
 #define FM_FREE_INODES	(1ULL << 32)	/* the namespace has no fixed limit */
-#define FM_FRESH_SLOTS	8
-#define FM_FRESH_NS	(100 * 1000000LL)	/* a slot's life */
-
-/*
- * Fresh directory attributes.  The kernel drops its cached attributes of
- * a directory whenever an entry in it changes, and asks for them again
- * (GETATTR, a namenode round trip) before the next lookup in it, for its
- * permission check.  UNLINK answers with them, so they wait here for that
- * GETATTR: a slot is taken once, within FM_FRESH_NS, and every other
- * change made through this mount empties all slots first, so a slot never
- * hides a change of ours.  One mount per process: the slots are static.
- * Lock order: fm_fresh_lock is taken alone.
- */
-static struct {
-	char		*path;		/* NULL: empty */
-	struct dfs_attr	 a;
-	int64_t		 at_ns;		/* CLOCK_MONOTONIC */
-} fm_fresh[FM_FRESH_SLOTS];
-static unsigned		 fm_fresh_next;
 /* The namenode refused UNLINK's flag once: ask without it from then on. */
 static atomic_bool	 fm_unlink_plain;
-static pthread_mutex_t	 fm_fresh_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int64_t
-fm_fresh_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Forget every slot: a change through this mount is under way. */
-static void
-fm_fresh_clear(void)
-{
-	pthread_mutex_lock(&fm_fresh_lock);
-	for (int i = 0; i < FM_FRESH_SLOTS; i++) {
-		free(fm_fresh[i].path);
-		fm_fresh[i].path = NULL;
-	}
-	pthread_mutex_unlock(&fm_fresh_lock);
-}
-
-/* Keep directory dir's attributes a for the kernel's next GETATTR (not
- * when the user asked for no attribute caching at all). */
-static void
-fm_fresh_put(struct fm *fm, const char *dir, const struct dfs_attr *a)
-{
-	unsigned	i;
-
-	if (fm->attr_timeout <= 0)
-		return;
-	pthread_mutex_lock(&fm_fresh_lock);
-	i = fm_fresh_next++ % FM_FRESH_SLOTS;
-	free(fm_fresh[i].path);
-	fm_fresh[i].path = xstrdup(dir);
-	fm_fresh[i].a = *a;
-	fm_fresh[i].at_ns = fm_fresh_now();
-	pthread_mutex_unlock(&fm_fresh_lock);
-}
-
-/* Take the slot of path if one is fresh: true with st filled in. */
-static bool
-fm_fresh_take(const char *path, struct stat *st)
-{
-	int64_t	now = fm_fresh_now();
-	bool	found = false;
-
-	pthread_mutex_lock(&fm_fresh_lock);
-	for (int i = 0; i < FM_FRESH_SLOTS && !found; i++) {
-		if (fm_fresh[i].path == NULL ||
-		    strcmp(fm_fresh[i].path, path) != 0)
-			continue;
-		if (now - fm_fresh[i].at_ns < FM_FRESH_NS) {
-			fm_attr_to_stat(&fm_fresh[i].a, st);
-			found = true;
-		}
-		free(fm_fresh[i].path);
-		fm_fresh[i].path = NULL;
-	}
-	pthread_mutex_unlock(&fm_fresh_lock);
-	return found;
-}
-
-/* The parent directory of path ("/" for a top-level name).  Caller
- * frees. */
-static char *
-fm_parent_of(const char *path)
-{
-	const char	*slash = strrchr(path, '/');
-
-	if (slash == NULL || slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
 
 /* One entry of a directory page. */
 struct fm_dirent {
@@ -369,8 +275,10 @@ fm_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	} else {
 		if ((rc = fm_check_path(path)) != 0)
 			return rc;
-		if (fm_fresh_take(path, st))
+		if (fm_fresh_take(path, &a)) {
+			fm_attr_to_stat(&a, st);
 			return 0;
+		}
 		p = xstrdup(path);
 	}
 	/* A file this mount is writing is best known here. */
@@ -380,6 +288,7 @@ fm_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	}
 	rc = dfs_client_stat(fm->client, p, &a, &cause);
 	if ((rc = fm_errno(rc, cause, "stat", p)) == 0) {
+		fm_fresh_seen(fm, p, &a);
 		fm_attr_to_stat(&a, st);
 		fm_file_overlay(fm, p, st, false);
 	}
@@ -487,7 +396,7 @@ fm_op_remove(const char *path, bool dir)
 		fm_file_unlinked(fm, path);
 	if (!atomic_load(&fm_unlink_plain)) {
 		up = fm_parent_of(path);
-		fm_fresh_put(fm, up, &parent);
+		fm_fresh_put(fm, up, &parent, fm_fresh_now());
 		free(up);
 	}
 	return 0;
@@ -607,11 +516,12 @@ fm_op_open(const char *path, struct fuse_file_info *fi)
 }
 
 /* creat(2) and open(2) with O_CREAT of a new name (fm-io.c), which
- * changes the parent: no fresh slot may answer for it. */
+ * changes the parent: no fresh slot may answer for it (fm-io.c puts the
+ * parent's new attributes in one once the file exists). */
 static int
 fm_op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	fm_fresh_clear();
+	fm_fresh_creating();
 	return fm_file_create(path, mode, fi);
 }
 

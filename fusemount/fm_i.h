@@ -136,6 +136,19 @@ struct fm	*fm_get(void);
 int		 fm_errno(int rc, char *cause, const char *op,
 		     const char *path);
 int		 fm_check_path(const char *path);
+
+/* fm-fresh.c */
+int64_t		 fm_fresh_now(void);
+void		 fm_fresh_clear(void);
+void		 fm_fresh_creating(void);
+void		 fm_fresh_put(struct fm *, const char *, const struct dfs_attr *,
+		     int64_t);
+bool		 fm_fresh_take(const char *, struct dfs_attr *);
+void		 fm_fresh_seen(struct fm *, const char *,
+		     const struct dfs_attr *);
+void		 fm_fresh_created(struct fm *, const char *,
+		     const struct dfs_attr *);
+char		*fm_parent_of(const char *);
 void		 fm_attr_to_stat(const struct dfs_attr *, struct stat *);
 
 /* The handle an open file's fi holds (set by fm-io.c). */

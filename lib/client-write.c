@@ -28,9 +28,12 @@
  * index, the trailing index of an ERROR that refuses WRITE or RESUME, or
  * is the first node when its connection breaks.
  *
- * Leases.  Each namenode call renews the file's lease; a thread per
- * writer sends RENEW_LEASE when none was made for DFS_RENEW_MS, so a
- * writer that sits idle (a file held open in the mount) keeps its file.
+ * Leases.  Each namenode call renews the file's lease; one thread per
+ * client (as HDFS's lease renewer) sends RENEW_LEASE for each of its open
+ * writers for which none was made for DFS_RENEW_MS, so a writer that sits
+ * idle (a file held open in the mount) keeps its file.  One thread per
+ * client rather than per writer: a mount creating many small files would
+ * otherwise start and join a thread for each.
  */
 #include <sys/socket.h>
 
@@ -53,6 +56,7 @@
 #define DFS_PIPELINE_TRIES	3
 #define DFS_RECOVER_TRIES	3	/* pipeline recoveries per block */
 #define DFS_RENEW_MS		2000	/* lease renewal when idle */
+#define DFS_RENEW_BATCH		256	/* writers renewed per pass */
 
 enum head_state { HEAD_PENDING, HEAD_NPY, HEAD_PLAIN };
 
@@ -107,12 +111,9 @@ struct dfs_writer {
 	bool			 ack_done;	/* the acker has stopped */
 	bool			 failed;
 
-	/* Lease renewal. */
-	pthread_t		 renewer;
-	bool			 renewer_running;
-	pthread_mutex_t		 rlock;		/* guards rstop */
-	pthread_cond_t		 rcond;
-	bool			 rstop;
+	/* Lease renewal: on c's list of writers while open. */
+	struct dfs_writer	*rnext;
+	bool			 registered;
 	atomic_int_fast64_t	 last_nn_ms;	/* last namenode call */
 };
 
@@ -174,26 +175,38 @@ parse_attr(struct dfs_rbuf *r, void *arg)
 	return dfs_rbuf_done(r);
 }
 
+struct renew_args {
+	dfs_ino			 ino;
+	const char		*client;
+};
+
 static void
 build_renew(struct dfs_wbuf *b, void *arg)
 {
-	struct dfs_writer	*w = arg;
+	struct renew_args	*a = arg;
 
-	dfs_put_u64(b, w->attr.ino);
-	dfs_put_str(b, w->c->name);
+	dfs_put_u64(b, a->ino);
+	dfs_put_str(b, a->client);
 }
 
-/* The renewer: RENEW_LEASE whenever the writer has been quiet a while. */
+/*
+ * The client's renewer: every DFS_RENEW_MS, RENEW_LEASE for each writer
+ * quiet that long.  The inodes are copied under rlock and renewed without
+ * it, so closing a writer never waits for a namenode call.
+ */
 static void *
 writer_renewer(void *arg)
 {
-	struct dfs_writer	*w = arg;
+	struct dfs_client	*c = arg;
+	struct dfs_writer	*w;
 	struct timespec		 ts;
+	dfs_ino			 due[DFS_RENEW_BATCH];
 	char			*why = NULL;
 	bool			 warned = false;
+	int			 n;
 
-	pthread_mutex_lock(&w->rlock);
-	while (!w->rstop) {
+	pthread_mutex_lock(&c->rlock);
+	while (!c->rstop) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += DFS_RENEW_MS / 1000;
 		ts.tv_nsec += (long)(DFS_RENEW_MS % 1000) * 1000000;
@@ -201,25 +214,91 @@ writer_renewer(void *arg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
 		}
-		pthread_cond_timedwait(&w->rcond, &w->rlock, &ts);
-		if (w->rstop)
+		pthread_cond_timedwait(&c->rcond, &c->rlock, &ts);
+		if (c->rstop)
 			break;
-		if (writer_now_ms() - atomic_load(&w->last_nn_ms) <
-		    DFS_RENEW_MS)
-			continue;
-		pthread_mutex_unlock(&w->rlock);
-		if (writer_nn_call(w, DFS_NN_RENEW_LEASE, DFS_MSG_OK,
-		    build_renew, w, NULL, NULL, &why) != 0 && !warned) {
-			log_warn("cannot renew the lease of %s: %s", w->path,
-			    why != NULL ? why : "error");
-			warned = true;
+		n = 0;
+		for (w = c->writers; w != NULL && n < DFS_RENEW_BATCH;
+		    w = w->rnext)
+			if (writer_now_ms() - atomic_load(&w->last_nn_ms) >=
+			    DFS_RENEW_MS)
+				due[n++] = w->attr.ino;
+		pthread_mutex_unlock(&c->rlock);
+		for (int i = 0; i < n; i++) {
+			struct renew_args a = { due[i], c->name };
+			if (dfs_client_call(c, DFS_NN_RENEW_LEASE, DFS_MSG_OK,
+			    build_renew, &a, NULL, NULL, &why) != 0 &&
+			    !warned) {
+				log_warn("cannot renew the lease of inode "
+				    "%llu: %s", (unsigned long long)due[i],
+				    why != NULL ? why : "error");
+				warned = true;
+			}
+			free(why);
+			why = NULL;
 		}
-		free(why);
-		why = NULL;
-		pthread_mutex_lock(&w->rlock);
+		pthread_mutex_lock(&c->rlock);
+		/* Calls made here count for the writers renewed. */
+		for (w = c->writers; w != NULL; w = w->rnext)
+			for (int i = 0; i < n; i++)
+				if (w->attr.ino == due[i])
+					atomic_store(&w->last_nn_ms,
+					    writer_now_ms());
 	}
-	pthread_mutex_unlock(&w->rlock);
+	pthread_mutex_unlock(&c->rlock);
 	return NULL;
+}
+
+/* Put w on its client's list, starting the renewer with the first. */
+static void
+writer_register(struct dfs_writer *w)
+{
+	struct dfs_client	*c = w->c;
+
+	pthread_mutex_lock(&c->rlock);
+	if (!c->renewer_running && !c->rstop) {
+		if (pthread_create(&c->renewer, NULL, writer_renewer, c) == 0)
+			c->renewer_running = true;
+		else
+			log_warn("%s: cannot start the lease renewer",
+			    w->path);
+	}
+	w->rnext = c->writers;
+	c->writers = w;
+	w->registered = true;
+	pthread_mutex_unlock(&c->rlock);
+}
+
+/* Take w off its client's list. */
+static void
+writer_unregister(struct dfs_writer *w)
+{
+	struct dfs_client	*c = w->c;
+	struct dfs_writer	**pp;
+
+	if (!w->registered)
+		return;
+	pthread_mutex_lock(&c->rlock);
+	for (pp = &c->writers; *pp != NULL; pp = &(*pp)->rnext)
+		if (*pp == w) {
+			*pp = w->rnext;
+			break;
+		}
+	w->registered = false;
+	pthread_mutex_unlock(&c->rlock);
+}
+
+/* Stop c's renewer (dfs_client_free; every writer is closed by then). */
+void
+dfs_client_renewer_stop(struct dfs_client *c)
+{
+	pthread_mutex_lock(&c->rlock);
+	c->rstop = true;
+	pthread_cond_signal(&c->rcond);
+	pthread_mutex_unlock(&c->rlock);
+	if (c->renewer_running)
+		pthread_join(c->renewer, NULL);
+	c->renewer_running = false;
 }
 
 /* Create path on the namenode and return a writer for it.  Caller closes
@@ -253,12 +332,7 @@ dfs_writer_open(struct dfs_client *c, const char *path,
 	dfs_wbuf_init(&w->hdr);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
-	pthread_mutex_init(&w->rlock, NULL);
-	pthread_cond_init(&w->rcond, NULL);
-	if (pthread_create(&w->renewer, NULL, writer_renewer, w) == 0)
-		w->renewer_running = true;
-	else
-		log_warn("%s: cannot start the lease renewer", path);
+	writer_register(w);
 	*wp = w;
 	return 0;
 }
@@ -899,19 +973,11 @@ dfs_writer_abort(struct dfs_writer *w)
 {
 	if (w == NULL)
 		return;
-	if (w->renewer_running) {
-		pthread_mutex_lock(&w->rlock);
-		w->rstop = true;
-		pthread_cond_signal(&w->rcond);
-		pthread_mutex_unlock(&w->rlock);
-		pthread_join(w->renewer, NULL);
-	}
+	writer_unregister(w);
 	writer_end_block(w);
 	writer_disconnect(w);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
-	pthread_mutex_destroy(&w->rlock);
-	pthread_cond_destroy(&w->rcond);
 	dfs_wbuf_release(&w->hdr);
 	free(w->ack_cause);
 	for (size_t i = 0; i < DFS_RING; i++)

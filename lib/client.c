@@ -39,6 +39,8 @@ dfs_client_create(const char *nn_addr, int timeout_ms, struct dfs_client **cp,
 	c->stall_ms = timeout_ms < 2000 ? timeout_ms : 2000;
 	c->chunk_size = DFS_DEFAULT_CHUNK;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->rlock, NULL);
+	pthread_cond_init(&c->rcond, NULL);
 	xasprintf(&c->name, "dfs-client-%ld-%p", (long)getpid(), (void *)c);
 	*cp = c;
 	return 0;
@@ -116,6 +118,9 @@ dfs_client_free(struct dfs_client *c)
 {
 	if (c == NULL)
 		return;
+	dfs_client_renewer_stop(c);
+	pthread_mutex_destroy(&c->rlock);
+	pthread_cond_destroy(&c->rcond);
 	dfs_conn_free(c->nn);
 	for (int i = 0; i < c->nidle; i++)
 		dfs_conn_free(c->idle[i]);

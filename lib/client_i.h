@@ -32,6 +32,13 @@ struct dfs_client {
 	struct dfs_conn	*idle[DFS_CLIENT_POOL];
 	int		 nidle;
 	struct dfs_slow_node slow[DFS_CLIENT_SLOW];
+	/* Lease renewal for the open writers (client-write.c). */
+	pthread_mutex_t	 rlock;		/* guards writers, rstop, renewer* */
+	pthread_cond_t	 rcond;
+	struct dfs_writer *writers;
+	pthread_t	 renewer;
+	bool		 renewer_running;
+	bool		 rstop;
 };
 
 int	dfs_client_call(struct dfs_client *, uint16_t type, uint16_t expect,
@@ -39,5 +46,6 @@ int	dfs_client_call(struct dfs_client *, uint16_t type, uint16_t expect,
 	    int (*parse)(struct dfs_rbuf *, void *), void *, char **cause);
 void	dfs_client_mark_slow(struct dfs_client *, const char *addr);
 bool	dfs_client_is_slow(struct dfs_client *, const char *addr);
+void	dfs_client_renewer_stop(struct dfs_client *);
 
 #endif
