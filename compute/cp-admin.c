@@ -112,6 +112,18 @@ parse_fsck(struct dfs_rbuf *r, void *arg)
 	return dfs_rbuf_done(r);
 }
 
+static void	build_empty(struct dfs_wbuf *, void *);
+
+/* Only the safe mode flag of a REPORT reply (its first field). */
+static int
+parse_safemode(struct dfs_rbuf *r, void *arg)
+{
+	uint8_t	*on = arg;
+
+	*on = dfs_get_u8(r);
+	return r->err;
+}
+
 int
 cp_cmd_fsck(struct cp_ctx *ctx, int argc, char **argv)
 {
@@ -145,6 +157,16 @@ cp_cmd_fsck(struct cp_ctx *ctx, int argc, char **argv)
 	    (unsigned long long)a.counts[DFS_BLK_CORRUPT],
 	    (unsigned long long)a.counts[DFS_BLK_OVER],
 	    (unsigned long long)a.building);
+	/* Counts taken in safe mode may lack blocks not yet reported. */
+	uint8_t safemode = 0;
+	if (dfs_client_call(cp_client(ctx), DFS_NN_REPORT,
+	    DFS_NN_REPORT_REPLY, build_empty, NULL, parse_safemode, &safemode,
+	    &cause) != 0) {
+		free(cause);
+		cause = NULL;
+	} else if (safemode)
+		printf("safe mode: ON (the namenode is waiting for block "
+		    "reports; see dfs report)\n");
 	printf("status: %s\n", healthy ? "HEALTHY" : "UNHEALTHY");
 	return healthy ? 0 : 1;
 }

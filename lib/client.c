@@ -203,15 +203,10 @@ client_drop_idle(struct dfs_client *c)
 		dfs_conn_free(old[i]);
 }
 
-/*
- * Run one namenode call: build() appends the request fields, the reply is
- * handed to parse() (which may be NULL for OK replies).  Each call has a
- * connection of its own from a small pool, so threads sharing a client
- * (dfs-mount) do not wait for each other.  A broken connection is retried
- * once on a fresh one.
- */
-int
-dfs_client_call(struct dfs_client *c, uint16_t type, uint16_t expect,
+/* One try of dfs_client_call: a broken connection is retried once on a
+ * fresh one. */
+static int
+client_call_once(struct dfs_client *c, uint16_t type, uint16_t expect,
     void (*build)(struct dfs_wbuf *, void *), void *barg,
     int (*parse)(struct dfs_rbuf *, void *), void *parg, char **cause)
 {
@@ -247,6 +242,44 @@ dfs_client_call(struct dfs_client *c, uint16_t type, uint16_t expect,
 		if (rc == -EPROTO)
 			break;
 		client_drop_idle(c);
+	}
+	return rc;
+}
+
+/*
+ * Run one namenode call: build() appends the request fields, the reply is
+ * handed to parse() (which may be NULL for OK replies).  Each call has a
+ * connection of its own from a small pool, so threads sharing a client
+ * (dfs-mount) do not wait for each other.  A namenode in safe mode
+ * refuses changes with -EROFS (doc/protocol.md) for a while: the call is
+ * asked again, 50 ms later and then less and less often, until
+ * client.timeout has passed, when the namenode's cause is the answer.
+ */
+int
+dfs_client_call(struct dfs_client *c, uint16_t type, uint16_t expect,
+    void (*build)(struct dfs_wbuf *, void *), void *barg,
+    int (*parse)(struct dfs_rbuf *, void *), void *parg, char **cause)
+{
+	int64_t		 deadline = client_now_ms() + c->timeout_ms, left;
+	int64_t		 pause_ms = 50;
+	struct timespec	 ts;
+	int		 rc;
+
+	for (;;) {
+		rc = client_call_once(c, type, expect, build, barg, parse,
+		    parg, cause);
+		if (rc != -EROFS || (left = deadline - client_now_ms()) <= 0)
+			break;
+		if (cause != NULL) {
+			free(*cause);	/* the next answer replaces it */
+			*cause = NULL;
+		}
+		if (pause_ms > left)
+			pause_ms = left;
+		ts.tv_sec = pause_ms / 1000;
+		ts.tv_nsec = (pause_ms % 1000) * 1000000;
+		nanosleep(&ts, NULL);
+		pause_ms = pause_ms * 2 < 1000 ? pause_ms * 2 : 1000;
 	}
 	return rc;
 }

@@ -53,13 +53,7 @@ nn_meta_op_setattr(struct nn_req *req)
 	gid = dfs_get_u32(&req->in);
 	atime = dfs_get_i64(&req->in);
 	mtime = dfs_get_i64(&req->in);
-	if ((rc = nn_server_decoded(req)) != 0) {
-		free(path);
-		return rc;
-	}
-	rc = nn_path_parse(path, &p, &req->cause);
-	free(path);
-	if (rc != 0)
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		return rc;
 	if ((valid & ~0xffU) != 0) {
 		rc = nn_server_fail(req, -EINVAL, "unknown attribute bits 0x%x",
@@ -127,17 +121,13 @@ nn_meta_op_unlink(struct nn_req *req)
 	dir = dfs_get_u8(&req->in) != 0;
 	if (dfs_rbuf_left(&req->in) > 0)
 		flags = dfs_get_u8(&req->in);
-	if ((rc = nn_server_decoded(req)) == 0 && (flags & ~1U) != 0)
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
+		return rc;
+	if ((flags & ~1U) != 0) {
 		rc = nn_server_fail(req, -EINVAL, "unknown unlink flags 0x%x",
 		    flags);
-	if (rc != 0) {
-		free(path);
-		return rc;
+		goto out_path;
 	}
-	rc = nn_path_parse(path, &p, &req->cause);
-	free(path);
-	if (rc != 0)
-		return rc;
 	if (p.n == 0) {
 		rc = nn_server_fail(req, dir ? -EBUSY : -EISDIR, "cannot "
 		    "remove the root directory");
@@ -198,9 +188,7 @@ nn_meta_op_symlink(struct nn_req *req)
 	target = dfs_get_strdup(&req->in, DFS_MAX_PATH);
 	uid = dfs_get_u32(&req->in);
 	gid = dfs_get_u32(&req->in);
-	memset(&p, 0, sizeof p);
-	if ((rc = nn_server_decoded(req)) != 0 ||
-	    (rc = nn_path_parse(path, &p, &req->cause)) != 0)
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		goto out_free;
 	if (target[0] == '\0') {
 		rc = nn_server_fail(req, -ENOENT, "empty symbolic link target");
@@ -237,7 +225,6 @@ out:
 		req->replied = false;
 out_free:
 	nn_path_free(&p);
-	free(path);
 	free(target);
 	return rc;
 }
@@ -255,13 +242,7 @@ nn_meta_op_readlink(struct nn_req *req)
 	int		 type, rc;
 
 	path = nn_meta_get_path(req);
-	if ((rc = nn_server_decoded(req)) != 0) {
-		free(path);
-		return rc;
-	}
-	rc = nn_path_parse(path, &p, &req->cause);
-	free(path);
-	if (rc != 0)
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		return rc;
 	pthread_mutex_lock(&nn->lock);
 	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
@@ -312,11 +293,7 @@ nn_meta_op_hardlink(struct nn_req *req)
 
 	src = nn_meta_get_path(req);
 	dst = nn_meta_get_path(req);
-	memset(&s, 0, sizeof s);
-	memset(&d, 0, sizeof d);
-	if ((rc = nn_server_decoded(req)) != 0 ||
-	    (rc = nn_path_parse(src, &s, &req->cause)) != 0 ||
-	    (rc = nn_path_parse(dst, &d, &req->cause)) != 0)
+	if ((rc = nn_meta_paths(req, &src, &s, &dst, &d)) != 0)
 		goto out_free;
 	if (d.n == 0) {
 		rc = nn_server_fail(req, -EEXIST, "file exists: /");
@@ -362,8 +339,6 @@ out:
 out_free:
 	nn_path_free(&s);
 	nn_path_free(&d);
-	free(src);
-	free(dst);
 	return rc;
 }
 
@@ -391,9 +366,7 @@ nn_meta_op_mknod(struct nn_req *req)
 	uid = dfs_get_u32(&req->in);
 	gid = dfs_get_u32(&req->in);
 	rdev = dfs_get_u64(&req->in);
-	memset(&p, 0, sizeof p);
-	if ((rc = nn_server_decoded(req)) != 0 ||
-	    (rc = nn_path_parse(path, &p, &req->cause)) != 0)
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		goto out_free;
 	if (ftype != DFS_FT_FILE && ftype != DFS_FT_FIFO &&
 	    ftype != DFS_FT_SOCK && ftype != DFS_FT_CHR &&
@@ -440,6 +413,5 @@ out:
 		req->replied = false;
 out_free:
 	nn_path_free(&p);
-	free(path);
 	return rc;
 }

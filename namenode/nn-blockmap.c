@@ -236,9 +236,7 @@ nn_blockmap_op_get_blocks(struct nn_req *req)
 	path = dfs_get_strdup(&req->in, DFS_MAX_PATH);
 	offset = dfs_get_u64(&req->in);
 	length = dfs_get_u64(&req->in);
-	memset(&p, 0, sizeof p);
-	if ((rc = nn_server_decoded(req)) != 0 ||
-	    (rc = nn_path_parse(path, &p, &req->cause)) != 0)
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		goto out_free;
 	end = length > UINT64_MAX - offset ? UINT64_MAX : offset + length;
 	if (end > INT64_MAX)
@@ -284,7 +282,6 @@ out:
 out_free:
 	nn_path_free(&p);
 	free(blocks);
-	free(path);
 	return rc;
 }
 

@@ -412,7 +412,7 @@ nn_datanodes_monitor(void *arg)
 		/* Replicas are not all known in safe mode: a file's last
 		 * block could look unfinished when it is not. */
 		if (!nn->safemode)
-			nn_write_recover_leases(nn);
+			nn_recover_leases(nn);
 		if (nn->safemode)
 			nn_place_safemode(nn);
 		else if (nn_now_ms() - nn->last_repl_ms >= period) {

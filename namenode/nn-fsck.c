@@ -135,9 +135,7 @@ nn_fsck_op_fsck(struct nn_req *req)
 	path = dfs_get_strdup(&req->in, DFS_MAX_PATH);
 	cursor = dfs_get_u64(&req->in);
 	max = dfs_get_u32(&req->in);
-	memset(&p, 0, sizeof p);
-	if ((rc = nn_server_decoded(req)) != 0 ||
-	    (rc = nn_path_parse(path, &p, &req->cause)) != 0)
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		goto out_free;
 	if (max == 0 || max > NN_FSCK_MAX)
 		max = NN_FSCK_MAX;
@@ -195,7 +193,6 @@ out:
 	pthread_mutex_unlock(&nn->lock);
 out_free:
 	nn_path_free(&p);
-	free(path);
 	return rc;
 }
 

@@ -282,11 +282,41 @@ nn_meta_unlink_tree(struct nn *nn, dfs_ino parent, const char *name,
 	return rc;
 }
 
-/* Take a string path field and parse it; -EBADMSG/-EINVAL with a cause. */
+/* The next path field of the request, or NULL when it does not decode
+ * (nn_meta_paths then says so).  Caller frees. */
 char *
 nn_meta_get_path(struct nn_req *req)
 {
 	return dfs_get_strdup(&req->in, DFS_MAX_PATH);
+}
+
+/*
+ * The preamble every path request shares, once all its fields are read:
+ * the payload must have decoded exactly (-EBADMSG), then *path1 (and
+ * *path2 unless path2 is NULL) must parse (-EINVAL, with a cause) into p1
+ * (and p2).  Consumes the path strings, leaving NULL behind; p1 and p2
+ * are safe to nn_path_free whatever the result.
+ */
+int
+nn_meta_paths(struct nn_req *req, char **path1, struct nn_path *p1,
+    char **path2, struct nn_path *p2)
+{
+	int	rc;
+
+	memset(p1, 0, sizeof *p1);
+	if (p2 != NULL)
+		memset(p2, 0, sizeof *p2);
+	if ((rc = nn_server_decoded(req)) == 0)
+		rc = nn_path_parse(*path1, p1, &req->cause);
+	if (rc == 0 && path2 != NULL)
+		rc = nn_path_parse(*path2, p2, &req->cause);
+	free(*path1);
+	*path1 = NULL;
+	if (path2 != NULL) {
+		free(*path2);
+		*path2 = NULL;
+	}
+	return rc;
 }
 
 /* MKDIR: one directory, or with parents every missing one (mkdir -p). */
@@ -306,13 +336,7 @@ nn_meta_op_mkdir(struct nn_req *req)
 	uid = dfs_get_u32(&req->in);
 	gid = dfs_get_u32(&req->in);
 	parents = dfs_get_u8(&req->in) != 0;
-	if ((rc = nn_server_decoded(req)) != 0) {
-		free(path);
-		return rc;
-	}
-	rc = nn_path_parse(path, &p, &req->cause);
-	free(path);
-	if (rc != 0)
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		return rc;
 	if (p.n == 0) {
 		rc = parents ? 0 : nn_server_fail(req, -EEXIST,
@@ -361,13 +385,7 @@ nn_meta_op_stat(struct nn_req *req)
 	int		 type, rc;
 
 	path = nn_meta_get_path(req);
-	if ((rc = nn_server_decoded(req)) != 0) {
-		free(path);
-		return rc;
-	}
-	rc = nn_path_parse(path, &p, &req->cause);
-	free(path);
-	if (rc != 0)
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		return rc;
 	pthread_mutex_lock(&nn->lock);
 	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
@@ -405,13 +423,10 @@ nn_meta_op_list(struct nn_req *req)
 	path = nn_meta_get_path(req);
 	after = dfs_get_strdup(&req->in, DFS_MAX_PATH);
 	max = dfs_get_u32(&req->in);
-	if ((rc = nn_server_decoded(req)) != 0 ||
-	    (rc = nn_path_parse(path, &p, &req->cause)) != 0) {
-		free(path);
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0) {
 		free(after);
 		return rc;
 	}
-	free(path);
 	if (max == 0 || max > DFS_LIST_MAX)
 		max = DFS_LIST_MAX;
 	pthread_mutex_lock(&nn->lock);
@@ -544,9 +559,7 @@ nn_meta_op_create(struct nn_req *req)
 	bsize = dfs_get_u64(&req->in);
 	overwrite = dfs_get_u8(&req->in) != 0;
 	client = dfs_get_strdup(&req->in, DFS_WIRE_MAX_STR);
-	memset(&p, 0, sizeof p);
-	if ((rc = nn_server_decoded(req)) != 0 ||
-	    (rc = nn_path_parse(path, &p, &req->cause)) != 0)
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		goto out_free;
 	if (repl == 0)
 		repl = (uint16_t)nn->replication;
@@ -610,7 +623,6 @@ out:
 		req->replied = false;
 out_free:
 	nn_path_free(&p);
-	free(path);
 	free(client);
 	return rc;
 }
@@ -698,11 +710,7 @@ nn_meta_op_rename(struct nn_req *req)
 	src = nn_meta_get_path(req);
 	dst = nn_meta_get_path(req);
 	flags = dfs_get_u32(&req->in);
-	memset(&s, 0, sizeof s);
-	memset(&d, 0, sizeof d);
-	if ((rc = nn_server_decoded(req)) != 0 ||
-	    (rc = nn_path_parse(src, &s, &req->cause)) != 0 ||
-	    (rc = nn_path_parse(dst, &d, &req->cause)) != 0)
+	if ((rc = nn_meta_paths(req, &src, &s, &dst, &d)) != 0)
 		goto out_free;
 	if ((flags & ~1U) != 0) {
 		rc = nn_server_fail(req, -EINVAL, "unknown rename flags 0x%x",
@@ -725,8 +733,6 @@ nn_meta_op_rename(struct nn_req *req)
 out_free:
 	nn_path_free(&s);
 	nn_path_free(&d);
-	free(src);
-	free(dst);
 	return rc;
 }
 
@@ -743,13 +749,7 @@ nn_meta_op_delete(struct nn_req *req)
 
 	path = nn_meta_get_path(req);
 	recursive = dfs_get_u8(&req->in) != 0;
-	if ((rc = nn_server_decoded(req)) != 0) {
-		free(path);
-		return rc;
-	}
-	rc = nn_path_parse(path, &p, &req->cause);
-	free(path);
-	if (rc != 0)
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		return rc;
 	if (p.n == 0) {
 		rc = nn_server_fail(req, -EBUSY, "cannot delete the root "
@@ -806,13 +806,7 @@ nn_meta_op_set_repl(struct nn_req *req)
 
 	path = nn_meta_get_path(req);
 	repl = dfs_get_u16(&req->in);
-	if ((rc = nn_server_decoded(req)) != 0) {
-		free(path);
-		return rc;
-	}
-	rc = nn_path_parse(path, &p, &req->cause);
-	free(path);
-	if (rc != 0)
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		return rc;
 	if (repl < 1 || repl > DFS_MAX_REPLICATION) {
 		rc = nn_server_fail(req, -EINVAL, "replication %u is out of "

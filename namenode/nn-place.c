@@ -1,7 +1,8 @@
 /*
  * nn-place.c: where replicas go: targets for a new block, and the
  * replication monitor that copies under-replicated blocks, trims surplus
- * replicas and clears out corrupt ones.  Also the safe mode check.
+ * replicas and clears out corrupt ones.  Also safe mode: when it ends,
+ * and the gate that keeps the namespace read-only until then.
  *
  * Why it is built this way.  Placement ranks live nodes by their load,
  * bytes used as last heartbeated plus the bytes of blocks on their way to
@@ -578,10 +579,10 @@ nn_place_replicate(struct nn *nn)
 		log_warn("replication monitor: pass failed; will retry");
 }
 
-/* Leave safe mode once enough blocks have a reported replica, or when
- * namenode.safemode_timeout has passed since the start. */
-void
-nn_place_safemode(struct nn *nn)
+/* How many finished blocks there are (*total) and how many of them have a
+ * good replica reported (*seen). */
+static int
+nn_place_safemode_counts(struct nn *nn, int64_t *seen, int64_t *total)
 {
 	static const char sql_total[] =
 	    "SELECT count(*) FROM blocks WHERE complete = 1";
@@ -589,14 +590,26 @@ nn_place_safemode(struct nn *nn)
 	    "SELECT count(*) FROM blocks b WHERE b.complete = 1 AND EXISTS "
 	    "(SELECT 1 FROM live.replicas r JOIN live.nodes n ON "
 	    "n.id = r.node WHERE " NN_GOOD("b") ")";
+	int	rc;
+
+	if ((rc = nn_db_i64(nn, total, sql_total, "")) != 0)
+		return rc;
+	*seen = *total;
+	if (*total > 0)
+		rc = nn_db_i64(nn, seen, sql_seen, "");
+	return rc;
+}
+
+/* Leave safe mode once enough blocks have a reported replica, or when
+ * namenode.safemode_timeout has passed since the start. */
+void
+nn_place_safemode(struct nn *nn)
+{
 	int64_t	total, seen, waited;
 
 	if (!nn->safemode)
 		return;
-	if (nn_db_i64(nn, &total, sql_total, "") != 0)
-		return;
-	seen = total;
-	if (total > 0 && nn_db_i64(nn, &seen, sql_seen, "") != 0)
+	if (nn_place_safemode_counts(nn, &seen, &total) != 0)
 		return;
 	waited = nn_now_ms() - nn->start_ms;
 	if (total > 0 && (double)seen < nn->safemode_threshold * (double)total
@@ -609,4 +622,33 @@ nn_place_safemode(struct nn *nn)
 		log_info("leaving safe mode: %lld of %lld blocks reported "
 		    "after %lld ms", (long long)seen, (long long)total,
 		    (long long)waited);
+}
+
+/*
+ * The gate of every request that changes the namespace or the block map
+ * (takes the lock): 0 outside safe mode, else -EROFS with a cause saying
+ * how far the block reports have come and when safe mode ends at the
+ * latest.  -EROFS is never a namenode's answer otherwise, so clients can
+ * wait and ask again (lib/client.c).  Safe mode never comes back once
+ * left, so a request let through stays let through.
+ */
+int
+nn_place_safemode_refuse(struct nn_req *req)
+{
+	struct nn	*nn = req->nn;
+	int64_t		 seen = 0, total = 0, left;
+	int		 rc = 0;
+
+	pthread_mutex_lock(&nn->lock);
+	if (nn->safemode) {
+		(void)nn_place_safemode_counts(nn, &seen, &total);
+		left = nn->start_ms + nn->safemode_timeout_ms - nn_now_ms();
+		rc = nn_server_fail(req, -EROFS, "namenode is in safe mode "
+		    "(read-only): %lld of %lld blocks reported; it leaves "
+		    "safe mode at %g%% or in %lld s", (long long)seen,
+		    (long long)total, nn->safemode_threshold * 100,
+		    (long long)(left > 0 ? (left + 999) / 1000 : 0));
+	}
+	pthread_mutex_unlock(&nn->lock);
+	return rc;
 }

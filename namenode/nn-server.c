@@ -39,38 +39,47 @@ struct nn_conn {
 
 static int	nn_server_hello(struct nn_req *);
 
+/*
+ * Every request type and its handler.  NN_WRITES marks those that change
+ * the namespace or the block map: safe mode refuses them (nn-place.c), so
+ * a namenode that has not yet heard from its data nodes never decides on
+ * a half-known block map.  Data node traffic and lease renewal (which
+ * only delays recovery) are not marked.
+ */
+#define NN_WRITES	1
 static const struct {
 	uint16_t	type;
 	nn_handler	fn;
+	int		flags;
 } nn_server_table[] = {
-	{ DFS_MSG_HELLO, nn_server_hello },
-	{ DFS_NN_MKDIR, nn_meta_op_mkdir },
-	{ DFS_NN_STAT, nn_meta_op_stat },
-	{ DFS_NN_LIST, nn_meta_op_list },
-	{ DFS_NN_CREATE, nn_meta_op_create },
-	{ DFS_NN_ADD_BLOCK, nn_write_op_add_block },
-	{ DFS_NN_COMPLETE, nn_write_op_complete },
-	{ DFS_NN_ABANDON, nn_write_op_abandon },
-	{ DFS_NN_GET_BLOCKS, nn_blockmap_op_get_blocks },
-	{ DFS_NN_RENAME, nn_meta_op_rename },
-	{ DFS_NN_DELETE, nn_meta_op_delete },
-	{ DFS_NN_SET_REPL, nn_meta_op_set_repl },
-	{ DFS_NN_FSCK, nn_fsck_op_fsck },
-	{ DFS_NN_REPORT, nn_fsck_op_report },
-	{ DFS_NN_BAD_BLOCK, nn_blockmap_op_bad_block },
-	{ DFS_DN_REGISTER, nn_datanodes_op_register },
-	{ DFS_DN_HEARTBEAT, nn_datanodes_op_heartbeat },
-	{ DFS_DN_BLOCK_REPORT, nn_blockmap_op_block_report },
-	{ DFS_DN_RECEIVED, nn_blockmap_op_received },
-	{ DFS_NN_SETATTR, nn_meta_op_setattr },
-	{ DFS_NN_STATFS, nn_fsck_op_statfs },
-	{ DFS_NN_UNLINK, nn_meta_op_unlink },
-	{ DFS_NN_SYMLINK, nn_meta_op_symlink },
-	{ DFS_NN_READLINK, nn_meta_op_readlink },
-	{ DFS_NN_UPDATE_PIPELINE, nn_write_op_update_pipeline },
-	{ DFS_NN_RENEW_LEASE, nn_write_op_renew_lease },
-	{ DFS_NN_HARDLINK, nn_meta_op_hardlink },
-	{ DFS_NN_MKNOD, nn_meta_op_mknod },
+	{ DFS_MSG_HELLO, nn_server_hello, 0 },
+	{ DFS_NN_MKDIR, nn_meta_op_mkdir, NN_WRITES },
+	{ DFS_NN_STAT, nn_meta_op_stat, 0 },
+	{ DFS_NN_LIST, nn_meta_op_list, 0 },
+	{ DFS_NN_CREATE, nn_meta_op_create, NN_WRITES },
+	{ DFS_NN_ADD_BLOCK, nn_write_op_add_block, NN_WRITES },
+	{ DFS_NN_COMPLETE, nn_write_op_complete, NN_WRITES },
+	{ DFS_NN_ABANDON, nn_write_op_abandon, NN_WRITES },
+	{ DFS_NN_GET_BLOCKS, nn_blockmap_op_get_blocks, 0 },
+	{ DFS_NN_RENAME, nn_meta_op_rename, NN_WRITES },
+	{ DFS_NN_DELETE, nn_meta_op_delete, NN_WRITES },
+	{ DFS_NN_SET_REPL, nn_meta_op_set_repl, NN_WRITES },
+	{ DFS_NN_FSCK, nn_fsck_op_fsck, 0 },
+	{ DFS_NN_REPORT, nn_fsck_op_report, 0 },
+	{ DFS_NN_BAD_BLOCK, nn_blockmap_op_bad_block, 0 },
+	{ DFS_DN_REGISTER, nn_datanodes_op_register, 0 },
+	{ DFS_DN_HEARTBEAT, nn_datanodes_op_heartbeat, 0 },
+	{ DFS_DN_BLOCK_REPORT, nn_blockmap_op_block_report, 0 },
+	{ DFS_DN_RECEIVED, nn_blockmap_op_received, 0 },
+	{ DFS_NN_SETATTR, nn_meta_op_setattr, NN_WRITES },
+	{ DFS_NN_STATFS, nn_fsck_op_statfs, 0 },
+	{ DFS_NN_UNLINK, nn_meta_op_unlink, NN_WRITES },
+	{ DFS_NN_SYMLINK, nn_meta_op_symlink, NN_WRITES },
+	{ DFS_NN_READLINK, nn_meta_op_readlink, 0 },
+	{ DFS_NN_UPDATE_PIPELINE, nn_write_op_update_pipeline, NN_WRITES },
+	{ DFS_NN_RENEW_LEASE, nn_write_op_renew_lease, 0 },
+	{ DFS_NN_HARDLINK, nn_meta_op_hardlink, NN_WRITES },
+	{ DFS_NN_MKNOD, nn_meta_op_mknod, NN_WRITES },
 };
 
 /* Milliseconds on a clock that never jumps: timeouts and liveness. */
@@ -157,14 +166,16 @@ nn_server_hello(struct nn_req *req)
 	return 0;
 }
 
-/* The handler of a message type, or NULL. */
+/* The handler of a message type, or NULL; *flags gets its NN_WRITES. */
 static nn_handler
-nn_server_lookup(uint16_t type)
+nn_server_lookup(uint16_t type, int *flags)
 {
 	for (size_t i = 0; i < sizeof nn_server_table /
 	    sizeof nn_server_table[0]; i++)
-		if (nn_server_table[i].type == type)
+		if (nn_server_table[i].type == type) {
+			*flags = nn_server_table[i].flags;
 			return nn_server_table[i].fn;
+		}
 	return NULL;
 }
 
@@ -175,7 +186,7 @@ nn_server_dispatch(struct nn *nn, int fd, const struct dfs_frame_hdr *h,
 {
 	struct nn_req	 req;
 	nn_handler	 fn;
-	int		 rc;
+	int		 flags = 0, rc;
 
 	memset(&req, 0, sizeof req);
 	req.nn = nn;
@@ -183,9 +194,12 @@ nn_server_dispatch(struct nn *nn, int fd, const struct dfs_frame_hdr *h,
 	req.req_id = h->req_id;
 	req.out = out;
 	dfs_rbuf_init(&req.in, in->data, h->len);
-	if ((fn = nn_server_lookup(h->type)) == NULL)
+	if ((fn = nn_server_lookup(h->type, &flags)) == NULL)
 		rc = nn_server_fail(&req, -ENOSYS, "unknown message type %u",
 		    h->type);
+	else if ((flags & NN_WRITES) &&
+	    (rc = nn_place_safemode_refuse(&req)) != 0)
+		;	/* read-only until the block map is known */
 	else
 		rc = fn(&req);
 	if (rc != 0) {

@@ -23,10 +23,8 @@
  * comes back) is stale and deleted (nn-blockmap.c).  A writer renews its
  * lease with every call and, while idle, with RENEW_LEASE; a file whose
  * lease is older than namenode.lease_timeout lost its writer and is
- * recovered by the monitor: its unfinished last block is kept at the
- * length its finalized replicas agree on, or dropped if it has none, and
- * the file is closed at the length of its blocks, or removed if it has
- * none left.
+ * recovered by the monitor (nn-recover.c), with the helpers below that
+ * close a file.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -69,10 +67,6 @@ nn_write_wfile_free(struct nn_wfile *f)
 }
 
 /*
- * Check that client holds the lease of file ino, which is being written;
- * fills f.  Renews the lease when renew is set (inside a transaction).
- */
-/*
  * The longest a block at this file offset may be.  The first block of a
  * .npy file holds the header as well as a block's worth of elements, so
  * it may exceed the block size by at most the largest header.
@@ -83,6 +77,30 @@ nn_write_max_block(const struct nn_wfile *f, uint64_t offset)
 	return f->block_size + (offset == 0 ? DFS_NPY_MAX_HEADER + 16 : 0);
 }
 
+/* The two fields every write request opens with: the file's inode into
+ * *ino and, returned, its writer's client name (NULL when the payload is
+ * bad: nn_server_decoded says so).  Caller frees. */
+static char *
+nn_write_get_file(struct nn_req *req, dfs_ino *ino)
+{
+	*ino = dfs_get_u64(&req->in);
+	return dfs_get_strdup(&req->in, NN_MAX_CLIENT_NAME);
+}
+
+/* Answer ADD_BLOCK or UPDATE_PIPELINE: block lb, with a token to write
+ * it to the data nodes of its pipeline. */
+static void
+nn_write_reply_block(struct nn_req *req, struct dfs_lblock *lb)
+{
+	dfs_token_sign(&req->nn->keys, &lb->token, lb->block, lb->gen,
+	    DFS_TOKEN_WRITE, time(NULL), req->nn->token_lifetime_s);
+	dfs_proto_put_lblock(nn_server_reply(req, DFS_NN_LBLOCK), lb);
+}
+
+/*
+ * Check that client holds the lease of file ino, which is being written;
+ * fills f.  Renews the lease when renew is set (inside a transaction).
+ */
 static int
 nn_write_lease(struct nn_req *req, dfs_ino ino, const char *client,
     bool renew, struct nn_wfile *f)
@@ -217,8 +235,6 @@ nn_write_do_add(struct nn_req *req, dfs_ino ino, const char *client,
 	if (n < (int)f.repl)
 		log_info("block %lld of inode %llu: only %d of %u data nodes",
 		    (long long)id, (unsigned long long)ino, n, f.repl);
-	dfs_token_sign(&nn->keys, &lb->token, lb->block, lb->gen,
-	    DFS_TOKEN_WRITE, time(NULL), nn->token_lifetime_s);
 out:
 	nn_write_wfile_free(&f);
 	return rc;
@@ -238,8 +254,7 @@ nn_write_op_add_block(struct nn_req *req)
 	uint32_t	 nexcl;
 	int		 rc;
 
-	ino = dfs_get_u64(&req->in);
-	client = dfs_get_strdup(&req->in, NN_MAX_CLIENT_NAME);
+	client = nn_write_get_file(req, &ino);
 	prev = dfs_get_u64(&req->in);
 	prev_len = dfs_get_u64(&req->in);
 	offset = dfs_get_u64(&req->in);
@@ -271,7 +286,7 @@ nn_write_op_add_block(struct nn_req *req)
 		    "nodes", (unsigned long long)lb.block,
 		    (unsigned long long)lb.gen, (unsigned long long)offset,
 		    (unsigned long long)ino, lb.nlocs);
-		dfs_proto_put_lblock(nn_server_reply(req, DFS_NN_LBLOCK), &lb);
+		nn_write_reply_block(req, &lb);
 	}
 	free(client);
 	return rc;
@@ -384,65 +399,113 @@ out:
 }
 
 /*
- * The array metadata to keep for a completed file, if its header parses
- * and its blocks split the data on whole elements; else m->valid stays
- * false and the file is plain bytes.
+ * Whether the header (a file's first bytes, up to its data) describes
+ * the file of this size and these blocks: it parses, its data fills the
+ * file exactly and every block after the first starts on a whole element,
+ * so each block can be reduced on its own.  Fills h.  False means plain
+ * bytes; the log says why (ino names the file).
  */
-static void
-nn_write_npy(const struct nn_complete *c, struct dfs_npy_header *h,
-    bool *valid)
+bool
+nn_write_npy_fits(dfs_ino ino, const void *header, size_t header_len,
+    uint64_t size, const struct nn_block *blocks, size_t nblocks,
+    struct dfs_npy_header *h)
 {
 	char	*cause = NULL;
 	int	 rc;
 
-	*valid = false;
-	if (c->header_len == 0)
-		return;
-	if ((rc = dfs_npy_parse(c->header, c->header_len, h, NULL,
-	    &cause)) != 0) {
+	if (header_len == 0)
+		return false;
+	if ((rc = dfs_npy_parse(header, header_len, h, NULL, &cause)) != 0) {
 		log_debug("inode %llu is plain bytes: %s",
-		    (unsigned long long)c->ino, cause != NULL ? cause :
+		    (unsigned long long)ino, cause != NULL ? cause :
 		    strerror(-rc));
 		free(cause);
-		return;
+		return false;
 	}
-	if (h->itemsize == 0 || h->data_offset > c->size ||
-	    h->data_bytes != c->size - h->data_offset) {
+	if (h->itemsize == 0 || h->data_offset > size ||
+	    h->data_bytes != size - h->data_offset) {
 		log_debug("inode %llu is plain bytes: .npy data of %llu bytes "
-		    "does not match the size", (unsigned long long)c->ino,
+		    "does not match the size", (unsigned long long)ino,
 		    (unsigned long long)h->data_bytes);
-		return;
+		return false;
 	}
-	for (size_t i = 1; i < c->nblocks; i++) {
-		uint64_t off = c->blocks[i].offset;
+	for (size_t i = 1; i < nblocks; i++) {
+		uint64_t off = blocks[i].offset;
 		if (off < h->data_offset ||
 		    (off - h->data_offset) % h->itemsize != 0) {
 			log_debug("inode %llu is plain bytes: block %zu "
-			    "starts mid-element", (unsigned long long)c->ino,
-			    i);
-			return;
+			    "starts mid-element", (unsigned long long)ino, i);
+			return false;
 		}
 	}
-	*valid = true;
+	return true;
+}
+
+/* Queue for deletion the replicas of block b that disagree with its final
+ * generation and length, and forget them. */
+int
+nn_write_drop_stale(struct nn *nn, const struct nn_block *b)
+{
+	static const char sql_stale[] =
+	    "SELECT node, gen FROM live.replicas WHERE block = ?1 AND "
+	    "(gen != ?2 OR len != ?3)";
+	sqlite3_stmt	*st;
+	int64_t		 nodes[64], gens[64];
+	int		 n = 0, rc;
+
+	st = nn_db_sql(nn, sql_stale, "iii", (int64_t)b->id, (int64_t)b->gen,
+	    (int64_t)b->len);
+	while (n < 64 && (rc = nn_db_step(nn, st)) == 1) {
+		nodes[n] = sqlite3_column_int64(st, 0);
+		gens[n++] = sqlite3_column_int64(st, 1);
+	}
+	nn_db_reset(st);
+	if (rc == 1)
+		rc = 0;
+	for (int k = 0; rc == 0 && k < n; k++) {
+		rc = nn_datanodes_queue(nn, (dfs_node_id)nodes[k],
+		    DFS_CMD_DELETE, b->id, (uint64_t)gens[k], NULL, 0);
+		if (rc == 0)
+			rc = nn_db_exec(nn, "DELETE FROM live.replicas WHERE "
+			    "block = ? AND node = ?", "ii", (int64_t)b->id,
+			    nodes[k]);
+	}
+	return rc;
+}
+
+/* Close file ino at size bytes, with the array metadata of h, or as plain
+ * bytes when h is NULL: no lease any more, mtime and ctime now. */
+int
+nn_write_close(struct nn *nn, dfs_ino ino, uint64_t size,
+    const struct dfs_npy_header *h)
+{
+	static const char sql_done[] =
+	    "UPDATE inodes SET size = ?2, under_construction = 0, "
+	    "lease_client = NULL, lease_ms = NULL, mtime_ns = ?3, "
+	    "ctime_ns = ?3, descr = ?4, fortran = ?5, shape = ?6, "
+	    "data_offset = ?7, itemsize = ?8, header_len = ?9 WHERE id = ?1";
+	char	shape[64 * 21 + 1];
+
+	if (h == NULL)
+		return nn_db_exec(nn, sql_done, "iiinnnnnn", (int64_t)ino,
+		    (int64_t)size, nn_wall_ns());
+	shape[0] = '\0';
+	for (int i = 0; i < h->ndim; i++)
+		snprintf(shape + strlen(shape), sizeof shape - strlen(shape),
+		    "%s%" PRIu64, i == 0 ? "" : ",", h->shape[i]);
+	return nn_db_exec(nn, sql_done, "iiititiii", (int64_t)ino,
+	    (int64_t)size, nn_wall_ns(), h->descr, (int64_t)h->fortran_order,
+	    shape, (int64_t)h->data_offset, (int64_t)h->itemsize,
+	    (int64_t)h->header_len);
 }
 
 /* The COMPLETE work inside its transaction. */
 static int
 nn_write_do_complete(struct nn_req *req, struct nn_complete *c)
 {
-	static const char sql_stale[] =
-	    "SELECT node, gen FROM live.replicas WHERE block = ?1 AND "
-	    "(gen != ?2 OR len != ?3)";
-	static const char sql_done[] =
-	    "UPDATE inodes SET size = ?2, under_construction = 0, "
-	    "lease_client = NULL, lease_ms = NULL, mtime_ns = ?3, "
-	    "ctime_ns = ?3, descr = ?4, fortran = ?5, shape = ?6, "
-	    "data_offset = ?7, itemsize = ?8, header_len = ?9 WHERE id = ?1";
 	struct nn		*nn = req->nn;
 	struct dfs_npy_header	 h;
-	char			 shape[64 * 21 + 1];
 	bool			 valid;
-	sqlite3_stmt		*st;
 	int			 rc;
 
 	if ((rc = nn_write_check_complete(req, c, true)) != 0)
@@ -452,43 +515,13 @@ nn_write_do_complete(struct nn_req *req, struct nn_complete *c)
 	    (int64_t)c->last_len)) != 0)
 		return rc;
 	/* Replicas that disagree with the final length go. */
-	for (size_t i = 0; rc == 0 && i < c->nblocks; i++) {
-		const struct nn_block *b = &c->blocks[i];
-		int64_t nodes[64], gens[64];
-		int n = 0;
-		st = nn_db_sql(nn, sql_stale, "iii", (int64_t)b->id,
-		    (int64_t)b->gen, (int64_t)b->len);
-		while (n < 64 && (rc = nn_db_step(nn, st)) == 1) {
-			nodes[n] = sqlite3_column_int64(st, 0);
-			gens[n++] = sqlite3_column_int64(st, 1);
-		}
-		nn_db_reset(st);
-		if (rc == 1)
-			rc = 0;
-		for (int k = 0; rc == 0 && k < n; k++) {
-			rc = nn_datanodes_queue(nn, (dfs_node_id)nodes[k],
-			    DFS_CMD_DELETE, b->id, (uint64_t)gens[k], NULL, 0);
-			if (rc == 0)
-				rc = nn_db_exec(nn, "DELETE FROM live.replicas "
-				    "WHERE block = ? AND node = ?", "ii",
-				    (int64_t)b->id, nodes[k]);
-		}
-	}
+	for (size_t i = 0; rc == 0 && i < c->nblocks; i++)
+		rc = nn_write_drop_stale(nn, &c->blocks[i]);
 	if (rc != 0)
 		return rc;
-	nn_write_npy(c, &h, &valid);
-	shape[0] = '\0';
-	for (int i = 0; valid && i < h.ndim; i++)
-		snprintf(shape + strlen(shape), sizeof shape - strlen(shape),
-		    "%s%" PRIu64, i == 0 ? "" : ",", h.shape[i]);
-	if (valid)
-		rc = nn_db_exec(nn, sql_done, "iiititiii", (int64_t)c->ino,
-		    (int64_t)c->size, nn_wall_ns(), h.descr,
-		    (int64_t)h.fortran_order, shape, (int64_t)h.data_offset,
-		    (int64_t)h.itemsize, (int64_t)h.header_len);
-	else
-		rc = nn_db_exec(nn, sql_done, "iiinnnnnn", (int64_t)c->ino,
-		    (int64_t)c->size, nn_wall_ns());
+	valid = nn_write_npy_fits(c->ino, c->header, c->header_len, c->size,
+	    c->blocks, c->nblocks, &h);
+	rc = nn_write_close(nn, c->ino, c->size, valid ? &h : NULL);
 	if (rc == 0)
 		log_debug("completed inode %llu: %llu bytes in %zu blocks%s",
 		    (unsigned long long)c->ino, (unsigned long long)c->size,
@@ -523,8 +556,7 @@ nn_write_op_complete(struct nn_req *req)
 	int			 rc;
 
 	memset(&c, 0, sizeof c);
-	c.ino = dfs_get_u64(&req->in);
-	c.client = dfs_get_strdup(&req->in, NN_MAX_CLIENT_NAME);
+	c.client = nn_write_get_file(req, &c.ino);
 	c.last = dfs_get_u64(&req->in);
 	c.last_len = dfs_get_u64(&req->in);
 	c.size = dfs_get_u64(&req->in);
@@ -578,8 +610,7 @@ nn_write_op_abandon(struct nn_req *req)
 	char		*client;
 	int		 rc;
 
-	ino = dfs_get_u64(&req->in);
-	client = dfs_get_strdup(&req->in, NN_MAX_CLIENT_NAME);
+	client = nn_write_get_file(req, &ino);
 	block = dfs_get_u64(&req->in);
 	if ((rc = nn_server_decoded(req)) != 0) {
 		free(client);
@@ -716,8 +747,6 @@ nn_write_do_update(struct nn_req *req, dfs_ino ino, const char *client,
 	lb->block = block;
 	lb->gen = (uint64_t)gen;
 	lb->offset = last.offset;
-	dfs_token_sign(&nn->keys, &lb->token, lb->block, lb->gen,
-	    DFS_TOKEN_WRITE, time(NULL), nn->token_lifetime_s);
 out:
 	nn_write_wfile_free(&f);
 	return rc;
@@ -741,8 +770,7 @@ nn_write_op_update_pipeline(struct nn_req *req)
 	char		*client;
 	int		 rc;
 
-	ino = dfs_get_u64(&req->in);
-	client = dfs_get_strdup(&req->in, NN_MAX_CLIENT_NAME);
+	client = nn_write_get_file(req, &ino);
 	block = dfs_get_u64(&req->in);
 	old_gen = dfs_get_u64(&req->in);
 	nkeep = dfs_get_u32(&req->in);
@@ -775,7 +803,7 @@ nn_write_op_update_pipeline(struct nn_req *req)
 		    (unsigned long long)block, (unsigned long long)ino, nkeep,
 		    nkeep == 1 ? "" : "s", (unsigned long long)lb.gen,
 		    (unsigned long long)old_gen);
-		dfs_proto_put_lblock(nn_server_reply(req, DFS_NN_LBLOCK), &lb);
+		nn_write_reply_block(req, &lb);
 	}
 out_free:
 	free(client);
@@ -792,8 +820,7 @@ nn_write_op_renew_lease(struct nn_req *req)
 	char		*client;
 	int		 rc;
 
-	ino = dfs_get_u64(&req->in);
-	client = dfs_get_strdup(&req->in, NN_MAX_CLIENT_NAME);
+	client = nn_write_get_file(req, &ino);
 	memset(&f, 0, sizeof f);
 	if ((rc = nn_server_decoded(req)) != 0)
 		goto out;
@@ -807,157 +834,4 @@ out:
 	nn_write_wfile_free(&f);
 	free(client);
 	return rc;
-}
-
-/*
- * Recover file ino, whose writer's lease expired, inside a transaction:
- * its unfinished last block is finished at the length most of its
- * finalized replicas have (the longest on a tie), or dropped when none
- * has been finalized; then the file is closed at the length of its
- * blocks, as plain bytes, or removed when no block is left.
- */
-static int
-nn_write_do_recover(struct nn *nn, dfs_ino ino)
-{
-	static const char sql_len[] =
-	    "SELECT r.len, count(*) AS c FROM live.replicas r JOIN live.nodes n "
-	    "ON n.id = r.node WHERE r.block = ?1 AND r.gen = ?2 AND "
-	    "r.corrupt = 0 AND n.state = 1 GROUP BY r.len "
-	    "ORDER BY c DESC, r.len DESC LIMIT 1";
-	static const char sql_stale[] =
-	    "SELECT node, gen FROM live.replicas WHERE block = ?1 AND "
-	    "(gen != ?2 OR len != ?3)";
-	static const char sql_done[] =
-	    "UPDATE inodes SET size = ?2, under_construction = 0, "
-	    "lease_client = NULL, lease_ms = NULL, mtime_ns = ?3, "
-	    "ctime_ns = ?3, descr = NULL, fortran = NULL, shape = NULL, "
-	    "data_offset = NULL, itemsize = NULL, header_len = NULL "
-	    "WHERE id = ?1";
-	struct nn_complete	 c;
-	struct nn_block		*b;
-	sqlite3_stmt		*st;
-	int64_t			 len, parent, names, nodes[64], gens[64];
-	char			*name;
-	uint64_t		 size = 0;
-	int			 n = 0, rc;
-
-	memset(&c, 0, sizeof c);
-	c.ino = ino;
-	if ((rc = nn_write_load(nn, &c)) != 0)
-		goto out;
-	if (c.nblocks > 0 && !(b = &c.blocks[c.nblocks - 1])->complete) {
-		rc = nn_db_i64(nn, &len, sql_len, "ii", (int64_t)b->id,
-		    (int64_t)b->gen);
-		if (rc == -ENOENT) {
-			log_info("lease recovery of inode %llu: block %llu "
-			    "has no finalized replica; dropped",
-			    (unsigned long long)ino,
-			    (unsigned long long)b->id);
-			if ((rc = nn_blockmap_drop_block(nn, b->id,
-			    b->gen)) != 0)
-				goto out;
-			c.nblocks--;
-		} else if (rc != 0)
-			goto out;
-		else {
-			b->len = (uint64_t)len;
-			b->complete = true;
-			log_info("lease recovery of inode %llu: block %llu "
-			    "finished at %lld bytes", (unsigned long long)ino,
-			    (unsigned long long)b->id, (long long)len);
-			if ((rc = nn_db_exec(nn, "UPDATE blocks SET length = ?2,"
-			    " complete = 1 WHERE id = ?1", "ii",
-			    (int64_t)b->id, len)) != 0)
-				goto out;
-			st = nn_db_sql(nn, sql_stale, "iii", (int64_t)b->id,
-			    (int64_t)b->gen, len);
-			while (n < 64 && (rc = nn_db_step(nn, st)) == 1) {
-				nodes[n] = sqlite3_column_int64(st, 0);
-				gens[n++] = sqlite3_column_int64(st, 1);
-			}
-			nn_db_reset(st);
-			if (rc == 1)
-				rc = 0;
-			for (int k = 0; rc == 0 && k < n; k++) {
-				rc = nn_datanodes_queue(nn,
-				    (dfs_node_id)nodes[k], DFS_CMD_DELETE,
-				    b->id, (uint64_t)gens[k], NULL, 0);
-				if (rc == 0)
-					rc = nn_db_exec(nn, "DELETE FROM "
-					    "live.replicas WHERE block = ? AND "
-					    "node = ?", "ii", (int64_t)b->id,
-					    nodes[k]);
-			}
-			if (rc != 0)
-				goto out;
-		}
-	}
-	for (size_t i = 0; i < c.nblocks; i++)
-		size += c.blocks[i].len;
-	if (c.nblocks > 0) {
-		rc = nn_db_exec(nn, sql_done, "iii", (int64_t)ino,
-		    (int64_t)size, nn_wall_ns());
-		if (rc == 0)
-			log_info("lease recovery: closed inode %llu at %llu "
-			    "bytes in %zu block%s", (unsigned long long)ino,
-			    (unsigned long long)size, c.nblocks,
-			    c.nblocks == 1 ? "" : "s");
-		goto out;
-	}
-	/* No data: the file goes, unless it has other names (hard links
-	 * made while it was written), which keep it as an empty file. */
-	st = nn_db_sql(nn, "SELECT parent, name, (SELECT count(*) FROM "
-	    "dirents e WHERE e.ino = d.ino) FROM dirents d WHERE d.ino = ? "
-	    "LIMIT 1", "i", (int64_t)ino);
-	if ((rc = nn_db_step(nn, st)) != 1) {
-		rc = rc == 0 ? -ENOENT : rc;
-		goto out;
-	}
-	parent = sqlite3_column_int64(st, 0);
-	name = xstrdup((const char *)sqlite3_column_text(st, 1));
-	names = sqlite3_column_int64(st, 2);
-	nn_db_reset(st);
-	if (names > 1)
-		rc = nn_db_exec(nn, sql_done, "iii", (int64_t)ino, (int64_t)0,
-		    nn_wall_ns());
-	else
-		rc = nn_meta_unlink(nn, (dfs_ino)parent, name, ino,
-		    DFS_FT_FILE);
-	if (rc == 0)
-		log_info("lease recovery: %s inode %llu, which had no "
-		    "finished data", names > 1 ? "emptied" : "removed",
-		    (unsigned long long)ino);
-	free(name);
-out:
-	free(c.blocks);
-	return rc;
-}
-
-/*
- * Recover up to NN_RECOVER_MAX files whose writer's lease expired (the
- * monitor calls this once a second, outside safe mode).
- */
-void
-nn_write_recover_leases(struct nn *nn)
-{
-	static const char sql[] =
-	    "SELECT id FROM inodes WHERE under_construction = 1 AND "
-	    "lease_ms < ? AND type = 1 ORDER BY lease_ms LIMIT ?";
-	sqlite3_stmt	*st;
-	int64_t		 ids[NN_RECOVER_MAX];
-	int		 n = 0, rc;
-
-	st = nn_db_sql(nn, sql, "ii", nn_wall_ns() / 1000000 -
-	    nn->lease_timeout_ms, (int64_t)NN_RECOVER_MAX);
-	while (n < NN_RECOVER_MAX && nn_db_step(nn, st) == 1)
-		ids[n++] = sqlite3_column_int64(st, 0);
-	nn_db_reset(st);
-	for (int i = 0; i < n; i++) {
-		if ((rc = nn_db_begin(nn)) != 0)
-			break;
-		rc = nn_write_do_recover(nn, (dfs_ino)ids[i]);
-		if ((rc = nn_db_end(nn, rc)) != 0)
-			log_warn("lease recovery of inode %lld failed: %s",
-			    (long long)ids[i], strerror(-rc));
-	}
 }

@@ -177,6 +177,8 @@ int	 nn_meta_unlink(struct nn *, dfs_ino parent, const char *name,
 	     dfs_ino ino, int type);
 int	 nn_meta_has_children(struct nn *, dfs_ino, bool *yes);
 char	*nn_meta_get_path(struct nn_req *);
+int	 nn_meta_paths(struct nn_req *, char **path1, struct nn_path *p1,
+	     char **path2, struct nn_path *p2);
 int	 nn_meta_op_mkdir(struct nn_req *);
 int	 nn_meta_op_stat(struct nn_req *);
 int	 nn_meta_op_list(struct nn_req *);
@@ -220,7 +222,17 @@ int	 nn_write_op_complete(struct nn_req *);
 int	 nn_write_op_abandon(struct nn_req *);
 int	 nn_write_op_update_pipeline(struct nn_req *);
 int	 nn_write_op_renew_lease(struct nn_req *);
-void	 nn_write_recover_leases(struct nn *);
+struct dfs_npy_header;
+bool	 nn_write_npy_fits(dfs_ino, const void *header, size_t header_len,
+	     uint64_t size, const struct nn_block *, size_t nblocks,
+	     struct dfs_npy_header *);
+int	 nn_write_drop_stale(struct nn *, const struct nn_block *);
+int	 nn_write_close(struct nn *, dfs_ino, uint64_t size,
+	     const struct dfs_npy_header *);
+
+/* nn-recover.c */
+#define NN_RECOVER_READ_MS	2000	/* reading a header back, at most */
+void	 nn_recover_leases(struct nn *);
 
 /* nn-place.c */
 struct nn_target {
@@ -231,6 +243,7 @@ int	 nn_place_choose(struct nn *, unsigned want, uint64_t bytes,
 	     const dfs_node_id *avoid, unsigned navoid, struct nn_target *out);
 void	 nn_place_replicate(struct nn *);
 void	 nn_place_safemode(struct nn *);
+int	 nn_place_safemode_refuse(struct nn_req *);
 void	 nn_place_need(struct nn *, dfs_block_id, int good, int repl);
 void	 nn_place_need_node(struct nn *, dfs_node_id);
 

@@ -6,8 +6,10 @@
 # succeeds, the file reads back identical and re-replication makes the
 # count whole.  A client killed in the middle of a put: after the lease
 # timeout the file is closed at a prefix of what was sent, or removed
-# when nothing was finished.  A writer that sits idle longer than the
-# lease timeout keeps its file (the lease is renewed).
+# when nothing was finished; a .npy keeps its array metadata when all of
+# it was written, and is plain bytes when only a prefix was.  A writer
+# that sits idle longer than the lease timeout keeps its file (the lease
+# is renewed).
 . "${top_srcdir:-.}/tests/lib/cluster.sh"
 set -u
 LEASE=5
@@ -135,7 +137,71 @@ grep -q "lease recovery: removed inode" "$C/logs/namenode.log"
 ok "the namenode logged the removal" test $? -eq 0
 ok "fsck is healthy" dfs fsck /
 
-# === 3. An idle writer keeps its lease =====================================
+# === 3. Lease recovery and array metadata ===============================
+# put_held FILE BYTES PATH: put the first BYTES of FILE to PATH and hold
+# its input open, so the writer never completes; then kill it with
+# SIGKILL.  The writer ends a block as soon as it is full, so a BYTES at a
+# block boundary leaves every block finished.
+put_held() {
+	rm -f "$T/fifo"
+	mkfifo "$T/fifo"
+	"$top_builddir/dfs" -c "$C/client.conf" put - "$3" <"$T/fifo" \
+	    2>/dev/null &
+	PUT=$!
+	head -c "$2" "$1" >"$T/held"
+	feed "$T/held" 1048576 0 "$2" 60 >"$T/fifo" 2>/dev/null &
+	FEED=$!
+	sleep 4
+	kill -9 "$PUT"
+	wait $PUT 2>/dev/null
+	kill "$FEED" 2>/dev/null
+	wait $FEED 2>/dev/null
+}
+# With 4 MiB blocks a float64 .npy (128-byte header) has its blocks end
+# at 128 + 4 MiB, 128 + 8 MiB, ...
+"$PYTHON" -c 'import sys, numpy as np
+np.save(sys.argv[1], (np.arange(1048576, dtype="<f8") * 0.5).reshape(-1, 4))
+np.save(sys.argv[2], np.arange(1572864, dtype="<f8") - 7.0)' \
+    "$T/in/whole.npy" "$T/in/three.npy"
+W=$(wc -c <"$T/in/whole.npy")
+ok "the whole .npy is two blocks of data and a 128-byte header" \
+    test "$W" -eq $((8 * 1048576 + 128))
+npstat() { dfs stat "$1" 2>/dev/null | sed -n "s/^$2: //p"; }
+put_held "$T/in/whole.npy" "$W" /whole.npy
+ok "a writer killed after its last byte left /whole.npy unfinished" \
+    test "$(npstat /whole.npy state)" = "under construction"
+whole_done() { [ "$(npstat /whole.npy state)" = complete ]; }
+ok "it is recovered within the lease timeout + 15 s" \
+    wait_for $((LEASE + 15)) whole_done
+ok "recovered at its whole length" test "$(npstat /whole.npy size)" -eq "$W"
+ok "it is still an array (dfs stat)" test "$(npstat /whole.npy array)" = npy
+ok "with its dtype and shape" test \
+    "$(npstat /whole.npy dtype) $(npstat /whole.npy shape)" = \
+    "<f8 (262144, 4)"
+dfs get /whole.npy "$T/out/whole.npy"
+ok "NumPy reads back the same array" "$PYTHON" -c 'import sys, numpy as np
+a = np.load(sys.argv[1]); b = np.load(sys.argv[2])
+sys.exit(0 if a.dtype == b.dtype and np.array_equal(a, b) else 1)' \
+    "$T/in/whole.npy" "$T/out/whole.npy"
+ok "the namenode logged an array closed by recovery" \
+    grep -q "lease recovery: closed inode .*, an array" "$C/logs/namenode.log"
+
+# Two of three blocks' worth: a prefix whose header promises more.
+P=$((8 * 1048576 + 128))
+put_held "$T/in/three.npy" "$P" /three.npy
+three_done() { [ "$(npstat /three.npy state)" = complete ]; }
+ok "a prefix of an array is recovered" wait_for $((LEASE + 15)) three_done
+ok "at the length of its finished blocks" \
+    test "$(npstat /three.npy size)" -eq "$P"
+ok "dfs stat says it is plain bytes now" \
+    test "$(npstat /three.npy array)" = none
+dfs get /three.npy "$T/out/three"
+ok "its bytes are the prefix" cmp -n "$P" "$T/in/three.npy" "$T/out/three"
+ok "the namenode logged why" grep -q "plain bytes now: its .npy header \
+promises $((1572864 * 8)) bytes of data, $((8 * 1048576)) were written" \
+    "$C/logs/namenode.log"
+
+# === 4. An idle writer keeps its lease =====================================
 head -c 3000000 /dev/urandom >"$T/in/idle"
 # 1 MiB, then silence for twice the lease timeout, then the rest.
 feed "$T/in/idle" 1048576 0 1048576 $((2 * LEASE)) |

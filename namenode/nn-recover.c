@@ -1,0 +1,357 @@
+/*
+ * nn-recover.c: lease recovery, the closing of files whose writer died.
+ *
+ * A writer renews its lease with every call (nn-write.c); a file whose
+ * lease is older than namenode.lease_timeout lost its writer, and the
+ * monitor recovers it, outside safe mode (until the block reports are in,
+ * a finished replica may only look missing): its unfinished last block is
+ * finished at the length most of its finalized replicas have, or dropped
+ * if none was finalized, and the file is closed at the length of its
+ * blocks, or removed if no block is left.
+ *
+ * The array metadata.  COMPLETE records a .npy's metadata from the header
+ * its writer sends with it; a writer that died never sent one.  So the
+ * monitor reads the file's first bytes back from a replica of its first
+ * block, without the namenode lock (a data node that does not answer
+ * costs NN_RECOVER_READ_MS at most, and nobody else waits for it), and
+ * then keeps the metadata by COMPLETE's rule: only when it is true of the
+ * bytes, that is when the header parses, its data fills the recovered
+ * length exactly and every block starts on a whole element.  A writer
+ * that died after its last byte (before or during COMPLETE) thus leaves
+ * an array, as it meant to.  A shorter prefix is plain bytes: its own
+ * header promises more data than it has, NumPy would refuse to load it,
+ * and a shape cut to fit would describe bytes that are not in the file.
+ * "dfs stat" then says "array: none", and the log says why.  Because the
+ * lock is let go for the read, the lease is checked again before the file
+ * is closed: a writer heard from meanwhile keeps its file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checksum.h"
+#include "log.h"
+#include "net.h"
+#include "nn_i.h"
+#include "npy.h"
+#include "token.h"
+#include "xmalloc.h"
+
+/* Where to read a file's header from: a good replica of its first block,
+ * with a token to read it. */
+struct nn_recover_src {
+	char			addr[256];
+	uint64_t		len;		/* bytes to read */
+	dfs_block_id		block;
+	uint64_t		gen;
+	struct dfs_token	token;
+};
+
+/* The blocks of file ino in order.  Caller frees *bp. */
+static int
+nn_recover_blocks(struct nn *nn, dfs_ino ino, struct nn_block **bp,
+    size_t *np)
+{
+	sqlite3_stmt	*st;
+	size_t		 cap = 0;
+	int		 rc;
+
+	*bp = NULL;
+	*np = 0;
+	st = nn_db_sql(nn, "SELECT id, idx, gen, offset, length, complete "
+	    "FROM blocks WHERE ino = ? ORDER BY idx", "i", (int64_t)ino);
+	while ((rc = nn_db_step(nn, st)) == 1) {
+		if (*np == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			*bp = xrealloc(*bp, cap * sizeof **bp);
+		}
+		nn_blockmap_row(st, &(*bp)[(*np)++]);
+	}
+	return rc;
+}
+
+/* A source for the header of file ino: -ENOENT when its first block has
+ * no good replica (then it has no header to read). */
+static int
+nn_recover_source(struct nn *nn, dfs_ino ino, struct nn_recover_src *src)
+{
+	static const char sql[] =
+	    "SELECT b.id, b.gen, r.len, d.addr FROM blocks b "
+	    "JOIN live.replicas r ON r.block = b.id AND r.gen = b.gen "
+	    "JOIN live.nodes n ON n.id = r.node "
+	    "JOIN datanodes d ON d.id = r.node "
+	    "WHERE b.ino = ? AND b.idx = 0 AND r.corrupt = 0 AND n.state = 1 "
+	    "ORDER BY r.len DESC LIMIT 1";
+	sqlite3_stmt	*st;
+	const char	*addr;
+	int		 rc;
+
+	memset(src, 0, sizeof *src);
+	st = nn_db_sql(nn, sql, "i", (int64_t)ino);
+	if ((rc = nn_db_step(nn, st)) != 1)
+		return rc == 0 ? -ENOENT : rc;
+	src->block = (dfs_block_id)sqlite3_column_int64(st, 0);
+	src->gen = (uint64_t)sqlite3_column_int64(st, 1);
+	src->len = (uint64_t)sqlite3_column_int64(st, 2);
+	addr = (const char *)sqlite3_column_text(st, 3);
+	snprintf(src->addr, sizeof src->addr, "%s", addr != NULL ? addr : "");
+	nn_db_reset(st);
+	if (src->len > NN_MAX_NPY_HEADER)
+		src->len = NN_MAX_NPY_HEADER;
+	dfs_token_sign(&nn->keys, &src->token, src->block, src->gen,
+	    DFS_TOKEN_READ, time(NULL), nn->token_lifetime_s);
+	return 0;
+}
+
+/*
+ * Read src->len bytes from the start of the replica src names into buf
+ * (NN_MAX_NPY_HEADER bytes), checking every chunk; *got is how many
+ * arrived.  Takes no lock: the caller has let it go.
+ */
+static int
+nn_recover_read(const struct nn_recover_src *src, uint8_t *buf, size_t *got,
+    char **cause)
+{
+	struct dfs_frame_hdr	 h;
+	struct dfs_wbuf		 out, in;
+	struct dfs_rbuf		 rb;
+	int			 fd = -1, rc;
+
+	*got = 0;
+	dfs_wbuf_init(&out);
+	dfs_wbuf_init(&in);
+	if ((rc = dfs_net_connect(src->addr, NN_RECOVER_READ_MS, &fd,
+	    cause)) != 0)
+		goto out;
+	dfs_frame_begin(&out, DFS_DX_READ, 1);
+	dfs_proto_put_token(&out, &src->token);
+	dfs_put_u64(&out, src->block);
+	dfs_put_u64(&out, src->gen);
+	dfs_put_u64(&out, 0);
+	dfs_put_u64(&out, src->len);
+	dfs_frame_end(&out);
+	if ((rc = dfs_net_send(fd, &out, NN_RECOVER_READ_MS)) != 0)
+		goto out;
+	for (;;) {
+		const uint8_t	*crcs, *data;
+		uint64_t	 off;
+		uint32_t	 chunk, nchunks;
+		size_t		 dlen;
+
+		if ((rc = dfs_net_recv_frame(fd, &h, &in, NN_RECOVER_READ_MS,
+		    cause)) != 0)
+			goto out;
+		dfs_rbuf_init(&rb, in.data, h.len);
+		if (h.type == DFS_MSG_ERROR) {
+			rc = dfs_get_i32(&rb);
+			rc = rc < 0 && rc >= -4095 ? rc : -EIO;
+			goto out;
+		}
+		off = dfs_get_u64(&rb);
+		chunk = dfs_get_u32(&rb);
+		nchunks = dfs_get_u32(&rb);
+		if (nchunks > DFS_MAX_PACKET / DFS_MIN_CHUNK + 1)
+			rb.err = -EBADMSG;
+		crcs = dfs_get_raw(&rb, (size_t)nchunks * 4);
+		data = dfs_get_blob(&rb, DFS_MAX_PACKET, &dlen);
+		if (h.type != DFS_DX_DATA || dfs_rbuf_done(&rb) != 0 ||
+		    chunk < DFS_MIN_CHUNK || chunk > DFS_MAX_CHUNK ||
+		    nchunks != (dlen + chunk - 1) / chunk) {
+			rc = -EPROTO;
+			goto out;
+		}
+		if (dlen == 0)
+			break;
+		for (uint32_t i = 0; i < nchunks; i++) {
+			size_t co = (size_t)i * chunk;
+			size_t cn = dlen - co < chunk ? dlen - co : chunk;
+			if (dfs_crc32c(0, data + co, cn) !=
+			    dfs_le32dec(crcs + 4 * i)) {
+				rc = -EILSEQ;
+				goto out;
+			}
+		}
+		/* Keep what continues [0, *got) and was asked for. */
+		if (off <= *got && off + dlen > *got && *got < src->len) {
+			size_t n = off + dlen < src->len ? off + dlen - *got :
+			    src->len - *got;
+			memcpy(buf + *got, data + (*got - off), n);
+			*got += n;
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	dfs_wbuf_release(&out);
+	dfs_wbuf_release(&in);
+	return rc;
+}
+
+/*
+ * Recover file ino, whose writer's lease expired before cutoff_ms, inside
+ * a transaction; header (its first header_len bytes as read back, maybe
+ * none) decides its array metadata.  Nothing happens when the file was
+ * closed or its lease renewed meanwhile.
+ */
+static int
+nn_recover_file(struct nn *nn, dfs_ino ino, int64_t cutoff_ms,
+    const void *header, size_t header_len)
+{
+	static const char sql_len[] =
+	    "SELECT r.len, count(*) AS c FROM live.replicas r JOIN live.nodes n "
+	    "ON n.id = r.node WHERE r.block = ?1 AND r.gen = ?2 AND "
+	    "r.corrupt = 0 AND n.state = 1 GROUP BY r.len "
+	    "ORDER BY c DESC, r.len DESC LIMIT 1";
+	struct dfs_npy_header	 h;
+	struct nn_block		*blocks = NULL, *b;
+	sqlite3_stmt		*st;
+	int64_t			 len, parent, names, expired;
+	char			*name;
+	uint64_t		 size = 0;
+	size_t			 nblocks;
+	bool			 valid;
+	int			 rc;
+
+	if ((rc = nn_db_i64(nn, &expired, "SELECT count(*) FROM inodes WHERE "
+	    "id = ? AND under_construction = 1 AND lease_ms < ?", "ii",
+	    (int64_t)ino, cutoff_ms)) != 0 || expired == 0)
+		return rc;
+	if ((rc = nn_recover_blocks(nn, ino, &blocks, &nblocks)) != 0)
+		goto out;
+	if (nblocks > 0 && !(b = &blocks[nblocks - 1])->complete) {
+		rc = nn_db_i64(nn, &len, sql_len, "ii", (int64_t)b->id,
+		    (int64_t)b->gen);
+		if (rc == -ENOENT) {
+			log_info("lease recovery of inode %llu: block %llu "
+			    "has no finalized replica; dropped",
+			    (unsigned long long)ino,
+			    (unsigned long long)b->id);
+			if ((rc = nn_blockmap_drop_block(nn, b->id,
+			    b->gen)) != 0)
+				goto out;
+			nblocks--;
+		} else if (rc != 0)
+			goto out;
+		else {
+			b->len = (uint64_t)len;
+			b->complete = true;
+			log_info("lease recovery of inode %llu: block %llu "
+			    "finished at %lld bytes", (unsigned long long)ino,
+			    (unsigned long long)b->id, (long long)len);
+			if ((rc = nn_db_exec(nn, "UPDATE blocks SET length = ?2,"
+			    " complete = 1 WHERE id = ?1", "ii",
+			    (int64_t)b->id, len)) != 0 ||
+			    (rc = nn_write_drop_stale(nn, b)) != 0)
+				goto out;
+		}
+	}
+	for (size_t i = 0; i < nblocks; i++)
+		size += blocks[i].len;
+	if (nblocks > 0) {
+		valid = nn_write_npy_fits(ino, header, header_len, size,
+		    blocks, nblocks, &h);
+		if (!valid && header_len > 0 &&
+		    dfs_npy_parse(header, header_len, &h, NULL, NULL) == 0 &&
+		    h.data_offset + h.data_bytes != size)
+			log_info("lease recovery of inode %llu: plain bytes "
+			    "now: its .npy header promises %llu bytes of "
+			    "data, %llu were written",
+			    (unsigned long long)ino,
+			    (unsigned long long)h.data_bytes,
+			    (unsigned long long)(size > h.data_offset ?
+			    size - h.data_offset : 0));
+		rc = nn_write_close(nn, ino, size, valid ? &h : NULL);
+		if (rc == 0)
+			log_info("lease recovery: closed inode %llu at %llu "
+			    "bytes in %zu block%s%s", (unsigned long long)ino,
+			    (unsigned long long)size, nblocks,
+			    nblocks == 1 ? "" : "s", valid ?
+			    ", an array" : "");
+		goto out;
+	}
+	/* No data: the file goes, unless it has other names (hard links
+	 * made while it was written), which keep it as an empty file. */
+	st = nn_db_sql(nn, "SELECT parent, name, (SELECT count(*) FROM "
+	    "dirents e WHERE e.ino = d.ino) FROM dirents d WHERE d.ino = ? "
+	    "LIMIT 1", "i", (int64_t)ino);
+	if ((rc = nn_db_step(nn, st)) != 1) {
+		rc = rc == 0 ? -ENOENT : rc;
+		goto out;
+	}
+	parent = sqlite3_column_int64(st, 0);
+	name = xstrdup((const char *)sqlite3_column_text(st, 1));
+	names = sqlite3_column_int64(st, 2);
+	nn_db_reset(st);
+	if (names > 1)
+		rc = nn_write_close(nn, ino, 0, NULL);
+	else
+		rc = nn_meta_unlink(nn, (dfs_ino)parent, name, ino,
+		    DFS_FT_FILE);
+	if (rc == 0)
+		log_info("lease recovery: %s inode %llu, which had no "
+		    "finished data", names > 1 ? "emptied" : "removed",
+		    (unsigned long long)ino);
+	free(name);
+out:
+	free(blocks);
+	return rc;
+}
+
+/*
+ * Recover up to NN_RECOVER_MAX files whose writer's lease expired.  The
+ * monitor calls this once a second, outside safe mode, with the lock
+ * held; it lets the lock go while it reads a header back.
+ */
+void
+nn_recover_leases(struct nn *nn)
+{
+	static const char sql[] =
+	    "SELECT id FROM inodes WHERE under_construction = 1 AND "
+	    "lease_ms < ? AND type = 1 ORDER BY lease_ms LIMIT ?";
+	struct nn_recover_src	 src;
+	sqlite3_stmt		*st;
+	int64_t			 ids[NN_RECOVER_MAX], cutoff;
+	uint8_t			*head;
+	size_t			 got;
+	char			*cause;
+	int			 n = 0, rc;
+
+	cutoff = nn_wall_ns() / 1000000 - nn->lease_timeout_ms;
+	st = nn_db_sql(nn, sql, "ii", cutoff, (int64_t)NN_RECOVER_MAX);
+	while (n < NN_RECOVER_MAX && nn_db_step(nn, st) == 1)
+		ids[n++] = sqlite3_column_int64(st, 0);
+	nn_db_reset(st);
+	if (n == 0)
+		return;
+	head = xmalloc(NN_MAX_NPY_HEADER);
+	for (int i = 0; i < n; i++) {
+		got = 0;
+		if (nn_recover_source(nn, (dfs_ino)ids[i], &src) == 0) {
+			cause = NULL;
+			pthread_mutex_unlock(&nn->lock);
+			rc = nn_recover_read(&src, head, &got, &cause);
+			pthread_mutex_lock(&nn->lock);
+			if (rc != 0) {
+				log_info("lease recovery of inode %lld: "
+				    "cannot read its first bytes from %s "
+				    "(%s); it will be plain bytes",
+				    (long long)ids[i], src.addr,
+				    cause != NULL ? cause : strerror(-rc));
+				got = 0;
+			}
+			free(cause);
+			if (atomic_load(&nn->stopping))
+				break;
+		}
+		if ((rc = nn_db_begin(nn)) != 0)
+			break;
+		rc = nn_recover_file(nn, (dfs_ino)ids[i], cutoff, head, got);
+		if ((rc = nn_db_end(nn, rc)) != 0)
+			log_warn("lease recovery of inode %lld failed: %s",
+			    (long long)ids[i], strerror(-rc));
+	}
+	free(head);
+}
