@@ -20,7 +20,8 @@
  * attribute cache would show it, never later.  Every other change made
  * through this mount empties slots and sightings first, so neither hides
  * a change of ours.  One mount per process: the tables are static.
- * Lock order: fm_fresh_lock is taken alone.
+ * Lock order: fm_fresh_lock is taken last (fm_fresh_created runs under a
+ * file's lock) and no other lock is taken while it is held.
  */
 #include <stdbool.h>
 #include <stdint.h>
