@@ -24,7 +24,7 @@ cleanup() {
 	if grep -q " $mnt fuse" /proc/mounts; then
 		fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -uz "$mnt"
 	fi
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
 	"$b/dfs" cluster down "$t/c" >/dev/null 2>&1 || true
 	rm -rf "$t"
 }
