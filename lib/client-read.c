@@ -22,7 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "checksum.h"
 #include "client_i.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -218,10 +217,8 @@ reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
 		return rc;
 	}
 	for (;;) {
-		const uint8_t *crcs, *data;
-		uint64_t off;
-		uint32_t chunk, nchunks;
-		size_t dlen;
+		struct dfs_data d;
+		uint64_t bad;
 
 		if ((rc = dfs_net_recv_frame_idle(fd, &h, &r->in,
 		    r->c->stall_ms, cause)) != 0)
@@ -240,38 +237,24 @@ reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
 			    dfs_msg_name(h.type));
 			return -EPROTO;
 		}
-		off = dfs_get_u64(&rb);
-		chunk = dfs_get_u32(&rb);
-		nchunks = dfs_get_u32(&rb);
-		if (nchunks > DFS_MAX_PACKET / DFS_MIN_CHUNK + 1)
-			rb.err = -EBADMSG;
-		crcs = dfs_get_raw(&rb, (size_t)nchunks * 4);
-		data = dfs_get_blob(&rb, DFS_MAX_PACKET, &dlen);
-		if (dfs_rbuf_done(&rb) != 0 || chunk < DFS_MIN_CHUNK ||
-		    chunk > DFS_MAX_CHUNK || (chunk & (chunk - 1)) != 0 ||
-		    off % chunk != 0 || nchunks != (dlen + chunk - 1) / chunk) {
+		if (dfs_proto_get_data(&rb, &d) != 0) {
 			xasprintf(cause, "%s sent a malformed DATA frame", addr);
 			return -EPROTO;
 		}
-		if (dlen == 0)
+		if (d.len == 0)
 			break;
-		for (uint32_t i = 0; i < nchunks; i++) {
-			size_t co = (size_t)i * chunk;
-			size_t cn = dlen - co < chunk ? dlen - co : chunk;
-			if (dfs_crc32c(0, data + co, cn) !=
-			    dfs_le32dec(crcs + 4 * i)) {
-				xasprintf(cause, "%s: checksum error in block "
-				    "%llu at offset %llu", addr,
-				    (unsigned long long)lb->block,
-				    (unsigned long long)(off + co));
-				return -EILSEQ;
-			}
+		if (dfs_proto_check_data(&d, &bad) != 0) {
+			xasprintf(cause, "%s: checksum error in block %llu at "
+			    "offset %llu", addr, (unsigned long long)lb->block,
+			    (unsigned long long)bad);
+			return -EILSEQ;
 		}
-		/* Copy the part of [off, off+dlen) that was asked for. */
-		uint64_t lo = off > boff ? off : boff;
-		uint64_t hi = off + dlen < end ? off + dlen : end;
+		/* Copy the part of [d.off, d.off + d.len) asked for. */
+		uint64_t lo = d.off > boff ? d.off : boff;
+		uint64_t hi = d.off + d.len < end ? d.off + d.len : end;
 		if (lo < hi) {
-			memcpy(dst + (lo - boff), data + (lo - off), hi - lo);
+			memcpy(dst + (lo - boff), d.data + (lo - d.off),
+			    hi - lo);
 			if (lo <= boff + *got && hi > boff + *got)
 				*got = hi - boff;
 		}

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "checksum.h"
 #include "proto.h"
 
 void
@@ -204,4 +205,45 @@ dfs_msg_name(uint16_t type)
 		if (names[i].type == type)
 			return names[i].name;
 	return "UNKNOWN";
+}
+
+/*
+ * Decode a whole DATA payload and check its shape: a chunk size that is a
+ * power of two within bounds, a chunk-aligned offset, and one CRC per
+ * chunk of the data.  0, or -EPROTO for anything else.  The pointers in d
+ * are borrowed from r's buffer.
+ */
+int
+dfs_proto_get_data(struct dfs_rbuf *r, struct dfs_data *d)
+{
+	d->off = dfs_get_u64(r);
+	d->chunk = dfs_get_u32(r);
+	d->nchunks = dfs_get_u32(r);
+	if (d->nchunks > DFS_MAX_PACKET / DFS_MIN_CHUNK + 1)
+		r->err = -EBADMSG;
+	d->crcs = dfs_get_raw(r, (size_t)d->nchunks * 4);
+	d->data = dfs_get_blob(r, DFS_MAX_PACKET, &d->len);
+	if (dfs_rbuf_done(r) != 0 || d->chunk < DFS_MIN_CHUNK ||
+	    d->chunk > DFS_MAX_CHUNK || (d->chunk & (d->chunk - 1)) != 0 ||
+	    d->off % d->chunk != 0 ||
+	    d->nchunks != (d->len + d->chunk - 1) / d->chunk)
+		return -EPROTO;
+	return 0;
+}
+
+/* Check every chunk of d against its CRC: 0, or -EILSEQ with *bad the
+ * block offset of the first chunk that fails. */
+int
+dfs_proto_check_data(const struct dfs_data *d, uint64_t *bad)
+{
+	for (uint32_t i = 0; i < d->nchunks; i++) {
+		size_t co = (size_t)i * d->chunk;
+		size_t cn = d->len - co < d->chunk ? d->len - co : d->chunk;
+		if (dfs_crc32c(0, d->data + co, cn) !=
+		    dfs_le32dec(d->crcs + 4 * i)) {
+			*bad = d->off + co;
+			return -EILSEQ;
+		}
+	}
+	return 0;
 }

@@ -301,4 +301,17 @@ void	dfs_proto_put_lblock(struct dfs_wbuf *, const struct dfs_lblock *);
 void	dfs_proto_get_lblock(struct dfs_rbuf *, struct dfs_lblock *);
 const char *dfs_msg_name(uint16_t type);
 
+/* A DATA frame's payload (DFS_DX_DATA), pointing into the frame. */
+struct dfs_data {
+	uint64_t	 off;		/* in the block, chunk-aligned */
+	uint32_t	 chunk;		/* chunk size, a power of two */
+	uint32_t	 nchunks;
+	const uint8_t	*crcs;		/* nchunks little-endian CRC32Cs */
+	const uint8_t	*data;
+	size_t		 len;		/* 0: the end of the stream */
+};
+
+int	dfs_proto_get_data(struct dfs_rbuf *, struct dfs_data *);
+int	dfs_proto_check_data(const struct dfs_data *, uint64_t *bad);
+
 #endif

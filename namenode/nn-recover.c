@@ -32,7 +32,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "checksum.h"
 #include "log.h"
 #include "net.h"
 #include "nn_i.h"
@@ -136,10 +135,8 @@ nn_recover_read(const struct nn_recover_src *src, uint8_t *buf, size_t *got,
 	if ((rc = dfs_net_send(fd, &out, NN_RECOVER_READ_MS)) != 0)
 		goto out;
 	for (;;) {
-		const uint8_t	*crcs, *data;
-		uint64_t	 off;
-		uint32_t	 chunk, nchunks;
-		size_t		 dlen;
+		struct dfs_data	 d;
+		uint64_t	 bad;
 
 		if ((rc = dfs_net_recv_frame(fd, &h, &in, NN_RECOVER_READ_MS,
 		    cause)) != 0)
@@ -150,35 +147,19 @@ nn_recover_read(const struct nn_recover_src *src, uint8_t *buf, size_t *got,
 			rc = rc < 0 && rc >= -4095 ? rc : -EIO;
 			goto out;
 		}
-		off = dfs_get_u64(&rb);
-		chunk = dfs_get_u32(&rb);
-		nchunks = dfs_get_u32(&rb);
-		if (nchunks > DFS_MAX_PACKET / DFS_MIN_CHUNK + 1)
-			rb.err = -EBADMSG;
-		crcs = dfs_get_raw(&rb, (size_t)nchunks * 4);
-		data = dfs_get_blob(&rb, DFS_MAX_PACKET, &dlen);
-		if (h.type != DFS_DX_DATA || dfs_rbuf_done(&rb) != 0 ||
-		    chunk < DFS_MIN_CHUNK || chunk > DFS_MAX_CHUNK ||
-		    nchunks != (dlen + chunk - 1) / chunk) {
+		if (h.type != DFS_DX_DATA || dfs_proto_get_data(&rb, &d) != 0) {
 			rc = -EPROTO;
 			goto out;
 		}
-		if (dlen == 0)
+		if (d.len == 0)
 			break;
-		for (uint32_t i = 0; i < nchunks; i++) {
-			size_t co = (size_t)i * chunk;
-			size_t cn = dlen - co < chunk ? dlen - co : chunk;
-			if (dfs_crc32c(0, data + co, cn) !=
-			    dfs_le32dec(crcs + 4 * i)) {
-				rc = -EILSEQ;
-				goto out;
-			}
-		}
+		if ((rc = dfs_proto_check_data(&d, &bad)) != 0)
+			goto out;
 		/* Keep what continues [0, *got) and was asked for. */
-		if (off <= *got && off + dlen > *got && *got < src->len) {
-			size_t n = off + dlen < src->len ? off + dlen - *got :
-			    src->len - *got;
-			memcpy(buf + *got, data + (*got - off), n);
+		if (d.off <= *got && d.off + d.len > *got && *got < src->len) {
+			size_t n = d.off + d.len < src->len ?
+			    d.off + d.len - *got : src->len - *got;
+			memcpy(buf + *got, d.data + (*got - d.off), n);
 			*got += n;
 		}
 	}
