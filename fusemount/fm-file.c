@@ -10,7 +10,8 @@
  * which all handles of one path share so that each sees the others'
  * writes:
  *
- *  - The fast path.  A file created, or opened with O_TRUNC, is streamed:
+ *  - The fast path.  A file opened with O_TRUNC, or created (which makes
+ *    it empty and complete, fm-io.c) and then written from 0, is streamed:
  *    each write at the current end goes straight into a dfs_writer, whose
  *    .npy detection cuts element-aligned blocks exactly as `dfs put` does.
  *    flush (close(2)), fsync or the last release commits it, and a commit
@@ -326,6 +327,7 @@ fm_file_stream(struct fm_file *f, const char *path,
 		f->spool_fd = -1;
 	}
 	f->state = FM_STREAM;
+	f->born_ns = 0;
 	f->size = 0;
 	f->dirty = false;
 	f->gen++;
@@ -423,7 +425,7 @@ fm_file_fetch(struct fm_file *f, uint64_t limit)
 {
 	struct dfs_reader	*r = NULL;
 	const struct dfs_attr	*a;
-	char			*path, *cause = NULL;
+	char			*path = NULL, *cause = NULL;
 	uint8_t			*buf = NULL;
 	uint64_t		 n = 0, off;
 	ssize_t			 got;
@@ -431,7 +433,7 @@ fm_file_fetch(struct fm_file *f, uint64_t limit)
 
 	if ((rc = fm_file_spool_new(f)) != 0)
 		return rc;
-	if ((path = fm_file_pathdup(f)) == NULL)
+	if (fm_file_born(f) || (path = fm_file_pathdup(f)) == NULL)
 		goto done;
 	rc = dfs_reader_open(f->fm->client, path, &r, &cause);
 	if (rc == -ENOENT) {
@@ -467,6 +469,7 @@ fm_file_fetch(struct fm_file *f, uint64_t limit)
 		}
 	}
 done:
+	f->born_ns = 0;
 	f->state = FM_SPOOL;
 	f->size = n;
 	f->dirty = false;
@@ -630,6 +633,8 @@ fm_file_truncate_locked(struct fm_file *f, uint64_t size)
 			return rc;
 		}
 	}
+	if (size == 0 && fm_file_born(f))
+		return 0;	/* empty already */
 	if (f->state == FM_CLEAN && (rc = fm_file_fetch(f, size)) != 0)
 		return rc;
 	if (ftruncate(f->spool_fd, (off_t)size) != 0) {
@@ -670,6 +675,18 @@ fm_file_trunc_open(struct fm_file *f, const char *path, bool alone)
 	return fm_file_truncate_locked(f, 0);
 }
 
+/*
+ * Whether f is still the empty file this mount created (fm-io.c), recently
+ * enough to go without asking: within mount.attr_timeout, the time a
+ * change made elsewhere may take to be seen here anyway.  Hold f->lock.
+ */
+bool
+fm_file_born(struct fm_file *f)
+{
+	return f->born_ns != 0 && f->state == FM_CLEAN &&
+	    fm_fresh_now() - f->born_ns < (int64_t)(f->fm->attr_timeout * 1e9);
+}
+
 /* Whether the cluster file at path is complete and empty (f->attr gets
  * its attributes). */
 bool
@@ -678,6 +695,8 @@ fm_file_empty(struct fm_file *f, const char *path)
 	struct dfs_attr	 a;
 	char		*cause = NULL;
 
+	if (fm_file_born(f))
+		return true;
 	if (dfs_client_stat(f->fm->client, path, &a, &cause) != 0) {
 		free(cause);
 		return false;

@@ -57,6 +57,7 @@ fm_file_open(const char *path, struct fuse_file_info *fi)
 
 	if ((rc = fm_check_path(path)) != 0)
 		return rc;
+	fm_fresh_opened(path);
 	f = fm_file_get(fm, path);
 	if (fm_writing(fi->flags) && (fi->flags & O_TRUNC)) {
 		pthread_mutex_lock(&f->lock);
@@ -80,14 +81,24 @@ fm_file_open(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-/* create(2), or open(2) with O_CREAT of a name the kernel did not know. */
+/*
+ * create(2), or open(2) with O_CREAT of a name the kernel did not know:
+ * one MKNOD, which makes the file empty and complete at once.  A file
+ * closed without a write (touch, lock and marker files) so costs one
+ * namenode round trip rather than three (CREATE, COMPLETE, and the
+ * kernel's GETATTR, answered here from the reply); the first write turns
+ * it into a stream (fm_file_write), with the CREATE that a stream needs.
+ * Another mount sees a complete empty file until then, as it would have
+ * seen an empty file under construction.
+ */
 int
 fm_file_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct fm		*fm = fm_get();
 	struct fuse_context	*ctx = fuse_get_context();
-	struct dfs_write_opts	 o;
 	struct fm_file		*f;
+	struct dfs_attr		 a;
+	char			*cause = NULL;
 	bool			 alone;
 	int			 rc;
 
@@ -104,28 +115,30 @@ fm_file_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 			rc = fm_file_truncate_locked(f, 0);
 		goto out;
 	}
-	memset(&o, 0, sizeof o);
-	o.mode = mode & 07777;
-	o.set_owner = true;
-	o.uid = ctx->uid;
-	o.gid = ctx->gid;
-	rc = fm_file_stream(f, path, &o);
-	if (rc == 0 && f->have_attr)
-		fm_fresh_created(fm, path, &f->attr);
-	if (rc == -EAGAIN) {
-		/* No stream memory: commit it empty now, spool later. */
-		struct dfs_writer *w = NULL;
-		char *cause = NULL;
-		if ((rc = dfs_writer_open(fm->client, path, &o, &w,
-		    &cause)) == 0)
-			rc = dfs_writer_close(w, &cause);
-		rc = fm_errno(rc, cause, "create", path);
-	}
+	rc = dfs_client_mknod(fm->client, path, DFS_FT_FILE, mode & 07777,
+	    ctx->uid, ctx->gid, 0, &a, &cause);
 	if (rc == -EEXIST && !(fi->flags & O_EXCL)) {
-		/* The kernel's negative entry was stale: open it instead. */
-		rc = (fi->flags & O_TRUNC) ? fm_file_trunc_open(f, path,
-		    true) : 0;
+		/* The kernel's negative entry was stale: open it instead
+		 * (unless it is no file at all). */
+		free(cause);
+		cause = NULL;
+		rc = dfs_client_stat(fm->client, path, &a, &cause);
+		if ((rc = fm_errno(rc, cause, "stat", path)) == 0 &&
+		    a.type == DFS_FT_DIR)
+			rc = -EISDIR;
+		else if (rc == 0 && (fi->flags & O_TRUNC))
+			rc = fm_file_trunc_open(f, path, true);
+		goto out;
 	}
+	if ((rc = fm_errno(rc, cause, "create", path)) != 0)
+		goto out;
+	f->attr = a;
+	f->have_attr = true;
+	f->born_ns = fm_fresh_now();
+	/* libfuse asks for the new file's attributes next, and the kernel
+	 * for the parent's after the reply. */
+	fm_fresh_put(fm, path, &a, f->born_ns);
+	fm_fresh_created(fm, path, &a);
 out:
 	pthread_mutex_unlock(&f->lock);
 	if (rc != 0) {

@@ -36,7 +36,8 @@
  * mount.attr_timeout (1 s by default): a rename or delete made by another
  * mount is seen here within that time.  Negative entries are not cached,
  * so a file created elsewhere appears at once.  Opening a file drops its
- * cached pages and attributes (close-to-open; fm-file.c).
+ * cached pages and attributes (close-to-open; fm-file.c).  A directory
+ * walked in name order is looked up a page ahead (fm-fresh.c).
  *
  * Errors.  The namenode's -errno is passed straight through (ENOENT,
  * EEXIST, ENOTEMPTY, EISDIR, ENOTDIR, EINVAL, ...); names longer than 255
@@ -272,6 +273,12 @@ fm_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 			fm_attr_to_stat(&a, st);
 			return 0;
 		}
+		/* Right after create: the file as MKNOD made it. */
+		if (fm_fresh_take(p, &a)) {
+			fm_attr_to_stat(&a, st);
+			free(p);
+			return 0;
+		}
 	} else {
 		if ((rc = fm_check_path(path)) != 0)
 			return rc;
@@ -286,8 +293,17 @@ fm_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 		free(p);
 		return 0;
 	}
+	/* A lookup in a directory walked in name order (fm-fresh.c). */
+	if (fi == NULL && fm_fresh_lookup(fm, p, &a)) {
+		fm_attr_to_stat(&a, st);
+		fm_file_overlay(fm, p, st, false);
+		free(p);
+		return 0;
+	}
 	rc = dfs_client_stat(fm->client, p, &a, &cause);
 	if ((rc = fm_errno(rc, cause, "stat", p)) == 0) {
+		if (fi == NULL)
+			fm_fresh_found(fm, p);
 		fm_fresh_seen(fm, p, &a);
 		fm_attr_to_stat(&a, st);
 		fm_file_overlay(fm, p, st, false);
@@ -375,7 +391,7 @@ fm_op_remove(const char *path, bool dir)
 
 	if ((rc = fm_check_path(path)) != 0)
 		return rc;
-	fm_fresh_clear();
+	fm_fresh_removing(path);
 	if (!atomic_load(&fm_unlink_plain)) {
 		rc = dfs_client_unlink_parent(fm->client, path, dir, &parent,
 		    &cause);

@@ -98,6 +98,10 @@ struct fm_file {
 						   bytes are replaced */
 	struct dfs_attr		 attr;		/* last known */
 	bool			 have_attr;
+	int64_t			 born_ns;	/* CLOCK_MONOTONIC when this
+						   mount made it empty (fm-io.c),
+						   0 once anything else
+						   happened to it here */
 	uint32_t		 pend_valid;	/* utimens to redo after a
 						   commit (enum dfs_set) */
 	int64_t			 pend_atime;
@@ -148,6 +152,10 @@ void		 fm_fresh_seen(struct fm *, const char *,
 		     const struct dfs_attr *);
 void		 fm_fresh_created(struct fm *, const char *,
 		     const struct dfs_attr *);
+bool		 fm_fresh_lookup(struct fm *, const char *, struct dfs_attr *);
+void		 fm_fresh_found(struct fm *, const char *);
+void		 fm_fresh_opened(const char *);
+void		 fm_fresh_removing(const char *);
 char		*fm_parent_of(const char *);
 void		 fm_attr_to_stat(const struct dfs_attr *, struct stat *);
 
@@ -179,6 +187,7 @@ int	 fm_file_commit(struct fm_file *);
 int	 fm_file_truncate_locked(struct fm_file *, uint64_t size);
 int	 fm_file_trunc_open(struct fm_file *, const char *path, bool alone);
 bool	 fm_file_empty(struct fm_file *, const char *path);
+bool	 fm_file_born(struct fm_file *);
 char	*fm_file_path(struct fuse_file_info *, struct dfs_attr *gone);
 bool	 fm_file_overlay(struct fm *, const char *path, struct stat *,
 	    bool whole);

@@ -346,6 +346,7 @@ dfs_client_stat(struct dfs_client *c, const char *path, struct dfs_attr *a,
 
 struct list_args {
 	const char	*path;
+	uint32_t	 max;		/* entries a page; 0: DFS_LIST_MAX */
 	char		 after[DFS_MAX_NAME + 1];
 	dfs_list_cb	 cb;
 	void		*arg;
@@ -360,7 +361,7 @@ build_list(struct dfs_wbuf *b, void *arg)
 
 	dfs_put_str(b, a->path);
 	dfs_put_str(b, a->after);
-	dfs_put_u32(b, DFS_LIST_MAX);
+	dfs_put_u32(b, a->max != 0 ? a->max : DFS_LIST_MAX);
 }
 
 static int
@@ -464,6 +465,29 @@ dfs_client_list_page(struct dfs_client *c, const char *path,
 
 	if (strlen(after) > DFS_MAX_NAME)
 		return -ENAMETOOLONG;
+	strcpy(a.after, after);
+	rc = dfs_client_call(c, DFS_NN_LIST, DFS_NN_LISTING, build_list, &a,
+	    parse_list, &a, cause);
+	*more = rc == 0 && a.more && a.cb_rc == 0;
+	return rc != 0 ? rc : a.cb_rc;
+}
+
+/* dfs_client_list_page of at most max entries (1 to DFS_LIST_MAX): a
+ * short page costs the namenode less when only the next few are wanted
+ * (dfs-mount's lookups ahead). */
+int
+dfs_client_list_some(struct dfs_client *c, const char *path,
+    const char *after, uint32_t max, dfs_list_cb cb, void *arg, bool *more,
+    char **cause)
+{
+	struct list_args	a = { .path = path, .cb = cb, .arg = arg };
+	int			rc;
+
+	if (strlen(after) > DFS_MAX_NAME)
+		return -ENAMETOOLONG;
+	if (max == 0 || max > DFS_LIST_MAX)
+		return -EINVAL;
+	a.max = max;
 	strcpy(a.after, after);
 	rc = dfs_client_call(c, DFS_NN_LIST, DFS_NN_LISTING, build_list, &a,
 	    parse_list, &a, cause);

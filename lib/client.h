@@ -77,6 +77,9 @@ int	dfs_client_mkdir_as(struct dfs_client *, const char *path,
 int	dfs_client_list_page(struct dfs_client *, const char *path,
 	    const char *after, dfs_list_cb, void *arg, bool *more,
 	    char **cause);
+int	dfs_client_list_some(struct dfs_client *, const char *path,
+	    const char *after, uint32_t max, dfs_list_cb, void *arg,
+	    bool *more, char **cause);
 int	dfs_client_unlink(struct dfs_client *, const char *path, bool dir,
 	    char **cause);
 int	dfs_client_setattr(struct dfs_client *, const char *path,

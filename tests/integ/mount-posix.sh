@@ -340,6 +340,20 @@ ok "a hard link after the upgrade" sh -c "ln '$M/g/put' '$M/put2' && \
     test \"\$(stat -c %h '$M/put2')\" = 2 && cmp '$M/put2' '$T/in1'"
 ok "a device node after the upgrade" sh -c "mknod '$M/cd2' c 1 3 && \
     test \"\$(stat -c %t:%T '$M/cd2')\" = 1:3"
+ok "unmount at the end" mount_down
+# The namenode holds its database exclusively (nn-db.c): nobody else may
+# read it while it runs, everybody once it stopped.
+py_checks '
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=0.2)
+try:
+    db.execute("SELECT count(*) FROM dirents").fetchone()
+    print("not ok - the live database is locked (it could be read)")
+except sqlite3.OperationalError as e:
+    print("%s - the live database is locked (%s)" %
+          ("ok" if "locked" in str(e) else "not ok", e))
+' "$C/namenode/namespace.db"
+"$top_builddir/dfs" cluster down "$C" >/dev/null 2>&1
 py_checks '
 import sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
@@ -351,6 +365,5 @@ ver = db.execute("SELECT value FROM meta WHERE key = \"schema\"").fetchone()[0]
 print("%s - schema 2: dirents.ino not UNIQUE, indexed" %
       ("ok" if "UNIQUE" not in sql and idx == 1 and ver == 2 else "not ok"))
 ' "$C/namenode/namespace.db"
-ok "unmount at the end" mount_down
 
 finish

@@ -280,8 +280,8 @@ ok "after the remount the 3 MB file reads back" cmp "$M/f3000017" \
 
 # --- two mounts of one cluster --------------------------------------------
 mkdir "$M2"
-"$top_builddir/dfs-mount" -c "$C/client.conf" -o client.timeout=2s -f "$M2" \
-    2>"$T/mount2.log" &
+"$top_builddir/dfs-mount" -c "$C/client.conf" -o client.timeout=2s \
+    -o log.level=debug -f "$M2" 2>"$T/mount2.log" &
 MOUNT2_PID=$!
 ok "a second mount of the same cluster" wait_for 10 "grep -q ' $M2 fuse' \
     /proc/mounts"
@@ -294,6 +294,41 @@ ok "written and closed in one mount, read whole in the other" \
 cp "$T/in/two.b" "$M/two"
 ok "rewritten in one mount, the other reads the whole new file at once" \
     cmp "$M2/two" "$T/in/two.b"
+ls -l "$M2" >/dev/null
+"$PYTHON" -c "import os; os.close(os.open('$M/empty', os.O_CREAT | os.O_WRONLY,
+    0o644))"
+ok "created empty and closed in one mount, the other opens it at once" \
+    sh -c "test -f '$M2/empty' && test ! -s '$M2/empty' && cat '$M2/empty'"
+ok "... and it is complete, not under construction" sh -c \
+    "'$top_builddir/dfs' -c '$C/client.conf' stat /empty | \
+    grep -q '^state: complete'"
+# Lookups ahead (fm-fresh.c): the second mount walks a directory in name
+# order, so its lookups after the first come from one listing page; a file
+# the first mount rewrites meanwhile is still read whole (close-to-open),
+# and a walk that removes every file removes every file.
+mkdir "$M/walk"
+for i in 0 1 2 3 4 5 6 7 8 9; do printf old >"$M/walk/a00$i"; done
+printf 'a new and longer content' >"$T/in/walk.new"
+ok "a walk of the other mount reads a file rewritten meanwhile whole" \
+    "$PYTHON" -c "
+import os, sys
+a, b = '$M2/walk/', '$M/walk/'
+os.stat(a + 'a000')
+os.stat(a + 'a001')
+with open(b + 'a005', 'wb') as f:
+    f.write(open('$T/in/walk.new', 'rb').read())
+got = open(a + 'a005', 'rb').read()
+sys.exit(0 if got == open('$T/in/walk.new', 'rb').read() else 1)"
+ok "... whose lookups came from a page fetched ahead" grep -q \
+    "looked up 10 names of /walk ahead" "$T/mount2.log"
+sleep 1.1	# the kernel forgets the entries it was given
+ok "a walk removing every file in order removes every file" "$PYTHON" -c "
+import os, sys
+d = '$M2/walk/'
+for i in range(10):
+    os.unlink(d + 'a00%d' % i)
+sys.exit(0 if os.listdir(d) == [] and not os.path.exists(d + 'a005') else 1)"
+ok "... as the first mount sees" test -z "$(ls -A "$M/walk")"
 mv "$M/two" "$M/two.renamed"
 ok "a rename in one mount is seen in the other within the timeout" \
     wait_for 3 "test -e '$M2/two.renamed' && test ! -e '$M2/two'"
