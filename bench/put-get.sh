@@ -9,7 +9,8 @@
 #   bench/put-get.sh [BUILD_DIR] [SIZE_MIB] [KEY=VALUE...]
 #
 # KEY=VALUE settings go to the cluster's configuration, for instance
-# datanode.direct_io=true (see npdfs.conf(5)).
+# datanode.direct_io=false to write through the page cache (see
+# npdfs.conf(5)).
 set -eu
 b=$(cd "${1:-build}" && pwd)
 mib=${2:-1024}

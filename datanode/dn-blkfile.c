@@ -30,28 +30,32 @@
  * Larger chunks would buy nothing more and make every small read pay for
  * up to a megabyte.
  *
- * Direct I/O (datanode.direct_io, off by default).  Block data can be
- * written with O_DIRECT where the file system allows it: the bytes go
- * from a reused, aligned buffer to the disk, skipping the page cache.  On
- * these machines a buffered write runs at 0.4-0.8 GB/s (allocating and
- * filling fresh page-cache pages, then writing them back) against 1.9-2.2
- * GB/s direct (`dd oflag=direct`), and a put writes every byte once per
- * replica: direct writes halve the data nodes' CPU per byte put.  The
- * price is that a read soon after the write finds nothing in the page
- * cache and waits for the disk, so a get right after a put runs at disk
- * speed (0.6-1.2 GB/s here) rather than memory speed; hence off by
- * default, on for write-mostly nodes.  The durability rules do not
- * change: the replica is still fsync'ed (a direct write may sit in the
- * disk's volatile cache) and renamed only then.  Appends that are not
+ * Direct I/O (datanode.direct_io, on by default).  Block data is written
+ * with O_DIRECT where the file system allows it: the bytes go from a
+ * reused, aligned buffer to the disk, skipping the page cache.  On these
+ * machines filling fresh page-cache pages is what a buffered write costs
+ * (the VM hands out memory slowly on first touch): one writer of 1 GiB
+ * spends 0.25-1.1 s of CPU, three at once (one per replica, as a put on
+ * one machine has) 2.2-2.4 s each and 4.2 s in all, against 2.0 s for
+ * three direct writers using 0.1 s of CPU; a put of 1 GiB with
+ * replication 3 took 3.4-5.9 s buffered and 2.4-2.5 s direct.  The price
+ * is that a read soon after the write finds nothing in the page cache and
+ * waits for the disk; that read is made with O_DIRECT too (dn_rfile_
+ * prefetch below), in windows of up to 4 MiB, so it runs at disk speed
+ * without paying for page-cache fills either.  The durability rules do
+ * not change: the replica is still fsync'ed (a direct write may sit in
+ * the disk's volatile cache) and renamed only then.  Appends that are not
  * DN_DIO_ALIGN-aligned (the tail of a block, odd-sized packets) take the
- * buffered path, and the kernel keeps the two coherent.  A direct write
- * waits for the disk, so it runs on a thread of the replica's own, one
- * packet behind the receiver (two bounce buffers): the disk works while
- * the next packet crosses the network.  A disk error found there fails
- * the next append or the finish, before any ack that would need it: the
- * final ack follows dn_blkw_finish, which waits for every write.
+ * buffered path, and the kernel keeps the two coherent; where the file
+ * system refuses O_DIRECT (tmpfs) everything stays buffered.  A direct
+ * write waits for the disk, so it runs on a thread of the replica's own,
+ * one packet behind the receiver (two bounce buffers): the disk works
+ * while the next packet crosses the network.  A disk error found there
+ * fails the next append or the finish, before any ack that would need
+ * it: the final ack follows dn_blkw_finish, which waits for every write.
  */
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,6 +108,16 @@ struct dn_rfile {
 	struct dn_block	 b;
 	int		 data_fd;
 	int		 meta_fd;
+	char		*path;		/* of the data file */
+
+	/* Direct reads (see dn_rfile_prefetch): [win_off, win_off +
+	 * win_len) of the data is in win, read with O_DIRECT from dio_fd;
+	 * reads below dio_end go this way. */
+	int		 dio_fd;
+	uint64_t	 dio_end;
+	uint8_t		*win;		/* from the pool, or NULL */
+	uint64_t	 win_off;
+	size_t		 win_len;
 };
 
 /* Whether a writer's chunk size is one we store. */
@@ -693,6 +707,7 @@ dn_rfile_open(const char *curdir, const struct dn_block *b,
 
 	r = xcalloc(1, sizeof *r);
 	r->b = *b;
+	r->dio_fd = -1;
 	d = dn_blkfile_path(curdir, b->id, b->gen, false);
 	m = dn_blkfile_path(curdir, b->id, b->gen, true);
 	r->data_fd = open(d, O_RDONLY | O_CLOEXEC);
@@ -710,7 +725,7 @@ dn_rfile_open(const char *curdir, const struct dn_block *b,
 			    "wrong size (%" PRIu64 " bytes expected)", b->id,
 			    b->len);
 	}
-	free(d);
+	r->path = d;
 	free(m);
 	if (rc != 0) {
 		dn_rfile_free(r);
@@ -725,6 +740,95 @@ const struct dn_block *
 dn_rfile_block(const struct dn_rfile *r)
 {
 	return &r->b;
+}
+
+/*
+ * Windows for direct reads: a few aligned buffers kept for the daemon's
+ * life.  Fresh memory is slow to touch on these machines (MEASUREMENTS.md)
+ * and the kernel pins the pages of every O_DIRECT read, so buffers are
+ * reused rather than allocated per READ; at most DN_RWIN_KEEP stay idle.
+ */
+#define DN_RWIN_LEN	((4U << 20) + DN_DIO_ALIGN)
+#define DN_RWIN_KEEP	8
+
+/* The idle buffers, under rwin_lock. */
+static pthread_mutex_t	 rwin_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t		*rwin_free[DN_RWIN_KEEP];
+static unsigned		 rwin_nfree;
+
+/* A window buffer of DN_RWIN_LEN bytes.  Give back with rwin_put. */
+static uint8_t *
+rwin_get(void)
+{
+	uint8_t	*p = NULL;
+
+	pthread_mutex_lock(&rwin_lock);
+	if (rwin_nfree > 0)
+		p = rwin_free[--rwin_nfree];
+	pthread_mutex_unlock(&rwin_lock);
+	if (p == NULL && posix_memalign((void **)&p, DN_DIO_ALIGN,
+	    DN_RWIN_LEN) != 0)
+		fatalx("out of memory");
+	return p;
+}
+
+/* Return a window buffer to the pool; NULL does nothing. */
+static void
+rwin_put(uint8_t *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&rwin_lock);
+	if (rwin_nfree < DN_RWIN_KEEP) {
+		rwin_free[rwin_nfree++] = p;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&rwin_lock);
+	free(p);
+}
+
+/*
+ * Copy [off, off + len) of the data into data through the window: when
+ * the window does not hold it, read the next DN_RWIN_LEN bytes (as far
+ * as dio_end) with one O_DIRECT pread from the page boundary at or below
+ * off.  A file system that refuses the read leaves the replica to plain
+ * preads.  0, -EIO on a short file, or -errno.
+ */
+static int
+rfile_read_direct(struct dn_rfile *r, uint64_t off, size_t len, void *data)
+{
+	uint64_t	 start, end;
+	ssize_t		 n;
+
+	if (off < r->win_off || off + len > r->win_off + r->win_len) {
+		start = off & ~(uint64_t)(DN_DIO_ALIGN - 1);
+		end = r->dio_end;
+		if (end - start > DN_RWIN_LEN)
+			end = start + DN_RWIN_LEN;
+		if (off + len > end)	/* more than a window at once */
+			goto plain;
+		end = (end + DN_DIO_ALIGN - 1) & ~(uint64_t)(DN_DIO_ALIGN - 1);
+		if (r->win == NULL)
+			r->win = rwin_get();
+		r->win_len = 0;
+		do
+			n = pread(r->dio_fd, r->win, end - start, (off_t)start);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && errno == EINVAL)
+			goto plain;
+		if (n < 0)
+			return -errno;
+		/* Short only at the end of the file. */
+		if ((uint64_t)n < off + len - start)
+			return -EIO;
+		r->win_off = start;
+		r->win_len = (size_t)n;
+	}
+	memcpy(data, r->win + (off - r->win_off), len);
+	return 0;
+plain:
+	r->dio_end = 0;
+	return blkfile_pread(r->data_fd, data, len, off);
 }
 
 /*
@@ -750,7 +854,8 @@ dn_rfile_read(struct dn_rfile *r, uint64_t off, size_t len, void *data,
 			    "block %" PRIu64, off, len, r->b.id);
 		return -EINVAL;
 	}
-	if ((rc = blkfile_pread(r->data_fd, data, len, off)) != 0 ||
+	if ((off + len <= r->dio_end ? (rc = rfile_read_direct(r, off, len,
+	    data)) : (rc = blkfile_pread(r->data_fd, data, len, off))) != 0 ||
 	    (rc = blkfile_pread(r->meta_fd, crcs_le, 4 * nch,
 	    DN_META_HDR_LEN + 4 * (off / chunk))) != 0) {
 		if (cause != NULL)
@@ -774,19 +879,56 @@ dn_rfile_read(struct dn_rfile *r, uint64_t off, size_t len, void *data,
 	return 0;
 }
 
+/* The replica's data opened with O_DIRECT, or -1 where refused. */
+static int
+open_data_direct(const struct dn_rfile *r)
+{
+	return open(r->path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+}
+
+#define DN_READ_AHEAD_HINT	(8U << 20)	/* see dn_rfile_prefetch */
+
 /*
- * Start reading [off, off+len) of the replica from disk without waiting
- * for it, so the disk works while earlier bytes are verified and sent:
- * cold replicas, and those written past the page cache (direct I/O
- * above).  Advice only: errors ignored.
+ * Say that [off, off+len) of the replica is about to be read, so the
+ * disk works while earlier bytes are verified and sent.  Where the range
+ * is in the page cache (a replica written buffered, or read lately) the
+ * kernel is asked to read ahead (POSIX_FADV_WILLNEED).  Where it is not
+ * (a replica written with direct I/O, a cold one), the bytes are read
+ * with O_DIRECT in windows of up to 4 MiB instead: filling page-cache
+ * pages costs more CPU here than the disk read itself, and whole-request
+ * reads keep the disk at its best request size.  Only the range asked
+ * for goes this way: dn-server.c adds DN_READ_AHEAD_HINT bytes after a
+ * bulk request in the hope the reader goes on, which it often does on
+ * another node, so reading them from disk would be wasted.  Advice only:
+ * errors leave plain preads.
  */
 void
 dn_rfile_prefetch(struct dn_rfile *r, uint64_t off, uint64_t len)
 {
+	uint64_t	req = len;	/* the request, without the hint */
+	uint8_t		probe[1];
+	ssize_t		n;
+
 	if (off >= r->b.len)
 		return;
+	if (len >= DFS_MAX_PACKET + DN_READ_AHEAD_HINT)
+		req = len - DN_READ_AHEAD_HINT;
 	if (len > r->b.len - off)
 		len = r->b.len - off;
+	if (req > len)
+		req = len;
+	n = preadv2(r->data_fd, &(struct iovec){ probe, 1 }, 1, (off_t)off,
+	    RWF_NOWAIT);
+	if (n < 0 && errno == EAGAIN) {
+		if (r->dio_fd < 0)
+			r->dio_fd = open_data_direct(r);
+		if (r->dio_fd >= 0) {
+			r->dio_end = off + req;
+			log_debug("block %" PRIu64 ": direct reads of [%" PRIu64
+			    ", %" PRIu64 ")", r->b.id, off, r->dio_end);
+			return;
+		}
+	}
 	(void)posix_fadvise(r->data_fd, (off_t)off, (off_t)len,
 	    POSIX_FADV_WILLNEED);
 }
@@ -801,5 +943,9 @@ dn_rfile_free(struct dn_rfile *r)
 		close(r->data_fd);
 	if (r->meta_fd >= 0)
 		close(r->meta_fd);
+	if (r->dio_fd >= 0)
+		close(r->dio_fd);
+	rwin_put(r->win);
+	free(r->path);
 	free(r);
 }

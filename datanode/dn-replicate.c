@@ -163,6 +163,7 @@ repl_run(struct dn *dn, const struct dfs_lblock *lb, char **cause)
 	dfs_put_u32(&out, lb->nlocs - 1);
 	for (uint32_t i = 1; i < lb->nlocs; i++)
 		dfs_put_str(&out, lb->locs[i].addr);
+	dfs_put_u32(&out, 1);	/* depth: not a writer's first node */
 	dfs_frame_end(&out);
 	if ((rc = dfs_net_send(fd, &out, T)) != 0) {
 		xasprintf(cause, "%s: %s", lb->locs[0].addr, strerror(-rc));

@@ -20,6 +20,10 @@
  * first-touch of fresh memory is slow), so a node never sends a byte that
  * fails its checksum; a mismatch ends the read with an ERROR and the
  * replica is reported to the namenode as bad.
+ *
+ * LOCAL_WHERE tells a client on this machine where the node's Unix socket
+ * for short-circuit reads is (dn-local.c); the token check behind READ is
+ * dn_read_token_check, shared with that socket's LOCAL_OPEN.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -40,6 +44,7 @@
 #include "xmalloc.h"
 
 #include "dn_i.h"
+#include "dn_local.h"
 
 struct dn_server {
 	struct dn	*dn;
@@ -197,6 +202,47 @@ server_data_frame(struct server_conn *c, uint64_t req_id,
 	    cause);
 }
 
+/*
+ * Whether tok lets its holder read (block, gen): the one check behind a
+ * TCP READ and a short-circuit LOCAL_OPEN (dn-local.c), so both refuse
+ * the same tokens (signature compared in constant time, key, block,
+ * generation, mode, expiry: lib/token.c).  0 or -EACCES with why.
+ */
+int
+dn_read_token_check(struct dn *dn, const struct dfs_token *tok,
+    dfs_block_id block, uint64_t gen, char **cause)
+{
+	return dfs_token_check(&dn->keys, tok, block, gen, DFS_TOKEN_READ,
+	    time(NULL), cause);
+}
+
+/*
+ * LOCAL_WHERE: where this node's local socket is, and who this node is,
+ * so a client on this machine can read replicas short-circuit and make
+ * sure it reached the same node there.
+ */
+static int
+server_local_where(struct server_conn *c, const struct dfs_frame_hdr *h)
+{
+	const char	*path = dn_local_path(c->dn);
+
+	if (h->len != 0) {
+		dfs_net_send_error(c->fd, h->req_id, -EBADMSG,
+		    "malformed LOCAL_WHERE request");
+		return 0;
+	}
+	if (path == NULL)
+		return dfs_net_send_error(c->fd, h->req_id, -EOPNOTSUPP,
+		    "this data node has no local socket (datanode.local_socket"
+		    " is empty)");
+	dfs_wbuf_reset(&c->out);
+	dfs_frame_begin(&c->out, DFS_DX_LOCAL_HERE, h->req_id);
+	dfs_put_str(&c->out, dn_store_uuid(c->dn->store));
+	dfs_put_str(&c->out, path);
+	dfs_frame_end(&c->out);
+	return dfs_net_send(c->fd, &c->out, c->dn->timeout_ms);
+}
+
 #define DN_READ_AHEAD	(8U << 20)	/* after a bulk read's range */
 
 /*
@@ -229,8 +275,7 @@ server_read(struct server_conn *c, const struct dfs_frame_hdr *h,
 		    "malformed READ request");
 		return 0;
 	}
-	if (dfs_token_check(&dn->keys, &tok, block, gen, DFS_TOKEN_READ,
-	    time(NULL), &cause) != 0) {
+	if (dn_read_token_check(dn, &tok, block, gen, &cause) != 0) {
 		log_warn("READ of block %" PRIu64 " from %s refused: %s", block,
 		    c->peer, cause);
 		rc = dfs_net_send_error(c->fd, h->req_id, -EACCES, "%s", cause);
@@ -314,6 +359,12 @@ server_dispatch(struct server_conn *c, const struct dfs_frame_hdr *h)
 		return dn_write_serve(c->dn, c->fd, c->peer, h, pl, &c->in);
 	case DFS_DX_REDUCE:
 		return dn_reduce_serve(c->dn, c->fd, c->peer, h, pl, &c->out);
+	case DFS_DX_LOCAL_WHERE:
+		return server_local_where(c, h);
+	case DFS_DX_LOCAL_OPEN:
+		dfs_net_send_error(c->fd, h->req_id, -EPROTO,
+		    "LOCAL_OPEN is served on the local socket only");
+		return 0;
 	case DFS_DX_PACKET:
 		dfs_net_send_error(c->fd, h->req_id, -EPROTO,
 		    "PACKET outside a WRITE");

@@ -81,6 +81,7 @@ struct write_xfer {
 	bool		 resume;	/* RESUME, not WRITE */
 	uint64_t	 old_gen;	/* RESUME: the interrupted write's */
 	uint64_t	 offset;	/* where the stream starts */
+	uint32_t	 depth;		/* nodes above us; 0: the writer's */
 	bool		 streaming;	/* packets were accepted */
 	bool		 local_err;	/* the failure is this node's */
 	bool		 committed;	/* the replica is in current/ */
@@ -401,6 +402,7 @@ write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
 	dfs_put_u32(&b, ndown - 1);
 	for (uint32_t i = 1; i < ndown; i++)
 		dfs_put_str(&b, down[i]);
+	dfs_put_u32(&b, x->depth + 1);
 	dfs_frame_end(&b);
 	if ((rc = dfs_net_send(x->down_fd, &b, x->dn->timeout_ms)) != 0 ||
 	    (rc = dfs_net_recv_frame(x->down_fd, &rh, &b, x->dn->timeout_ms *
@@ -597,6 +599,28 @@ write_receive(struct write_xfer *x, struct dfs_wbuf *in)
 }
 
 /*
+ * Whether a replica at this depth of its pipeline is written with direct
+ * I/O (datanode.direct_io; the choices in lib/config-table.c's order).
+ * By default every node skips the page cache (see dn-blkfile.c for why).
+ * With "downstream" the first node, the one nearest the writer, keeps its
+ * copy in the page cache, where a read soon after the write on the
+ * writer's machine finds it, and only the nodes below it, whose copies
+ * are there for safety, skip the cache.
+ */
+static bool
+write_direct(struct dn *dn, uint32_t depth)
+{
+	switch (dfs_config_int(dn->cfg, "datanode.direct_io")) {
+	case 0:		/* false */
+		return false;
+	case 1:		/* true */
+		return true;
+	default:	/* downstream */
+		return depth > 0;
+	}
+}
+
+/*
  * Serve a WRITE or RESUME request on a connection: check the token, take
  * the replica's files (new ones, or an interrupted write's cut back to
  * the offset), open the rest of the pipeline, answer OK, then receive the
@@ -643,7 +667,11 @@ dn_write_serve(struct dn *dn, int fd, const char *peer,
 		r.err = -EBADMSG;
 	for (uint32_t i = 0; i < ndown && r.err == 0; i++)
 		dfs_get_strbuf(&r, down[i], sizeof down[i]);
-	if (dfs_rbuf_done(&r) != 0 || (x->resume && (x->gen <= x->old_gen ||
+	/* From a data node: how deep in the pipeline we are. */
+	if (r.err == 0 && dfs_rbuf_left(&r) > 0)
+		x->depth = dfs_get_u32(&r);
+	if (dfs_rbuf_done(&r) != 0 || x->depth >= DFS_MAX_REPLICATION ||
+	    (x->resume && (x->gen <= x->old_gen ||
 	    x->offset > DN_MAX_BLOCK_LEN))) {
 		rc = write_refuse(fd, h->req_id, -EBADMSG, 0,
 		    "malformed %s request", what);
@@ -679,7 +707,7 @@ dn_write_serve(struct dn *dn, int fd, const char *peer,
 		write_refuse(fd, h->req_id, rc, 0, "%s", cause);
 		goto out;
 	}
-	if (dfs_config_bool(dn->cfg, "datanode.direct_io"))
+	if (write_direct(dn, x->depth))
 		dn_blkw_direct(x->wf);
 	if (x->resume)
 		log_info("block %" PRIu64 ": resuming at %" PRIu64 " bytes as "

@@ -12,7 +12,9 @@
  *   dn-replicate.c  REPLICATE commands: push a local block to other nodes;
  *   dn-reduce.c     REDUCE: sum a block's elements in place, verified;
  *   dn-scan.c       the block scanner: every replica re-verified in the
- *                   background, bad ones reported.
+ *                   background, bad ones reported;
+ *   dn-local.c      the Unix socket that hands local clients a replica's
+ *                   files for short-circuit reads (dn_local.h).
  * main.c parses options and starts them in that order.
  */
 #ifndef DN_I_H
@@ -64,6 +66,7 @@ struct dn_rfile;
 struct dn_nn;
 struct dn_server;
 struct dn_scan;
+struct dn_local;
 
 /* The daemon.  Set up by main.c before any thread starts, then read-only
  * except for the atomic counters. */
@@ -74,6 +77,7 @@ struct dn {
 	struct dn_nn		*nn;
 	struct dn_server	*server;
 	struct dn_scan		*scan;
+	struct dn_local		*local;		/* dn-local.c, or NULL */
 	char			*listen_addr;	/* as bound, host:port */
 	char			*advertise;	/* given to the namenode */
 	int			 timeout_ms;	/* client.timeout */

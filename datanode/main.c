@@ -18,6 +18,7 @@
 #include "xmalloc.h"
 
 #include "dn_i.h"
+#include "dn_local.h"
 
 /* The synopsis, as in dfs-datanode(8). */
 static void
@@ -37,8 +38,8 @@ usage(FILE *f)
 	    "datanode.data_dir,\n"
 	    "cluster.secret_file, namenode.address, namenode.key_rotation,\n"
 	    "namenode.block_report_interval, datanode.scan_period,\n"
-	    "datanode.scan_rate, cluster.block_size, client.timeout, "
-	    "log.level, log.syslog\n"
+	    "datanode.scan_rate, datanode.local_socket, cluster.block_size,\n"
+	    "client.timeout, log.level, log.syslog\n"
 	    "(see npdfs.conf(5)).\n");
 }
 
@@ -163,6 +164,7 @@ main(int argc, char **argv)
 	const char		*conf = NULL, *port_file = NULL, *secret;
 	char			**sets, *cause = NULL, *local = NULL;
 	int			 nsets = 0, ch, level, fd = -1, sig, rc;
+	int			 local_left;
 	bool			 debug = false;
 	sigset_t		 sigs;
 
@@ -239,6 +241,8 @@ main(int argc, char **argv)
 		die(cause);
 	if (start_listener(&dn, cfg, &fd, &local, &cause) != 0)
 		die(cause);
+	if (dn_local_start(&dn, &cause) != 0)
+		die(cause);
 	log_info("listening on %s", dn.listen_addr);
 	if (port_file != NULL && (rc = write_port_file(port_file,
 	    local)) != 0) {
@@ -269,13 +273,15 @@ main(int argc, char **argv)
 	log_info("%s: shutting down", strsignal(sig));
 	atomic_store(&dn.stopping, true);
 	dn_scan_stop(&dn);
+	local_left = dn_local_stop(&dn);
 	dn_server_stop(&dn);
 	dn_nn_stop(dn.nn);
 	dn_replicate_drop_queued();
 	for (int i = 0; i < 50 && dn_replicate_active() > 0; i++)
 		usleep(100 * 1000);
 	/* Threads that did not finish still use the store: keep it. */
-	if (dn.server == NULL && dn_replicate_active() == 0) {
+	if (dn.server == NULL && local_left == 0 &&
+	    dn_replicate_active() == 0) {
 		dn_nn_free(dn.nn);
 		dn_store_free(dn.store);
 		free(dn.listen_addr);

@@ -14,6 +14,17 @@
  * client.timeout: the read goes on from the next replica at the first
  * byte not yet delivered, and the client remembers the node (client.c) so
  * the next blocks try it last instead of paying the stall again.
+ *
+ * A replica on this machine is read short-circuit when the client allows
+ * it (client.short_circuit): its data node passes the replica's files
+ * over a Unix socket and they are read here directly, each chunk checked
+ * as above (client-local.c).  The reader keeps the last READER_LOCAL
+ * replicas it opened so (and those it could not open, so as not to ask
+ * again).  Any failure there, a bad checksum too, hands the rest of the
+ * range to TCP on the same replica, where the node checks the replica
+ * and reports it bad if it is (then the next replica is read as above);
+ * only a node that does not answer on its local socket sends the reader
+ * to the next replica at once, as a stall would.
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,6 +38,7 @@
 #include "xmalloc.h"
 
 #define READER_CONNS	4
+#define READER_LOCAL	8	/* replicas kept open for local reads */
 
 struct reader_conn {
 	char	addr[256];
@@ -42,6 +54,9 @@ struct dfs_reader {
 	uint8_t			*bad;		/* per block: bitmask of bad locs */
 	struct reader_conn	 conns[READER_CONNS];
 	unsigned		 next_conn;
+	struct dfs_local_blk	 local[READER_LOCAL];
+	uint64_t		 local_tick;
+	struct dfs_local_scratch scratch;
 	struct dfs_wbuf		 in;
 	struct dfs_wbuf		 out;
 };
@@ -121,6 +136,8 @@ dfs_reader_open(struct dfs_client *c, const char *path,
 	r->path = xstrdup(path);
 	for (int i = 0; i < READER_CONNS; i++)
 		r->conns[i].fd = -1;
+	for (int i = 0; i < READER_LOCAL; i++)
+		r->local[i].data_fd = r->local[i].meta_fd = -1;
 	dfs_wbuf_init(&r->in);
 	dfs_wbuf_init(&r->out);
 	if ((rc = reader_fetch(r, cause)) != 0) {
@@ -262,6 +279,68 @@ reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
 	return 0;
 }
 
+/*
+ * The replica of lb at lb->locs[loc] opened for local reading: from the
+ * reader's cache, else asked of its data node now (the oldest entry makes
+ * room).  NULL when it is not to be read so (not local, or it failed:
+ * that is remembered too).  Borrowed.
+ */
+static struct dfs_local_blk *
+reader_local_get(struct dfs_reader *r, const struct dfs_lblock *lb,
+    uint32_t loc, int *rcp)
+{
+	struct dfs_local_blk	*b, *victim = &r->local[0];
+	char			*why = NULL;
+
+	*rcp = -EOPNOTSUPP;
+	for (int i = 0; i < READER_LOCAL; i++) {
+		b = &r->local[i];
+		if (b->used != 0 && b->block == lb->block &&
+		    b->gen == lb->gen && b->node == lb->locs[loc].node) {
+			b->used = ++r->local_tick;
+			return b->data_fd >= 0 ? b : NULL;
+		}
+		if (b->used < victim->used)
+			victim = b;
+	}
+	dfs_local_close(victim);
+	*rcp = dfs_local_open(r->c, lb, loc, victim, &why);
+	victim->used = ++r->local_tick;
+	if (*rcp == -ETIMEDOUT)
+		victim->used = 0;	/* to be asked again */
+	else if (*rcp != 0 && *rcp != -EOPNOTSUPP)
+		log_info("block %llu at %s: no short-circuit read: %s",
+		    (unsigned long long)lb->block, lb->locs[loc].addr, why);
+	free(why);
+	return *rcp == 0 ? victim : NULL;
+}
+
+/*
+ * Read [boff, boff+len) of lb's replica at loc short-circuit, as
+ * reader_from does over TCP.  -EOPNOTSUPP (nothing read) when it cannot
+ * be read so: read it over TCP; -ETIMEDOUT when its node did not answer
+ * on its local socket (a stopped node: as a TCP stall, go to the next
+ * replica); -EILSEQ on a bad checksum, -EIO when its files fail (read
+ * the rest over TCP: the node checks and reports the replica).
+ */
+static int
+reader_local(struct dfs_reader *r, const struct dfs_lblock *lb, uint32_t loc,
+    uint64_t boff, size_t len, uint8_t *dst, size_t *got, char **cause)
+{
+	struct dfs_local_blk	*b;
+	int			 rc;
+
+	*got = 0;
+	if (r->c->no_short_circuit)
+		return -EOPNOTSUPP;
+	if ((b = reader_local_get(r, lb, loc, &rc)) == NULL)
+		return rc == -ETIMEDOUT ? rc : -EOPNOTSUPP;
+	rc = dfs_local_read(b, boff, len, dst, got, &r->scratch, cause);
+	if (rc != 0)
+		dfs_local_close(b);
+	return rc;
+}
+
 static ssize_t	reader_pread(struct dfs_reader *, void *, size_t, uint64_t,
 		    char **);
 
@@ -308,9 +387,23 @@ again:
 
 		if (i < 8 && (r->bad[bi] & (1U << i)))
 			continue;
-		rc = reader_from(r, lb, lb->locs[i].addr, boff + done,
-		    len - done, dst + done, &got, &why);
+		rc = reader_local(r, lb, i, boff + done, len - done,
+		    dst + done, &got, &why);
 		done += got;
+		if (rc != 0 && rc != -ETIMEDOUT) {
+			/* Not local, or its files failed (a bad checksum
+			 * too): over TCP, where the node checks the
+			 * replica and reports it bad if it is. */
+			if (rc != -EOPNOTSUPP)
+				log_warn("reading block %llu from %s: %s; "
+				    "going on over TCP", (unsigned long long)
+				    lb->block, lb->locs[i].addr, why);
+			free(why);
+			why = NULL;
+			rc = reader_from(r, lb, lb->locs[i].addr, boff + done,
+			    len - done, dst + done, &got, &why);
+			done += got;
+		}
 		if (rc == 0) {
 			/* Earlier replicas' errors were read around. */
 			free(why);
@@ -427,6 +520,9 @@ dfs_reader_close(struct dfs_reader *r)
 	for (int i = 0; i < READER_CONNS; i++)
 		if (r->conns[i].fd >= 0)
 			close(r->conns[i].fd);
+	for (int i = 0; i < READER_LOCAL; i++)
+		dfs_local_close(&r->local[i]);
+	dfs_local_scratch_free(&r->scratch);
 	dfs_wbuf_release(&r->in);
 	dfs_wbuf_release(&r->out);
 	free(r->blocks);

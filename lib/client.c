@@ -47,7 +47,7 @@ dfs_client_create(const char *nn_addr, int timeout_ms, struct dfs_client **cp,
 }
 
 /* A client for the namenode named by namenode.address, with the client.*
- * timeouts of cfg. */
+ * timeouts and short-circuit choice of cfg. */
 int
 dfs_client_from_config(const struct dfs_config *cfg, struct dfs_client **cp,
     char **cause)
@@ -56,9 +56,12 @@ dfs_client_from_config(const struct dfs_config *cfg, struct dfs_client **cp,
 
 	rc = dfs_client_create(dfs_config_str(cfg, "namenode.address"),
 	    (int)dfs_config_int(cfg, "client.timeout"), cp, cause);
-	if (rc == 0)
+	if (rc == 0) {
 		(*cp)->stall_ms = (int)dfs_config_int(cfg,
 		    "client.read_stall_timeout");
+		(*cp)->no_short_circuit = !dfs_config_bool(cfg,
+		    "client.short_circuit");
+	}
 	return rc;
 }
 

@@ -12,11 +12,53 @@
 #define DFS_CLIENT_POOL	8	/* idle namenode connections kept */
 #define DFS_CLIENT_SLOW	8	/* stalled data nodes remembered */
 #define DFS_SLOW_MS	60000	/* how long one stays set aside */
+#define DFS_CLIENT_LOCAL 16	/* data nodes' local sockets remembered */
+#define DFS_LOCAL_RETRY_MS 30000 /* a node without one is asked again */
 
 /* A data node that fell silent mid-read, tried last until until_ms. */
 struct dfs_slow_node {
 	char		addr[256];
 	int64_t		until_ms;
+};
+
+/* What a data node said of its local socket (client-local.c). */
+enum dfs_local_state {
+	DFS_LOCAL_FREE = 0,	/* an empty slot */
+	DFS_LOCAL_YES,		/* on this machine, at path, as uuid */
+	DFS_LOCAL_NO,		/* not local, or no socket: until until_ms */
+};
+
+struct dfs_local_node {
+	char		addr[256];
+	int		state;		/* enum dfs_local_state */
+	char		uuid[64];
+	char		path[108];	/* sizeof sun_path */
+	int64_t		until_ms;
+	uint64_t	used;		/* for replacing the oldest */
+};
+
+/*
+ * A replica opened for short-circuit reading: its two files, as the data
+ * node passed them.  data_fd -1 remembers that this replica could not be
+ * opened so (the reader uses TCP for it).
+ */
+struct dfs_local_blk {
+	dfs_block_id	block;
+	uint64_t	gen;
+	dfs_node_id	node;
+	int		data_fd;
+	int		meta_fd;
+	uint64_t	len;
+	uint32_t	chunk;
+	uint64_t	used;		/* for replacing the oldest */
+};
+
+/* A reader's buffers for short-circuit reads, reused across calls. */
+struct dfs_local_scratch {
+	uint8_t		*chunk;		/* one chunk, for partial ones */
+	size_t		 chunk_cap;
+	uint8_t		*crcs;		/* the stored CRCs of one step */
+	size_t		 crcs_cap;
 };
 
 struct dfs_client {
@@ -25,13 +67,20 @@ struct dfs_client {
 	int		 timeout_ms;
 	int		 stall_ms;	/* client.read_stall_timeout */
 	uint32_t	 chunk_size;
-	pthread_mutex_t	 lock;		/* guards nn, idle, nidle, slow */
+	pthread_mutex_t	 lock;		/* guards nn, idle, nidle, slow,
+					   local, local_tick */
 	struct dfs_conn	*nn;		/* for dfs_client_nn() callers */
 	/* Connections not in use by a call; a call takes one (or opens
 	 * one) so concurrent callers do not wait on each other. */
 	struct dfs_conn	*idle[DFS_CLIENT_POOL];
 	int		 nidle;
 	struct dfs_slow_node slow[DFS_CLIENT_SLOW];
+	/* Short-circuit local reads (client-local.c); no_short_circuit is
+	 * client.short_circuit inverted, so a zeroed client reads local
+	 * replicas short-circuit. */
+	bool		 no_short_circuit;
+	struct dfs_local_node local[DFS_CLIENT_LOCAL];
+	uint64_t	 local_tick;
 	/* Lease renewal for the open writers (client-write.c). */
 	pthread_mutex_t	 rlock;		/* guards writers, rstop, renewer* */
 	pthread_cond_t	 rcond;
@@ -47,5 +96,14 @@ int	dfs_client_call(struct dfs_client *, uint16_t type, uint16_t expect,
 void	dfs_client_mark_slow(struct dfs_client *, const char *addr);
 bool	dfs_client_is_slow(struct dfs_client *, const char *addr);
 void	dfs_client_renewer_stop(struct dfs_client *);
+
+/* client-local.c: short-circuit reads of replicas on this machine. */
+int	dfs_local_open(struct dfs_client *, const struct dfs_lblock *,
+	    uint32_t loc, struct dfs_local_blk *, char **cause);
+int	dfs_local_read(struct dfs_local_blk *, uint64_t boff, size_t len,
+	    uint8_t *dst, size_t *got, struct dfs_local_scratch *,
+	    char **cause);
+void	dfs_local_close(struct dfs_local_blk *);
+void	dfs_local_scratch_free(struct dfs_local_scratch *);
 
 #endif

@@ -99,13 +99,19 @@ const struct conf_key dfs_config_table[] = {
 	    "block scanner bytes/s"),
 	K_INT("datanode.reduce_threads", 1, 256, "2",
 	    "threads serving in-place reductions"),
-	K_BOOL("datanode.direct_io", "false",
-	    "write block data past the page cache (O_DIRECT)"),
+	K_ENUM("datanode.direct_io", "false|true|downstream", "false",
+	    "write block data past the page cache (O_DIRECT): never, "
+	    "always, or below a pipeline's first node"),
+	K_STR("datanode.local_socket", "auto",
+	    "Unix socket for short-circuit local reads (auto: "
+	    "DATA_DIR/local.sock; empty: none)"),
 
 	K_SECS("client.timeout", 100 * MSEC, HOUR, "30s",
 	    "how long an operation waits for the namenode or a data node"),
 	K_SECS("client.read_stall_timeout", 100 * MSEC, HOUR, "2s",
 	    "how long a reader waits on a silent replica before the next"),
+	K_BOOL("client.short_circuit", "true",
+	    "read replicas on this machine straight from their files"),
 
 	K_SECS("mount.attr_timeout", 0, HOUR, "1s",
 	    "how long the kernel caches file attributes"),

@@ -170,6 +170,20 @@ enum dfs_msg {
 				   u32 uid, u32 gid, u64 rdev -> NN_ATTR
 				   (the new inode; a FILE is empty and
 				   complete) */
+
+	/* Short-circuit local reads: a client on the data node's machine
+	 * gets a replica's files as descriptors over a Unix socket. */
+	DFS_DX_LOCAL_WHERE = 308, /* (empty) -> DX_LOCAL_HERE, or ERROR
+				   -EOPNOTSUPP when the node has no local
+				   socket */
+	DFS_DX_LOCAL_HERE = 309, /* str uuid, str socket path */
+	DFS_DX_LOCAL_OPEN = 310, /* on the Unix socket only: token (READ),
+				   u64 block, u64 gen, str uuid (the node
+				   meant; empty: any) -> DX_LOCAL_FDS */
+	DFS_DX_LOCAL_FDS = 311,	/* str uuid, u64 len, u32 chunk_size,
+				   u32 nfds (2); the block file and its
+				   checksum sidecar, read-only, travel with
+				   the frame's first byte (SCM_RIGHTS) */
 };
 
 /*

@@ -237,3 +237,18 @@ def parse_data(payload):
     off, chunk, n = r.u64(), r.u32(), r.u32()
     crcs = [r.u32() for _ in range(n)]
     return off, chunk, crcs, r.blob()
+
+
+# --- Short-circuit local reads (tests/integ/short_circuit.py) -------------
+DX_LOCAL_WHERE, DX_LOCAL_HERE, DX_LOCAL_OPEN, DX_LOCAL_FDS = 308, 309, 310, 311
+
+
+def local_open_request(tok, block, gen, uuid=""):
+    """DX_LOCAL_OPEN payload bytes (sent on a data node's Unix socket)."""
+    return put_token(Payload(), tok).u64(block).u64(gen).str(uuid).bytes()
+
+
+def parse_local_fds(payload):
+    """(uuid, length, chunk_size, nfds) of a DX_LOCAL_FDS."""
+    r = Reader(payload)
+    return r.str(), r.u64(), r.u32(), r.u32()
