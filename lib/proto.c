@@ -199,6 +199,10 @@ dfs_msg_name(uint16_t type)
 		{ DFS_NN_RENEW_LEASE, "RENEW_LEASE" },
 		{ DFS_DX_RESUME, "RESUME" },
 		{ DFS_NN_HARDLINK, "HARDLINK" }, { DFS_NN_MKNOD, "MKNOD" },
+		{ DFS_DX_LOCAL_WHERE, "LOCAL_WHERE" },
+		{ DFS_DX_LOCAL_HERE, "LOCAL_HERE" },
+		{ DFS_DX_LOCAL_OPEN, "LOCAL_OPEN" },
+		{ DFS_DX_LOCAL_FDS, "LOCAL_FDS" },
 	};
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
