@@ -60,19 +60,6 @@ serving_dn() {
 }
 cont_dn() { kill -CONT "$STOPPED"; STOPPED=; }
 
-# slow: copy stdin to stdout at about 50 MB/s, so a 64 MiB read lasts long
-# enough to stop a node in the middle of it.
-slow() {
-	"$PYTHON" -c 'import sys, time
-i, o = sys.stdin.buffer, sys.stdout.buffer
-while True:
-    b = i.read(1 << 20)
-    if not b:
-        break
-    o.write(b)
-    time.sleep(0.02)'
-}
-
 # No local sockets: reads go over TCP to the data nodes, whose stall this
 # checks (short-circuit reads hold the block files themselves).
 if [ "$FUSE" = yes ]; then
@@ -104,7 +91,7 @@ ok "the whole read took under 20 s" test "$took" -le 20
 
 # === 2. dfs cat with a data node stopped in the middle of the read ========
 s=$(now)
-( dfs cat /f 2>"$T/err2" | slow >"$T/got2" ) &
+( dfs cat /f 2>"$T/err2" | slow 0.02 >"$T/got2" ) &
 reader=$!
 sleep 0.4
 # Stop the node the cat reads from (replicas are ordered by load).
@@ -130,7 +117,7 @@ if [ "$FUSE" = yes ]; then
 	mlog=$(ls "$C"/logs/mount*.log 2>/dev/null | head -n 1)
 	before=$(stalls "$mlog")
 	s=$(now)
-	( slow <"$M/m" >"$T/got3" ) &
+	( slow 0.02 <"$M/m" >"$T/got3" ) &
 	reader=$!
 	sleep 0.4
 	victim=$(serving_dn "$(cat "$C/run/mount.pid")")

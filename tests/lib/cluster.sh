@@ -59,6 +59,20 @@ wait_for() {
 	done
 }
 
+# slow SECONDS: copy stdin to stdout 1 MiB at a time, pausing SECONDS
+# after each, so a read lasts long enough to stop or kill a node in the
+# middle of it.
+slow() {
+	"$PYTHON" -c 'import sys, time
+i, o = sys.stdin.buffer, sys.stdout.buffer
+while True:
+    b = i.read(1 << 20)
+    if not b:
+        break
+    o.write(b)
+    time.sleep(float(sys.argv[1]))' "$1"
+}
+
 # ok DESCRIPTION COMMAND...: run a check and record the result.
 ok() {
 	desc=$1
