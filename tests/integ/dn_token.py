@@ -23,25 +23,7 @@ import npdfs_wire as w  # noqa: E402
 CHUNK = 4096
 PACKET = 128 * 1024
 
-passed = failed = 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-    except Exception as e:  # a failed check must not stop the others
-        failed += 1
-        print("not ok - %s: %s: %s" % (name, type(e).__name__, e))
-    else:
-        passed += 1
-        print("ok - %s" % name)
-    sys.stdout.flush()
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
+check, expect = w.check, w.expect
 
 
 def hostport(addr):
@@ -691,8 +673,7 @@ def main():
     check("failure reported from further down: its index plus one",
           downstream_fails(1, -errno.ENOSPC, 2, "disk full"))
 
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    return w.summary()
 
 
 if __name__ == "__main__":

@@ -23,25 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import npdfs_wire as w  # noqa: E402
 
-passed = failed = 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-    except Exception as e:  # a failed check must not stop the others
-        failed += 1
-        print("not ok - %s: %s: %s" % (name, type(e).__name__, e))
-    else:
-        passed += 1
-        print("ok - %s" % name)
-    sys.stdout.flush()
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
+check, expect = w.check, w.expect
 
 
 class Local:
@@ -402,8 +384,7 @@ def main():
           "afterwards the node serves again", flood)
 
     check("after everything, a valid request is still served", good)
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    return w.summary()
 
 
 if __name__ == "__main__":

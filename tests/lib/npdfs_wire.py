@@ -5,6 +5,7 @@ forged tokens).  The layout follows doc/protocol.md and lib/wire.h.
 """
 import socket
 import struct
+import sys
 
 MAGIC = b"NPDF"
 VERSION = 1
@@ -252,3 +253,32 @@ def parse_local_fds(payload):
     """(uuid, length, chunk_size, nfds) of a DX_LOCAL_FDS."""
     r = Reader(payload)
     return r.str(), r.u64(), r.u32(), r.u32()
+
+
+# Checks in the TAP-like form the integration scripts print: "ok - NAME"
+# or "not ok - NAME: why"; a failed check does not stop the others.
+passed = failed = 0
+
+
+def check(name, fn):
+    global passed, failed
+    try:
+        fn()
+    except Exception as e:  # a failed check must not stop the others
+        failed += 1
+        print("not ok - %s: %s: %s" % (name, type(e).__name__, e))
+    else:
+        passed += 1
+        print("ok - %s" % name)
+    sys.stdout.flush()
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def summary():
+    """Print "N passed, M failed"; the exit status: 0 when none failed."""
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
