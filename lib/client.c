@@ -6,7 +6,9 @@
  * requests at once) never queue behind each other's round trips; at most
  * DFS_CLIENT_POOL idle connections are kept.  A broken connection is
  * dropped with the idle ones and the call retried once on a fresh one, so
- * a restarted namenode is picked up without the caller doing anything.
+ * a restarted namenode is picked up without the caller doing anything;
+ * a call that timed out is not retried, so no call waits on a silent
+ * namenode for longer than client.timeout (and the connect before it).
  * Block data never passes through here: see client-write.c and
  * client-read.c, which talk to the data nodes directly.
  */
@@ -207,7 +209,7 @@ client_drop_idle(struct dfs_client *c)
 }
 
 /* One try of dfs_client_call: a broken connection is retried once on a
- * fresh one. */
+ * fresh one; a timed-out one is not. */
 static int
 client_call_once(struct dfs_client *c, uint16_t type, uint16_t expect,
     void (*build)(struct dfs_wbuf *, void *), void *barg,
@@ -242,7 +244,12 @@ client_call_once(struct dfs_client *c, uint16_t type, uint16_t expect,
 			break;
 		}
 		dfs_conn_free(nn);
-		if (rc == -EPROTO)
+		/*
+		 * A namenode that stayed silent for client.timeout is not
+		 * asked again: a second wait would double the bound on how
+		 * long an operation can take (the mount promises one).
+		 */
+		if (rc == -EPROTO || rc == -ETIMEDOUT)
 			break;
 		client_drop_idle(c);
 	}
