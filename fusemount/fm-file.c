@@ -831,6 +831,38 @@ fm_file_renamed(struct fm *fm, const char *from, const char *to)
 	pthread_mutex_unlock(&fm->lock);
 }
 
+/*
+ * Before path's name goes (unlink, or a rename onto it): a file open here
+ * keeps its bytes for its handles, as POSIX wants of a file unlinked
+ * while open.  The cluster deletes a file's blocks with its last name, so
+ * its handles read (and write) from then on a spool of their own: a
+ * stream is committed and fetched back, a clean file fetched.  After the
+ * name is gone nothing of it is committed (fm_file_unlinked).  A fetch
+ * that fails (a full spool disk) does not stop the unlink: the handles
+ * then fail their reads, as they did before this existed.
+ */
+void
+fm_file_keep(struct fm *fm, const char *path)
+{
+	struct fm_file	*f;
+	int		 rc = 0;
+
+	if (atomic_load(&fm->nfiles) == 0 ||
+	    (f = fm_file_get_open(fm, path)) == NULL)
+		return;
+	pthread_mutex_lock(&f->lock);
+	if (f->state == FM_STREAM)
+		rc = fm_file_unstream(f);
+	else if (f->state == FM_CLEAN)
+		rc = fm_file_fetch(f, UINT64_MAX);
+	pthread_mutex_unlock(&f->lock);
+	if (rc != 0)
+		log_warn("%s: cannot keep a copy for the handles still open "
+		    "on it (%s); their reads will fail", path,
+		    strerror(-rc));
+	fm_file_put(f);
+}
+
 /* After an unlink: a file open at path keeps its handles but leaves the
  * table; nothing of it is committed any more. */
 void

@@ -15,7 +15,7 @@
  * are found through their file handle (nullpath_ok), and fm-file.c
  * follows renames and unlinks of the files it has open (hard_remove: an
  * unlinked open file is not renamed to a .fuse_hidden name that other
- * clients would see).
+ * clients would see; fm_file_keep gives its handles a copy instead).
  *
  * What the low-level API would buy later, once the namenode answers
  * lookups by (parent inode, name) and attributes by inode: no path string
@@ -392,6 +392,8 @@ fm_op_remove(const char *path, bool dir)
 	if ((rc = fm_check_path(path)) != 0)
 		return rc;
 	fm_fresh_removing(path);
+	if (!dir)
+		fm_file_keep(fm, path);
 	if (!atomic_load(&fm_unlink_plain)) {
 		rc = dfs_client_unlink_parent(fm->client, path, dir, &parent,
 		    &cause);
@@ -462,6 +464,8 @@ fm_op_rename(const char *from, const char *to, unsigned int flags)
 	if ((rc = fm_check_path(from)) != 0 || (rc = fm_check_path(to)) != 0)
 		return rc;
 	fm_fresh_clear();
+	if (!(flags & RENAME_NOREPLACE))
+		fm_file_keep(fm, to);	/* a file open at to may be replaced */
 	rc = dfs_client_rename(fm->client, from, to,
 	    (flags & RENAME_NOREPLACE) ? 1 : 0, &cause);
 	if ((rc = fm_errno(rc, cause, "rename", from)) == 0)

@@ -194,6 +194,7 @@ bool	 fm_file_overlay(struct fm *, const char *path, struct stat *,
 void	 fm_file_pending_times(struct fm *, const char *path, uint32_t valid,
 	    int64_t atime, int64_t mtime);
 void	 fm_file_renamed(struct fm *, const char *from, const char *to);
+void	 fm_file_keep(struct fm *, const char *path);
 void	 fm_file_unlinked(struct fm *, const char *path);
 void	 fm_file_flush_all(struct fm *);
 

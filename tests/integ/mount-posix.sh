@@ -302,6 +302,63 @@ chmod 4755 "$M/pub/chown"
 ok "chown clears set-user-ID" sh -c "chown $U '$M/pub/chown' && \
     test \"\$(stat -c %u:%a '$M/pub/chown')\" = '$U:755'"
 
+# === a file unlinked (or replaced) while open stays readable ===========
+# POSIX keeps an unlinked file alive for its open descriptors; the cluster
+# deletes blocks with a file's last name, so the mount keeps a copy for
+# its handles (fm_file_keep).  Files span several 64 KiB blocks here.
+py_checks '
+import os, sys, tempfile
+d = sys.argv[1]
+def ok(what, cond):
+    print("%s - %s" % ("ok" if cond else "not ok", what))
+def readall(fd):
+    out = b""
+    while True:
+        b = os.read(fd, 1 << 20)
+        if not b:
+            return out
+        out += b
+data = os.urandom(700000)
+with tempfile.TemporaryFile(dir=d) as f:
+    f.write(data); f.flush(); f.seek(0)
+    ok("tempfile.TemporaryFile (create, unlink, write, read back)",
+       f.read() == data)
+p = d + "/ul-read"
+with open(p, "wb") as f:
+    f.write(data)
+fd = os.open(p, os.O_RDONLY)
+os.read(fd, 1000)
+os.unlink(p)
+ok("the unlinked name is gone at once", not os.path.exists(p))
+ok("an open descriptor reads the unlinked file whole",
+   os.pread(fd, len(data) + 1, 0) == data and readall(fd) == data[1000:])
+os.close(fd)
+p = d + "/ul-over"
+with open(p, "wb") as f:
+    f.write(data)
+fd = os.open(p, os.O_RDONLY)
+with open(d + "/ul-new", "wb") as f:
+    f.write(b"new")
+os.rename(d + "/ul-new", p)
+ok("a file replaced by rename reads whole through an old descriptor",
+   os.pread(fd, len(data) + 1, 0) == data)
+with open(p, "rb") as f:
+    ok("... while its name shows the new file", f.read() == b"new")
+os.close(fd)
+p = d + "/ul-stream"
+fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, data[:300000])
+os.unlink(p)
+os.write(fd, data[300000:])
+os.pwrite(fd, b"patched", 5)
+want = data[:5] + b"patched" + data[12:]
+ok("a file unlinked while written takes writes and reads them back",
+   os.pread(fd, len(data) + 1, 0) == want)
+os.close(fd)
+left = sorted(n for n in os.listdir(d) if n.startswith("ul-"))
+ok("... and nothing of it comes back after close (%s)" % left,
+   left == ["ul-over"])
+' "$M"
 # === a schema 1 database is upgraded on open =============================
 ok "unmount" mount_down
 "$top_builddir/dfs" cluster down "$C" >/dev/null 2>&1
