@@ -212,4 +212,19 @@ ok "a put idle for twice the lease timeout succeeds" test "$st" -eq 0
 dfs get /idle "$T/out/idle" 2>/dev/null
 ok "and reads back identical" cmp "$T/in/idle" "$T/out/idle"
 
+# === 5. A put right after a data node died ================================
+# The namenode still places replicas on the node until the dead timeout,
+# so pipelines of the next blocks name it, in any place: each is set up
+# again without it.  (A first node dying after the set-up, before its
+# first packet, is dn_token.py's "drops the connection before a packet".)
+dead=4
+kill -9 "$(cat "$C/run/datanode$dead.pid")"
+head -c $((40 * 1048576)) /dev/urandom >"$T/in/after"
+dfs put /dev/stdin /after <"$T/in/after" 2>"$T/put5.err"
+st=$?
+ok "a put of 10 blocks right after a data node died succeeds" test "$st" -eq 0
+[ "$st" -eq 0 ] || cat "$T/put5.err"
+dfs get /after "$T/out/after" 2>/dev/null
+ok "and reads back identical" cmp "$T/in/after" "$T/out/after"
+
 finish
