@@ -82,7 +82,7 @@ struct write_xfer {
 	uint64_t	 old_gen;	/* RESUME: the interrupted write's */
 	uint64_t	 offset;	/* where the stream starts */
 	uint32_t	 depth;		/* nodes above us; 0: the writer's */
-	bool		 accepted;	/* OK sent upstream */
+	bool		 streaming;	/* packets were accepted */
 	bool		 local_err;	/* the failure is this node's */
 	bool		 committed;	/* the replica is in current/ */
 	struct dn_blkw	*wf;
@@ -564,6 +564,7 @@ write_receive(struct write_xfer *x, struct dfs_wbuf *in)
 			write_push_err(x, seqno, h.req_id, rc, why);
 			return;
 		}
+		x->streaming = true;
 		if (x->down_fd >= 0 && (rc = dfs_net_write_all(x->down_fd,
 		    in->data, in->len, x->dn->timeout_ms)) != 0) {
 			x->down_err = rc;
@@ -719,7 +720,6 @@ dn_write_serve(struct dn *dn, int fd, const char *peer,
 		goto out;
 	if ((rc = dfs_net_send_ok(fd, h->req_id)) != 0)
 		goto out;
-	x->accepted = true;
 	if (pthread_create(&x->responder, NULL, write_responder, x) != 0) {
 		rc = -EAGAIN;
 		log_err("WRITE of block %" PRIu64 ": cannot start a thread",
@@ -744,10 +744,8 @@ out:
 	for (unsigned i = 0; i < x->qlen; i++)
 		free(x->q[(x->qhead + i) % DN_WINDOW].msg);
 	/* This node's bytes are good when the failure was elsewhere: keep
-	 * them for a RESUME, none at all too once the write was accepted (a
-	 * node upstream died before its first packet, and the writer
-	 * resumes the block at byte 0). */
-	if (!ok && x->wf != NULL && (x->accepted || x->resume) &&
+	 * them for a RESUME. */
+	if (!ok && x->wf != NULL && (x->streaming || x->resume) &&
 	    !x->local_err && !x->committed)
 		dn_store_park(dn->store, x->wf);
 	else

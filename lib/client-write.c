@@ -525,6 +525,14 @@ writer_connect(struct dfs_writer *w, bool resume, uint32_t *failed,
 		xasprintf(cause, "the namenode gave no data nodes");
 		return -ENOSPC;
 	}
+	/*
+	 * Nothing acknowledged: nothing to resume.  A node that lost its
+	 * upstream before the first packet has dropped its (empty) write,
+	 * so a RESUME would be refused by every survivor; the block starts
+	 * again under its new generation instead.
+	 */
+	if (resume && w->acked_bytes == 0)
+		resume = false;
 	if ((rc = dfs_net_connect(w->lb.locs[0].addr, w->c->timeout_ms,
 	    &w->fd, cause)) != 0)
 		return rc;
