@@ -36,15 +36,7 @@ trap cleanup EXIT
 # A bench stopped by a signal still stops its cluster.
 trap 'exit 1' INT TERM HUP
 
-now() { date +%s.%N; }
-rate() { echo "$1 $2 $3" | awk '{ printf "%.0f", $1 / ($3 - $2) }'; }
-best() { echo "$@" | tr ' ' '\n' | sort -n | tail -1; }
-drop() {
-	sync
-	if [ "$(id -u)" -eq 0 ]; then
-		echo 3 >/proc/sys/vm/drop_caches
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # A fresh mount: the kernel and dfs-mount start with nothing cached.
 mount_up() {
@@ -76,21 +68,9 @@ mount_down() {
 
 # The references that say what this machine allows.  Writing: three
 # replicas on one disk are three durable copies of the file written at
-# once (as bench/put-get.sh).  Reading: bench/fuse-null, a FUSE file
+# once (floor, bench/lib.sh).  Reading: bench/fuse-null, a FUSE file
 # system that only hands out zeros, read with dd as dfs-mount is, through
 # the page cache (dfs-mount's default) and with -o direct_io.
-floor() {
-	drop
-	s=$(now)
-	for k in 1 2 3; do
-		dd if="$t/src" of="$t/floor$k" bs=4M oflag=direct conv=fsync \
-		    2>/dev/null &
-	done
-	wait
-	e=$(now)
-	rm -f "$t/floor1" "$t/floor2" "$t/floor3"
-	rate "$mib" "$s" "$e"
-}
 null_read() {
 	mkdir -p "$t/null"
 	"$b/bench/fuse-null" "$t/null" "$mib" "$@" &
@@ -115,7 +95,8 @@ mount_up
 
 lw=""; mw=""; lr=""; mr=""; fw=""; nr=""; nd=""
 for i in 1 2 3; do
-	fw="$fw $(floor)"
+	drop
+	fw="$fw $(floor "$t/src" "$mib")"
 	nr="$nr $(null_read)"
 	nd="$nd $(null_read -o direct_io)"
 	drop
@@ -183,21 +164,18 @@ ratio() { echo "$1 $2" | awk '{ printf "%.2f", $1 / $2 }'; }
 echo "dfs-mount: $mib MiB file, 3 data nodes, replication 3, mount" \
     "options: ${MOUNT_OPTS:-(none)}; best of 3 runs for MB/s"
 printf "%-24s %12s %12s %7s  %s\n" "" mount local ratio target
-printf "%-24s %9s MB/s %7s MB/s %7s  %s\n" "write (dd, fsync)" \
-    "$(best $mw)" "$(best $lw)" "$(ratio "$(best $mw)" "$(best $lw)")" \
-    ">= 0.45x"
-printf "%-24s %9s MB/s %7s MB/s %7s  %s\n" "  3 durable copies" \
-    "$(best $fw)" "$(best $lw)" "$(ratio "$(best $fw)" "$(best $lw)")" \
-    "the most the disk allows"
-printf "%-24s %9s MB/s %7s MB/s %7s  %s\n" "read (fresh mount)" \
-    "$(best $mr)" "$(best $lr)" "$(ratio "$(best $mr)" "$(best $lr)")" \
-    ">= 0.80x"
-printf "%-24s %9s MB/s %7s MB/s %7s  %s\n" "  fuse-null, page cache" \
-    "$(best $nr)" "$(best $lr)" "$(ratio "$(best $nr)" "$(best $lr)")" \
-    "what FUSE allows"
-printf "%-24s %9s MB/s %7s MB/s %7s  %s\n" "  fuse-null, direct_io" \
-    "$(best $nd)" "$(best $lr)" "$(ratio "$(best $nd)" "$(best $lr)")" \
-    "what FUSE allows"
+# row LABEL MOUNT_RUNS LOCAL_RUNS TARGET: the best of each, and the ratio.
+row() {
+	m=$(best $2)
+	l=$(best $3)
+	printf "%-24s %9s MB/s %7s MB/s %7s  %s\n" "$1" "$m" "$l" \
+	    "$(ratio "$m" "$l")" "$4"
+}
+row "write (dd, fsync)" "$mw" "$lw" ">= 0.45x"
+row "  3 durable copies" "$fw" "$lw" "the most the disk allows"
+row "read (fresh mount)" "$mr" "$lr" ">= 0.80x"
+row "  fuse-null, page cache" "$nr" "$lr" "what FUSE allows"
+row "  fuse-null, direct_io" "$nd" "$lr" "what FUSE allows"
 printf "%-24s %10s/s %10s/s %7s  %s\n" "create $nfiles empty" "$mc" "$lc" \
     "$(ratio "$mc" "$lc")" ">= 3000/s"
 printf "%-24s %10s/s %10s/s %7s  %s\n" "stat (cached)" "$ms" "$ls_" \

@@ -28,26 +28,7 @@ trap '[ -n "$stopped" ] && kill -CONT "$stopped"
 # A bench stopped by a signal still stops its cluster.
 trap 'exit 1' INT TERM HUP
 
-now() { date +%s.%N; }
-rate() { echo "$1 $2 $3" | awk '{ printf "%.0f", $1 / ($3 - $2) }'; }
-best() { echo "$@" | tr ' ' '\n' | sort -n | tail -1; }
-
-# What the disk allows a put: three replicas on one machine are three
-# durable copies of the file written at once (each data node fsyncs its
-# own), here with dd straight to the disk (the fastest way measured: three
-# buffered writers and their fsyncs are slower).  MB/s of the file.
-floor() {
-	sync
-	s=$(now)
-	for k in 1 2 3; do
-		dd if="$t/src" of="$t/floor$k" bs=4M oflag=direct conv=fsync \
-		    2>/dev/null &
-	done
-	wait
-	e=$(now)
-	rm -f "$t/floor1" "$t/floor2" "$t/floor3"
-	rate "$mib" "$s" "$e"
-}
+. "$(dirname "$0")/lib.sh"
 
 head -c $((mib << 20)) /dev/urandom >"$t/src"
 "$b/dfs" cluster up "$t/c" -n 3 -r 3 $opts >/dev/null
@@ -59,7 +40,7 @@ for i in 1 2 3; do
 	s=$(now); cp "$t/src" "$t/cp$i"; sync "$t/cp$i"; e=$(now)
 	cps="$cps $(rate "$mib" "$s" "$e")"
 	rm -f "$t/cp$i"
-	floors="$floors $(floor)"
+	floors="$floors $(floor "$t/src" "$mib")"
 	sync
 	s=$(now); dfs put -f "$t/src" /big; e=$(now)
 	puts="$puts $(rate "$mib" "$s" "$e")"
