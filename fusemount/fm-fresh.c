@@ -42,6 +42,7 @@
  * Lock order: fm_fresh_lock is taken last (fm_fresh_created runs under a
  * file's lock) and no other lock is taken while it is held.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -390,11 +391,13 @@ fm_page_add(const char *name, const struct dfs_attr *a, void *arg)
 
 /*
  * A lookup of path (no file of this mount's, no slot): answered from the
- * page, or from a new page when a walk in name order is under way; true
- * with *a filled in.  False: ask the namenode (and tell fm_fresh_found
- * when the name exists).
+ * page, or from a new page when a walk in name order is under way; 1
+ * with *a filled in.  0: ask the namenode (and tell fm_fresh_found when
+ * the name exists).  A negative errno: the namenode did not answer the
+ * page's LIST within client.timeout, and asking it again would make the
+ * lookup wait twice that; the lookup fails now.
  */
-bool
+int
 fm_fresh_lookup(struct fm *fm, const char *path, struct dfs_attr *a)
 {
 	struct fm_page_fill	 fill;
@@ -403,9 +406,10 @@ fm_fresh_lookup(struct fm *fm, const char *path, struct dfs_attr *a)
 	bool			 covered, walking, more = false, found;
 	uint64_t		 gen;
 	int64_t			 at;
+	int			 rc;
 
 	if (fm->attr_timeout <= 0 || name[0] == '\0')
-		return false;
+		return 0;
 	dir = fm_parent_of(path);
 	pthread_mutex_lock(&fm_fresh_lock);
 	found = fm_page_take(fm, dir, name, a, &covered);
@@ -418,7 +422,7 @@ fm_fresh_lookup(struct fm *fm, const char *path, struct dfs_attr *a)
 	pthread_mutex_unlock(&fm_fresh_lock);
 	if (!walking) {
 		free(dir);
-		return found;
+		return found ? 1 : 0;
 	}
 	/* From name on: after the name one byte shorter. */
 	memset(&fill, 0, sizeof fill);
@@ -426,13 +430,15 @@ fm_fresh_lookup(struct fm *fm, const char *path, struct dfs_attr *a)
 	fill.dir = dir;
 	after = xstrndup(name, strlen(name) - 1);
 	at = fm_fresh_now();
-	if (dfs_client_list_some(fm->client, dir, after, FM_PAGE_MAX,
-	    fm_page_add, &fill, &more, &cause) != 0) {
-		free(cause);
+	if ((rc = dfs_client_list_some(fm->client, dir, after, FM_PAGE_MAX,
+	    fm_page_add, &fill, &more, &cause)) != 0) {
 		free(after);
 		fm_page_free(&fill.p);
 		free(dir);
-		return false;
+		if (rc == -ETIMEDOUT)
+			return fm_errno(rc, cause, "stat", path);
+		free(cause);
+		return 0;
 	}
 	/* LIST of a path that became a file elsewhere lists the file. */
 	if (fill.p.n == 1 && !more && fill.p.ents[0].a.type != DFS_FT_DIR &&
@@ -440,7 +446,7 @@ fm_fresh_lookup(struct fm *fm, const char *path, struct dfs_attr *a)
 		free(after);
 		fm_page_free(&fill.p);
 		free(dir);
-		return false;
+		return 0;
 	}
 	fill.p.dir = dir;
 	fill.p.lo = after;
@@ -462,16 +468,17 @@ fm_fresh_lookup(struct fm *fm, const char *path, struct dfs_attr *a)
 	} else
 		fm_page_free(&fill.p);
 	pthread_mutex_unlock(&fm_fresh_lock);
-	return found;
+	return found ? 1 : 0;
 }
 
-/* The namenode said path exists: a walk may be under way. */
+/* The namenode said path exists: a walk may be under way.  The root,
+ * which has no name in a directory, starts none. */
 void
 fm_fresh_found(struct fm *fm, const char *path)
 {
 	char	*dir;
 
-	if (fm->attr_timeout <= 0)
+	if (fm->attr_timeout <= 0 || strcmp(path, "/") == 0)
 		return;
 	dir = fm_parent_of(path);
 	pthread_mutex_lock(&fm_fresh_lock);

@@ -294,7 +294,11 @@ fm_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 		return 0;
 	}
 	/* A lookup in a directory walked in name order (fm-fresh.c). */
-	if (fi == NULL && fm_fresh_lookup(fm, p, &a)) {
+	if (fi == NULL && (rc = fm_fresh_lookup(fm, p, &a)) != 0) {
+		if (rc < 0) {
+			free(p);
+			return rc;
+		}
 		fm_attr_to_stat(&a, st);
 		fm_file_overlay(fm, p, st, false);
 		free(p);
@@ -517,8 +521,10 @@ fm_op_open(const char *path, struct fuse_file_info *fi)
 	    fm_check_path(path) != 0)
 		return fm_file_open(path, fi);
 	fm = fm_get();
-	if (dfs_client_stat(fm->client, path, &a, &cause) == 0 &&
-	    a.type == DFS_FT_FILE && ((a.mode & S_ISUID) ||
+	rc = dfs_client_stat(fm->client, path, &a, &cause);
+	if (rc == -ETIMEDOUT)	/* not a second wait in fm_file_open */
+		return fm_errno(rc, cause, "open", path);
+	if (rc == 0 && a.type == DFS_FT_FILE && ((a.mode & S_ISUID) ||
 	    (a.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))) {
 		s.mode = a.mode & 07777 & ~(uint32_t)S_ISUID;
 		if (s.mode & S_IXGRP)

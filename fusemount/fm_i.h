@@ -152,7 +152,7 @@ void		 fm_fresh_seen(struct fm *, const char *,
 		     const struct dfs_attr *);
 void		 fm_fresh_created(struct fm *, const char *,
 		     const struct dfs_attr *);
-bool		 fm_fresh_lookup(struct fm *, const char *, struct dfs_attr *);
+int		 fm_fresh_lookup(struct fm *, const char *, struct dfs_attr *);
 void		 fm_fresh_found(struct fm *, const char *);
 void		 fm_fresh_opened(const char *);
 void		 fm_fresh_removing(const char *);
