@@ -63,10 +63,11 @@ cont_dn() { kill -CONT "$STOPPED"; STOPPED=; }
 # No local sockets: reads go over TCP to the data nodes, whose stall this
 # checks (short-circuit reads hold the block files themselves).
 if [ "$FUSE" = yes ]; then
-	cluster_start -n 3 -r 3 -b 1M --mount -o datanode.local_socket=
+	cluster_start -n 3 -r 3 -b 1M --heartbeat 1 --mount \
+	    -o datanode.local_socket=
 else
 	echo "# /dev/fuse cannot be used here: the mount case is left out"
-	cluster_start -n 3 -r 3 -b 1M -o datanode.local_socket=
+	cluster_start -n 3 -r 3 -b 1M --heartbeat 1 -o datanode.local_socket=
 fi
 head -c $((64 << 20)) /dev/urandom >"$T/src"
 ok "put of a 64 MiB file in 1 MiB blocks" dfs put "$T/src" /f
@@ -76,6 +77,10 @@ ok "every one of its 64 blocks has 3 replicas" \
 want=$(sha "$T/src")
 
 # === 1. dfs get with a data node stopped before the read ==================
+# Replicas are ranked by the connections each node had at its last
+# heartbeat: one taken during the put would rank node 2 last for every
+# block, and the get would never meet it.  A heartbeat later all are idle.
+sleep 1.5
 stop_dn 2
 s=$(now)
 dfs get /f "$T/got1" 2>"$T/err1"
