@@ -340,7 +340,18 @@ ok "a delete in one mount is seen in the other" wait_for 3 \
 # client.timeout (a silent namenode is not asked twice) instead of
 # hanging, and the mount works again, without a remount, once it is back.
 NNPID=$(cat "$C/run/namenode.pid")
+# nn_stopped PID: every thread of PID has stopped (kill returns before).
+nn_stopped() {
+	for f in /proc/"$1"/task/*/stat; do
+		[ "$(sed 's/.*) //' "$f" | cut -d' ' -f1)" = T ] || return 1
+	done
+}
 kill -STOP "$NNPID"
+i=0
+while ! nn_stopped "$NNPID" && [ $i -lt 500 ]; do
+	sleep 0.01
+	i=$((i + 1))
+done
 s=$(date +%s%3N)
 ok "with the namenode stopped, stat fails with EIO instead of hanging" \
     sh -c "stat '$M2/nn-stopped' 2>&1 | grep -q 'Input/output error'"
@@ -359,6 +370,13 @@ import errno, os, signal, time
 os.stat('$M2/nn-d')
 os.stat('$M2/nn-d/a')
 os.kill($NNPID, signal.SIGSTOP)
+# Every thread stopped, as nn_stopped waits for.
+tasks = '/proc/$NNPID/task'
+for i in range(500):
+    if all(open('%s/%s/stat' % (tasks, k)).read().rsplit(')', 1)[1]
+           .split()[0] == 'T' for k in os.listdir(tasks)):
+        break
+    time.sleep(0.01)
 t = time.monotonic()
 try:
     os.stat('$M2/nn-d/b')
