@@ -5,8 +5,9 @@
 # ctime), FIFOs between two processes, sockets and device nodes (stat(1)
 # and dfs ls -l), set-group-ID directories (through the mount and through
 # dfs), a second user mounting with allow_other (owner, sticky directory,
-# set-user-ID cleared on a write and a chown), and the namenode upgrading
-# a schema 1 database (no hard links) on open.
+# set-user-ID cleared on a write and a chown), files unlinked while open,
+# a spool directory that fills up (ENOSPC, nothing acknowledged lost), and
+# the namenode upgrading a schema 1 database (no hard links) on open.
 # Skips (exit 77) only when /dev/fuse cannot be used here.
 . "${top_srcdir:-.}/tests/lib/cluster.sh"
 . "${top_srcdir:-.}/tests/lib/mount.sh"
@@ -31,6 +32,12 @@ posix_cleanup() {
 	if [ -n "$MOUNT_PID" ]; then
 		kill "$MOUNT_PID" 2>/dev/null
 	fi
+	if is_mounted "$T/mnt-full"; then
+		fusermount3 -u "$T/mnt-full" 2>/dev/null ||
+		    fusermount3 -uz "$T/mnt-full" 2>/dev/null
+	fi
+	sleep 0.2
+	umount "$T/spool-fs" 2>/dev/null
 	cluster_cleanup
 }
 trap posix_cleanup EXIT
@@ -359,6 +366,62 @@ left = sorted(n for n in os.listdir(d) if n.startswith("ul-"))
 ok("... and nothing of it comes back after close (%s)" % left,
    left == ["ul-over"])
 ' "$M"
+# === a full spool directory ================================================
+# A write that is not sequential from the start is kept in the mount's
+# spool ($TMPDIR) until close.  With the spool on a 1 MiB tmpfs, writes
+# that need more fail with ENOSPC, what the cluster holds stays as it was,
+# and what a write acknowledged is what the file holds after close.
+F="$T/mnt-full"
+S="$T/spool-fs"
+is_mounted_fs() { grep -q " $1 tmpfs" /proc/mounts; }
+mkdir -p "$F" "$S"
+ok "a 1 MiB tmpfs for the spool" mount -t tmpfs -o size=1m tmpfs "$S"
+if is_mounted_fs "$S"; then
+	TMPDIR="$S" "$top_builddir/dfs-mount" -c "$C/client.conf" -f "$F" \
+	    2>"$T/mount-full.log" &
+	FULL_PID=$!
+	ok "a mount whose spool is on a 1 MiB tmpfs" \
+	    wait_for 10 "grep -q ' $F fuse' /proc/mounts"
+	head -c 3000000 /dev/urandom >"$T/big"
+	ok "cp of 3 MB into it streams, with no spool" sh -c \
+	    "cp '$T/big' '$F/big' && cmp '$T/big' '$F/big'"
+	py_checks '
+import os, sys
+f, m = sys.argv[1], sys.argv[2]
+big = open(sys.argv[3], "rb").read()
+fd = os.open(f + "/big", os.O_RDWR)
+check("a write into the middle of a 3 MB file, no room to spool it",
+      err(os.pwrite, fd, b"X" * 10, 100), errno.ENOSPC)
+os.close(fd)
+print("%s - the cluster keeps the file as it was" %
+      ("ok" if open(m + "/big", "rb").read() == big else "not ok"))
+for name, mode in (("read-write", os.O_RDWR), ("write-only", os.O_WRONLY)):
+    p = "/holes-" + name
+    fd = os.open(f + p, mode | os.O_CREAT, 0o644)
+    done, e = 0, 0
+    while done < 2000000:
+        try:
+            n = os.pwrite(fd, b"Y" * 65536, 500000 + done)
+        except OSError as x:
+            e = x.errno
+            break
+        done += n
+    check("%s: writes at an offset, past the room of the spool" % name,
+          e, errno.ENOSPC)
+    os.close(fd)
+    got = open(m + p, "rb").read()
+    print("%s - %s: after close the file holds what the writes "
+          "acknowledged (%d bytes)" % ("ok" if got == b"\0" * 500000 +
+          b"Y" * done and done > 0 else "not ok", name, done))
+' "$F" "$M" "$T/big"
+	ok "the mount says why" grep -q "No space left on device" \
+	    "$T/mount-full.log"
+	ok "unmount of the full-spool mount" sh -c "fusermount3 -u '$F'"
+	ok "its dfs-mount exits" wait_for 10 "! kill -0 $FULL_PID"
+	ok "... and leaves nothing in the spool" test -z "$(ls -A "$S")"
+	umount "$S"
+fi
+
 # === a schema 1 database is upgraded on open =============================
 ok "unmount" mount_down
 "$top_builddir/dfs" cluster down "$C" >/dev/null 2>&1
