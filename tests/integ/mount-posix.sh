@@ -36,8 +36,10 @@ posix_cleanup() {
 		fusermount3 -u "$T/mnt-full" 2>/dev/null ||
 		    fusermount3 -uz "$T/mnt-full" 2>/dev/null
 	fi
-	sleep 0.2
-	umount "$T/spool-fs" 2>/dev/null
+	if is_mounted "$T/spool-fs" tmpfs; then
+		sleep 0.2	# the full-spool mount's process lets go of it
+		umount "$T/spool-fs" 2>/dev/null
+	fi
 	cluster_cleanup
 }
 trap posix_cleanup EXIT
@@ -373,10 +375,9 @@ ok("... and nothing of it comes back after close (%s)" % left,
 # and what a write acknowledged is what the file holds after close.
 F="$T/mnt-full"
 S="$T/spool-fs"
-is_mounted_fs() { grep -q " $1 tmpfs" /proc/mounts; }
 mkdir -p "$F" "$S"
 ok "a 1 MiB tmpfs for the spool" mount -t tmpfs -o size=1m tmpfs "$S"
-if is_mounted_fs "$S"; then
+if is_mounted "$S" tmpfs; then
 	TMPDIR="$S" "$top_builddir/dfs-mount" -c "$C/client.conf" -f "$F" \
 	    2>"$T/mount-full.log" &
 	FULL_PID=$!

@@ -11,8 +11,10 @@ need_fuse() {
 	fi
 }
 
+# is_mounted DIR [TYPE]: a file system of TYPE (FUSE when not given) is
+# mounted at DIR.
 is_mounted() {
-	grep -q " $1 fuse" /proc/mounts
+	grep -q " $1 ${2:-fuse}" /proc/mounts
 }
 
 # Python definitions for py_checks scripts: err(f, *args) is the errno
