@@ -186,26 +186,26 @@ cp_running(const struct cp_cluster *cl, const struct cp_daemon *d)
 static void	cp_mkdir(const char *);
 static int	cp_stop(const struct cp_cluster *, const struct cp_daemon *);
 
-static int
-cp_start(const struct cp_cluster *cl, struct cp_daemon *d)
+/*
+ * Run d's program with "-c CONF", d's arguments and extra (or NULL),
+ * output to its log, in a session of its own.  Returns its PID, or -1.
+ */
+static pid_t
+cp_spawn(const struct cp_cluster *cl, const struct cp_daemon *d,
+    const char *extra)
 {
 	char	*conf = cp_path(cl, "%s.conf", d->conf != NULL ? d->conf :
 		    d->name);
 	char	*log = cp_path(cl, "logs/%s.log", d->name);
-	char	*pidf = cp_path(cl, "run/%s.pid", d->name);
 	char	*exe = cp_find_prog(d->prog);
 	pid_t	 pid;
-	FILE	*f;
-	int	 rc = 0;
 
-	if ((pid = fork()) < 0) {
+	if ((pid = fork()) < 0)
 		fprintf(stderr, "dfs cluster: fork: %s\n", strerror(errno));
-		rc = -1;
-		goto out;
-	}
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		int null = open("/dev/null", O_RDONLY);
+		int i = 3;
 		setsid();
 		if (fd >= 0) {
 			dup2(fd, STDOUT_FILENO);
@@ -213,24 +213,90 @@ cp_start(const struct cp_cluster *cl, struct cp_daemon *d)
 		}
 		if (null >= 0)
 			dup2(null, STDIN_FILENO);
-		char *argv[6] = { d->prog, (char *)"-c", conf };
-		for (int i = 0; i < 3 && d->args[i] != NULL; i++)
-			argv[3 + i] = d->args[i];
+		char *argv[7] = { (char *)d->prog, (char *)"-c", conf };
+		for (int k = 0; k < 3 && d->args[k] != NULL; k++)
+			argv[i++] = d->args[k];
+		if (extra != NULL)
+			argv[i] = (char *)extra;
 		execvp(exe, argv);
 		fprintf(stderr, "cannot run %s: %s\n", exe, strerror(errno));
 		_exit(127);
 	}
+	free(conf);
+	free(log);
+	free(exe);
+	return pid;
+}
+
+static int
+cp_start(const struct cp_cluster *cl, struct cp_daemon *d)
+{
+	char	*pidf;
+	pid_t	 pid;
+	FILE	*f;
+
+	if ((pid = cp_spawn(cl, d, NULL)) < 0)
+		return -1;
 	d->started = pid;
+	pidf = cp_path(cl, "run/%s.pid", d->name);
 	if ((f = fopen(pidf, "w")) != NULL) {
 		fprintf(f, "%ld\n", (long)pid);
 		fclose(f);
 	}
-out:
-	free(conf);
-	free(log);
 	free(pidf);
-	free(exe);
-	return rc;
+	return 0;
+}
+
+/* Print the last lines of a daemon's log, to say why it did not start. */
+static void
+cp_log_tail(const struct cp_cluster *cl, const struct cp_daemon *d)
+{
+	char	*log = cp_path(cl, "logs/%s.log", d->name);
+	char	*lines[8] = { NULL }, buf[1024];
+	size_t	 n = 0;
+	FILE	*f;
+
+	if ((f = fopen(log, "r")) == NULL) {
+		free(log);
+		return;
+	}
+	while (fgets(buf, sizeof buf, f) != NULL) {
+		free(lines[n % 8]);
+		lines[n++ % 8] = xstrdup(buf);
+	}
+	fclose(f);
+	fprintf(stderr, "dfs cluster: the last lines of %s:\n", log);
+	for (size_t i = n > 8 ? n - 8 : 0; i < n; i++) {
+		fprintf(stderr, "  %s", lines[i % 8]);
+		if (strchr(lines[i % 8], '\n') == NULL)
+			fputc('\n', stderr);
+	}
+	for (size_t i = 0; i < 8; i++)
+		free(lines[i]);
+	free(log);
+}
+
+/*
+ * Make a new cluster's namespace (and cluster id): dfs-namenode --format,
+ * which refuses to replace one that exists.  Only "up" on a new DIR does
+ * this; an existing cluster's namenode never formats.
+ */
+static int
+cp_format(const struct cp_cluster *cl)
+{
+	pid_t	pid;
+	int	status;
+
+	if ((pid = cp_spawn(cl, &cl->nn, "--format")) < 0)
+		return -1;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	fprintf(stderr, "dfs cluster: dfs-namenode --format failed\n");
+	cp_log_tail(cl, &cl->nn);
+	return -1;
 }
 
 static void
@@ -461,16 +527,19 @@ cp_wait_live(struct cp_cluster *cl, int n, int seconds)
 				fprintf(stderr, "dfs cluster: %s exited at "
 				    "start-up; see %s/logs/%s.log\n", d->name,
 				    cl->dir, d->name);
+				cp_log_tail(cl, d);
 				d->started = 0;
 				goto out;
 			}
 		}
 		usleep(100 * 1000);
 	}
-	if (rc != 0)
+	if (rc != 0) {
 		fprintf(stderr, "dfs cluster: only %u of %d data nodes live "
 		    "after %d s (%s); see %s/logs/\n", a.live, n, seconds,
 		    cause != NULL ? cause : "namenode answered", cl->dir);
+		cp_log_tail(cl, &cl->nn);
+	}
 out:
 	free(cause);
 	dfs_client_free(c);
@@ -648,7 +717,8 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 		free(p);
 		rc = cp_write_conf(&cl, "namenode", c);
 		dfs_config_free(c);
-		if (rc != 0) {
+		/* A new DIR: its namespace is made now, once and for all. */
+		if (rc != 0 || (fresh && cp_format(&cl) != 0)) {
 			rc = 1;
 			goto out;
 		}
@@ -689,6 +759,8 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 
+	/* From here every failure exits 1. */
+	rc = 1;
 	if (cp_running(&cl, &cl.nn) == 0 && cp_start(&cl, &cl.nn) != 0)
 		goto out;
 	for (int i = 0; i < cl.n; i++)

@@ -288,6 +288,7 @@ dn_blkfile_check(const char *dir, dfs_block_id id, uint64_t gen,
 
 	b->id = id;
 	b->gen = gen;
+	b->flags = 0;
 	if (stat(d, &sd) != 0 || !S_ISREG(sd.st_mode))
 		why = "data file is not a regular file";
 	else if ((fd = open(m, O_RDONLY | O_CLOEXEC)) < 0)

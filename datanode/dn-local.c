@@ -203,6 +203,10 @@ local_open(struct local_conn *c, const struct dfs_frame_hdr *h,
 		return dfs_net_send_error(c->fd, h->req_id, -ENOENT,
 		    "no such block: %" PRIu64 " generation %" PRIu64, block,
 		    gen);
+	if (b.flags & DFS_REPORT_CORRUPT)
+		return dfs_net_send_error(c->fd, h->req_id, -EIO, "block %"
+		    PRIu64 " generation %" PRIu64 ": this replica's files do "
+		    "not check", block, gen);
 	if ((rc = local_open_files(dn, &b, fds, &cause)) != 0) {
 		log_warn("local read of block %" PRIu64 " by %s: %s", block,
 		    c->peer, cause);

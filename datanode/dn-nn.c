@@ -36,8 +36,9 @@
 #define NN_POOL			4	/* idle connections kept for RECEIVED */
 #define NN_MAX_NOTES		100000	/* queued notifications */
 #define NN_MAX_BACKOFF_MS	8000
-/* Entries of one block report that fit a frame (24 bytes each). */
-#define NN_REPORT_MAX		((DFS_WIRE_MAX_PAYLOAD - 64) / 24)
+#if DFS_REPORT_PART_MAX * 25 + 256 > DFS_WIRE_MAX_PAYLOAD
+#error "a block report part does not fit a frame"
+#endif
 
 /* A notification waiting for the link: RECEIVED or BAD_BLOCK. */
 struct nn_note {
@@ -53,8 +54,10 @@ struct dn_nn {
 	struct dn	*dn;
 	const char	*addr;		/* namenode.address, borrowed */
 	int64_t		 report_ms;	/* namenode.block_report_interval */
+	size_t		 report_part;	/* namenode.block_report_part */
 	uint64_t	 block_size;	/* cluster.block_size */
 	bool		 full;		/* under one block free, last said */
+	uint64_t	 reports;	/* block reports sent: their ids */
 	pthread_t	 thread;
 	bool		 started;
 
@@ -87,6 +90,8 @@ dn_nn_create(struct dn *dn)
 	    "namenode.block_report_interval");
 	nn->block_size = (uint64_t)dfs_config_int(dn->cfg,
 	    "cluster.block_size");
+	nn->report_part = (size_t)dfs_config_int(dn->cfg,
+	    "namenode.block_report_part");
 	nn->heartbeat_ms = 3000;
 	nn->link_fd = -1;
 	nn->notes_tail = &nn->notes;
@@ -223,7 +228,12 @@ nn_stopping(struct dn_nn *nn)
 	return s;
 }
 
-/* REGISTER: our uuid, address and space; learn our node id. */
+/*
+ * REGISTER: our cluster, uuid, address and space; learn our node id and
+ * the namenode's cluster.  A node that has joined a cluster talks to no
+ * namenode of another (it would carry out its DELETEs); one that has not
+ * joins this one now, for good.
+ */
 static int
 nn_register(struct dn_nn *nn, struct dfs_conn *c, bool *answered,
     char **cause)
@@ -231,24 +241,41 @@ nn_register(struct dn_nn *nn, struct dfs_conn *c, bool *answered,
 	struct dn	*dn = nn->dn;
 	struct dfs_wbuf	*b;
 	struct dfs_rbuf	 r;
+	char		 cluster[DFS_MAX_CLUSTER_ID + 1];
+	const char	*ours = dn_store_cluster(dn->store);
 	uint64_t	 cap, used, node;
 	uint32_t	 hb;
 	int		 rc;
 
 	dn_store_usage(dn->store, &cap, &used);
 	b = dfs_conn_begin(c, DFS_DN_REGISTER);
+	dfs_put_str(b, ours);
 	dfs_put_str(b, dn_store_uuid(dn->store));
 	dfs_put_str(b, dn->advertise);
 	dfs_put_u64(b, cap);
 	dfs_put_u64(b, used);
+	dfs_put_u64(b, dn_store_bytes(dn->store));
 	if ((rc = nn_call(c, DFS_DN_REGISTERED, &r, answered, cause)) != 0)
 		return rc;
 	node = dfs_get_u64(&r);
 	hb = dfs_get_u32(&r);
+	dfs_get_strbuf(&r, cluster, sizeof cluster);
 	if (dfs_rbuf_done(&r) != 0) {
 		xasprintf(cause, "malformed REGISTERED reply");
 		*answered = false;
 		return -EPROTO;
+	}
+	if (ours[0] != '\0' && strcmp(ours, cluster) != 0) {
+		xasprintf(cause, "namenode %s serves cluster %.64s, but this "
+		    "node belongs to cluster %s (%s/cluster.id): not joining",
+		    nn->addr, cluster, ours, dn_store_dir(dn->store));
+		*answered = false;
+		return -EXDEV;
+	}
+	if (ours[0] == '\0' && (rc = dn_store_join(dn->store, cluster,
+	    cause)) != 0) {
+		*answered = false;
+		return rc;
 	}
 	if (hb < 100)
 		hb = 100;
@@ -266,7 +293,13 @@ nn_register(struct dn_nn *nn, struct dfs_conn *c, bool *answered,
 	return 0;
 }
 
-/* A full block report: every finalized replica we hold. */
+/*
+ * A full block report: every finalized replica we hold, in parts of at
+ * most namenode.block_report_part (<= DFS_REPORT_PART_MAX) under one
+ * report id, so a report of any size
+ * arrives whole and the namenode takes one part at a time.  A part
+ * refused midway ends the report; the next attempt starts over.
+ */
 static int
 nn_block_report(struct dn_nn *nn, struct dfs_conn *c, bool *answered,
     char **cause)
@@ -274,26 +307,49 @@ nn_block_report(struct dn_nn *nn, struct dfs_conn *c, bool *answered,
 	struct dfs_wbuf	*b;
 	struct dfs_rbuf	 r;
 	struct dn_block	*v;
-	size_t		 n;
-	int		 rc;
+	size_t		 n, nparts, at = 0, bad = 0;
+	uint64_t	 report;
+	int		 rc = 0;
 
 	v = dn_store_list(nn->dn->store, &n);
-	if (n > NN_REPORT_MAX) {
-		log_err("%zu blocks do not fit one block report; reporting "
-		    "the first %zu", n, (size_t)NN_REPORT_MAX);
-		n = NN_REPORT_MAX;
+	nparts = n == 0 ? 1 : (n + nn->report_part - 1) / nn->report_part;
+	if (nparts > DFS_REPORT_PARTS_MAX) {
+		free(v);
+		xasprintf(cause, "%zu replicas are more than a block report "
+		    "may carry (%d parts of %zu)", n, DFS_REPORT_PARTS_MAX,
+		    nn->report_part);
+		*answered = false;
+		return -E2BIG;
 	}
-	b = dfs_conn_begin(c, DFS_DN_BLOCK_REPORT);
-	dfs_put_u64(b, nn->node);
-	dfs_put_u32(b, (uint32_t)n);
-	for (size_t i = 0; i < n; i++) {
-		dfs_put_u64(b, v[i].id);
-		dfs_put_u64(b, v[i].gen);
-		dfs_put_u64(b, v[i].len);
+	report = (uint64_t)dn_now_ms() << 16 | (nn->reports++ & 0xffff);
+	report &= INT64_MAX;
+	for (size_t part = 0; part < nparts; part++) {
+		size_t k = n - at < nn->report_part ? n - at :
+		    nn->report_part;
+		b = dfs_conn_begin(c, DFS_DN_BLOCK_REPORT);
+		dfs_put_str(b, dn_store_cluster(nn->dn->store));
+		dfs_put_u64(b, nn->node);
+		dfs_put_u64(b, report);
+		dfs_put_u32(b, (uint32_t)part);
+		dfs_put_u32(b, (uint32_t)nparts);
+		dfs_put_u32(b, (uint32_t)k);
+		for (size_t i = at; i < at + k; i++) {
+			dfs_put_u64(b, v[i].id);
+			dfs_put_u64(b, v[i].gen);
+			dfs_put_u64(b, v[i].len);
+			dfs_put_u8(b, v[i].flags);
+			if (v[i].flags & DFS_REPORT_CORRUPT)
+				bad++;
+		}
+		at += k;
+		if ((rc = nn_call(c, DFS_MSG_OK, &r, answered, cause)) != 0)
+			break;
 	}
 	free(v);
-	if ((rc = nn_call(c, DFS_MSG_OK, &r, answered, cause)) == 0)
-		log_info("block report: %zu block%s", n, n == 1 ? "" : "s");
+	if (rc == 0)
+		log_info("block report: %zu block%s in %zu part%s%s", n,
+		    n == 1 ? "" : "s", nparts, nparts == 1 ? "" : "s",
+		    bad > 0 ? ", some flagged corrupt" : "");
 	return rc;
 }
 
@@ -389,9 +445,11 @@ nn_heartbeat(struct dn_nn *nn, struct dfs_conn *c, bool *reregister,
 	dn_store_usage(nn->dn->store, &cap, &used);
 	nn_log_space(nn, cap, used);
 	b = dfs_conn_begin(c, DFS_DN_HEARTBEAT);
+	dfs_put_str(b, dn_store_cluster(nn->dn->store));
 	dfs_put_u64(b, nn->node);
 	dfs_put_u64(b, cap);
 	dfs_put_u64(b, used);
+	dfs_put_u64(b, dn_store_bytes(nn->dn->store));
 	dfs_put_u32(b, (uint32_t)atomic_load(&nn->dn->xfers));
 	if ((rc = nn_call(c, DFS_DN_COMMANDS, &r, answered, cause)) != 0)
 		return rc;
@@ -579,7 +637,9 @@ retry:
 		free(cause);
 		cause = NULL;
 		nn_sleep(nn, backoff, false);
-		if (ever)
+		/* A namenode of another cluster keeps refusing: no need to
+		 * ask it every second. */
+		if (ever || rc == -EXDEV)
 			backoff = backoff * 2 > NN_MAX_BACKOFF_MS ?
 			    NN_MAX_BACKOFF_MS : backoff * 2;
 	}

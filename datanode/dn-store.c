@@ -5,6 +5,8 @@
  * Layout of datanode.data_dir:
  *   node.uuid    this node's identity, made on first start; the namenode
  *                maps it to a stable node id
+ *   cluster.id   the cluster this node joined at its first registration;
+ *                a namenode of any other cluster is refused
  *   lock         flock'ed while a data node uses the directory
  *   tmp/         replicas being written (removed at start-up)
  *   current/     finalized replicas, two files each (see dn-blkfile.c)
@@ -12,10 +14,14 @@
  * Why it is built this way.  current/ holds finished replicas and nothing
  * else (dn-blkfile.c renames a replica in only once it is durable), so
  * start-up is a directory scan: every replica whose sidecar header and
- * sizes check is entered in the table, anything else (a data file whose
- * sidecar never arrived, a size that disagrees) is discarded with a log
- * line.  Bytes are not re-read at start-up: the scanner and every read
- * verify them.  The table (id -> generation, length, chunk size) lives
+ * sizes check is entered in the table.  One that does not check (a
+ * damaged sidecar, a size that disagrees) is entered too, flagged
+ * corrupt: it is never served, the block report says so, and only the
+ * namenode, which knows whether good copies exist elsewhere, may have it
+ * deleted.  A node never deletes a replica on its own because it looks
+ * bad: the fault may be in what it read, and it may be the last copy.
+ * Bytes are not re-read at start-up: the scanner and every read verify
+ * them.  The table (id -> generation, length, chunk size) lives
  * behind one mutex, held only for memory work and the open(2) of a
  * replica being read, so a concurrent delete or a newer generation can
  * unlink the names but never pull the bytes from under a reader.  One
@@ -27,7 +33,6 @@
  * unclaimed, it is discarded at the next sweep (once a heartbeat).
  */
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -42,6 +47,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "uuid.h"
 #include "xmalloc.h"
 
 #include "dn_i.h"
@@ -72,6 +78,7 @@ struct dn_store {
 	int			 cur_fd;	/* current/, for fsync */
 	int			 lock_fd;
 	char			 uuid[40];
+	char			 cluster[DFS_MAX_CLUSTER_ID + 1];	/* or "" */
 
 	pthread_mutex_t		 lock;		/* guards all below */
 	struct store_ent	**buckets;
@@ -191,75 +198,141 @@ store_mkdir(const char *path, char **cause)
 	return -errno;
 }
 
-/* Whether s looks like the text of a uuid (8-4-4-4-12 hex digits). */
-static bool
-store_uuid_ok(const char *s)
-{
-	for (int i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		if (dash ? s[i] != '-' : strchr("0123456789abcdef", s[i]) ==
-		    NULL || s[i] == '\0')
-			return false;
-	}
-	return s[36] == '\0';
-}
-
-/* Read DIR/node.uuid, or make a random one (temp, fsync, rename). */
+/* Write DIR/name durably (temp file, fsync, rename, fsync DIR). */
 static int
-store_uuid_load(struct dn_store *st, char **cause)
+store_write_file(struct dn_store *st, const char *name, const char *text,
+    char **cause)
 {
-	char	*path, *tmp = NULL, buf[64];
-	uint8_t	 r[16];
-	ssize_t	 n;
-	int	 fd = -1, rc = 0;
+	char	*path, *tmp;
+	size_t	 n = strlen(text);
+	int	 fd, rc = 0;
 
-	xasprintf(&path, "%s/node.uuid", st->dir);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, buf, sizeof buf - 1);
-		buf[n < 0 ? 0 : n] = '\0';
-		buf[strcspn(buf, "\r\n")] = '\0';
-		if (!store_uuid_ok(buf)) {
-			xasprintf(cause, "%s does not hold a uuid (remove "
-			    "it to give this node a new identity)", path);
-			rc = -EINVAL;
-			goto out;
-		}
-		memcpy(st->uuid, buf, 37);
-		goto out;
-	}
-	if (errno != ENOENT) {
-		rc = -errno;
-		xasprintf(cause, "cannot read %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-		rc = -EIO;
-		xasprintf(cause, "no random bytes for a node uuid");
-		goto out;
-	}
-	r[6] = (r[6] & 0x0f) | 0x40;	/* version 4 */
-	r[8] = (r[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
-	snprintf(st->uuid, sizeof st->uuid, "%02x%02x%02x%02x-%02x%02x-"
-	    "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
-	    r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
-	    r[13], r[14], r[15]);
-	xasprintf(&tmp, "%s/node.uuid.tmp", st->dir);
+	xasprintf(&path, "%s/%s", st->dir, name);
+	xasprintf(&tmp, "%s/%s.tmp", st->dir, name);
+	errno = 0;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	n = snprintf(buf, sizeof buf, "%s\n", st->uuid);
-	if (fd < 0 || write(fd, buf, n) != n || fsync(fd) != 0 ||
+	if (fd < 0 || write(fd, text, n) != (ssize_t)n || fsync(fd) != 0 ||
 	    rename(tmp, path) != 0 || store_fsync_dir(st->dir) != 0) {
 		rc = errno != 0 ? -errno : -EIO;
 		xasprintf(cause, "cannot write %s: %s", path, strerror(-rc));
 		unlink(tmp);
-		goto out;
 	}
-	log_info("new node identity %s in %s", st->uuid, path);
-out:
 	if (fd >= 0)
 		close(fd);
 	free(tmp);
 	free(path);
 	return rc;
+}
+
+/*
+ * Read the first line of DIR/name into buf: 1 when read, 0 when the file
+ * does not exist, or -errno with a cause.
+ */
+static int
+store_read_line(struct dn_store *st, const char *name, char *buf,
+    size_t size, char **cause)
+{
+	char	*path;
+	ssize_t	 n;
+	int	 fd, rc = 1;
+
+	xasprintf(&path, "%s/%s", st->dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = errno == ENOENT ? 0 : -errno;
+		if (rc < 0)
+			xasprintf(cause, "cannot read %s: %s", path,
+			    strerror(errno));
+		free(path);
+		return rc;
+	}
+	n = read(fd, buf, size - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	close(fd);
+	free(path);
+	return rc;
+}
+
+/* Read DIR/node.uuid, or make a random one. */
+static int
+store_uuid_load(struct dn_store *st, char **cause)
+{
+	char	buf[64];
+	int	rc;
+
+	if ((rc = store_read_line(st, "node.uuid", buf, sizeof buf,
+	    cause)) < 0)
+		return rc;
+	if (rc == 1) {
+		if (!dfs_uuid_ok(buf)) {
+			xasprintf(cause, "%s/node.uuid does not hold a uuid "
+			    "(remove it to give this node a new identity)",
+			    st->dir);
+			return -EINVAL;
+		}
+		memcpy(st->uuid, buf, DFS_UUID_LEN + 1);
+		return 0;
+	}
+	if (dfs_uuid_new(st->uuid) != 0) {
+		xasprintf(cause, "no random bytes for a node uuid");
+		return -EIO;
+	}
+	snprintf(buf, sizeof buf, "%s\n", st->uuid);
+	if ((rc = store_write_file(st, "node.uuid", buf, cause)) != 0)
+		return rc;
+	log_info("new node identity %s in %s/node.uuid", st->uuid, st->dir);
+	return 0;
+}
+
+/* Read DIR/cluster.id, if this node has joined a cluster yet. */
+static int
+store_cluster_load(struct dn_store *st, char **cause)
+{
+	char	buf[DFS_MAX_CLUSTER_ID + 2];
+	int	rc;
+
+	if ((rc = store_read_line(st, "cluster.id", buf, sizeof buf,
+	    cause)) <= 0)
+		return rc;
+	if (!dfs_uuid_ok(buf)) {
+		xasprintf(cause, "%s/cluster.id does not hold a cluster id; "
+		    "put the right one back (dfs-namenode logs its own at "
+		    "start-up)", st->dir);
+		return -EINVAL;
+	}
+	memcpy(st->cluster, buf, DFS_UUID_LEN + 1);
+	return 0;
+}
+
+/* The cluster this node has joined, or "".  Borrowed. */
+const char *
+dn_store_cluster(struct dn_store *st)
+{
+	return st->cluster;
+}
+
+/*
+ * Join cluster id for good: recorded durably before the node takes a
+ * single command from its namenode.  Called by the namenode link's one
+ * thread only.
+ */
+int
+dn_store_join(struct dn_store *st, const char *id, char **cause)
+{
+	char	buf[DFS_MAX_CLUSTER_ID + 2];
+	int	rc;
+
+	if (!dfs_uuid_ok(id)) {
+		xasprintf(cause, "the namenode's cluster id '%.64s' is not a "
+		    "uuid", id);
+		return -EPROTO;
+	}
+	snprintf(buf, sizeof buf, "%s\n", id);
+	if ((rc = store_write_file(st, "cluster.id", buf, cause)) != 0)
+		return rc;
+	memcpy(st->cluster, id, DFS_UUID_LEN + 1);
+	log_info("joined cluster %s (recorded in %s/cluster.id)", id, st->dir);
+	return 0;
 }
 
 /* Remove everything under tmp/: writes a previous run never finished. */
@@ -288,7 +361,30 @@ store_clean_tmp(struct dn_store *st)
 		    n == 1 ? "" : "s", st->tmp);
 }
 
-/* Build the block table from current/, discarding what does not check. */
+/*
+ * A replica whose files do not check at start-up: entered in the table
+ * flagged corrupt (never served, reported as such), never deleted here.
+ * 0 when entered, -1 when it is no replica at all (not a regular file).
+ */
+static int
+store_flag_bad(struct dn_store *st, int dfd, const char *name,
+    struct dn_block *b, const char *why)
+{
+	struct stat	sb;
+
+	if (fstatat(dfd, name, &sb, 0) != 0 || !S_ISREG(sb.st_mode)) {
+		log_warn("ignoring %s/%s: not a regular file", st->cur, name);
+		return -1;
+	}
+	log_err("replica %s/%s does not check (%s): kept, not served, and "
+	    "reported corrupt to the namenode", st->cur, name, why);
+	b->len = (uint64_t)sb.st_size;
+	b->chunk_size = 0;
+	b->flags = DFS_REPORT_CORRUPT;
+	return 0;
+}
+
+/* Build the block table from current/; see the top of the file. */
 static int
 store_scan(struct dn_store *st, char **cause)
 {
@@ -317,31 +413,37 @@ store_scan(struct dn_store *st, char **cause)
 			continue;
 		}
 		if (meta) {
-			/* A sidecar alone: its data file never arrived. */
+			/* A sidecar alone holds no data; it is left be. */
 			path = dn_blkfile_path(st->cur, id, gen, false);
-			if (access(path, F_OK) != 0 && errno == ENOENT) {
-				log_warn("discarding %s/%s: no data file",
+			if (access(path, F_OK) != 0 && errno == ENOENT)
+				log_warn("ignoring %s/%s: no data file",
 				    st->cur, de->d_name);
-				unlinkat(dirfd(d), de->d_name, 0);
-				bad++;
-			}
 			free(path);
 			continue;
 		}
 		if ((why = dn_blkfile_check(st->cur, id, gen, &b)) != NULL) {
-			log_warn("discarding replica %s/%s: %s", st->cur,
-			    de->d_name, why);
-			dn_blkfile_unlink(st->cur, id, gen);
+			if (store_flag_bad(st, dirfd(d), de->d_name, &b,
+			    why) != 0)
+				continue;
 			bad++;
-			continue;
 		}
 		if ((e = store_get(st, id)) != NULL) {
 			/* A crash between finalizing a newer generation and
-			 * removing the older one. */
+			 * removing the older one.  The older goes only when
+			 * the newer checks: it may be the only good copy. */
 			uint64_t old = e->b.gen < gen ? e->b.gen : gen;
-			log_warn("block %" PRIu64 ": discarding generation %"
-			    PRIu64 ", superseded", id, old);
-			dn_blkfile_unlink(st->cur, id, old);
+			bool newer_bad = ((e->b.gen > gen ? e->b.flags :
+			    b.flags) & DFS_REPORT_CORRUPT) != 0;
+			if (newer_bad)
+				log_warn("block %" PRIu64 ": generation %"
+				    PRIu64 " kept on disk (superseded, but the "
+				    "newer one does not check)", id, old);
+			else {
+				log_warn("block %" PRIu64 ": discarding "
+				    "generation %" PRIu64 ", superseded", id,
+				    old);
+				dn_blkfile_unlink(st->cur, id, old);
+			}
 			bad++;
 			if (e->b.gen > gen)
 				continue;
@@ -351,7 +453,8 @@ store_scan(struct dn_store *st, char **cause)
 	closedir(d);
 	log_info("%zu block%s, %" PRIu64 " bytes in %s%s", st->count,
 	    st->count == 1 ? "" : "s", st->bytes, st->cur,
-	    bad > 0 ? " (some discarded, see above)" : "");
+	    bad > 0 ? " (some do not check or were superseded, see above)" :
+	    "");
 	return 0;
 }
 
@@ -397,7 +500,8 @@ dn_store_open(const char *dir, struct dn_store **stp, char **cause)
 		    strerror(errno));
 		goto fail;
 	}
-	if ((rc = store_uuid_load(st, cause)) != 0)
+	if ((rc = store_uuid_load(st, cause)) != 0 ||
+	    (rc = store_cluster_load(st, cause)) != 0)
 		goto fail;
 	store_clean_tmp(st);
 	if ((rc = store_scan(st, cause)) != 0)
@@ -525,6 +629,18 @@ dn_store_delete(struct dn_store *st, dfs_block_id id, uint64_t gen,
 	}
 	dn_blkfile_unlink(st->cur, id, gen);
 	return 0;
+}
+
+/* Bytes of the finalized replicas this node holds. */
+uint64_t
+dn_store_bytes(struct dn_store *st)
+{
+	uint64_t	n;
+
+	pthread_mutex_lock(&st->lock);
+	n = st->bytes;
+	pthread_mutex_unlock(&st->lock);
+	return n;
 }
 
 /* Size and use of the file system holding the data directory. */
@@ -716,7 +832,13 @@ dn_store_open_replica(struct dn_store *st, dfs_block_id id, uint64_t gen,
 
 	*rp = NULL;
 	pthread_mutex_lock(&st->lock);
-	if ((e = store_get(st, id)) != NULL && e->b.gen == gen)
+	if ((e = store_get(st, id)) != NULL && e->b.gen == gen &&
+	    (e->b.flags & DFS_REPORT_CORRUPT)) {
+		rc = -EIO;
+		if (cause != NULL)
+			xasprintf(cause, "block %" PRIu64 " generation %" PRIu64
+			    ": this replica's files do not check", id, gen);
+	} else if (e != NULL && e->b.gen == gen)
 		rc = dn_rfile_open(st->cur, &e->b, rp, cause);
 	else {
 		rc = -ENOENT;

@@ -58,6 +58,8 @@ struct dn_block {
 	uint64_t	gen;
 	uint64_t	len;
 	uint32_t	chunk_size;
+	uint8_t		flags;		/* DFS_REPORT_CORRUPT: its files do
+					   not check; never served */
 };
 
 struct dn_store;
@@ -90,10 +92,13 @@ int	dn_store_open(const char *dir, struct dn_store **, char **cause);
 void	dn_store_free(struct dn_store *);
 const char *dn_store_uuid(const struct dn_store *);
 const char *dn_store_dir(const struct dn_store *);
+const char *dn_store_cluster(struct dn_store *);
+int	dn_store_join(struct dn_store *, const char *id, char **cause);
 int	dn_store_find(struct dn_store *, dfs_block_id, struct dn_block *);
 struct dn_block *dn_store_list(struct dn_store *, size_t *np);
 int	dn_store_delete(struct dn_store *, dfs_block_id, uint64_t gen,
 	    char **cause);
+uint64_t dn_store_bytes(struct dn_store *);
 void	dn_store_usage(struct dn_store *, uint64_t *capacity,
 	    uint64_t *used);
 int	dn_store_room(struct dn_store *, uint64_t need, char **cause);

@@ -37,7 +37,8 @@ usage(FILE *f)
 	    "Keys used: datanode.listen, datanode.advertise, "
 	    "datanode.data_dir,\n"
 	    "cluster.secret_file, namenode.address, namenode.key_rotation,\n"
-	    "namenode.block_report_interval, datanode.scan_period,\n"
+	    "namenode.block_report_interval, namenode.block_report_part,\n"
+	    "datanode.scan_period, "
 	    "datanode.scan_rate, datanode.local_socket, cluster.block_size,\n"
 	    "client.timeout, log.level, log.syslog\n"
 	    "(see npdfs.conf(5)).\n");

@@ -74,6 +74,8 @@ const struct conf_key dfs_config_table[] = {
 	    "silence after which a data node is dead"),
 	K_SECS("namenode.block_report_interval", SEC, DAY, "1h",
 	    "full block report period"),
+	K_INT("namenode.block_report_part", 1, 16384, "16384",
+	    "replicas in one part of a block report"),
 	K_DBL("namenode.safemode_threshold", 0.0, 1.0, "0.999",
 	    "share of blocks reported before leaving safe mode"),
 	K_SECS("namenode.safemode_timeout", 0, DAY, "30s",
@@ -82,6 +84,8 @@ const struct conf_key dfs_config_table[] = {
 	    "block token validity"),
 	K_SECS("namenode.key_rotation", MINUTE, 30 * DAY, "1d",
 	    "token key rotation period"),
+	K_SECS("namenode.delete_grace", 0, DAY, "60s",
+	    "no replica is deleted until this long after start-up"),
 	K_SECS("namenode.lease_timeout", SEC, DAY, "60s",
 	    "silence after which a writer's lease expires"),
 

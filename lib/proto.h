@@ -84,18 +84,24 @@ enum dfs_msg {
 				   replica) */
 
 	/* Data node -> namenode. */
-	DFS_DN_REGISTER = 200,	/* str uuid, str addr, u64 capacity,
-				   u64 used -> DN_REGISTERED */
-	DFS_DN_REGISTERED = 201, /* u64 node, u32 heartbeat_ms */
-	DFS_DN_HEARTBEAT = 202,	/* u64 node, u64 capacity, u64 used,
-				   u32 xceivers -> DN_COMMANDS */
+	DFS_DN_REGISTER = 200,	/* str cluster, str uuid, str addr,
+				   u64 capacity, u64 used, u64 dfs_used
+				   -> DN_REGISTERED (cluster "" from a node
+				   that has never joined one) */
+	DFS_DN_REGISTERED = 201, /* u64 node, u32 heartbeat_ms,
+				   str cluster */
+	DFS_DN_HEARTBEAT = 202,	/* str cluster, u64 node, u64 capacity,
+				   u64 used, u64 dfs_used, u32 xceivers
+				   -> DN_COMMANDS */
 	DFS_DN_COMMANDS = 203,	/* u32 n, n x cmd; cmd = u8 kind, then
 				   DELETE: u64 block, u64 gen;
 				   REPLICATE: lblock (targets to copy to,
 				   token for writing them);
 				   REREGISTER: (nothing) */
-	DFS_DN_BLOCK_REPORT = 204, /* u64 node, u32 n, n x (u64 block,
-				   u64 gen, u64 len) -> OK */
+	DFS_DN_BLOCK_REPORT = 204, /* str cluster, u64 node, u64 report,
+				   u32 part, u32 nparts, u32 n,
+				   n x (u64 block, u64 gen, u64 len,
+				   u8 flags) -> OK; see DFS_REPORT_* */
 	DFS_DN_RECEIVED = 205,	/* u64 node, u64 block, u64 gen, u64 len
 				   -> OK */
 
@@ -204,6 +210,18 @@ enum dfs_set {
 	DFS_SET_ATIME_NOW = 64,	/* the namenode's clock, not atime_ns */
 	DFS_SET_MTIME_NOW = 128,
 };
+
+/* One BLOCK_REPORT part carries at most this many replicas (25 bytes
+ * each): a report of any size is split into parts of one report id, and
+ * the namenode holds its lock for one part at a time. */
+#define DFS_REPORT_PART_MAX	16384
+#define DFS_REPORT_PARTS_MAX	65536
+/* Flags of a replica in a block report. */
+#define DFS_REPORT_CORRUPT	0x01	/* its holder found it does not check
+					   (a bad sidecar at start-up) */
+
+/* A cluster id: text, at most this long (a uuid is 36). */
+#define DFS_MAX_CLUSTER_ID	64
 
 enum dfs_dn_cmd {
 	DFS_CMD_DELETE = 1,

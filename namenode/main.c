@@ -19,6 +19,7 @@
 #include "xmalloc.h"
 
 #define OPT_PORT_FILE	256
+#define OPT_FORMAT	257
 
 static const struct option nn_longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -27,6 +28,7 @@ static const struct option nn_longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
+	{ "format", no_argument, NULL, OPT_FORMAT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -37,10 +39,13 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: dfs-namenode [-dhV] [-c file] [-o key=value] "
 	    "[--port-file file]\n"
+	    "       dfs-namenode --format [-c file] [-o key=value]\n"
 	    "  -c, --config FILE     read the configuration from FILE\n"
 	    "  -o, --set KEY=VALUE   set a configuration key (repeatable)\n"
 	    "  -d, --debug           log at debug level\n"
 	    "      --port-file FILE  write the bound host:port to FILE\n"
+	    "      --format          make a new, empty namespace with a new "
+	    "cluster id, and exit\n"
 	    "  -h, --help            show this help\n"
 	    "  -V, --version         show the version\n"
 	    "Keys used: cluster.block_size cluster.replication "
@@ -49,7 +54,8 @@ usage(FILE *f)
 	    "namenode.dead_timeout\n"
 	    "  namenode.safemode_threshold namenode.safemode_timeout "
 	    "namenode.token_lifetime\n"
-	    "  namenode.key_rotation namenode.lease_timeout log.level "
+	    "  namenode.key_rotation namenode.lease_timeout "
+	    "namenode.delete_grace log.level "
 	    "log.syslog\n");
 }
 
@@ -138,6 +144,7 @@ nn_settings(struct nn *nn, const struct dfs_config *cfg, char **cause)
 	    "namenode.safemode_timeout");
 	nn->safemode_threshold = dfs_config_double(cfg,
 	    "namenode.safemode_threshold");
+	nn->delete_grace_ms = dfs_config_int(cfg, "namenode.delete_grace");
 	if (nn->token_lifetime_s < 1)
 		nn->token_lifetime_s = 1;
 	if ((rc = dfs_hostport_split(listen, host, sizeof host, &port,
@@ -183,6 +190,7 @@ main(int argc, char **argv)
 	const char		*cfg_file = NULL, *port_file = NULL;
 	char			**sets = NULL, *cause = NULL;
 	int			 nsets = 0, ch, debug = 0, level, sig;
+	bool			 format = false;
 	sigset_t		 ss;
 
 	while ((ch = getopt_long(argc, argv, "c:o:dhV", nn_longopts,
@@ -206,6 +214,9 @@ main(int argc, char **argv)
 			return 0;
 		case OPT_PORT_FILE:
 			port_file = optarg;
+			break;
+		case OPT_FORMAT:
+			format = true;
 			break;
 		default:
 			usage(stderr);
@@ -240,9 +251,15 @@ main(int argc, char **argv)
 	nn.listen_fd = -1;
 	nn.start_ms = nn_now_ms();
 	nn.safemode = true;
-	if (nn_db_open(&nn, dfs_config_str(cfg, "namenode.meta_dir"),
+	if (nn_db_open(&nn, dfs_config_str(cfg, "namenode.meta_dir"), format,
 	    &cause) != 0)
 		goto fail;
+	if (format) {
+		printf("cluster id %s\n", nn.cluster_id);
+		nn_db_close(&nn);
+		dfs_config_free(cfg);
+		return 0;
+	}
 	nn_place_safemode(&nn);
 	if (nn_listen(&nn, dfs_config_str(cfg, "namenode.listen"), port_file,
 	    &cause) != 0)

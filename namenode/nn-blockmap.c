@@ -364,34 +364,114 @@ out_free:
 }
 
 /*
- * One replica a node says it has: kept when the namespace vouches for
- * it, else the node is told to delete it.  Returns 1 when kept.  One the
- * node was told to delete (a surplus replica) but has not heard of yet is
- * not counted again: the next pass could otherwise trim another replica
- * in its place.
+ * The holder itself says its replica does not check (its sidecar failed
+ * at start-up): it stops counting, and is never deleted on that alone.
+ */
+static int
+nn_blockmap_holder_bad(struct nn *nn, dfs_node_id node, dfs_block_id block,
+    uint64_t gen)
+{
+	log_warn("node %llu: its replica of block %llu gen %llu does not "
+	    "check (reported by the node itself)", (unsigned long long)node,
+	    (unsigned long long)block, (unsigned long long)gen);
+	return nn_db_exec(nn, "UPDATE live.replicas SET corrupt = 1 WHERE "
+	    "block = ? AND node = ? AND gen = ? AND corrupt = 0", "iii",
+	    (int64_t)block, (int64_t)node, (int64_t)gen);
+}
+
+/*
+ * A replica the namespace cannot vouch for, and knows nothing against
+ * either: a block id the namenode has not handed out yet (its database
+ * is older than the node's disk) or a generation newer than it knows.
+ * It is kept where it is, listed by fsck and report, for an operator to
+ * judge.
+ */
+static int
+nn_blockmap_unknown(struct nn *nn, dfs_node_id node, dfs_block_id block,
+    uint64_t gen, uint64_t len, const char *why)
+{
+	log_warn("node %llu: replica %llu gen %llu (%llu bytes) is unknown "
+	    "(%s): kept, not deleted", (unsigned long long)node,
+	    (unsigned long long)block, (unsigned long long)gen,
+	    (unsigned long long)len, why);
+	return nn_db_exec(nn, "INSERT OR REPLACE INTO live.unknown(block, "
+	    "node, gen, len) VALUES (?, ?, ?, ?)", "iiii", (int64_t)block,
+	    (int64_t)node, (int64_t)gen, (int64_t)(len > INT64_MAX ?
+	    INT64_MAX : len));
+}
+
+/* Tell node to delete a replica the namenode knows is garbage. */
+static int
+nn_blockmap_garbage(struct nn *nn, dfs_node_id node, dfs_block_id block,
+    uint64_t gen, const char *why)
+{
+	log_info("node %llu: replica %llu gen %llu is %s: to be deleted",
+	    (unsigned long long)node, (unsigned long long)block,
+	    (unsigned long long)gen, why);
+	return nn_datanodes_queue(nn, node, DFS_CMD_DELETE, block, gen, NULL,
+	    0);
+}
+
+/*
+ * One replica a node says it has.  Returns 1 when it counts as a good
+ * replica, 0 when it does not, or a negative errno.
+ *
+ * A replica is deleted only on positive knowledge: its block was deleted
+ * (an id below the block counter that the namespace no longer holds),
+ * superseded (an older generation), or it disagrees with a complete
+ * block's length while the block has its full count of good replicas
+ * elsewhere.  What the namespace does not know (an id at or above the
+ * counter, a newer generation) is kept and listed as unknown, and a
+ * replica its holder flags as corrupt is never deleted from here (see
+ * nn-corrupt.c).  One the node was told to delete (a surplus replica) but
+ * has not heard of yet is not counted again: the next pass could
+ * otherwise trim another replica in its place.
  */
 static int
 nn_blockmap_accept(struct nn *nn, dfs_node_id node, dfs_block_id block,
-    uint64_t gen, uint64_t len)
+    uint64_t gen, uint64_t len, uint8_t flags)
 {
 	static const char sql_doomed[] =
 	    "SELECT EXISTS (SELECT 1 FROM live.commands WHERE node = ?1 AND "
 	    "block = ?2 AND gen = ?3 AND kind = 1)";
+	static const char sql_repl[] =
+	    "SELECT i.replication FROM blocks b JOIN inodes i ON "
+	    "i.id = b.ino WHERE b.id = ?";
 	struct nn_block	b;
-	int64_t		doomed;
-	int		rc;
+	int64_t		doomed, next, repl;
+	int		good, bad, rc;
 
+	if (block > INT64_MAX || gen > INT64_MAX || len > INT64_MAX)
+		return nn_blockmap_unknown(nn, node, block, gen, len,
+		    "out of range");
 	rc = nn_blockmap_get(nn, sql_block, (int64_t)block, &b);
 	if (rc != 0 && rc != -ENOENT)
 		return rc;
-	if (rc == -ENOENT || b.gen != gen || len > INT64_MAX ||
-	    (b.complete && b.len != len)) {
-		log_debug("node %llu: replica %llu gen %llu len %llu is not "
-		    "wanted", (unsigned long long)node,
-		    (unsigned long long)block, (unsigned long long)gen,
-		    (unsigned long long)len);
-		return nn_datanodes_queue(nn, node, DFS_CMD_DELETE, block, gen,
-		    NULL, 0);
+	if (rc == -ENOENT) {
+		if ((rc = nn_db_i64(nn, &next, "SELECT value FROM meta WHERE "
+		    "key = 'next_block'", "")) != 0)
+			return rc;
+		if ((int64_t)block < next)
+			return nn_blockmap_garbage(nn, node, block, gen,
+			    "of a deleted block");
+		return nn_blockmap_unknown(nn, node, block, gen, len,
+		    "block id not handed out yet");
+	}
+	if (gen < b.gen)
+		return nn_blockmap_garbage(nn, node, block, gen, "superseded");
+	if (gen > b.gen)
+		return nn_blockmap_unknown(nn, node, block, gen, len,
+		    "generation newer than the namespace's");
+	if (b.complete && b.len != len && !(flags & DFS_REPORT_CORRUPT)) {
+		if ((rc = nn_blockmap_good_count(nn, block, &good, &bad)) != 0 ||
+		    (rc = nn_db_i64(nn, &repl, sql_repl, "i",
+		    (int64_t)block)) != 0)
+			return rc;
+		if (good >= repl)
+			return nn_blockmap_garbage(nn, node, block, gen,
+			    "of the wrong length, with enough good replicas "
+			    "elsewhere");
+		/* Kept, counting as nothing, until good copies exist. */
 	}
 	if ((rc = nn_db_i64(nn, &doomed, sql_doomed, "iii", (int64_t)node,
 	    (int64_t)block, (int64_t)gen)) != 0)
@@ -409,7 +489,9 @@ nn_blockmap_accept(struct nn *nn, dfs_node_id node, dfs_block_id block,
 	    "iiii", (int64_t)block, (int64_t)node, (int64_t)len,
 	    nn_now_ms())) != 0)
 		return rc;
-	return 1;
+	if (flags & DFS_REPORT_CORRUPT)
+		return nn_blockmap_holder_bad(nn, node, block, gen);
+	return b.complete && b.len != len ? 0 : 1;
 }
 
 /* The node a data node request names, which must be registered and live. */
@@ -422,43 +504,107 @@ nn_blockmap_node(struct nn_req *req, dfs_node_id node)
 	    "register again", (unsigned long long)node);
 }
 
-/* DN_BLOCK_REPORT: the node's full replica set replaces what we knew. */
+/*
+ * Where a node's report stands: part 0 of a report id starts it, each
+ * next part must follow in order, and only the last one drops the
+ * replicas the report did not name.  Anything else (a part out of order,
+ * another report id midway) is refused, and the node starts over.
+ */
+static int
+nn_blockmap_report_part(struct nn_req *req, dfs_node_id node,
+    uint64_t report, uint32_t part, uint32_t nparts)
+{
+	struct nn	*nn = req->nn;
+	sqlite3_stmt	*st;
+	int64_t		 cur_id = 0, cur_next = -1;
+	int		 rc;
+
+	if (nparts == 0 || nparts > DFS_REPORT_PARTS_MAX || part >= nparts ||
+	    report > INT64_MAX)
+		return nn_server_fail(req, -EINVAL, "bad block report part "
+		    "%u of %u", part, nparts);
+	st = nn_db_sql(nn, "SELECT report_id, report_next FROM live.nodes "
+	    "WHERE id = ?", "i", (int64_t)node);
+	if ((rc = nn_db_step(nn, st)) == 1) {
+		cur_id = sqlite3_column_int64(st, 0);
+		cur_next = sqlite3_column_int64(st, 1);
+		nn_db_reset(st);
+	} else if (rc < 0)
+		return rc;
+	if (part == 0) {
+		if ((rc = nn_db_exec(nn, "UPDATE live.replicas SET seen = 0 "
+		    "WHERE node = ?", "i", (int64_t)node)) != 0 ||
+		    (rc = nn_db_exec(nn, "DELETE FROM live.unknown WHERE "
+		    "node = ?", "i", (int64_t)node)) != 0)
+			return rc;
+	} else if (cur_id != (int64_t)report || cur_next != (int64_t)part)
+		return nn_server_fail(req, -EPROTO, "block report %llu part %u "
+		    "out of order (expected report %lld part %lld): send the "
+		    "whole report again", (unsigned long long)report, part,
+		    (long long)cur_id, (long long)cur_next);
+	return nn_db_exec(nn, "UPDATE live.nodes SET report_id = ?, "
+	    "report_next = ? WHERE id = ?", "iii", (int64_t)report,
+	    part + 1 < nparts ? (int64_t)part + 1 : (int64_t)-1,
+	    (int64_t)node);
+}
+
+/*
+ * DN_BLOCK_REPORT: one part of the node's full replica set, which
+ * replaces what we knew once its last part has come.  Each part is its
+ * own transaction, so the lock is held for one part at a time.
+ */
 int
 nn_blockmap_op_block_report(struct nn_req *req)
 {
 	struct nn	*nn = req->nn;
+	char		 cluster[DFS_MAX_CLUSTER_ID + 1];
 	dfs_node_id	 node;
-	uint32_t	 n, kept = 0;
+	uint64_t	 report;
+	uint32_t	 part, nparts, n, kept = 0;
+	int64_t		 unknown = 0;
 	int		 rc;
 
+	dfs_get_strbuf(&req->in, cluster, sizeof cluster);
 	node = dfs_get_u64(&req->in);
+	report = dfs_get_u64(&req->in);
+	part = dfs_get_u32(&req->in);
+	nparts = dfs_get_u32(&req->in);
 	n = dfs_get_u32(&req->in);
-	if (req->in.err != 0 || n != dfs_rbuf_left(&req->in) / 24 ||
-	    dfs_rbuf_left(&req->in) % 24 != 0)
+	if (req->in.err != 0 || n > DFS_REPORT_PART_MAX ||
+	    n != dfs_rbuf_left(&req->in) / 25 ||
+	    dfs_rbuf_left(&req->in) % 25 != 0)
 		return nn_server_fail(req, -EBADMSG, "malformed %s request",
 		    dfs_msg_name(req->type));
+	if ((rc = nn_datanodes_cluster(req, cluster)) != 0)
+		return rc;
 	pthread_mutex_lock(&nn->lock);
 	if ((rc = nn_blockmap_node(req, node)) != 0)
 		goto out;
 	if ((rc = nn_db_begin(nn)) != 0)
 		goto out;
-	rc = nn_db_exec(nn, "UPDATE live.replicas SET seen = 0 WHERE node = ?",
-	    "i", (int64_t)node);
+	rc = nn_blockmap_report_part(req, node, report, part, nparts);
 	for (uint32_t i = 0; rc >= 0 && i < n; i++) {
 		dfs_block_id block = dfs_get_u64(&req->in);
 		uint64_t gen = dfs_get_u64(&req->in);
 		uint64_t len = dfs_get_u64(&req->in);
-		if ((rc = nn_blockmap_accept(nn, node, block, gen, len)) == 1)
+		uint8_t flags = dfs_get_u8(&req->in);
+		if ((rc = nn_blockmap_accept(nn, node, block, gen, len,
+		    flags)) == 1)
 			kept++;
 	}
-	if (rc >= 0)
+	if (rc >= 0 && part + 1 == nparts)
 		rc = nn_db_exec(nn, "DELETE FROM live.replicas WHERE node = ? "
 		    "AND seen = 0", "i", (int64_t)node);
-	rc = nn_db_end(nn, rc);
+	if (rc >= 0 && part + 1 == nparts)
+		rc = nn_db_i64(nn, &unknown, "SELECT count(*) FROM "
+		    "live.unknown WHERE node = ?", "i", (int64_t)node);
+	rc = nn_db_end(nn, rc < 0 ? rc : 0);
 	if (rc == 0) {
 		pthread_cond_broadcast(&nn->replica_added);
-		log_info("block report from node %llu: %u replicas, %u kept",
-		    (unsigned long long)node, n, kept);
+		log_info("block report from node %llu (part %u of %u): %u "
+		    "replicas, %u good%s", (unsigned long long)node, part + 1,
+		    nparts, n, kept, unknown > 0 ? "; some unknown, kept "
+		    "(see fsck)" : "");
 	}
 out:
 	pthread_mutex_unlock(&nn->lock);
@@ -486,7 +632,7 @@ nn_blockmap_op_received(struct nn_req *req)
 		goto out;
 	if ((rc = nn_db_begin(nn)) != 0)
 		goto out;
-	rc = nn_blockmap_accept(nn, node, block, gen, len);
+	rc = nn_blockmap_accept(nn, node, block, gen, len, 0);
 	rc = nn_db_end(nn, rc < 0 ? rc : 0);
 	if (rc == 0) {
 		pthread_cond_broadcast(&nn->replica_added);

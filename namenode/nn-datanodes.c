@@ -55,6 +55,41 @@ nn_datanodes_live(struct nn *nn, dfs_node_id node)
 }
 
 /*
+ * Whether DELETEs may go out now: never in safe mode, when the replica
+ * map is still being rebuilt, and not within namenode.delete_grace of
+ * start-up, so that an operator who started the namenode on the wrong
+ * database or with the wrong clock has time to stop it before any
+ * replica goes.  Until then DELETEs wait in their queues.
+ */
+bool
+nn_datanodes_may_delete(struct nn *nn)
+{
+	return !nn->safemode && nn_now_ms() - nn->start_ms >=
+	    nn->delete_grace_ms;
+}
+
+/*
+ * A data node message's cluster id, which must be ours: a node of
+ * another cluster would take our deletions for its own, and we its
+ * replicas for garbage.  "" is a node that has never joined a cluster
+ * (only REGISTER may say so; it then joins ours).
+ */
+int
+nn_datanodes_cluster(struct nn_req *req, const char *cluster)
+{
+	if (strcmp(cluster, req->nn->cluster_id) == 0)
+		return 0;
+	if (cluster[0] == '\0' && req->type == DFS_DN_REGISTER)
+		return 0;
+	log_err("refused %s from a data node of cluster '%.64s': this is "
+	    "cluster %s", dfs_msg_name(req->type), cluster,
+	    req->nn->cluster_id);
+	return nn_server_fail(req, -EXDEV, "this namenode serves cluster %s, "
+	    "not '%.64s': a data node joins one cluster for good (see "
+	    "DATA_DIR/cluster.id)", req->nn->cluster_id, cluster);
+}
+
+/*
  * Queue a command for node's next heartbeat; the same DELETE or
  * REPLICATE of the same block is queued once.  body is what follows the
  * kind byte (REPLICATE: an lblock without its token).
@@ -90,7 +125,8 @@ nn_datanodes_printable(const char *s, size_t max)
 /* The registration itself, inside its transaction. */
 static int
 nn_datanodes_do_register(struct nn_req *req, const char *uuid,
-    const char *addr, uint64_t capacity, uint64_t used, int64_t *idp)
+    const char *addr, uint64_t capacity, uint64_t used, uint64_t dfs_used,
+    int64_t *idp)
 {
 	static const char sql_upsert[] =
 	    "INSERT INTO datanodes(uuid, addr) VALUES (?1, ?2) "
@@ -121,9 +157,11 @@ nn_datanodes_do_register(struct nn_req *req, const char *uuid,
 			return rc;
 	}
 	if ((rc = nn_db_exec(nn, "INSERT OR REPLACE INTO live.nodes(id, state,"
-	    " capacity, used, xceivers, last_hb_ms) VALUES (?, 1, ?, ?, 0, ?)",
-	    "iiii", id, (int64_t)(capacity > INT64_MAX ? INT64_MAX : capacity),
+	    " capacity, used, dfs_used, xceivers, last_hb_ms) VALUES "
+	    "(?, 1, ?, ?, ?, 0, ?)", "iiiii", id,
+	    (int64_t)(capacity > INT64_MAX ? INT64_MAX : capacity),
 	    (int64_t)(used > INT64_MAX ? INT64_MAX : used),
+	    (int64_t)(dfs_used > INT64_MAX ? INT64_MAX : dfs_used),
 	    nn_now_ms())) != 0)
 		return rc;
 	/*
@@ -137,7 +175,9 @@ nn_datanodes_do_register(struct nn_req *req, const char *uuid,
 	    (rc = nn_db_exec(nn, "UPDATE live.replicas SET corrupt = 1 WHERE "
 	    "node = ? AND corrupt > 1", "i", id)) != 0 ||
 	    (rc = nn_db_exec(nn, "DELETE FROM live.pending WHERE node = ? "
-	    "AND kind = 3", "i", id)) != 0)
+	    "AND kind = 3", "i", id)) != 0 ||
+	    (rc = nn_db_exec(nn, "DELETE FROM live.unknown WHERE node = ?",
+	    "i", id)) != 0)
 		return rc;
 	*idp = id;
 	return 0;
@@ -150,16 +190,21 @@ nn_datanodes_op_register(struct nn_req *req)
 	struct nn	*nn = req->nn;
 	struct dfs_wbuf	*b;
 	char		 uuid[NN_MAX_UUID + 1], addr[256], host[256];
-	uint64_t	 capacity, used;
+	char		 cluster[DFS_MAX_CLUSTER_ID + 1];
+	uint64_t	 capacity, used, dfs_used;
 	uint16_t	 port;
 	int64_t		 id = 0;
 	int		 rc;
 
+	dfs_get_strbuf(&req->in, cluster, sizeof cluster);
 	dfs_get_strbuf(&req->in, uuid, sizeof uuid);
 	dfs_get_strbuf(&req->in, addr, sizeof addr);
 	capacity = dfs_get_u64(&req->in);
 	used = dfs_get_u64(&req->in);
+	dfs_used = dfs_get_u64(&req->in);
 	if ((rc = nn_server_decoded(req)) != 0)
+		return rc;
+	if ((rc = nn_datanodes_cluster(req, cluster)) != 0)
 		return rc;
 	if (!nn_datanodes_printable(uuid, NN_MAX_UUID))
 		return nn_server_fail(req, -EINVAL, "bad data node uuid");
@@ -171,17 +216,18 @@ nn_datanodes_op_register(struct nn_req *req)
 	pthread_mutex_lock(&nn->lock);
 	if ((rc = nn_db_begin(nn)) == 0) {
 		rc = nn_datanodes_do_register(req, uuid, addr, capacity, used,
-		    &id);
+		    dfs_used, &id);
 		rc = nn_db_end(nn, rc);
 	}
 	pthread_mutex_unlock(&nn->lock);
 	if (rc != 0)
 		return rc;
-	log_info("data node %lld (%s) registered at %s", (long long)id, uuid,
-	    addr);
+	log_info("data node %lld (%s) registered at %s%s", (long long)id,
+	    uuid, addr, cluster[0] == '\0' ? ", joining this cluster" : "");
 	b = nn_server_reply(req, DFS_DN_REGISTERED);
 	dfs_put_u64(b, (uint64_t)id);
 	dfs_put_u32(b, (uint32_t)nn->heartbeat_ms);
+	dfs_put_str(b, nn->cluster_id);
 	return 0;
 }
 
@@ -192,14 +238,19 @@ nn_datanodes_drain(struct nn *nn, dfs_node_id node, struct dfs_wbuf *b)
 {
 	static const char sql[] =
 	    "SELECT seq, kind, block, gen, body FROM live.commands "
-	    "WHERE node = ? ORDER BY seq LIMIT ?";
+	    "WHERE node = ?1 AND (?3 OR kind != 1) ORDER BY seq LIMIT ?2";
+	static const char sql_done[] =
+	    "DELETE FROM live.commands WHERE node = ?1 AND seq <= ?2 AND "
+	    "(?3 OR kind != 1)";
+	bool		 deletes = nn_datanodes_may_delete(nn);
 	struct dfs_token tok;
 	sqlite3_stmt	*st;
 	int64_t		 last = -1;
 	uint32_t	 n = 0;
 	time_t		 now = time(NULL);
 
-	st = nn_db_sql(nn, sql, "ii", (int64_t)node, (int64_t)NN_MAX_CMDS);
+	st = nn_db_sql(nn, sql, "iii", (int64_t)node, (int64_t)NN_MAX_CMDS,
+	    (int64_t)deletes);
 	while (nn_db_step(nn, st) == 1) {
 		uint8_t kind = (uint8_t)sqlite3_column_int(st, 1);
 		dfs_block_id block = (dfs_block_id)sqlite3_column_int64(st, 2);
@@ -222,8 +273,8 @@ nn_datanodes_drain(struct nn *nn, dfs_node_id node, struct dfs_wbuf *b)
 		}
 		n++;
 	}
-	if (last >= 0 && nn_db_exec(nn, "DELETE FROM live.commands WHERE "
-	    "node = ? AND seq <= ?", "ii", (int64_t)node, last) != 0)
+	if (last >= 0 && nn_db_exec(nn, sql_done, "iii", (int64_t)node, last,
+	    (int64_t)deletes) != 0)
 		log_warn("cannot dequeue commands of node %llu",
 		    (unsigned long long)node);
 	return n;
@@ -281,29 +332,35 @@ nn_datanodes_op_heartbeat(struct nn_req *req)
 {
 	static const char sql[] =
 	    "UPDATE live.nodes SET capacity = ?2, used = ?3, xceivers = ?4, "
-	    "last_hb_ms = ?5 WHERE id = ?1 AND state = 1";
+	    "last_hb_ms = ?5, dfs_used = ?6 WHERE id = ?1 AND state = 1";
 	struct nn	*nn = req->nn;
 	struct dfs_wbuf	*b;
+	char		 cluster[DFS_MAX_CLUSTER_ID + 1];
 	dfs_node_id	 node;
-	uint64_t	 capacity, used;
+	uint64_t	 capacity, used, dfs_used;
 	uint32_t	 xceivers, n = 0;
 	size_t		 npos;
 	int		 rc;
 
+	dfs_get_strbuf(&req->in, cluster, sizeof cluster);
 	node = dfs_get_u64(&req->in);
 	capacity = dfs_get_u64(&req->in);
 	used = dfs_get_u64(&req->in);
+	dfs_used = dfs_get_u64(&req->in);
 	xceivers = dfs_get_u32(&req->in);
 	if ((rc = nn_server_decoded(req)) != 0)
+		return rc;
+	if ((rc = nn_datanodes_cluster(req, cluster)) != 0)
 		return rc;
 	b = nn_server_reply(req, DFS_DN_COMMANDS);
 	npos = b->len;
 	dfs_put_u32(b, 0);
 	pthread_mutex_lock(&nn->lock);
-	if (node <= INT64_MAX && (rc = nn_db_exec(nn, sql, "iiiii",
+	if (node <= INT64_MAX && (rc = nn_db_exec(nn, sql, "iiiiii",
 	    (int64_t)node, (int64_t)(capacity > INT64_MAX ? INT64_MAX :
 	    capacity), (int64_t)(used > INT64_MAX ? INT64_MAX : used),
-	    (int64_t)xceivers, nn_now_ms())) == 0 && nn_db_changes(nn) == 1) {
+	    (int64_t)xceivers, nn_now_ms(), (int64_t)(dfs_used > INT64_MAX ?
+	    INT64_MAX : dfs_used))) == 0 && nn_db_changes(nn) == 1) {
 		nn_datanodes_confirm(nn, node, capacity, used);
 		n = nn_datanodes_drain(nn, node, b);
 	} else if (rc == 0) {

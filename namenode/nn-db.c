@@ -41,6 +41,7 @@
 
 #include "log.h"
 #include "nn_i.h"
+#include "uuid.h"
 #include "xmalloc.h"
 
 static const char nn_db_schema[] =
@@ -132,7 +133,12 @@ static const char nn_db_live_schema[] =
 	"  used INTEGER NOT NULL DEFAULT 0,"
 	"  xceivers INTEGER NOT NULL DEFAULT 0,"
 	"  last_hb_ms INTEGER NOT NULL,"
-	"  isfull INTEGER NOT NULL DEFAULT 0);"	/* under one block free */
+	"  isfull INTEGER NOT NULL DEFAULT 0,"	/* under one block free */
+	"  dfs_used INTEGER NOT NULL DEFAULT 0,"	/* its replicas' bytes */
+	/* The block report under way: its id and the part expected next
+	 * (-1: none under way). */
+	"  report_id INTEGER NOT NULL DEFAULT 0,"
+	"  report_next INTEGER NOT NULL DEFAULT -1);"
 	"CREATE TABLE live.replicas("
 	"  block INTEGER NOT NULL,"
 	"  node INTEGER NOT NULL,"
@@ -168,6 +174,16 @@ static const char nn_db_live_schema[] =
 	"  prio INTEGER NOT NULL,"
 	"  since_ms INTEGER NOT NULL);"
 	"CREATE INDEX live.needed_prio ON needed(prio, since_ms);"
+	/* Replicas a node reported that the namespace does not know (a block
+	 * id not handed out yet, a newer generation): kept on the node, and
+	 * listed by fsck and report; see nn-blockmap.c. */
+	"CREATE TABLE live.unknown("
+	"  block INTEGER NOT NULL,"
+	"  node INTEGER NOT NULL,"
+	"  gen INTEGER NOT NULL,"
+	"  len INTEGER NOT NULL,"
+	"  PRIMARY KEY(block, node)) WITHOUT ROWID;"
+	"CREATE INDEX live.unknown_node ON unknown(node);"
 	"CREATE TABLE live.commands("
 	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  node INTEGER NOT NULL,"
@@ -230,32 +246,116 @@ nn_db_script(struct nn *nn, const char *sql, char **cause)
 }
 
 /*
- * Open (creating when missing) dir and dir/namespace.db, set it up for WAL
- * and create what a first start needs.  Called before any thread runs.
+ * Whether the open database holds a namespace at all: an empty or
+ * foreign SQLite file has no meta table.
+ */
+static bool
+nn_db_has_namespace(struct nn *nn)
+{
+	int64_t	n;
+
+	return nn_db_i64(nn, &n, "SELECT count(*) FROM sqlite_master WHERE "
+	    "type = 'table' AND name IN ('meta', 'inodes', 'dirents', "
+	    "'blocks')", "") == 0 && n == 4;
+}
+
+/*
+ * The cluster id in meta, into nn->cluster_id.  A namespace made before
+ * clusters had ids gets one now: it is the cluster's namespace already,
+ * so naming it formats nothing.  Inside the open's transaction.
+ */
+static int
+nn_db_cluster_id(struct nn *nn, const char *path, bool format, char **cause)
+{
+	static const char sql[] =
+	    "SELECT value FROM meta WHERE key = 'cluster_id'";
+	sqlite3_stmt	*st = nn_db_sql(nn, sql, "");
+	const char	*v;
+	char		 id[DFS_UUID_LEN + 1];
+	int		 rc;
+
+	if ((rc = nn_db_step(nn, st)) == 1) {
+		v = (const char *)sqlite3_column_text(st, 0);
+		snprintf(nn->cluster_id, sizeof nn->cluster_id, "%s",
+		    v != NULL ? v : "");
+		nn_db_reset(st);
+		if (!dfs_uuid_ok(nn->cluster_id)) {
+			xasprintf(cause, "%s: its cluster id '%.64s' is not a "
+			    "uuid; the database is damaged", path,
+			    nn->cluster_id);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (rc != 0 || dfs_uuid_new(id) != 0) {
+		xasprintf(cause, "%s: cannot read or make its cluster id", path);
+		return -EIO;
+	}
+	if ((rc = nn_db_exec(nn, "INSERT INTO meta VALUES ('cluster_id', ?)",
+	    "t", id)) != 0) {
+		xasprintf(cause, "%s: cannot record its cluster id", path);
+		return rc;
+	}
+	snprintf(nn->cluster_id, sizeof nn->cluster_id, "%s", id);
+	if (format)
+		log_info("formatted a new namespace in %s: cluster id %s",
+		    path, id);
+	else
+		log_warn("%s had no cluster id (made before clusters had "
+		    "one): it is now %s", path, id);
+	return 0;
+}
+
+/*
+ * Open dir/namespace.db, set it up for WAL and upgrade its schema.  With
+ * format, make a new, empty namespace with a new cluster id instead, and
+ * refuse when the file exists.  Without it, a database that is missing,
+ * empty or not ours is refused: a namenode that started on an empty
+ * namespace would take every replica in the cluster for garbage.  Called
+ * before any thread runs.
  */
 int
-nn_db_open(struct nn *nn, const char *dir, char **cause)
+nn_db_open(struct nn *nn, const char *dir, bool format, char **cause)
 {
+	struct stat	 sb;
 	char		*path = NULL;
 	int64_t		 version = 0;
-	int		 src, rc = 0;
+	int		 flags, src, rc = 0;
 
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		rc = -errno;
-		if (cause != NULL)
+	xasprintf(&path, "%s/namespace.db", dir);
+	if (format) {
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			rc = -errno;
 			xasprintf(cause, "cannot create namenode.meta_dir %s: "
 			    "%s", dir, strerror(errno));
+			goto out;
+		}
+		if (lstat(path, &sb) == 0) {
+			rc = -EEXIST;
+			xasprintf(cause, "%s exists: it holds a namespace, "
+			    "which --format would not replace; remove it "
+			    "first if you really mean to start a new, empty "
+			    "cluster", path);
+			goto out;
+		}
+	} else if (stat(path, &sb) != 0) {
+		rc = -errno;
+		xasprintf(cause, "%s: %s.  A namenode never starts on a new, "
+		    "empty namespace by itself (every block in the cluster "
+		    "would look unknown): check namenode.meta_dir, or put the "
+		    "database back; to make a new cluster on purpose, run "
+		    "dfs-namenode --format", path, strerror(errno));
 		goto out;
 	}
-	xasprintf(&path, "%s/namespace.db", dir);
-	src = sqlite3_open_v2(path, &nn->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	if (format)
+		flags |= SQLITE_OPEN_CREATE;
+	src = sqlite3_open_v2(path, &nn->db, flags, NULL);
 	if (src != SQLITE_OK) {
 		rc = -EIO;
-		if (cause != NULL)
-			xasprintf(cause, "cannot open %s: %s", path,
-			    nn->db != NULL ? sqlite3_errmsg(nn->db) :
-			    sqlite3_errstr(src));
+		xasprintf(cause, "cannot open %s: %s", path,
+		    nn->db != NULL ? sqlite3_errmsg(nn->db) :
+		    sqlite3_errstr(src));
 		goto out;
 	}
 	sqlite3_busy_timeout(nn->db, 5000);
@@ -268,22 +368,34 @@ nn_db_open(struct nn *nn, const char *dir, char **cause)
 	if ((rc = nn_db_script(nn, "PRAGMA locking_mode=EXCLUSIVE;"
 	    "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=NORMAL;"
-	    "PRAGMA foreign_keys=ON;", cause)) != 0)
+	    "PRAGMA foreign_keys=ON;", cause)) != 0) {
+		free(*cause);
+		xasprintf(cause, "%s is not a namespace database that can be "
+		    "opened (%s); put a good copy back", path,
+		    sqlite3_errmsg(nn->db));
 		goto out;
+	}
 	if ((rc = nn_db_script(nn, "BEGIN IMMEDIATE;", cause)) != 0)
 		goto out;
+	if (!format && !nn_db_has_namespace(nn)) {
+		sqlite3_exec(nn->db, "ROLLBACK", NULL, NULL, NULL);
+		rc = -EINVAL;
+		xasprintf(cause, "%s holds no namespace (it is empty or not a "
+		    "namenode's database): put the right database back; to "
+		    "make a new cluster on purpose, remove it and run "
+		    "dfs-namenode --format", path);
+		goto out;
+	}
 	if ((rc = nn_db_script(nn, nn_db_schema, cause)) != 0) {
 		sqlite3_exec(nn->db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
-	if (nn_db_exec(nn, nn_db_root, "i", nn_wall_ns()) != 0 ||
+	if ((format && nn_db_exec(nn, nn_db_root, "i", nn_wall_ns()) != 0) ||
 	    nn_db_i64(nn, &version, "SELECT value FROM meta WHERE key = "
 	    "'schema'", "") != 0) {
 		sqlite3_exec(nn->db, "ROLLBACK", NULL, NULL, NULL);
 		rc = -EIO;
-		if (cause != NULL)
-			xasprintf(cause, "%s: cannot set up the namespace",
-			    path);
+		xasprintf(cause, "%s: cannot set up the namespace", path);
 		goto out;
 	}
 	if (version == 1) {
@@ -295,19 +407,22 @@ nn_db_open(struct nn *nn, const char *dir, char **cause)
 		    "files)", path);
 		version = 2;
 	}
+	if ((rc = nn_db_cluster_id(nn, path, format, cause)) != 0) {
+		sqlite3_exec(nn->db, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
 	if ((rc = nn_db_script(nn, "COMMIT;", cause)) != 0)
 		goto out;
 	if (version != NN_SCHEMA_VERSION) {
 		rc = -EINVAL;
-		if (cause != NULL)
-			xasprintf(cause, "%s has schema version %lld; this "
-			    "namenode reads version %d", path,
-			    (long long)version, NN_SCHEMA_VERSION);
+		xasprintf(cause, "%s has schema version %lld; this namenode "
+		    "reads version %d", path, (long long)version,
+		    NN_SCHEMA_VERSION);
 		goto out;
 	}
 	if ((rc = nn_db_script(nn, nn_db_live_schema, cause)) != 0)
 		goto out;
-	log_info("namespace in %s", path);
+	log_info("namespace in %s (cluster %s)", path, nn->cluster_id);
 out:
 	free(path);
 	return rc;

@@ -367,6 +367,10 @@ nn_place_trim(struct nn *nn, const struct nn_work *w)
 	int64_t		 nodes[DFS_MAX_REPLICATION];
 	int		 n = 0, rc;
 
+	/* Not while DELETEs are held back: the trimmed replica would leave
+	 * the map long before it leaves its node. */
+	if (!nn_datanodes_may_delete(nn))
+		return 0;
 	st = nn_db_sql(nn, sql, "ii", (int64_t)w->id,
 	    (int64_t)(w->good - w->repl));
 	while (n < DFS_MAX_REPLICATION && (rc = nn_db_step(nn, st)) == 1)

@@ -88,7 +88,9 @@ struct nn {
 	int64_t		 lease_timeout_ms;
 	int64_t		 safemode_timeout_ms;
 	double		 safemode_threshold;
+	int64_t		 delete_grace_ms;	/* no DELETE before this */
 	struct dfs_token_keys keys;
+	char		 cluster_id[DFS_MAX_CLUSTER_ID + 1];	/* nn-db.c */
 
 	/* The namenode lock and what it guards. */
 	pthread_mutex_t	 lock;
@@ -131,7 +133,8 @@ int64_t	 nn_now_ms(void);
 int64_t	 nn_wall_ns(void);
 
 /* nn-db.c */
-int	 nn_db_open(struct nn *, const char *dir, char **cause);
+int	 nn_db_open(struct nn *, const char *dir, bool format,
+	     char **cause);
 void	 nn_db_close(struct nn *);
 sqlite3_stmt *nn_db_sql(struct nn *, const char *sql, const char *types,
 	     ...);
@@ -254,6 +257,8 @@ int	 nn_fsck_op_statfs(struct nn_req *);
 
 /* nn-datanodes.c */
 bool	 nn_datanodes_live(struct nn *, dfs_node_id);
+bool	 nn_datanodes_may_delete(struct nn *);
+int	 nn_datanodes_cluster(struct nn_req *, const char *cluster);
 int	 nn_datanodes_queue(struct nn *, dfs_node_id, uint8_t kind,
 	     dfs_block_id, uint64_t gen, const void *body, size_t len);
 int	 nn_datanodes_start(struct nn *, char **cause);

@@ -116,11 +116,13 @@ mv "$T/a.log" "$T/a.log.1"
 rm -f "$T/a.port"
 start a
 A=$(cat "$T/a.port")
-ok "restart finds the $NBLK blocks it holds" \
-    grep -q "info: $NBLK blocks\\?, " "$T/a.log"
-ok "restart discards a data file without a sidecar" \
-    sh -c "grep -q 'discarding replica .*blk_77_1: no sidecar' '$T/a.log' \
-    && test ! -e '$T/a/current/blk_77_1'"
+# It also counts the data file without a sidecar, which it keeps, flagged
+# corrupt: a node never deletes a replica on its own because it looks bad.
+ok "restart finds the $NBLK blocks it holds, and the damaged one" \
+    grep -q "info: $((NBLK + 1)) blocks\\?, " "$T/a.log"
+ok "restart keeps a data file without a sidecar, flagged, not deleted" \
+    sh -c "grep -q 'replica .*blk_77_1 does not check (no sidecar): kept' \
+    '$T/a.log' && test -e '$T/a/current/blk_77_1'"
 ok "restart empties tmp/" test -z "$(ls "$T/a/tmp")"
 ok "restart keeps the node uuid" test "$(cat "$T/a/node.uuid")" = "$UUID"
 

@@ -46,6 +46,7 @@ start_nn() {
 	    -o namenode.listen=127.0.0.1:0 -o namenode.meta_dir="$T/meta" \
 	    -o namenode.heartbeat=1s -o namenode.dead_timeout=4s \
 	    -o cluster.replication=2 -o namenode.safemode_timeout=0 \
+	    -o namenode.delete_grace=0 \
 	    --port-file "$T/port" -d 2>"$T/$1.log" &
 	pid=$!
 	i=0
@@ -86,6 +87,15 @@ elif grep -q 'cluster.secret_file is not set' "$T/nosecret.log"; then
 else
 	result not-ok "says cluster.secret_file is not set"
 	cat "$T/nosecret.log"
+fi
+
+if "$NN" -o cluster.secret_file="$T/secret" -o namenode.meta_dir="$T/meta" \
+    --format >"$T/format.out" 2>"$T/format.log" &&
+    grep -q '^cluster id ' "$T/format.out"; then
+	result ok "--format makes a namespace and prints its cluster id"
+else
+	result not-ok "--format makes a namespace and prints its cluster id"
+	cat "$T/format.log"
 fi
 
 if start_nn first; then

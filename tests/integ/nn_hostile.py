@@ -212,6 +212,8 @@ class FakeDN:
     def __init__(self, addr, uuid, dn_addr):
         self.nn = NN(addr)
         self.uuid, self.dn_addr = uuid, dn_addr
+        self.cluster = ""       # joins the namenode's at registration
+        self.reports = 0
         self.id = None
         self.commands = []
         self.beating = True
@@ -222,18 +224,23 @@ class FakeDN:
         with self.io:
             return self.nn.call(mtype, p)
 
-    def register(self):
-        e, r = self.call(DN_REGISTER, w.Payload().str(self.uuid)
-                            .str(self.dn_addr).u64(1 << 40).u64(0))
+    def register(self, cluster=None):
+        e, r = self.call(DN_REGISTER, w.Payload()
+                            .str(self.cluster if cluster is None else cluster)
+                            .str(self.uuid).str(self.dn_addr)
+                            .u64(1 << 40).u64(0).u64(0))
         if e:
             return e, None
         self.id = r.u64()
-        return 0, r.u32()
+        hb = r.u32()
+        self.cluster = r.str()
+        return 0, hb
 
-    def heartbeat(self, node=None):
+    def heartbeat(self, node=None, cluster=None):
         e, r = self.call(DN_HEARTBEAT, w.Payload()
+                            .str(self.cluster if cluster is None else cluster)
                             .u64(self.id if node is None else node)
-                            .u64(1 << 40).u64(0).u32(0))
+                            .u64(1 << 40).u64(0).u64(0).u32(0))
         if e:
             return e, None
         cmds = []
@@ -253,11 +260,26 @@ class FakeDN:
         return self.call(DN_RECEIVED, w.Payload().u64(self.id).u64(block)
                             .u64(gen).u64(length))[0]
 
-    def block_report(self, entries):
-        p = w.Payload().u64(self.id).u32(len(entries))
-        for b, g, n in entries:
-            p.u64(b).u64(g).u64(n)
-        return self.call(DN_BLOCK_REPORT, p)[0]
+    def report_part(self, report, part, nparts, entries, cluster=None):
+        p = w.Payload().str(self.cluster if cluster is None else cluster) \
+            .u64(self.id).u64(report).u32(part).u32(nparts) \
+            .u32(len(entries))
+        for e in entries:
+            b, g, n = e[:3]
+            p.u64(b).u64(g).u64(n).u8(e[3] if len(e) > 3 else 0)
+        return self.call(DN_BLOCK_REPORT, p)
+
+    def block_report(self, entries, per_part=0):
+        """A whole report, in parts of per_part entries (0: one part)."""
+        per = per_part or max(len(entries), 1)
+        parts = [entries[i:i + per] for i in range(0, len(entries), per)] \
+            or [[]]
+        self.reports += 1
+        for i, part in enumerate(parts):
+            e = self.report_part(self.reports, i, len(parts), part)[0]
+            if e:
+                return e
+        return 0
 
     def take(self, kind):
         with self.lock:
@@ -366,7 +388,7 @@ def hostile(addr):
     e, msg = c.call(ADD_BLOCK, p)
     check("an exclude count of 2^32-1 is refused", e in (-errno.EINVAL,
           -errno.EBADMSG), (e, msg))
-    p = w.Payload().u64(1).u32(0x7FFFFFFF)
+    p = w.Payload().str("").u64(1).u64(1).u32(0).u32(1).u32(0x7FFFFFFF)
     e, msg = c.call(DN_BLOCK_REPORT, p)
     check("a block report count beyond the payload is refused",
           e == -errno.EBADMSG, (e, msg))
@@ -658,21 +680,38 @@ def blockmap(addr, secret):
           any(cmd[1]["block"] == blocks[0]["block"] and
               token_ok(secret, cmd[1]["token"]) for cmd in reps), reps)
 
-    # Block reports: unknown blocks and stale generations are deleted.
-    # (A node that carried out the DELETE of its corrupt replica no longer
-    # reports it.)
+    # Block reports: a replica is deleted only on positive knowledge.  A
+    # block id below the namenode's counter that the namespace no longer
+    # holds was deleted, and an older generation was superseded: both go.
+    # An id the namenode has not handed out yet, or a newer generation,
+    # is unknown: kept, and listed.  (A node that carried out the DELETE
+    # of its corrupt replica no longer reports it.)
     d0 = dns[0]
     held = [(b["block"], b["gen"], b["len"]) for b in blocks
             if d0.id in [n for n, _ in b["locs"]] and
             not (d0.id == victim and b["block"] == blocks[0]["block"])]
-    check("a block report is accepted", d0.block_report(
-        held + [(999999, 1, 10), (blocks[1]["block"], 1, 100)]) == 0)
+    e, tmp = c.create("/gone", client="w9", repl=1)
+    e, gb = c.add_block(tmp["ino"], "w9", 0, 0, 0)
+    check("a block is made and its file deleted",
+          e == 0 and c.delete("/gone") == 0, gb)
+    time.sleep(1.5)     # the DELETE for its holder is taken now
+    for d in dns:
+        d.take(CMD_DELETE)
+    extra = [(999999, 1, 10), (blocks[1]["block"], 1, 100),
+             (blocks[1]["block"], blocks[1]["gen"] + 7, 100),
+             (gb["block"], gb["gen"], 10)]
+    check("a block report is accepted", d0.block_report(held + extra) == 0)
     time.sleep(1.5)
     dels = d0.take(CMD_DELETE)
-    check("an unknown block in a report is deleted",
-          (CMD_DELETE, 999999, 1) in dels, dels)
+    check("a deleted block in a report is deleted",
+          (CMD_DELETE, gb["block"], gb["gen"]) in dels, dels)
     check("a stale generation in a report is deleted",
           (CMD_DELETE, blocks[1]["block"], 1) in dels, dels)
+    check("an id not handed out yet is kept, not deleted",
+          not [d for d in dels if d[1] == 999999], dels)
+    check("a generation newer than the namespace's is kept",
+          (CMD_DELETE, blocks[1]["block"], blocks[1]["gen"] + 7)
+          not in dels, dels)
     e, a, bl = c.get_blocks("/data")
     check("replicas in the report still count", e == 0 and all(
         d0.id in [n for n, _ in b["locs"]] for b in bl
@@ -680,8 +719,65 @@ def blockmap(addr, secret):
     check("received for an unknown block is answered",
           d0.received(888888, 5, 7) == 0)
     time.sleep(1.5)
-    check("and the block is deleted",
-          (CMD_DELETE, 888888, 5) in d0.take(CMD_DELETE))
+    check("and the block is kept",
+          not [d for d in d0.take(CMD_DELETE) if d[1] == 888888])
+
+    # A report of several parts is one report: replicas named in any part
+    # count, and only the last part drops the ones not named at all.
+    e, a, bl = c.get_blocks("/data")
+    before = [b for b in bl if d0.id in [n for n, _ in b["locs"]]]
+    check("a report in one-replica parts is accepted",
+          d0.block_report(held + [(777777, 1, 1)] * 3, per_part=1) == 0)
+    e, a, bl = c.get_blocks("/data")
+    check("after it the same replicas count",
+          [b["block"] for b in bl if d0.id in [n for n, _ in b["locs"]]]
+          == [b["block"] for b in before], (before, bl))
+    d0.reports += 1
+    e1 = d0.report_part(d0.reports, 0, 3, [])[0]
+    e2 = d0.report_part(d0.reports, 2, 3, [])[0]
+    check("a report part out of order is refused",
+          e1 == 0 and e2 == -errno.EPROTO, (e1, e2))
+    e3 = d0.report_part(d0.reports + 5, 1, 3, [])[0]
+    check("a part of another report midway is refused",
+          e3 == -errno.EPROTO, e3)
+    e4 = d0.report_part(d0.reports, 0, 0, [])[0]
+    e5 = d0.report_part(d0.reports, 3, 3, [])[0]
+    check("part counts of 0 or past the end are refused",
+          e4 == -errno.EINVAL and e5 == -errno.EINVAL, (e4, e5))
+    e6 = d0.report_part(d0.reports, 0, 1 << 20, [])[0]
+    check("more parts than a report may have are refused",
+          e6 == -errno.EINVAL, e6)
+    p = w.Payload().str(d0.cluster).u64(d0.id).u64(1).u32(0).u32(1) \
+        .u32(16385)
+    for i in range(16385):
+        p.u64(i + 1).u64(1).u64(1).u8(0)
+    e7 = d0.call(DN_BLOCK_REPORT, p)[0]
+    check("a part of more than 16384 replicas is refused",
+          e7 == -errno.EBADMSG, e7)
+    check("after those refusals a whole report still works",
+          d0.block_report(held) == 0)
+    e, a, bl = c.get_blocks("/data")
+    check("and its replicas count", e == 0 and all(
+        d0.id in [n for n, _ in b["locs"]] for b in bl
+        if (b["block"], b["gen"], b["len"]) in held), bl)
+
+    # Cluster identity: a node of another cluster is refused everywhere.
+    other = "0badc0de-0000-4000-8000-000000000000"
+    alien = FakeDN(addr, "uuid-alien", "127.0.0.1:40999")
+    e, r = alien.register(cluster=other)
+    check("REGISTER from another cluster is -EXDEV", e == -errno.EXDEV, r)
+    alien.nn.close()
+    e, r = d0.heartbeat(cluster=other)
+    check("HEARTBEAT with another cluster id is -EXDEV",
+          e == -errno.EXDEV, r)
+    e, r = d0.heartbeat(cluster="")
+    check("HEARTBEAT without a cluster id is -EXDEV",
+          e == -errno.EXDEV, r)
+    e = d0.report_part(99, 0, 1, [(999999, 1, 10)], cluster=other)[0]
+    check("BLOCK_REPORT with another cluster id is -EXDEV",
+          e == -errno.EXDEV, e)
+    check("the joined cluster id is a uuid", len(d0.cluster) == 36 and
+          all(d.cluster == d0.cluster for d in dns), d0.cluster)
 
     # An array: its metadata when blocks fall on element boundaries.
     hdr = npy_header((1000, 3))

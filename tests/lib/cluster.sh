@@ -35,8 +35,12 @@ dfs() {
 	"$top_builddir/dfs" -c "$C/client.conf" "$@"
 }
 
+# cluster_start [OPTIONS]: dfs cluster up on $C.  Replicas may be deleted
+# at once after start-up (namenode.delete_grace=0), which the tests of
+# other things expect; identity.sh tests the grace with its own setting.
 cluster_start() {
-	if ! "$top_builddir/dfs" cluster up "$C" "$@" >"$T/up.log" 2>&1; then
+	if ! "$top_builddir/dfs" cluster up "$C" -o namenode.delete_grace=0 \
+	    "$@" >"$T/up.log" 2>&1; then
 		echo "not ok - cluster up failed:"
 		cat "$T/up.log"
 		tail -n 20 "$C"/logs/*.log 2>/dev/null
