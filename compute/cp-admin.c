@@ -185,6 +185,7 @@ parse_report(struct dfs_rbuf *r, void *arg)
 	uint64_t	 missing = dfs_get_u64(r), corrupt = dfs_get_u64(r);
 	uint64_t	 pending = dfs_get_u64(r);
 	uint32_t	 n = dfs_get_u32(r);
+	uint64_t	 unknown = 0;
 	unsigned	 live = 0;
 
 	if (r->err != 0)
@@ -204,6 +205,7 @@ parse_report(struct dfs_rbuf *r, void *arg)
 		uint64_t cap = dfs_get_u64(r), used = dfs_get_u64(r);
 		uint64_t nb = dfs_get_u64(r);
 		int64_t ago = dfs_get_i64(r);
+		unknown += dfs_get_u64(r);
 		if (state == DFS_NODE_LIVE)
 			live++;
 		printf("%-4llu %-22s %-5s %14llu %14llu %8llu %8.1fs\n",
@@ -213,6 +215,10 @@ parse_report(struct dfs_rbuf *r, void *arg)
 		    ago / 1000.0);
 	}
 	printf("data nodes: %u live, %u dead\n", live, n - live);
+	if (unknown > 0)
+		printf("unknown replicas: %llu, kept on their nodes (the "
+		    "namespace does not know their blocks; see the namenode "
+		    "log)\n", (unsigned long long)unknown);
 	return dfs_rbuf_done(r);
 }
 

@@ -494,7 +494,7 @@ parse_live(struct dfs_rbuf *r, void *arg)
 		dfs_get_strbuf(r, s, sizeof s);
 		if (dfs_get_u8(r) == DFS_NODE_LIVE)
 			a->live++;
-		dfs_get_raw(r, 4 * 8);
+		dfs_get_raw(r, 5 * 8);
 	}
 	return dfs_rbuf_done(r);
 }

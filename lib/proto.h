@@ -78,7 +78,8 @@ enum dfs_msg {
 				   u64 missing, u64 corrupt, u64 pending,
 				   u32 n, n x (u64 id, str uuid, str addr,
 				   u8 state, u64 capacity, u64 used,
-				   u64 nblocks, i64 ms_since_heartbeat) */
+				   u64 nblocks, i64 ms_since_heartbeat,
+				   u64 unknown) */
 	DFS_NN_BAD_BLOCK = 119,	/* u64 block, u64 gen, u64 node, str why
 				   -> OK (a client or data node saw a bad
 				   replica) */

@@ -143,14 +143,18 @@ printf 'XXXX' | dd of="$d1/$vfile.meta" bs=1 seek=0 conv=notrunc 2>/dev/null
 down
 up
 ok "the cluster comes back" test $? -eq 0
+# Its own node kept the damaged replica (the same files, damage and all);
+# the namenode may later have it replaced, once a good copy is verified.
+ok "the replica with a damaged sidecar is still on disk" sh -c \
+    "test -f '$d1/$vfile' && test \"\$(head -c 4 '$d1/$vfile.meta')\" = XXXX"
 sleep 25	# past the grace, several heartbeats and a block report
 ok "the unknown replica is still on disk" test -f "$d1/blk_987654321_1"
-ok "the replica with a damaged sidecar is still on disk" \
-    test -f "$d1/$vfile"
 ok "its node flagged it instead of deleting it" grep -q \
     "does not check.*kept" "$C/logs/datanode1.log"
 ok "the namenode listed the unknown replica as kept" grep -q \
     "replica 987654321 gen 1.*unknown.*kept" "$C/logs/namenode.log"
+ok "dfs report counts it" sh -c "'$top_builddir/dfs' -c '$C/client.conf' \
+    report | grep -q '^unknown replicas: 1, kept'"
 same=0
 for f in f1 f2 f3 a.npy; do
 	dfs get "/$f" "$T/out/$f" && cmp -s "$T/in/$f" "$T/out/$f" &&

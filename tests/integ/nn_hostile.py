@@ -199,7 +199,7 @@ class NN:
         for _ in range(r.u32()):
             n = {"id": r.u64(), "uuid": r.str(), "addr": r.str(),
                  "state": r.u8(), "capacity": r.u64(), "used": r.u64(),
-                 "nblocks": r.u64(), "ms": r.i64()}
+                 "nblocks": r.u64(), "ms": r.i64(), "unknown": r.u64()}
             rep["nodes"][n["id"]] = n
         return 0, rep
 
@@ -716,6 +716,9 @@ def blockmap(addr, secret):
     check("replicas in the report still count", e == 0 and all(
         d0.id in [n for n, _ in b["locs"]] for b in bl
         if (b["block"], b["gen"], b["len"]) in held), bl)
+    e, rep = c.report()
+    check("report counts the node's unknown replicas",
+          e == 0 and rep["nodes"][d0.id]["unknown"] == 2, rep)
     check("received for an unknown block is answered",
           d0.received(888888, 5, 7) == 0)
     time.sleep(1.5)
