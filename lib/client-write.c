@@ -640,11 +640,11 @@ writer_begin_block(struct dfs_writer *w, char **cause)
 		w->prev_block = 0;	/* committed by ADD_BLOCK */
 		if ((rc = writer_connect(w, false, &failed, &why)) == 0)
 			break;
-		if (writer_no_room(rc)) {
+		if (writer_no_room(rc) && failed < w->lb.nlocs) {
 			char *s;
 			xasprintf(&s, "no space left on data node %s: %s",
-			    w->lb.locs[failed < w->lb.nlocs ? failed : 0].addr,
-			    why != NULL ? why : strerror(-rc));
+			    w->lb.locs[failed].addr, why != NULL ? why :
+			    strerror(-rc));
 			free(why);
 			why = s;
 		}

@@ -215,8 +215,11 @@ ok "fsck is healthy" sh -c "'$top_builddir/dfs' -c '$C/client.conf' \
 # Node 3 keeps 115 KB free: the namenode's figures say a 16 KiB block
 # fits (16 KiB + checksums + 64 KiB of slack), while the node itself wants
 # room for a block of the cluster's size (64 KiB + slack) and refuses.
+full0=$(nn_log_count 'is full')
 fill 3 115000
-sleep 2.5	# a heartbeat with those figures
+ok "the namenode hears that node 3 is full (for a 64 KiB block)" \
+    wait_until 15 "[ \$(grep -c 'is full' '$C/logs/namenode.log') -gt \
+    $full0 ]"
 r0=$(refusals 3)
 head -c 400000 /dev/urandom >"$T/p1"
 head -c 400000 /dev/urandom >"$T/p2"
@@ -233,5 +236,11 @@ echo "   node 3 refused $((r1 - r0)) block(s) for space (50 blocks put)"
 ok "node 3 was asked at most twice, not once a block" test \
     $((r1 - r0)) -ge 1 -a $((r1 - r0)) -le 2
 
-fusermount3 -u "$M" && wait_until 10 "! kill -0 $MOUNT_PID" && MOUNT_PID=
+ok "unmount, and dfs-mount exits" sh -c "fusermount3 -u '$M' &&
+    n=0; while kill -0 $MOUNT_PID 2>/dev/null && [ \$n -lt 100 ]; do
+    sleep 0.1; n=\$((n + 1)); done; ! kill -0 $MOUNT_PID 2>/dev/null"
+MOUNT_PID=
+ok "no sanitizer reports from the mount or the daemons" sh -c \
+    "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' \
+    '$T/mount.log' '$C'/logs/*.log"
 finish
