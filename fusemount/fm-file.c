@@ -15,7 +15,10 @@
  *    each write at the current end goes straight into a dfs_writer, whose
  *    .npy detection cuts element-aligned blocks exactly as `dfs put` does.
  *    flush (close(2)), fsync or the last release commits it, and a commit
- *    that fails is the error close(2) or fsync(2) returns.
+ *    that fails is the error close(2) or fsync(2) returns.  A stream
+ *    that fails (no data node has room: ENOSPC) is given up whole: the
+ *    file is left empty and complete (fm_file_discard), never holding a
+ *    prefix that would later look like the whole file.
  *
  *  - Everything else (a write inside or past the end of an existing file,
  *    an append, a truncation to a size, holes, a read of a file being
@@ -337,22 +340,58 @@ fm_file_stream(struct fm_file *f, const char *path,
 	return 0;
 }
 
-/* Give the stream up after a failure: the cluster file stays under
- * construction, never complete; the next flush reports the error. */
+/* The errno a program sees for a failed write or commit: ENOSPC and
+ * EDQUOT as they are (cp and friends say "No space left on device"),
+ * anything else EIO. */
+static int
+fm_file_write_errno(int rc)
+{
+	return rc == -ENOSPC || rc == -EDQUOT ? rc : -EIO;
+}
+
+/*
+ * A write of cluster file ino (at path, for the log) failed: give the
+ * file up, so that it is left empty and complete rather than holding a
+ * prefix that lease recovery would later show as the whole file (see
+ * dfs-mount(8), FAILED WRITES).
+ */
 static void
-fm_file_stream_failed(struct fm_file *f, const char *what, char *cause)
+fm_file_discard(struct fm_file *f, dfs_ino ino, const char *path)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	if ((rc = dfs_writer_discard(f->fm->client, ino, &cause)) != 0)
+		log_err("%s: cannot give the failed write up (%s); the file "
+		    "stays under construction until its lease expires", path,
+		    cause != NULL ? cause : strerror(-rc));
+	else
+		log_warn("%s: left empty after its write failed", path);
+	free(cause);
+	f->gen++;
+	f->attr.size = 0;
+}
+
+/* Give the stream up after a failure: the cluster file is left empty
+ * (fm_file_discard); the next flush reports the error. */
+static void
+fm_file_stream_failed(struct fm_file *f, const char *what, char *cause,
+    int rc)
 {
 	char	*path = fm_file_pathdup(f);
 
 	log_err("%s %s: %s", what, path != NULL ? path : "(unlinked file)",
-	    cause != NULL ? cause : "failed");
+	    cause != NULL ? cause : strerror(-rc));
 	free(cause);
-	free(path);
 	dfs_writer_abort(f->w);
 	f->w = NULL;
+	if (path != NULL)
+		fm_file_discard(f, f->attr.ino, path);
+	free(path);
 	fm_file_mem_give(f);
 	f->state = FM_CLEAN;
-	f->err = -EIO;
+	f->size = 0;
+	f->err = fm_file_write_errno(rc);
 	fm_file_show(f);
 }
 
@@ -364,8 +403,8 @@ fm_file_push(struct fm_file *f, const void *buf, size_t len)
 	int	 rc;
 
 	if ((rc = dfs_writer_write(f->w, buf, len, &cause)) != 0) {
-		fm_file_stream_failed(f, "writing", cause);
-		return -EIO;
+		fm_file_stream_failed(f, "writing", cause, rc);
+		return f->err;
 	}
 	f->size += len;
 	fm_file_touch(f);
@@ -403,13 +442,17 @@ fm_file_close_stream(struct fm_file *f)
 		log_err("committing %s: %s", path, cause != NULL ? cause :
 		    strerror(-rc));
 		free(cause);
-		rc = rc == -ENOSPC || rc == -EDQUOT ? rc : -EIO;
+		rc = fm_file_write_errno(rc);
 	}
 	f->w = NULL;
 	fm_file_mem_give(f);
 	f->state = FM_CLEAN;
 	f->gen++;
 	f->attr.size = f->size;
+	if (rc != 0) {
+		fm_file_discard(f, f->attr.ino, path);
+		f->size = 0;
+	}
 	fm_file_show(f);
 	free(path);
 	return rc;
@@ -511,6 +554,7 @@ fm_file_writeback(struct fm_file *f)
 	uint8_t			*buf = NULL;
 	uint64_t		 off;
 	ssize_t			 n;
+	dfs_ino			 ino = 0;	/* once rewriting it */
 	int			 rc;
 
 	if ((path = fm_file_pathdup(f)) == NULL) {
@@ -541,6 +585,7 @@ fm_file_writeback(struct fm_file *f)
 		rc = fm_errno(rc, cause, "create", path);
 		goto out;
 	}
+	ino = dfs_writer_attr(w)->ino;
 	buf = xmalloc(FM_IO_BUF);
 	for (off = 0; off < f->size; off += (uint64_t)n) {
 		size_t want = f->size - off < FM_IO_BUF ?
@@ -558,7 +603,7 @@ fm_file_writeback(struct fm_file *f)
 		if ((rc = dfs_writer_write(w, buf, (size_t)n, &cause)) != 0) {
 			log_err("writing back %s: %s", path, cause);
 			free(cause);
-			rc = -EIO;
+			rc = fm_file_write_errno(rc);
 			goto out;
 		}
 	}
@@ -568,7 +613,7 @@ fm_file_writeback(struct fm_file *f)
 		log_err("committing %s: %s", path, cause != NULL ? cause :
 		    strerror(-rc));
 		free(cause);
-		rc = rc == -ENOSPC ? rc : -EIO;
+		rc = fm_file_write_errno(rc);
 		goto out;
 	}
 	f->dirty = false;
@@ -579,6 +624,10 @@ fm_file_writeback(struct fm_file *f)
 	fm_file_show(f);
 out:
 	dfs_writer_abort(w);
+	/* The old contents went with the CREATE: leave the file empty, not
+	 * holding part of the new. */
+	if (rc != 0 && ino != 0)
+		fm_file_discard(f, ino, path);
 	free(buf);
 	free(path);
 	return rc;

@@ -661,7 +661,7 @@ fm_file_write(const char *unused, const char *buf, size_t size, off_t off,
 
 	pthread_mutex_lock(&f->lock);
 	if (f->err != 0) {
-		rc = -EIO;
+		rc = f->err;	/* until a flush reports it */
 		goto out;
 	}
 	if (f->state == FM_STREAM) {

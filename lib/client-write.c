@@ -26,7 +26,10 @@
  * replicas than wanted and the namenode's re-replication makes up the
  * rest after COMPLETE.  Which node failed comes from the ACK's failed
  * index, the trailing index of an ERROR that refuses WRITE or RESUME, or
- * is the first node when its connection breaks.
+ * is the first node when its connection breaks.  A write given up
+ * because nodes had no room fails with -ENOSPC, never -EIO, and the
+ * ABANDON of a pipeline refused for space names the node, so that the
+ * namenode sends no writer to it until its heartbeat shows room.
  *
  * Leases.  Each namenode call renews the file's lease; one thread per
  * client (as HDFS's lease renewer) sends RENEW_LEASE for each of its open
@@ -110,6 +113,7 @@ struct dfs_writer {
 	uint32_t		 fail_idx;	/* pipeline index that failed */
 	bool			 ack_done;	/* the acker has stopped */
 	bool			 failed;
+	int			 fail_rc;	/* why (-ENOSPC: no room) */
 
 	/* Lease renewal: on c's list of writers while open. */
 	struct dfs_writer	*rnext;
@@ -460,9 +464,15 @@ parse_lblock(struct dfs_rbuf *r, void *arg)
 	return dfs_rbuf_done(r);
 }
 
+/* ABANDON: a block whose pipeline refused (and the node that refused,
+ * with its -errno), or with DFS_ABANDON_FILE the whole file. */
 struct abandon_args {
-	struct dfs_writer	*w;
+	dfs_ino			 ino;
+	const char		*client;
 	dfs_block_id		 block;
+	uint8_t			 flags;
+	dfs_node_id		 refuser;
+	int32_t			 reason;
 };
 
 static void
@@ -470,9 +480,19 @@ build_abandon(struct dfs_wbuf *b, void *arg)
 {
 	struct abandon_args	*a = arg;
 
-	dfs_put_u64(b, a->w->attr.ino);
-	dfs_put_str(b, a->w->c->name);
+	dfs_put_u64(b, a->ino);
+	dfs_put_str(b, a->client);
 	dfs_put_u64(b, a->block);
+	dfs_put_u8(b, a->flags);
+	dfs_put_u64(b, a->refuser);
+	dfs_put_i32(b, a->reason);
+}
+
+/* Whether a data node's -errno means it has no room. */
+static bool
+writer_no_room(int rc)
+{
+	return rc == -ENOSPC || rc == -EDQUOT;
 }
 
 /*
@@ -595,11 +615,16 @@ writer_start_acker(struct dfs_writer *w, char **cause)
 	return 0;
 }
 
-/* Ask for a new block and open its pipeline, avoiding nodes that failed. */
+/*
+ * Ask for a new block and open its pipeline, avoiding nodes that failed.
+ * The ABANDON of a refused pipeline names the node that refused and why,
+ * so that one refusing for space gets no more blocks, from this writer or
+ * any other, until its heartbeat shows room (doc/protocol.md).
+ */
 static int
 writer_begin_block(struct dfs_writer *w, char **cause)
 {
-	struct abandon_args	 a = { w, 0 };
+	struct abandon_args	 a;
 	uint32_t		 failed = 0;
 	int			 rc = 0;
 
@@ -615,11 +640,26 @@ writer_begin_block(struct dfs_writer *w, char **cause)
 		w->prev_block = 0;	/* committed by ADD_BLOCK */
 		if ((rc = writer_connect(w, false, &failed, &why)) == 0)
 			break;
+		if (writer_no_room(rc) && failed < w->lb.nlocs) {
+			char *s;
+			xasprintf(&s, "no space left on data node %s: %s",
+			    w->lb.locs[failed].addr, why != NULL ? why :
+			    strerror(-rc));
+			free(why);
+			why = s;
+		}
 		log_warn("pipeline for block %llu failed: %s",
 		    (unsigned long long)w->lb.block, why);
 		free(*cause);
 		*cause = why;
+		memset(&a, 0, sizeof a);
+		a.ino = w->attr.ino;
+		a.client = w->c->name;
 		a.block = w->lb.block;
+		if (failed < w->lb.nlocs) {
+			a.refuser = w->lb.locs[failed].node;
+			a.reason = rc;
+		}
 		writer_nn_call(w, DFS_NN_ABANDON, DFS_MSG_OK, build_abandon,
 		    &a, NULL, NULL, NULL);
 		/* Exclude what failed before plus the node that refused. */
@@ -749,7 +789,7 @@ writer_recover(struct dfs_writer *w, char **cause)
 	struct dfs_lblock	 lb;
 	uint32_t		 failed;
 	char			*why;
-	int			 rc;
+	int			 rc, last = -EIO;
 
 	for (;;) {
 		/* The acker knows which node failed; let it finish. */
@@ -757,19 +797,25 @@ writer_recover(struct dfs_writer *w, char **cause)
 		while (w->acker_running && !w->ack_done)
 			pthread_cond_wait(&w->cond, &w->lock);
 		failed = w->fail_idx;
+		if (w->ack_err != 0)
+			last = w->ack_err;
 		why = w->ack_cause != NULL ? xstrdup(w->ack_cause) :
 		    xstrdup("pipeline broken");
 		w->fail_idx = 0;
 		pthread_mutex_unlock(&w->lock);
 		writer_disconnect(w);
 retry:
+		/* Given up for lack of space, the write fails with ENOSPC,
+		 * which programs understand; anything else is EIO. */
+		last = writer_no_room(last) ? last : -EIO;
 		if (w->recoveries++ >= DFS_RECOVER_TRIES) {
 			free(*cause);
 			xasprintf(cause, "block %llu: pipeline failed %d times, "
-			    "last: %s", (unsigned long long)w->lb.block,
-			    DFS_RECOVER_TRIES + 1, why);
+			    "last: %s%s", (unsigned long long)w->lb.block,
+			    DFS_RECOVER_TRIES + 1, writer_no_room(last) ?
+			    "no space left: " : "", why);
 			free(why);
-			return -EIO;
+			return last;
 		}
 		u.w = w;
 		u.nkeep = 0;
@@ -778,10 +824,11 @@ retry:
 				u.keep[u.nkeep++] = w->lb.locs[i].node;
 		if (u.nkeep == 0) {
 			free(*cause);
-			xasprintf(cause, "%s (no data node of the pipeline is "
-			    "left)", why);
+			xasprintf(cause, "%s%s (no data node of the pipeline is "
+			    "left)", writer_no_room(last) ? "no space left: " :
+			    "", why);
 			free(why);
-			return -EIO;
+			return last;
 		}
 		log_warn("block %llu: %s; continuing on %u node%s from byte "
 		    "%llu", (unsigned long long)w->lb.block, why, u.nkeep,
@@ -795,8 +842,10 @@ retry:
 			return rc;
 		w->old_gen = w->lb.gen;
 		w->lb = lb;
-		if ((rc = writer_connect(w, true, &failed, &why)) != 0)
+		if ((rc = writer_connect(w, true, &failed, &why)) != 0) {
+			last = rc;
 			goto retry;
+		}
 		if ((rc = writer_start_acker(w, cause)) != 0)
 			return rc;
 		rc = 0;
@@ -908,7 +957,7 @@ dfs_writer_write(struct dfs_writer *w, const void *buf, size_t len,
 
 	if (w->failed) {
 		xasprintf(cause, "an earlier write to %s failed", w->path);
-		return -EIO;
+		return w->fail_rc;
 	}
 	if (w->head_state == HEAD_PENDING) {
 		size_t cap = DFS_NPY_MAX_HEADER + 16 - w->head_len;
@@ -927,6 +976,7 @@ dfs_writer_write(struct dfs_writer *w, const void *buf, size_t len,
 	return 0;
 fail:
 	w->failed = true;
+	w->fail_rc = rc;
 	return rc;
 }
 
@@ -958,7 +1008,7 @@ dfs_writer_close(struct dfs_writer *w, char **cause)
 
 	if (w->failed) {
 		xasprintf(cause, "an earlier write to %s failed", w->path);
-		rc = -EIO;
+		rc = w->fail_rc;
 		goto out;
 	}
 	if (w->head_state == HEAD_PENDING &&
@@ -993,4 +1043,24 @@ dfs_writer_abort(struct dfs_writer *w)
 	free(w->head);
 	free(w->path);
 	free(w);
+}
+
+/*
+ * Give file ino (written by this client, its writer aborted or failed to
+ * close) up: the namenode drops its blocks and closes it empty, so what
+ * a failed write left is not shown, then or after lease recovery, as the
+ * file's contents.  Fails (the file stays under construction) when the
+ * lease has gone to another writer or the namenode cannot be reached.
+ */
+int
+dfs_writer_discard(struct dfs_client *c, dfs_ino ino, char **cause)
+{
+	struct abandon_args	a;
+
+	memset(&a, 0, sizeof a);
+	a.ino = ino;
+	a.client = c->name;
+	a.flags = DFS_ABANDON_FILE;
+	return dfs_client_call(c, DFS_NN_ABANDON, DFS_MSG_OK, build_abandon,
+	    &a, NULL, NULL, cause);
 }

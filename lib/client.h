@@ -106,6 +106,7 @@ int	dfs_writer_write(struct dfs_writer *, const void *, size_t,
 int	dfs_writer_close(struct dfs_writer *, char **cause);
 const struct dfs_attr *dfs_writer_attr(const struct dfs_writer *);
 void	dfs_writer_abort(struct dfs_writer *);
+int	dfs_writer_discard(struct dfs_client *, dfs_ino, char **cause);
 
 int	dfs_reader_open(struct dfs_client *, const char *path,
 	    struct dfs_reader **, char **cause);

@@ -57,7 +57,9 @@ enum dfs_msg {
 				   (the file's first bytes, up to its data
 				   offset, when they parse as a .npy header;
 				   else empty; at most 64 KiB) -> OK */
-	DFS_NN_ABANDON = 109,	/* u64 ino, str client, u64 block -> OK */
+	DFS_NN_ABANDON = 109,	/* u64 ino, str client, u64 block
+				   [, u8 flags (DFS_ABANDON_*), u64 refuser,
+				   i32 reason] -> OK */
 	DFS_NN_GET_BLOCKS = 110, /* str path, u64 offset, u64 length
 				   -> NN_BLOCKS */
 	DFS_NN_BLOCKS = 111,	/* attr, u32 n, n x lblock (replicas
@@ -223,6 +225,11 @@ enum dfs_set {
 
 /* A cluster id: text, at most this long (a uuid is 36). */
 #define DFS_MAX_CLUSTER_ID	64
+
+/* The flags of DFS_NN_ABANDON's optional tail. */
+enum dfs_abandon {
+	DFS_ABANDON_FILE = 1,	/* give the whole file up: closed empty */
+};
 
 enum dfs_dn_cmd {
 	DFS_CMD_DELETE = 1,

@@ -13,6 +13,9 @@
  * slack, NN_BLOCK_ROOM) gets no new block, so a full disk is avoided
  * before a write can fail on it half-way (a stored block keeps its
  * reservation until the heartbeat that counts it, see nn-datanodes.c).
+ * A node that refused a block for space all the same (its own test of
+ * room is stricter than these figures can know) is skipped until its
+ * next heartbeat shows room (nn_place_refused).
  * Nodes on distinct hosts are taken first, so replicas survive the loss
  * of a host where the cluster has more than one.
  *
@@ -109,7 +112,7 @@ nn_place_pick(struct nn *nn, unsigned want, uint64_t bytes,
 	    "coalesce((SELECT sum(p.bytes + p.bytes / 64 + 4096) FROM "
 	    " live.pending p WHERE p.node = n.id), 0) AS coming, "
 	    "(SELECT count(*) FROM live.pending p WHERE p.node = n.id AND "
-	    " p.kind = 2) "
+	    " p.kind = 2), n.isfull "
 	    "FROM live.nodes n JOIN datanodes d ON d.id = n.id "
 	    "WHERE n.state = 1 ORDER BY n.used + coming, random() LIMIT 4096";
 	struct nn_cand	*c = NULL;
@@ -132,6 +135,14 @@ nn_place_pick(struct nn *nn, unsigned want, uint64_t bytes,
 
 		for (unsigned i = 0; i < navoid && !skip; i++)
 			skip = avoid[i] == id;
+		/* It said no for space since its last heartbeat: whatever
+		 * our figures say, it would say no again. */
+		if (!skip && sqlite3_column_int(st, 6) == NN_FULL_REFUSED) {
+			log_debug("node %llu refused a block for space; "
+			    "skipped until its heartbeat shows room",
+			    (unsigned long long)id);
+			skip = true;
+		}
 		/* A node that has not said its size yet is given a chance. */
 		if (!skip && capacity > 0 && (capacity - used - coming < 0 ||
 		    (uint64_t)(capacity - used - coming) <
@@ -195,6 +206,34 @@ nn_place_choose(struct nn *nn, unsigned want, uint64_t bytes,
     const dfs_node_id *avoid, unsigned navoid, struct nn_target *out)
 {
 	return nn_place_pick(nn, want, bytes, avoid, navoid, -1, out);
+}
+
+/*
+ * Node refused a block for lack of space (who says so: the writer whose
+ * pipeline it refused): placement skips it until its next heartbeat
+ * shows room, when nn_datanodes_confirm clears the mark.  Without this,
+ * a node whose own test of room is stricter than our figures (a block
+ * smaller than the cluster's, space taken outside its data directory,
+ * writes under way) is chosen, and refuses, block after block.
+ */
+int
+nn_place_refused(struct nn *nn, dfs_node_id node, const char *who)
+{
+	int64_t	was;
+	int	rc;
+
+	if ((rc = nn_db_i64(nn, &was, "SELECT isfull FROM live.nodes WHERE "
+	    "id = ? AND state = 1", "i", (int64_t)node)) != 0)
+		return rc == -ENOENT ? 0 : rc;	/* dead meanwhile */
+	if (was == NN_FULL_REFUSED)
+		return 0;
+	if ((rc = nn_db_exec(nn, "UPDATE live.nodes SET isfull = ? WHERE "
+	    "id = ?", "ii", (int64_t)NN_FULL_REFUSED, (int64_t)node)) != 0)
+		return rc;
+	log_warn("data node %llu refused a block for lack of space (says %s); "
+	    "no new blocks go to it until its heartbeat shows room",
+	    (unsigned long long)node, who);
+	return 0;
 }
 
 /* The nodes that hold (or are being sent) a block: never a copy target. */

@@ -25,6 +25,13 @@
  * lease is older than namenode.lease_timeout lost its writer and is
  * recovered by the monitor (nn-recover.c), with the helpers below that
  * close a file.
+ *
+ * Refusals.  A pipeline a data node refused is abandoned (ABANDON), and
+ * its writer names the node and its errno: one that refused for space is
+ * marked full (nn_place_refused) until its heartbeat shows room, so no
+ * writer is sent to it again meanwhile.  A writer whose write failed may
+ * also give the whole file up (DFS_ABANDON_FILE): it is closed empty,
+ * which is what dfs-mount leaves of a failed copy.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -141,6 +148,29 @@ nn_write_lease(struct nn_req *req, dfs_ino ino, const char *client,
 	return 0;
 }
 
+/*
+ * Why no node could take a new block of file f: -ENOSPC, with a cause
+ * that says whether no data node is live or none has room (the
+ * programs of a mount see ENOSPC, "No space left on device").
+ */
+static int
+nn_write_no_room(struct nn_req *req, const struct nn_wfile *f,
+    unsigned nexcl)
+{
+	int64_t	live = 0;
+
+	(void)nn_db_i64(req->nn, &live, "SELECT count(*) FROM live.nodes "
+	    "WHERE state = 1", "");
+	if (live == 0)
+		return nn_server_fail(req, -ENOSPC, "no live data nodes to "
+		    "place a block on (0 of %u wanted)", f->repl);
+	return nn_server_fail(req, -ENOSPC, "no space left: none of the "
+	    "%lld live data node%s has room for a block of %llu bytes%s",
+	    (long long)live, live == 1 ? "" : "s",
+	    (unsigned long long)f->block_size, nexcl > 0 ?
+	    " (or the writer had to avoid it)" : "");
+}
+
 /* The ADD_BLOCK work inside its transaction; the reply goes into lb. */
 static int
 nn_write_do_add(struct nn_req *req, dfs_ino ino, const char *client,
@@ -205,8 +235,7 @@ nn_write_do_add(struct nn_req *req, dfs_ino ino, const char *client,
 	}
 	n = nn_place_choose(nn, f.repl, f.block_size, excl, nexcl, targets);
 	if (n <= 0) {
-		rc = n < 0 ? n : nn_server_fail(req, -ENOSPC, "no live data "
-		    "nodes to place block (0 of %u wanted)", f.repl);
+		rc = n < 0 ? n : nn_write_no_room(req, &f, nexcl);
 		goto out;
 	}
 	if ((rc = nn_db_counter(nn, "next_block", &id)) != 0 ||
@@ -598,54 +627,139 @@ out_free:
 	return rc;
 }
 
-/* ABANDON: drop the unfinished last block after a failed pipeline. */
-int
-nn_write_op_abandon(struct nn_req *req)
+/*
+ * What ABANDON says besides its block (the optional tail): give the whole
+ * file up, and which node of the block's pipeline refused it and why.
+ */
+struct nn_abandon {
+	dfs_ino		 ino;
+	char		*client;
+	dfs_block_id	 block;
+	uint8_t		 flags;		/* DFS_ABANDON_* */
+	dfs_node_id	 refuser;	/* 0: none named */
+	int32_t		 reason;	/* its -errno */
+};
+
+/*
+ * A node of the pipeline of block refused it for lack of space (as its
+ * writer tells): no new block goes to it until its next heartbeat shows
+ * room.  Only a node the block was placed on may be named, so a writer
+ * can speak only of nodes it was sent to.
+ */
+static int
+nn_write_refused(struct nn_req *req, const struct nn_abandon *a)
+{
+	struct nn	*nn = req->nn;
+	int64_t		 placed;
+	int		 rc;
+
+	if (a->refuser == 0)
+		return 0;
+	if ((rc = nn_db_i64(nn, &placed, "SELECT count(*) FROM live.pending "
+	    "WHERE block = ? AND node = ? AND kind = 1", "ii",
+	    (int64_t)a->block, (int64_t)a->refuser)) != 0)
+		return rc;
+	if (placed == 0)
+		return nn_server_fail(req, -EINVAL, "data node %llu is not in "
+		    "the pipeline of block %llu", (unsigned long long)a->refuser,
+		    (unsigned long long)a->block);
+	if (a->reason != -ENOSPC && a->reason != -EDQUOT)
+		return 0;
+	return nn_place_refused(nn, a->refuser, a->client);
+}
+
+/* Give file a->ino up (DFS_ABANDON_FILE): its blocks go and it is closed
+ * empty, so nothing its failed writer wrote is shown as its contents. */
+static int
+nn_write_discard(struct nn *nn, const struct nn_abandon *a)
+{
+	int	rc;
+
+	if ((rc = nn_blockmap_drop_file(nn, a->ino)) != 0 ||
+	    (rc = nn_write_close(nn, a->ino, 0, NULL)) != 0)
+		return rc;
+	log_info("inode %llu given up by its writer %s: closed empty",
+	    (unsigned long long)a->ino, a->client);
+	return 0;
+}
+
+/* The ABANDON work inside its transaction. */
+static int
+nn_write_do_abandon(struct nn_req *req, const struct nn_abandon *a)
 {
 	struct nn	*nn = req->nn;
 	struct nn_wfile	 f;
 	struct nn_block	 last;
-	dfs_ino		 ino;
-	dfs_block_id	 block;
-	char		*client;
 	int		 rc;
 
-	client = nn_write_get_file(req, &ino);
-	block = dfs_get_u64(&req->in);
-	if ((rc = nn_server_decoded(req)) != 0) {
-		free(client);
-		return rc;
-	}
-	memset(&f, 0, sizeof f);
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) != 0)
+	if ((rc = nn_write_lease(req, a->ino, a->client, true, &f)) != 0)
 		goto out;
-	if ((rc = nn_write_lease(req, ino, client, true, &f)) != 0)
-		goto end;
-	rc = nn_blockmap_get(nn, sql_last_block, (int64_t)ino, &last);
-	if (rc == -ENOENT || (rc == 0 && last.id != block)) {
+	if ((rc = nn_write_refused(req, a)) != 0)
+		goto out;
+	if (a->flags & DFS_ABANDON_FILE) {
+		rc = nn_write_discard(nn, a);
+		goto out;
+	}
+	rc = nn_blockmap_get(nn, sql_last_block, (int64_t)a->ino, &last);
+	if (rc == -ENOENT || (rc == 0 && last.id != a->block)) {
 		/* Already gone, or never this file's last block. */
-		rc = nn_blockmap_get(nn, sql_block, (int64_t)block, &last);
+		rc = nn_blockmap_get(nn, sql_block, (int64_t)a->block, &last);
 		if (rc == 0)
 			rc = nn_server_fail(req, -EINVAL, "block %llu is not "
 			    "the last block of the file",
-			    (unsigned long long)block);
+			    (unsigned long long)a->block);
 		else if (rc == -ENOENT)
 			rc = 0;
 	} else if (rc == 0 && last.complete)
 		rc = nn_server_fail(req, -EINVAL, "block %llu is finished",
-		    (unsigned long long)block);
+		    (unsigned long long)a->block);
 	else if (rc == 0) {
 		log_debug("abandoning block %llu of inode %llu",
-		    (unsigned long long)block, (unsigned long long)ino);
+		    (unsigned long long)a->block, (unsigned long long)a->ino);
 		rc = nn_blockmap_drop_block(nn, last.id, last.gen);
 	}
-end:
-	rc = nn_db_end(nn, rc);
 out:
-	pthread_mutex_unlock(&nn->lock);
 	nn_write_wfile_free(&f);
-	free(client);
+	return rc;
+}
+
+/*
+ * ABANDON: drop the unfinished last block after a failed pipeline, or
+ * (DFS_ABANDON_FILE) the whole file after a failed write; the node that
+ * refused the pipeline may be named with its reason.
+ */
+int
+nn_write_op_abandon(struct nn_req *req)
+{
+	struct nn		*nn = req->nn;
+	struct nn_abandon	 a;
+	int			 rc;
+
+	memset(&a, 0, sizeof a);
+	a.client = nn_write_get_file(req, &a.ino);
+	a.block = dfs_get_u64(&req->in);
+	if (req->in.err == 0 && dfs_rbuf_left(&req->in) > 0) {
+		a.flags = dfs_get_u8(&req->in);
+		a.refuser = dfs_get_u64(&req->in);
+		a.reason = dfs_get_i32(&req->in);
+	}
+	if ((rc = nn_server_decoded(req)) != 0)
+		goto out;
+	if ((a.flags & ~DFS_ABANDON_FILE) != 0 || a.reason > 0 ||
+	    a.reason < -4095 || a.refuser > INT64_MAX ||
+	    a.block > INT64_MAX) {
+		rc = nn_server_fail(req, -EINVAL, "bad ABANDON (flags 0x%x, "
+		    "reason %d)", a.flags, a.reason);
+		goto out;
+	}
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_db_begin(nn)) == 0) {
+		rc = nn_write_do_abandon(req, &a);
+		rc = nn_db_end(nn, rc);
+	}
+	pthread_mutex_unlock(&nn->lock);
+out:
+	free(a.client);
 	return rc;
 }
 

@@ -242,8 +242,14 @@ struct nn_target {
 	dfs_node_id	node;
 	char		addr[256];
 };
+/* live.nodes.isfull: 1 when its last heartbeat left too little room for
+ * a block of the cluster's size; NN_FULL_REFUSED when it refused a block
+ * for lack of space since (placement skips it until a heartbeat shows
+ * room, nn_datanodes_confirm). */
+#define NN_FULL_REFUSED		2
 int	 nn_place_choose(struct nn *, unsigned want, uint64_t bytes,
 	     const dfs_node_id *avoid, unsigned navoid, struct nn_target *out);
+int	 nn_place_refused(struct nn *, dfs_node_id, const char *who);
 void	 nn_place_replicate(struct nn *);
 void	 nn_place_safemode(struct nn *);
 int	 nn_place_safemode_refuse(struct nn_req *);

@@ -563,6 +563,58 @@ def write_file(c, byid, path, client, sizes, header=b""):
     return c.complete(f["ino"], client, prev, prev_len, off, header)
 
 
+def full_node(c, dns):
+    """ABANDON's tail: hostile forms; a node named as refusing for space
+    gets no block until its next heartbeat shows room; a whole file given
+    up is left complete and empty."""
+    e, f = c.create("/full", client="w7", repl=3)
+    e, x = c.add_block(f["ino"], "w7", 0, 0, 0)
+    check("a block of a 3-replica file goes to all three nodes",
+          e == 0 and len(x["locs"]) == 3, x)
+
+    def abandon(block, tail, client="w7"):
+        return c.call(ABANDON, w.Payload().u64(f["ino"]).str(client)
+                      .u64(block).raw(tail))[0]
+
+    def tail(flags, node, reason):
+        return struct.pack("<BQi", flags, node, reason)
+    victim = x["locs"][2][0]
+    check("ABANDON with unknown flags is -EINVAL",
+          abandon(x["block"], tail(0x80, 0, 0)) == -errno.EINVAL)
+    check("ABANDON with a positive reason is -EINVAL",
+          abandon(x["block"], tail(0, victim, 28)) == -errno.EINVAL)
+    check("ABANDON naming a node outside the block's pipeline is -EINVAL",
+          abandon(x["block"], tail(0, 99999, -errno.ENOSPC)) ==
+          -errno.EINVAL)
+    check("ABANDON with a cut tail is refused",
+          abandon(x["block"], b"\x00\x01") < 0)
+    vic = [d for d in dns if d.id == victim][0]
+    vic.beating = False
+    time.sleep(1.0)     # no heartbeat of it is under way any more
+    check("ABANDON naming the node that refused it for space",
+          abandon(x["block"], tail(0, victim, -errno.ENOSPC)) == 0)
+    got = []
+    for _ in range(8):
+        e, y = c.add_block(f["ino"], "w7", 0, 0, 0)
+        got.append(None if e else sorted(n for n, _ in y["locs"]))
+    check("... it gets no block (of any writer) until it heartbeats",
+          all(g is not None and len(g) == 2 and victim not in g
+              for g in got), (victim, got))
+    e, cmds = vic.heartbeat()
+    e, y = c.add_block(f["ino"], "w7", 0, 0, 0)
+    check("... and after a heartbeat showing room it gets blocks again",
+          e == 0 and victim in [n for n, _ in y["locs"]], y)
+    vic.beating = True
+    check("ABANDON of the whole file by another client is -EPERM",
+          abandon(0, tail(1, 0, 0), client="w8") == -errno.EPERM)
+    check("ABANDON of the whole file by its writer",
+          abandon(0, tail(1, 0, 0)) == 0)
+    e, a = c.stat("/full")
+    check("... leaves it complete and empty",
+          e == 0 and a["uc"] == 0 and a["size"] == 0 and
+          a["nblocks"] == 0, a)
+
+
 def blockmap(addr, secret):
     c = NN(addr)
     dns = [FakeDN(addr, "uuid-%d" % i, "127.0.0.1:%d" % (40001 + i))
@@ -865,6 +917,7 @@ def blockmap(addr, secret):
     e, y = c.add_block(af["ino"], "w6", 0, 0, 0)
     check("abandon drops the block and a new one takes its place",
           e1 == 0 and e == 0 and y["block"] != x["block"])
+    full_node(c, dns)
 
     # A silent node dies; when it speaks again it must register.
     quiet = dns[2]
