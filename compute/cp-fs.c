@@ -33,20 +33,99 @@ cp_target(struct cp_ctx *ctx, const char *path, const char *local)
 	return xstrdup(path);
 }
 
+/* Where a put's bytes go: a temporary renamed on success (dfs_put_*),
+ * or, with -d, straight to the target (dfs_writer_*). */
+struct cp_put {
+	struct dfs_put		*p;
+	struct dfs_writer	*w;
+};
+
+/* Append n bytes to whichever the put writes. */
+static int
+cp_put_write(struct cp_put *cp, const void *buf, size_t n, char **cause)
+{
+	if (cp->p != NULL)
+		return dfs_put_write(cp->p, buf, n, cause);
+	return dfs_writer_write(cp->w, buf, n, cause);
+}
+
+/* Copy fd (named local) into the put; its bytes, then its end. */
+static int
+cp_put_copy(struct cp_put *cp, int fd, const char *local, char **cause)
+{
+	uint8_t	*buf = xmalloc(CP_IOBUF);
+	ssize_t	 n;
+	int	 rc = 0;
+
+	for (;;) {
+		n = read(fd, buf, CP_IOBUF);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			xasprintf(cause, "reading %s: %s", local,
+			    strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((rc = cp_put_write(cp, buf, n, cause)) != 0)
+			break;
+	}
+	free(buf);
+	return rc;
+}
+
+/*
+ * Store fd (named local) as path.  By default through a temporary that is
+ * renamed onto path only when complete (lib/client-put.c), so a put that
+ * fails, or whose client or namenode dies, leaves nothing under path.
+ * With direct (-d), the old way: straight into path, removed on failure
+ * when the namenode answers, else closed by its lease recovery at what
+ * was acknowledged.
+ */
+static int
+cp_put_run(struct dfs_client *c, int fd, const char *local, const char *path,
+    const struct dfs_write_opts *o, bool direct, char **cause)
+{
+	struct cp_put	 cp = { NULL, NULL };
+	char		*why = NULL;
+	int		 rc;
+
+	rc = direct ? dfs_writer_open(c, path, o, &cp.w, cause) :
+	    dfs_put_open(c, path, o, &cp.p, cause);
+	if (rc != 0)
+		return rc;
+	rc = cp_put_copy(&cp, fd, local, cause);
+	if (cp.p != NULL)
+		return rc == 0 ? dfs_put_commit(cp.p, cause) :
+		    (dfs_put_abort(cp.p), rc);
+	if (rc == 0)
+		rc = dfs_writer_close(cp.w, cause);	/* frees cp.w */
+	else
+		dfs_writer_abort(cp.w);
+	if (rc == 0)
+		return 0;
+	/* Leave nothing half-written behind under the name, if we can. */
+	dfs_client_delete(c, path, false, &why);
+	free(why);
+	return rc;
+}
+
 int
 cp_cmd_put(struct cp_ctx *ctx, int argc, char **argv)
 {
 	struct dfs_write_opts	 o = { .mode = 0644 };
-	struct dfs_writer	*w = NULL;
-	struct dfs_client	*c;
-	uint8_t			*buf = NULL;
 	char			*cause = NULL, *path = NULL;
+	bool			 direct = false;
 	int			 ch, fd = -1, rc = 0;
-	ssize_t			 n;
 
 	optind = 0;	/* full reset: main() parsed with "+" */
-	while ((ch = getopt(argc, argv, "fr:b:")) != -1) {
+	while ((ch = getopt(argc, argv, "dfr:b:")) != -1) {
 		switch (ch) {
+		case 'd':
+			direct = true;
+			break;
 		case 'f':
 			o.overwrite = true;
 			break;
@@ -90,48 +169,15 @@ cp_cmd_put(struct cp_ctx *ctx, int argc, char **argv)
 		}
 		o.mode = st.st_mode & 0777;
 	}
-	c = cp_client(ctx);
 	path = cp_target(ctx, argv[optind + 1], argv[optind]);
-	if ((rc = dfs_writer_open(c, path, &o, &w, &cause)) != 0) {
-		if (rc == -EEXIST && !o.overwrite) {
-			free(cause);
-			xasprintf(&cause, "%s exists (use -f to overwrite)",
-			    path);
-		}
-		goto out;
+	rc = cp_put_run(cp_client(ctx), fd, argv[optind], path, &o, direct,
+	    &cause);
+	if (rc == -EEXIST && !o.overwrite) {
+		free(cause);
+		xasprintf(&cause, "%s exists (use -f to overwrite)", path);
 	}
-	buf = xmalloc(CP_IOBUF);
-	for (;;) {
-		n = read(fd, buf, CP_IOBUF);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			xasprintf(&cause, "reading %s: %s", argv[optind],
-			    strerror(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		if ((rc = dfs_writer_write(w, buf, n, &cause)) != 0)
-			break;
-	}
-	if (rc == 0) {
-		rc = dfs_writer_close(w, &cause);
-		w = NULL;
-	}
-	if (rc != 0) {
-		/* Leave nothing half-written behind under the name. */
-		char *why = NULL;
-		dfs_writer_abort(w);
-		w = NULL;
-		dfs_client_delete(c, path, false, &why);
-		free(why);
-	}
-out:
 	if (fd > STDIN_FILENO)
 		close(fd);
-	free(buf);
 	if (rc != 0) {
 		char *msg;
 		xasprintf(&msg, "%s: %s", path, cause != NULL ? cause :

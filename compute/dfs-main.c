@@ -18,7 +18,7 @@ static const struct {
 	cp_cmd_fn	 fn;
 	const char	*usage;
 } cp_cmds[] = {
-	{ "put", cp_cmd_put, "put [-f] [-r REPLICATION] [-b BLOCKSIZE] LOCAL PATH" },
+	{ "put", cp_cmd_put, "put [-df] [-r REPLICATION] [-b BLOCKSIZE] LOCAL PATH" },
 	{ "get", cp_cmd_get, "get PATH LOCAL" },
 	{ "cat", cp_cmd_cat, "cat PATH..." },
 	{ "ls", cp_cmd_ls, "ls [-l] [PATH...]" },

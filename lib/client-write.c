@@ -168,7 +168,8 @@ build_create(struct dfs_wbuf *b, void *arg)
 	dfs_put_u32(b, o->set_owner ? o->gid : getgid());
 	dfs_put_u16(b, o->replication);
 	dfs_put_u64(b, o->block_size);
-	dfs_put_u8(b, o->overwrite);
+	dfs_put_u8(b, (o->overwrite ? DFS_CREATE_OVERWRITE : 0) |
+	    (o->put_temp ? DFS_CREATE_PUT_TEMP : 0));
 	dfs_put_str(b, w->c->name);
 }
 

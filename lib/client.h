@@ -19,12 +19,16 @@
 struct dfs_client;
 struct dfs_writer;
 struct dfs_reader;
+struct dfs_put;
 
 struct dfs_write_opts {
 	uint32_t	mode;
 	uint16_t	replication;	/* 0: cluster default */
 	uint64_t	block_size;	/* 0: cluster default */
 	bool		overwrite;
+	bool		put_temp;	/* a put's temporary name: lease
+					   recovery removes it (CREATE's
+					   DFS_CREATE_PUT_TEMP) */
 	bool		set_owner;	/* uid and gid below, not ours */
 	uint32_t	uid;
 	uint32_t	gid;
@@ -107,6 +111,16 @@ int	dfs_writer_close(struct dfs_writer *, char **cause);
 const struct dfs_attr *dfs_writer_attr(const struct dfs_writer *);
 void	dfs_writer_abort(struct dfs_writer *);
 int	dfs_writer_discard(struct dfs_client *, dfs_ino, char **cause);
+
+/* All-or-nothing puts (client-put.c): written under a hidden temporary
+ * name, renamed onto path by dfs_put_commit only when complete. */
+int	dfs_put_open(struct dfs_client *, const char *path,
+	    const struct dfs_write_opts *, struct dfs_put **, char **cause);
+int	dfs_put_write(struct dfs_put *, const void *, size_t, char **cause);
+int	dfs_put_commit(struct dfs_put *, char **cause);
+void	dfs_put_abort(struct dfs_put *);
+const char *dfs_put_temp_path(const struct dfs_put *);
+char	*dfs_put_temp_name(const char *path, uint32_t nonce);
 
 int	dfs_reader_open(struct dfs_client *, const char *path,
 	    struct dfs_reader **, char **cause);

@@ -45,8 +45,9 @@ enum dfs_msg {
 	DFS_NN_LISTING = 104,	/* u32 n, n x (str name, attr), u8 more */
 	DFS_NN_CREATE = 105,	/* str path, u32 mode, u32 uid, u32 gid,
 				   u16 replication (0: default),
-				   u64 block_size (0: default), u8 overwrite,
-				   str client -> NN_ATTR (the new file) */
+				   u64 block_size (0: default), u8 flags
+				   (enum dfs_create_flag), str client
+				   -> NN_ATTR (the new file) */
 	DFS_NN_ADD_BLOCK = 106,	/* u64 ino, str client, u64 prev_block,
 				   u64 prev_len, u64 offset, u32 nexclude,
 				   nexclude x u64 node -> NN_LBLOCK */
@@ -64,7 +65,8 @@ enum dfs_msg {
 				   -> NN_BLOCKS */
 	DFS_NN_BLOCKS = 111,	/* attr, u32 n, n x lblock (replicas
 				   best first, read tokens) */
-	DFS_NN_RENAME = 112,	/* str src, str dst, u32 flags -> OK */
+	DFS_NN_RENAME = 112,	/* str src, str dst, u32 flags
+				   (enum dfs_rename_flag) -> OK */
 	DFS_NN_DELETE = 113,	/* str path, u8 recursive -> OK */
 	DFS_NN_SET_REPL = 114,	/* str path, u16 replication -> OK */
 	DFS_NN_FSCK = 115,	/* str path, u64 cursor, u32 max
@@ -229,6 +231,20 @@ enum dfs_set {
 /* The flags of DFS_NN_ABANDON's optional tail. */
 enum dfs_abandon {
 	DFS_ABANDON_FILE = 1,	/* give the whole file up: closed empty */
+};
+
+/* The flags byte of DFS_NN_CREATE. */
+enum dfs_create_flag {
+	DFS_CREATE_OVERWRITE = 1,	/* rewrite an existing file */
+	DFS_CREATE_PUT_TEMP = 2,	/* the temporary name of a put: lease
+					   recovery removes it, never closes
+					   it (nn-recover.c) */
+};
+
+/* The flags of DFS_NN_RENAME. */
+enum dfs_rename_flag {
+	DFS_RENAME_NOREPLACE = 1,	/* an existing dst is -EEXIST */
+	DFS_RENAME_NOREPLACE_UC = 2,	/* a dst being written is -EPERM */
 };
 
 enum dfs_dn_cmd {

@@ -95,6 +95,12 @@ static const char nn_db_schema[] =
 	"CREATE TABLE IF NOT EXISTS symlinks("
 	"  ino INTEGER PRIMARY KEY REFERENCES inodes(id) ON DELETE CASCADE,"
 	"  target TEXT NOT NULL);"
+	/* The temporary names puts write to (CREATE's DFS_CREATE_PUT_TEMP),
+	 * until their rename; closed_ms is when lease recovery first saw
+	 * one complete (nn-recover.c).  An older database gains it on open. */
+	"CREATE TABLE IF NOT EXISTS put_temps("
+	"  ino INTEGER PRIMARY KEY REFERENCES inodes(id) ON DELETE CASCADE,"
+	"  closed_ms INTEGER);"
 	/* Files being written, for lease recovery; an older database
 	 * gains it on open. */
 	"CREATE INDEX IF NOT EXISTS inodes_writing ON inodes(lease_ms) "

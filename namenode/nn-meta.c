@@ -531,11 +531,27 @@ nn_meta_reuse(struct nn *nn, dfs_ino ino, uint32_t mode, uint32_t uid,
 }
 
 /*
+ * Record whether file ino is the temporary name of a put (CREATE with
+ * DFS_CREATE_PUT_TEMP), which lease recovery removes rather than closes:
+ * its writer had not renamed it, so its bytes are nobody's file yet.
+ */
+static int
+nn_meta_put_temp(struct nn *nn, dfs_ino ino, bool temp)
+{
+	if (temp)
+		return nn_db_exec(nn, "INSERT OR REPLACE INTO put_temps(ino, "
+		    "closed_ms) VALUES (?, NULL)", "i", (int64_t)ino);
+	return nn_db_exec(nn, "DELETE FROM put_temps WHERE ino = ?", "i",
+	    (int64_t)ino);
+}
+
+/*
  * CREATE: a new empty file under construction, leased to client.  An
- * existing file is rewritten only with overwrite, in the same transaction,
- * its blocks queued for deletion; it keeps its inode (nn_meta_reuse), so
- * its other hard links see the new contents.  Any other kind of entry is
- * replaced by a new file.
+ * existing file is rewritten only with DFS_CREATE_OVERWRITE, in the same
+ * transaction, its blocks queued for deletion; it keeps its inode
+ * (nn_meta_reuse), so its other hard links see the new contents.  Any
+ * other kind of entry is replaced by a new file.  DFS_CREATE_PUT_TEMP
+ * marks the file as a put's temporary (nn_meta_put_temp).
  */
 int
 nn_meta_op_create(struct nn_req *req)
@@ -547,6 +563,7 @@ nn_meta_op_create(struct nn_req *req)
 	uint32_t	 mode, uid, gid;
 	uint16_t	 repl;
 	uint64_t	 bsize;
+	uint8_t		 flags;
 	bool		 overwrite, ok;
 	dfs_ino		 parent, old, ino = 0;
 	int		 type, rc;
@@ -557,10 +574,16 @@ nn_meta_op_create(struct nn_req *req)
 	gid = dfs_get_u32(&req->in);
 	repl = dfs_get_u16(&req->in);
 	bsize = dfs_get_u64(&req->in);
-	overwrite = dfs_get_u8(&req->in) != 0;
+	flags = dfs_get_u8(&req->in);
+	overwrite = (flags & DFS_CREATE_OVERWRITE) != 0;
 	client = dfs_get_strdup(&req->in, DFS_WIRE_MAX_STR);
 	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		goto out_free;
+	if ((flags & ~(DFS_CREATE_OVERWRITE | DFS_CREATE_PUT_TEMP)) != 0) {
+		rc = nn_server_fail(req, -EINVAL, "unknown create flags 0x%x",
+		    flags);
+		goto out_free;
+	}
 	if (repl == 0)
 		repl = (uint16_t)nn->replication;
 	if (bsize == 0)
@@ -613,6 +636,9 @@ nn_meta_op_create(struct nn_req *req)
 	if (ino == 0)
 		rc = nn_meta_new(nn, parent, p.comp[p.n - 1], DFS_FT_FILE,
 		    mode, uid, gid, repl, bsize, client, &ino);
+	if (rc == 0)
+		rc = nn_meta_put_temp(nn, ino,
+		    (flags & DFS_CREATE_PUT_TEMP) != 0);
 	if (rc == 0 && (rc = nn_meta_attr(nn, ino, &a)) == 0)
 		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
 end:
@@ -625,6 +651,22 @@ out_free:
 	nn_path_free(&p);
 	free(client);
 	return rc;
+}
+
+/* -EPERM when file ino (at path) is being written by a writer whose lease
+ * holds, as CREATE answers; else 0. */
+static int
+nn_meta_writing(struct nn_req *req, dfs_ino ino, const char *path)
+{
+	bool	ok;
+	int	rc;
+
+	if ((rc = nn_meta_lease_ok(req->nn, ino, "", &ok)) != 0)
+		return rc;
+	if (!ok)
+		return nn_server_fail(req, -EPERM, "file is being written by "
+		    "another client: %s", path);
+	return 0;
 }
 
 /* The checks and changes of a rename, inside its transaction. */
@@ -661,9 +703,12 @@ nn_meta_do_rename(struct nn_req *req, const struct nn_path *s,
 			    d->norm);
 	}
 	if (dexists) {
-		if (flags & 1)
+		if (flags & DFS_RENAME_NOREPLACE)
 			return nn_server_fail(req, -EEXIST, "file exists: %s",
 			    d->norm);
+		if ((flags & DFS_RENAME_NOREPLACE_UC) && dtype == DFS_FT_FILE &&
+		    (rc = nn_meta_writing(req, dino, d->norm)) != 0)
+			return rc;
 		if (stype == DFS_FT_DIR && dtype != DFS_FT_DIR)
 			return nn_server_fail(req, -ENOTDIR, "not a directory: "
 			    "%s", d->norm);
@@ -693,11 +738,16 @@ nn_meta_do_rename(struct nn_req *req, const struct nn_path *s,
 	if ((rc = nn_db_exec(nn, sql_touch, "ii", (int64_t)sp, now)) != 0 ||
 	    (rc = nn_db_exec(nn, sql_touch, "ii", (int64_t)dp, now)) != 0)
 		return rc;
+	/* A put's temporary renamed is a file like any other now. */
+	if ((rc = nn_meta_put_temp(nn, sino, false)) != 0)
+		return rc;
 	return nn_db_exec(nn, "UPDATE inodes SET ctime_ns = ?2 WHERE id = ?1",
 	    "ii", (int64_t)sino, now);
 }
 
-/* RENAME with POSIX rename(2) semantics; flags & 1 is RENAME_NOREPLACE. */
+/* RENAME with POSIX rename(2) semantics; DFS_RENAME_NOREPLACE is
+ * RENAME_NOREPLACE, and DFS_RENAME_NOREPLACE_UC keeps a file being
+ * written, as CREATE does (a put's final rename). */
 int
 nn_meta_op_rename(struct nn_req *req)
 {
@@ -712,7 +762,8 @@ nn_meta_op_rename(struct nn_req *req)
 	flags = dfs_get_u32(&req->in);
 	if ((rc = nn_meta_paths(req, &src, &s, &dst, &d)) != 0)
 		goto out_free;
-	if ((flags & ~1U) != 0) {
+	if ((flags & ~(uint32_t)(DFS_RENAME_NOREPLACE |
+	    DFS_RENAME_NOREPLACE_UC)) != 0) {
 		rc = nn_server_fail(req, -EINVAL, "unknown rename flags 0x%x",
 		    flags);
 		goto out_free;

@@ -24,6 +24,21 @@
  * "dfs stat" then says "array: none", and the log says why.  Because the
  * lock is let go for the read, the lease is checked again before the file
  * is closed: a writer heard from meanwhile keeps its file.
+ *
+ * The temporaries of puts.  `dfs put` writes to a hidden temporary name
+ * and renames it onto the user's name only once the file is complete
+ * (lib/client-put.c), so that a failed put leaves nothing under that
+ * name.  Closing such a temporary at a prefix would keep bytes nobody
+ * asked for, under a name nobody chose; CREATE records it as one
+ * (DFS_CREATE_PUT_TEMP, the put_temps table) and recovery removes it
+ * instead, whatever its blocks, without guessing from its name.  A put
+ * that died between COMPLETE and its rename leaves a complete temporary
+ * with no lease to expire: the first pass that sees it closed stamps it,
+ * and the pass lease_timeout later removes it (a live writer renames
+ * within milliseconds of COMPLETE; one that comes back later finds its
+ * temporary gone and fails, leaving again nothing).  A temporary given
+ * another name meanwhile (a hard link, a rename) was adopted: it is
+ * recovered like any file.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -171,6 +186,75 @@ out:
 	return rc;
 }
 
+/* The first name of inode ino (*parent and *name, which the caller frees)
+ * and how many names it has. */
+static int
+nn_recover_name(struct nn *nn, dfs_ino ino, dfs_ino *parent, char **name,
+    int64_t *names)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = nn_db_sql(nn, "SELECT parent, name, (SELECT count(*) FROM "
+	    "dirents e WHERE e.ino = d.ino) FROM dirents d WHERE d.ino = ? "
+	    "LIMIT 1", "i", (int64_t)ino);
+	if ((rc = nn_db_step(nn, st)) != 1)
+		return rc == 0 ? -ENOENT : rc;
+	*parent = (dfs_ino)sqlite3_column_int64(st, 0);
+	*name = xstrdup((const char *)sqlite3_column_text(st, 1));
+	*names = sqlite3_column_int64(st, 2);
+	nn_db_reset(st);
+	return 0;
+}
+
+/* Whether file ino is the temporary name of a put (nn_meta_put_temp). */
+static bool
+nn_recover_is_temp(struct nn *nn, dfs_ino ino)
+{
+	int64_t	one;
+
+	return nn_db_i64(nn, &one, "SELECT 1 FROM put_temps WHERE ino = ?",
+	    "i", (int64_t)ino) == 0;
+}
+
+/*
+ * Remove put temporary ino, whose writer is gone (why says how we know),
+ * inside a transaction: its name and, with it, its inode and blocks.  One
+ * with other names was adopted: it stays, no longer a temporary, and
+ * *removed is false.
+ */
+static int
+nn_recover_drop_temp(struct nn *nn, dfs_ino ino, const char *why,
+    bool *removed)
+{
+	dfs_ino	 parent;
+	char	*name, *path;
+	int64_t	 names;
+	int	 rc;
+
+	*removed = false;
+	if ((rc = nn_recover_name(nn, ino, &parent, &name, &names)) != 0)
+		return rc;
+	path = nn_path_of(nn, ino);
+	if (names > 1) {
+		log_info("lease recovery: %s (inode %llu) was a put's "
+		    "temporary, but has %lld names now: kept as a file",
+		    path != NULL ? path : name, (unsigned long long)ino,
+		    (long long)names);
+		rc = nn_db_exec(nn, "DELETE FROM put_temps WHERE ino = ?", "i",
+		    (int64_t)ino);
+	} else if ((rc = nn_meta_unlink(nn, parent, name, ino,
+	    DFS_FT_FILE)) == 0) {
+		log_info("lease recovery: removed %s (inode %llu), the "
+		    "temporary of a put whose writer is gone (%s)",
+		    path != NULL ? path : name, (unsigned long long)ino, why);
+		*removed = true;
+	}
+	free(path);
+	free(name);
+	return rc;
+}
+
 /*
  * Recover file ino, whose writer's lease expired before cutoff_ms, inside
  * a transaction; header (its first header_len bytes as read back, maybe
@@ -188,17 +272,21 @@ nn_recover_file(struct nn *nn, dfs_ino ino, int64_t cutoff_ms,
 	    "ORDER BY c DESC, r.len DESC LIMIT 1";
 	struct dfs_npy_header	 h;
 	struct nn_block		*blocks = NULL, *b;
-	sqlite3_stmt		*st;
-	int64_t			 len, parent, names, expired;
+	int64_t			 len, names, expired;
+	dfs_ino			 parent;
 	char			*name;
 	uint64_t		 size = 0;
 	size_t			 nblocks;
-	bool			 valid;
+	bool			 valid, removed;
 	int			 rc;
 
 	if ((rc = nn_db_i64(nn, &expired, "SELECT count(*) FROM inodes WHERE "
 	    "id = ? AND under_construction = 1 AND lease_ms < ?", "ii",
 	    (int64_t)ino, cutoff_ms)) != 0 || expired == 0)
+		return rc;
+	if (nn_recover_is_temp(nn, ino) &&
+	    ((rc = nn_recover_drop_temp(nn, ino, "its lease expired",
+	    &removed)) != 0 || removed))
 		return rc;
 	if ((rc = nn_recover_blocks(nn, ino, &blocks, &nblocks)) != 0)
 		goto out;
@@ -255,22 +343,12 @@ nn_recover_file(struct nn *nn, dfs_ino ino, int64_t cutoff_ms,
 	}
 	/* No data: the file goes, unless it has other names (hard links
 	 * made while it was written), which keep it as an empty file. */
-	st = nn_db_sql(nn, "SELECT parent, name, (SELECT count(*) FROM "
-	    "dirents e WHERE e.ino = d.ino) FROM dirents d WHERE d.ino = ? "
-	    "LIMIT 1", "i", (int64_t)ino);
-	if ((rc = nn_db_step(nn, st)) != 1) {
-		rc = rc == 0 ? -ENOENT : rc;
+	if ((rc = nn_recover_name(nn, ino, &parent, &name, &names)) != 0)
 		goto out;
-	}
-	parent = sqlite3_column_int64(st, 0);
-	name = xstrdup((const char *)sqlite3_column_text(st, 1));
-	names = sqlite3_column_int64(st, 2);
-	nn_db_reset(st);
 	if (names > 1)
 		rc = nn_write_close(nn, ino, 0, NULL);
 	else
-		rc = nn_meta_unlink(nn, (dfs_ino)parent, name, ino,
-		    DFS_FT_FILE);
+		rc = nn_meta_unlink(nn, parent, name, ino, DFS_FT_FILE);
 	if (rc == 0)
 		log_info("lease recovery: %s inode %llu, which had no "
 		    "finished data", names > 1 ? "emptied" : "removed",
@@ -282,9 +360,49 @@ out:
 }
 
 /*
- * Recover up to NN_RECOVER_MAX files whose writer's lease expired.  The
- * monitor calls this once a second, outside safe mode, with the lock
- * held; it lets the lock go while it reads a header back.
+ * Complete temporaries of puts that were never renamed (see the essay
+ * above): stamp those seen closed for the first time with now_ms, and
+ * remove those stamped before cutoff_ms, up to NN_RECOVER_MAX of each.
+ */
+static void
+nn_recover_closed_temps(struct nn *nn, int64_t now_ms, int64_t cutoff_ms)
+{
+	static const char sql[] =
+	    "SELECT p.ino, p.closed_ms IS NULL FROM put_temps p "
+	    "JOIN inodes i ON i.id = p.ino WHERE i.under_construction = 0 "
+	    "AND (p.closed_ms IS NULL OR p.closed_ms < ?) LIMIT ?";
+	sqlite3_stmt	*st;
+	int64_t		 ids[NN_RECOVER_MAX];
+	bool		 fresh[NN_RECOVER_MAX], removed;
+	int		 n = 0, rc = 0;
+
+	st = nn_db_sql(nn, sql, "ii", cutoff_ms, (int64_t)NN_RECOVER_MAX);
+	while (n < NN_RECOVER_MAX && nn_db_step(nn, st) == 1) {
+		ids[n] = sqlite3_column_int64(st, 0);
+		fresh[n++] = sqlite3_column_int(st, 1) != 0;
+	}
+	nn_db_reset(st);
+	if (n == 0 || nn_db_begin(nn) != 0)
+		return;
+	for (int i = 0; rc == 0 && i < n; i++) {
+		if (fresh[i])
+			rc = nn_db_exec(nn, "UPDATE put_temps SET "
+			    "closed_ms = ?2 WHERE ino = ?1", "ii", ids[i],
+			    now_ms);
+		else
+			rc = nn_recover_drop_temp(nn, (dfs_ino)ids[i],
+			    "complete but never renamed", &removed);
+	}
+	if ((rc = nn_db_end(nn, rc)) != 0)
+		log_warn("lease recovery of put temporaries failed: %s",
+		    strerror(-rc));
+}
+
+/*
+ * Recover up to NN_RECOVER_MAX files whose writer's lease expired, and
+ * the put temporaries nobody renamed.  The monitor calls this once a
+ * second, outside safe mode, with the lock held; it lets the lock go
+ * while it reads a header back.
  */
 void
 nn_recover_leases(struct nn *nn)
@@ -301,6 +419,7 @@ nn_recover_leases(struct nn *nn)
 	int			 n = 0, rc;
 
 	cutoff = nn_wall_ns() / 1000000 - nn->lease_timeout_ms;
+	nn_recover_closed_temps(nn, cutoff + nn->lease_timeout_ms, cutoff);
 	st = nn_db_sql(nn, sql, "ii", cutoff, (int64_t)NN_RECOVER_MAX);
 	while (n < NN_RECOVER_MAX && nn_db_step(nn, st) == 1)
 		ids[n++] = sqlite3_column_int64(st, 0);
@@ -310,7 +429,9 @@ nn_recover_leases(struct nn *nn)
 	head = xmalloc(NN_MAX_NPY_HEADER);
 	for (int i = 0; i < n; i++) {
 		got = 0;
-		if (nn_recover_source(nn, (dfs_ino)ids[i], &src) == 0) {
+		/* A put's temporary is removed, whatever its header. */
+		if (!nn_recover_is_temp(nn, (dfs_ino)ids[i]) &&
+		    nn_recover_source(nn, (dfs_ino)ids[i], &src) == 0) {
 			cause = NULL;
 			pthread_mutex_unlock(&nn->lock);
 			rc = nn_recover_read(&src, head, &got, &cause);

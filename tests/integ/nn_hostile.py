@@ -139,9 +139,12 @@ class NN:
             get_attr(r)
         return 0, names, r.u8()
 
-    def create(self, path, client="c1", overwrite=False, repl=0, bsize=0):
+    def create(self, path, client="c1", overwrite=False, repl=0, bsize=0,
+               flags=None):
+        # flags: CREATE's flags byte; by default just overwrite (bit 0).
+        flags = int(overwrite) if flags is None else flags
         e, r = self.call(CREATE, w.Payload().str(path).u32(0o644).u32(0)
-                         .u32(0).u16(repl).u64(bsize).u8(overwrite)
+                         .u32(0).u16(repl).u64(bsize).u8(flags)
                          .str(client))
         return (e, r) if e else (0, get_attr(r))
 
@@ -475,6 +478,10 @@ def namespace(addr):
     check("replication 17 is -EINVAL", e == -errno.EINVAL)
     e, _ = c.create("/a/g", client="w1", bsize=1000)
     check("block size 1000 is -EINVAL", e == -errno.EINVAL)
+    for bad in (4, 0x80, 0xff):
+        e, _ = c.create("/a/g", client="w1", flags=bad)
+        check("create flags 0x%x are -EINVAL" % bad, e == -errno.EINVAL, e)
+    check("and made nothing", c.stat("/a/g")[0] == -errno.ENOENT)
     e, f2 = c.create("/a/f", client="w2", overwrite=True)
     check("create with overwrite rewrites the file in place",
           e == 0 and f2["ino"] == f["ino"] and f2["uc"] == 1 and
@@ -506,6 +513,19 @@ def namespace(addr):
     c.complete(g2["ino"], "w3", 0, 0, 0)
     check("RENAME_NOREPLACE over a file is -EEXIST",
           c.rename("/a/g", "/a/h", 1) == -errno.EEXIST)
+    check("rename flags 4 are -EINVAL",
+          c.rename("/a/g", "/a/h", 4) == -errno.EINVAL)
+    e, u = c.create("/a/u", client="w4")
+    check("NOREPLACE_UC over a file being written is -EPERM",
+          e == 0 and c.rename("/a/h", "/a/u", 2) == -errno.EPERM)
+    check("which stays the one being written",
+          c.stat("/a/u")[1]["ino"] == u["ino"] and
+          c.stat("/a/h")[0] == 0)
+    c.complete(u["ino"], "w4", 0, 0, 0)
+    check("NOREPLACE_UC over a complete file replaces it",
+          c.rename("/a/h", "/a/u", 2) == 0 and
+          c.stat("/a/u")[1]["ino"] == g2["ino"] and
+          c.rename("/a/u", "/a/h") == 0)
     check("rename a file over a file replaces it",
           c.rename("/a/g", "/a/h") == 0 and
           c.stat("/a/h")[1]["ino"] == f2["ino"])

@@ -4,12 +4,14 @@
 # the pipeline killed with SIGKILL in the middle of a 50 MiB put: the
 # block goes on on the survivors under a new generation stamp, the put
 # succeeds, the file reads back identical and re-replication makes the
-# count whole.  A client killed in the middle of a put: after the lease
-# timeout the file is closed at a prefix of what was sent, or removed
-# when nothing was finished; a .npy keeps its array metadata when all of
-# it was written, and is plain bytes when only a prefix was.  A writer
-# that sits idle longer than the lease timeout keeps its file (the lease
-# is renewed).
+# count whole.  A client killed in the middle of a put: nothing is ever
+# under the put's name, and after the lease timeout its hidden temporary
+# is removed (issue 15).  A client killed in the middle of a put -d, which
+# writes straight to the name: after the lease timeout the file is closed
+# at a prefix of what was sent, or removed when nothing was finished; a
+# .npy keeps its array metadata when all of it was written, and is plain
+# bytes when only a prefix was.  A writer that sits idle longer than the
+# lease timeout keeps its file (the lease is renewed).
 . "${top_srcdir:-.}/tests/lib/cluster.sh"
 set -u
 LEASE=5
@@ -33,6 +35,31 @@ while True:
         time.sleep(pause)
     time.sleep(d)' "$@"
 }
+
+# put_held FILE BYTES PATH [PUT OPTION...]: put the first BYTES of FILE to
+# PATH and hold its input open, so the writer never completes; then kill
+# it with SIGKILL.  The writer ends a block as soon as it is full, so a
+# BYTES at a block boundary leaves every block finished.
+put_held() {
+	f=$1 n=$2 p=$3
+	shift 3
+	rm -f "$T/fifo"
+	mkfifo "$T/fifo"
+	"$top_builddir/dfs" -c "$C/client.conf" put "$@" - "$p" \
+	    <"$T/fifo" 2>/dev/null &
+	PUT=$!
+	head -c "$n" "$f" >"$T/held"
+	feed "$T/held" 1048576 0 "$n" 60 >"$T/fifo" 2>/dev/null &
+	FEED=$!
+	sleep 4
+	kill -9 "$PUT"
+	wait $PUT 2>/dev/null
+	kill "$FEED" 2>/dev/null
+	wait $FEED 2>/dev/null
+}
+
+# npstat PATH FIELD: one field of dfs stat.
+npstat() { dfs stat "$1" 2>/dev/null | sed -n "s/^$2: //p"; }
 
 # The block files of data node N being written now.
 writing() {
@@ -86,6 +113,9 @@ dfs get /big "$T/out/big2"
 ok "the file still reads back identical" cmp "$T/in/big" "$T/out/big2"
 
 # === 2. The client dies mid-put ============================================
+# A put writes to a hidden temporary and renames it onto its name only
+# once complete: killed mid-way, it leaves nothing under /half, and lease
+# recovery removes the temporary rather than close it at a prefix.
 head -c $((30 * 1048576)) /dev/urandom >"$T/in/half"
 mkfifo "$T/fifo"
 "$top_builddir/dfs" -c "$C/client.conf" put - /half <"$T/fifo" \
@@ -98,33 +128,45 @@ kill -9 "$PUT"
 wait $PUT 2>/dev/null
 kill "$FEED" 2>/dev/null
 wait $FEED 2>/dev/null
-state() { dfs stat /half 2>/dev/null | sed -n 's/^state: //p'; }
-ok "right after the kill the file is under construction" \
-    test "$(state)" = "under construction"
-settled() { [ "$(state)" != "under construction" ]; }
-ok "within the lease timeout + 15 s it is recovered" \
-    wait_for $((LEASE + 15)) settled
-if dfs stat /half >/dev/null 2>&1; then
-	n=$(dfs stat /half | sed -n 's/^size: //p')
-	echo "# closed at $n bytes"
-	dfs get /half "$T/out/half"
-	ok "closed at a length that reads back as a prefix of the source" \
-	    cmp -n "$n" "$T/in/half" "$T/out/half"
-	ok "the recovered file has some data (blocks were finished)" \
-	    test "$n" -gt 0
-	ok "its size is what it reads back" test \
-	    "$(wc -c <"$T/out/half")" -eq "$n"
-else
-	ok "removed (nothing was finished)" true
-fi
+half_temp() { dfs ls / | grep '^\.half\.[0-9a-f]\{8\}\._COPYING_$'; }
+ok "right after the kill nothing is under /half" \
+    fails_with "no such" dfs stat /half
+tmp=$(half_temp)
+echo "# the temporary: /$tmp"
+ok "its hidden temporary is, under construction" \
+    test -n "$tmp" -a "$(npstat "/$tmp" state)" = "under construction"
+ok "and has data (blocks were written)" test "$(npstat "/$tmp" blocks)" -gt 0
+no_half_temp() { [ -z "$(half_temp)" ]; }
+ok "within the lease timeout + 15 s the temporary is removed" \
+    wait_for $((LEASE + 15)) no_half_temp
+ok "nothing is under /half then either" fails_with "no such" dfs stat /half
+ok "the namenode logged the removal" grep -q "lease recovery: removed \
+/$tmp (inode [0-9]*), the temporary of a put whose writer is gone" \
+    "$C/logs/namenode.log"
 ok "fsck is healthy after lease recovery" wait_for 15 dfs fsck /
 
-# Nothing finished: 100 KB sit in the client's packet when it dies, so
-# the file has no finished block and is removed.
+# put -d writes straight to the name, as put did before: killed after
+# 6 MiB, lease recovery closes /half-d at its one finished 4 MiB block.
+put_held "$T/in/half" $((6 * 1048576)) /half-d -d
+ok "a put -d killed mid-way leaves its file under construction" \
+    test "$(npstat /half-d state)" = "under construction"
+halfd_done() { [ "$(npstat /half-d state)" = complete ]; }
+ok "within the lease timeout + 15 s it is closed" \
+    wait_for $((LEASE + 15)) halfd_done
+n=$(npstat /half-d size)
+ok "at the length of its finished block (4 MiB)" test "$n" -eq 4194304
+dfs get /half-d "$T/out/half-d"
+ok "which reads back as a prefix of the source" \
+    cmp -n "$n" "$T/in/half" "$T/out/half-d"
+ok "its size is what it reads back" test \
+    "$(wc -c <"$T/out/half-d")" -eq "$n"
+
+# Nothing finished: 100 KB sit in the client's packet when a put -d dies,
+# so the file has no finished block and is removed.
 head -c 100000 /dev/urandom >"$T/in/tiny"
 rm -f "$T/fifo"
 mkfifo "$T/fifo"
-"$top_builddir/dfs" -c "$C/client.conf" put - /tiny <"$T/fifo" \
+"$top_builddir/dfs" -c "$C/client.conf" put -d - /tiny <"$T/fifo" \
     2>/dev/null &
 PUT=$!
 feed "$T/in/tiny" 100000 0 100000 60 >"$T/fifo" 2>/dev/null &
@@ -143,26 +185,8 @@ ok "the namenode logged the removal" test $? -eq 0
 ok "fsck is healthy" dfs fsck /
 
 # === 3. Lease recovery and array metadata ===============================
-# put_held FILE BYTES PATH: put the first BYTES of FILE to PATH and hold
-# its input open, so the writer never completes; then kill it with
-# SIGKILL.  The writer ends a block as soon as it is full, so a BYTES at a
-# block boundary leaves every block finished.
-put_held() {
-	rm -f "$T/fifo"
-	mkfifo "$T/fifo"
-	"$top_builddir/dfs" -c "$C/client.conf" put - "$3" <"$T/fifo" \
-	    2>/dev/null &
-	PUT=$!
-	head -c "$2" "$1" >"$T/held"
-	feed "$T/held" 1048576 0 "$2" 60 >"$T/fifo" 2>/dev/null &
-	FEED=$!
-	sleep 4
-	kill -9 "$PUT"
-	wait $PUT 2>/dev/null
-	kill "$FEED" 2>/dev/null
-	wait $FEED 2>/dev/null
-}
-# With 4 MiB blocks a float64 .npy (128-byte header) has its blocks end
+# The files go in with put -d, so that lease recovery closes them (a
+# put's temporary would be removed).  With 4 MiB blocks a float64 .npy (128-byte header) has its blocks end
 # at 128 + 4 MiB, 128 + 8 MiB, ...
 "$PYTHON" -c 'import sys, numpy as np
 np.save(sys.argv[1], (np.arange(1048576, dtype="<f8") * 0.5).reshape(-1, 4))
@@ -171,8 +195,7 @@ np.save(sys.argv[2], np.arange(1572864, dtype="<f8") - 7.0)' \
 W=$(wc -c <"$T/in/whole.npy")
 ok "the whole .npy is two blocks of data and a 128-byte header" \
     test "$W" -eq $((8 * 1048576 + 128))
-npstat() { dfs stat "$1" 2>/dev/null | sed -n "s/^$2: //p"; }
-put_held "$T/in/whole.npy" "$W" /whole.npy
+put_held "$T/in/whole.npy" "$W" /whole.npy -d
 ok "a writer killed after its last byte left /whole.npy unfinished" \
     test "$(npstat /whole.npy state)" = "under construction"
 whole_done() { [ "$(npstat /whole.npy state)" = complete ]; }
@@ -193,7 +216,7 @@ ok "the namenode logged an array closed by recovery" \
 
 # Two of three blocks' worth: a prefix whose header promises more.
 P=$((8 * 1048576 + 128))
-put_held "$T/in/three.npy" "$P" /three.npy
+put_held "$T/in/three.npy" "$P" /three.npy -d
 three_done() { [ "$(npstat /three.npy state)" = complete ]; }
 ok "a prefix of an array is recovered" wait_for $((LEASE + 15)) three_done
 ok "at the length of its finished blocks" \
