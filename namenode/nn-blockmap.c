@@ -1,8 +1,8 @@
 /*
  * nn-blockmap.c: blocks and their replicas: dropping blocks, block
  * locations for readers, and the replica map as data nodes report it
- * (block reports, RECEIVED, BAD_BLOCK).  The write path that creates
- * blocks is nn-write.c.
+ * (block reports, RECEIVED).  The write path that creates blocks is
+ * nn-write.c; replicas reported bad are nn-corrupt.c's.
  *
  * Why it is built this way.  Blocks are part of the namespace and live in
  * the blocks table with their generation stamp, file offset and length; a
@@ -282,84 +282,6 @@ out:
 out_free:
 	nn_path_free(&p);
 	free(blocks);
-	return rc;
-}
-
-/*
- * BAD_BLOCK: a reader or a scanner found a replica that fails its
- * checksums.  It is never handed out again; the node is told to delete it
- * once another good replica exists (the monitor does it later otherwise,
- * so a lone damaged copy is kept until a good one is made), and the block
- * is queued for a new copy, which may go to the same node once it has
- * confirmed the delete (see nn-place.c).
- */
-int
-nn_blockmap_op_bad_block(struct nn_req *req)
-{
-	static const char sql_repl[] =
-	    "SELECT i.replication FROM blocks b JOIN inodes i ON "
-	    "i.id = b.ino WHERE b.id = ?";
-	struct nn	*nn = req->nn;
-	struct nn_block	 b;
-	dfs_block_id	 block;
-	uint64_t	 gen;
-	dfs_node_id	 node;
-	char		*why;
-	int64_t		 repl;
-	int		 good, bad, rc;
-
-	block = dfs_get_u64(&req->in);
-	gen = dfs_get_u64(&req->in);
-	node = dfs_get_u64(&req->in);
-	why = dfs_get_strdup(&req->in, DFS_WIRE_MAX_STR);
-	if ((rc = nn_server_decoded(req)) != 0)
-		goto out_free;
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) != 0)
-		goto out;
-	rc = nn_blockmap_get(nn, sql_block, (int64_t)block, &b);
-	if (rc == -ENOENT || (rc == 0 && b.gen != gen)) {
-		log_info("bad replica of an unknown or old block %llu on node "
-		    "%llu ignored", (unsigned long long)block,
-		    (unsigned long long)node);
-		rc = 0;
-		goto end;
-	}
-	if (rc != 0)
-		goto end;
-	log_warn("replica of block %llu on node %llu is bad: %.200s",
-	    (unsigned long long)block, (unsigned long long)node, why);
-	/* Only news is acted on: a replica already known to be bad may
-	 * have had its DELETE confirmed and a good copy be on its way. */
-	if ((rc = nn_db_exec(nn, "UPDATE live.replicas SET corrupt = 1 WHERE "
-	    "block = ? AND node = ? AND gen = ? AND corrupt = 0", "iii",
-	    (int64_t)block, (int64_t)node, (int64_t)gen)) != 0 ||
-	    nn_db_changes(nn) == 0)
-		goto end;
-	/* A copy from that replica fails (the copier reports it so). */
-	if ((rc = nn_db_exec(nn, "DELETE FROM live.pending WHERE block = ? "
-	    "AND src = ? AND kind = 2", "ii", (int64_t)block,
-	    (int64_t)node)) != 0 ||
-	    (rc = nn_blockmap_good_count(nn, block, &good, &bad)) != 0)
-		goto end;
-	if (good > 0 &&
-	    (rc = nn_datanodes_queue(nn, node, DFS_CMD_DELETE, block, gen,
-	    NULL, 0)) == 0)
-		rc = nn_db_exec(nn, "UPDATE live.replicas SET corrupt = 2 "
-		    "WHERE block = ? AND node = ? AND corrupt = 1", "ii",
-		    (int64_t)block, (int64_t)node);
-	/* Its copy need not wait for the monitor's scan to come by. */
-	if (rc == 0 && good > 0 && b.complete && (rc = nn_db_i64(nn, &repl,
-	    sql_repl, "i", (int64_t)block)) == 0)
-		nn_place_need(nn, block, good, (int)repl);
-end:
-	rc = nn_db_end(nn, rc);
-	if (rc == 0)
-		pthread_cond_signal(&nn->wake);
-out:
-	pthread_mutex_unlock(&nn->lock);
-out_free:
-	free(why);
 	return rc;
 }
 
