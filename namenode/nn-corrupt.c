@@ -280,13 +280,15 @@ nn_corrupt_good(struct nn *nn, dfs_node_id node, dfs_block_id block,
 	rc = nn_db_i64(nn, &was, "SELECT corrupt FROM live.replicas WHERE "
 	    "block = ? AND node = ? AND gen = ?", "iii", (int64_t)block,
 	    (int64_t)node, (int64_t)gen);
-	if (rc == -ENOENT)
-		return 0;
-	if (rc != 0 || (was != -1 && was != 1))
+	if (rc != 0 && rc != -ENOENT)
 		return rc;
 	log_info("node %llu verified its replica of block %llu good%s",
-	    (unsigned long long)node, (unsigned long long)block, was == 1 ?
-	    " after finding it bad: it counts again" : ": no longer suspect");
+	    (unsigned long long)node, (unsigned long long)block,
+	    rc == -ENOENT ? " (not in the map yet)" : was == 1 ?
+	    " after finding it bad: it counts again" : was == -1 ?
+	    ": no longer suspect" : "");
+	if (rc == -ENOENT || (was != -1 && was != 1))
+		return 0;
 	return nn_db_exec(nn, "UPDATE live.replicas SET corrupt = 0 WHERE "
 	    "block = ? AND node = ?", "ii", (int64_t)block, (int64_t)node);
 }
