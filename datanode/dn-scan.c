@@ -9,10 +9,11 @@
  * verified path as a client's READ (dn_rfile_read: pread into one reused
  * buffer, each chunk against its stored CRC32C), and a replica that fails
  * (a checksum mismatch, a short or unreadable file) is reported to the
- * namenode exactly as the read path reports it (BAD_BLOCK).  The namenode
- * then stops handing it out and replaces it from a good replica; see
- * namenode/nn-place.c.  The node deletes the replica only when the
- * namenode says so, so a damaged last copy is never thrown away here.
+ * namenode as the holder's verdict (DN_VERIFIED bad).  The namenode then
+ * stops handing it out and, once another replica has been verified good,
+ * replaces it; see namenode/nn-corrupt.c.  The node deletes the replica
+ * only when the namenode says so, so a damaged last copy is never thrown
+ * away here.
  *
  * The namenode may also ask for one replica now (VERIFY, after a reader
  * reported it, or another replica of its block was found bad, or for

@@ -165,7 +165,11 @@ nn_corrupt_holder_bad(struct nn *nn, dfs_node_id node, dfs_block_id block,
 	    (int64_t)node, (int64_t)gen, (int64_t)b.len)) != 0)
 		return rc;
 	news = nn_db_changes(nn) > 0;
-	if ((rc = nn_db_exec(nn, sql_found, "iiii", (int64_t)block,
+	/* A block report in progress (its caller) keeps the row. */
+	if ((rc = nn_db_exec(nn, "UPDATE live.replicas SET seen = 1 WHERE "
+	    "block = ? AND node = ?", "ii", (int64_t)block,
+	    (int64_t)node)) != 0 ||
+	    (rc = nn_db_exec(nn, sql_found, "iiii", (int64_t)block,
 	    (int64_t)node, nn_now_ms(), (int64_t)news)) != 0)
 		return rc;
 	if (!news) {
