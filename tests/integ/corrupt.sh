@@ -274,4 +274,6 @@ ok "no data node deleted a replica of it" \
 ok "the other files are still healthy" sh -c "'$top_builddir/dfs' -c \
     '$C/client.conf' fsck /v && '$top_builddir/dfs' -c '$C/client.conf' \
     fsck /one" >/dev/null
+ok "no sanitizer report in the logs" sh -c "! grep -Eq \
+    'AddressSanitizer|LeakSanitizer|runtime error' '$C'/logs/*.log"
 finish
