@@ -77,6 +77,23 @@ nn_log_since() {
 }
 
 # === 1. fsck --verify finds a damaged replica that nobody read ============
+exits() {	# exits STATUS COMMAND...: the command exits with STATUS
+	want=$1
+	shift
+	"$@" >/dev/null 2>&1
+	[ $? -eq "$want" ]
+}
+ok "fsck --timeout without a number is a usage error (2)" \
+    exits 2 dfs fsck / --verify --timeout
+ok "fsck --timeout 0 is a usage error (2)" \
+    exits 2 dfs fsck / --verify --timeout 0
+ok "fsck --timeout x is a usage error (2)" \
+    exits 2 dfs fsck / --verify --timeout 5x
+ok "fsck --verify of a missing path fails (1) and says so" \
+    fails_with "no such file" dfs fsck /nothing-here --verify
+ok "fsck --verify of an empty file system asks nobody and is healthy" \
+    sh -c "'$top_builddir/dfs' -c '$C/client.conf' fsck / --verify |
+    grep -q '^verify: 0 replicas asked'"
 head -c 150000 /dev/urandom >"$T/in/v"
 dfs put "$T/in/v" /v
 ok "/v stored with 3 good replicas of each block" healthy /v
