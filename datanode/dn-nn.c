@@ -348,8 +348,8 @@ nn_commands(struct dn_nn *nn, struct dfs_rbuf *r, bool *reregister)
 			gen = dfs_get_u64(r);
 			if (r->err == 0 && dn_scan_verify(nn->dn, block, gen,
 			    false) != 0)
-				log_warn("VERIFY of block %" PRIu64 " not queued "
-				    "(the namenode asks again)", block);
+				log_warn("VERIFY of block %" PRIu64 " not "
+				    "queued (the namenode asks again)", block);
 			break;
 		default:
 			log_warn("unknown namenode command %u; ignoring the "

@@ -63,7 +63,7 @@ static pthread_mutex_t scan_ptr_lock = PTHREAD_MUTEX_INITIALIZER;
 struct scan_ask {
 	dfs_block_id	 block;
 	uint64_t	 gen;
-	bool		 reader;	/* a read failed here: report only bad */
+	bool		 reader;	/* a read failed here: bad is news */
 };
 
 struct dn_scan {
@@ -300,8 +300,9 @@ dn_scan_verify(struct dn *dn, dfs_block_id block, uint64_t gen, bool reader)
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_unlock(&scan_ptr_lock);
 	if (rc != 0)
-		log_warn("scanner: %d replicas already waiting to be verified; "
-		    "block %" PRIu64 " is not queued", DN_SCAN_ASKED_MAX, block);
+		log_warn("scanner: %d replicas already waiting to be "
+		    "verified; block %" PRIu64 " is not queued",
+		    DN_SCAN_ASKED_MAX, block);
 	return rc;
 }
 

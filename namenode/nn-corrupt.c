@@ -59,8 +59,9 @@ nn_corrupt_ask(struct nn *nn, dfs_node_id node, dfs_block_id block,
     uint64_t gen)
 {
 	static const char sql_mark[] =
-	    "INSERT INTO live.verify(block, node, asked_ms) VALUES (?1, ?2, ?3) "
-	    "ON CONFLICT(block, node) DO UPDATE SET asked_ms = excluded.asked_ms";
+	    "INSERT INTO live.verify(block, node, asked_ms) "
+	    "VALUES (?1, ?2, ?3) ON CONFLICT(block, node) DO UPDATE "
+	    "SET asked_ms = excluded.asked_ms";
 	int64_t	asked, now = nn_now_ms();
 	int	rc;
 

@@ -33,7 +33,8 @@ nn_fsck_file(struct nn *nn, dfs_ino ino, const char *path, uint64_t size,
 	    "WHERE ino = ? ORDER BY idx";
 	static const char sql_reps[] =
 	    "SELECT r.node, coalesce(d.addr, ''), r.gen, r.len, r.corrupt, "
-	    "coalesce(n.state, 2), coalesce(v.asked_ms, 0) FROM live.replicas r "
+	    "coalesce(n.state, 2), coalesce(v.asked_ms, 0) "
+	    "FROM live.replicas r "
 	    "LEFT JOIN live.nodes n ON n.id = r.node "
 	    "LEFT JOIN datanodes d ON d.id = r.node "
 	    "LEFT JOIN live.verify v ON v.block = r.block AND v.node = r.node "
@@ -96,8 +97,8 @@ nn_fsck_file(struct nn *nn, dfs_ino ino, const char *path, uint64_t size,
 				good++;
 			}
 			/* A holder's verdict awaited (fsck --verify waits). */
-			if (asked && sqlite3_column_int(rs, 5) == DFS_NODE_LIVE &&
-			    c >= -1 && c <= 1)
+			if (asked && c >= -1 && c <= 1 &&
+			    sqlite3_column_int(rs, 5) == DFS_NODE_LIVE)
 				state = NN_RSTATE_VERIFYING;
 			dfs_put_u64(b, (uint64_t)sqlite3_column_int64(rs, 0));
 			dfs_put_str(b, (const char *)sqlite3_column_text(rs,
@@ -466,8 +467,8 @@ nn_fsck_op_verify(struct nn_req *req)
 reply:
 	if (rc == 0) {
 		if (asked > 0)
-			log_info("fsck --verify: %u replica%s under %s asked to "
-			    "verify", asked, asked == 1 ? "" : "s", p.norm);
+			log_info("fsck --verify: %u replica%s under %s asked "
+			    "to verify", asked, asked == 1 ? "" : "s", p.norm);
 		b = nn_server_reply(req, DFS_NN_VERIFY_PAGE);
 		dfs_put_u32(b, asked);
 		dfs_put_u64(b, next);

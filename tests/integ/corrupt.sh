@@ -251,7 +251,8 @@ ok "30 s after the read all 3 block files are still on disk" \
     test "$(replica_files "$bid")" -eq 3
 ok "and all 3 sidecars" test "$(replica_files "$bid" meta)" -eq 3
 ok "the namenode deleted nothing" \
-    sh -c "! tail -n +$lines '$C/logs/namenode.log' | grep -q 'block $bid .*deletes'"
+    sh -c "! tail -n +$lines '$C/logs/namenode.log' |
+    grep -q 'block $bid .*deletes'"
 ok "no data node deleted a replica of it" \
     sh -c "! grep -q 'deleted block $bid ' '$C'/logs/datanode*.log"
 block_line /all "$bid" >"$T/line3"
@@ -280,8 +281,10 @@ ok "each holder verified its replica bad again" wait_for 15 all_bad
 dfs fsck /all --verify --blocks >"$T/verify4.out" 2>&1
 st=$?
 grep "^ *block $bid " "$T/verify4.out" | sed 's/^/#   /'
+three_corrupt="CORRUPT replicas 3:.*(corrupt).*(corrupt).*(corrupt)"
 ok "fsck --verify exits 1 and calls the block CORRUPT, 3 replicas corrupt" \
-    test $st -eq 1 -a "$(grep -c "^ *block $bid .*CORRUPT replicas 3:.*(corrupt).*(corrupt).*(corrupt)" "$T/verify4.out")" -eq 1
+    test $st -eq 1 -a \
+    "$(grep -c "^ *block $bid .*$three_corrupt" "$T/verify4.out")" -eq 1
 sleep $((30 - ($(date +%s) - t_read)))
 ok "30 s after that read all 3 block files are still on disk" \
     test "$(replica_files "$bid")" -eq 3
