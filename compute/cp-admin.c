@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "client_i.h"
 #include "cp_i.h"
@@ -31,8 +33,27 @@ struct fsck_args {
 	uint64_t	 cursor;
 	bool		 blocks;
 	bool		 more;
-	uint64_t	 files, nblocks, counts[5], building;
+	bool		 quiet;		/* count only: fsck --verify waiting */
+	uint64_t	 files, nblocks, counts[5], building, verifying;
 };
+
+/* A replica's state in an fsck page (namenode/nn_i.h enum nn_rstate), as
+ * fsck --blocks shows it after node@address. */
+static const char *
+cp_replica_flag(uint8_t rs)
+{
+	switch (rs) {
+	case 0:
+		return "";
+	case 1:
+		return "(corrupt)";
+	case 4:
+		return "(suspect)";
+	case 5:
+		return "(verifying)";
+	}
+	return "(stale)";
+}
 
 static void
 build_fsck(struct dfs_wbuf *b, void *arg)
@@ -90,9 +111,10 @@ parse_fsck(struct dfs_rbuf *r, void *arg)
 				uint64_t node = dfs_get_u64(r);
 				dfs_get_strbuf(r, addr, sizeof addr);
 				uint8_t rs = dfs_get_u8(r);
+				if (rs == 5)
+					a->verifying++;
 				fprintf(f, " %llu@%s%s", (unsigned long long)node,
-				    addr, rs == 0 ? "" : rs == 1 ?
-				    "(corrupt)" : "(stale)");
+				    addr, cp_replica_flag(rs));
 			}
 			fprintf(f, "\n");
 		}
@@ -100,6 +122,10 @@ parse_fsck(struct dfs_rbuf *r, void *arg)
 		a->files++;
 		if (state != 0)
 			a->building++;
+		if (a->quiet) {
+			free(lines);
+			continue;
+		}
 		printf("%s: %s%s, %llu bytes, %u block(s), replication %u\n",
 		    path, cp_block_status(worst), state != 0 ?
 		    " (being written)" : "", (unsigned long long)size, nb, repl);
@@ -124,29 +150,124 @@ parse_safemode(struct dfs_rbuf *r, void *arg)
 	return r->err;
 }
 
+/* One pass of FSCK pages over a.path (printing unless a->quiet). */
+static int
+cp_fsck_pass(struct cp_ctx *ctx, struct fsck_args *a, char **cause)
+{
+	int	rc;
+
+	a->cursor = 0;
+	a->files = a->nblocks = a->building = a->verifying = 0;
+	memset(a->counts, 0, sizeof a->counts);
+	do {
+		rc = dfs_client_call(cp_client(ctx), DFS_NN_FSCK,
+		    DFS_NN_FSCK_PAGE, build_fsck, a, parse_fsck, a, cause);
+	} while (rc == 0 && a->more);
+	return rc;
+}
+
+struct verify_args {
+	const char	*path;
+	uint64_t	 cursor;
+	uint64_t	 asked;
+	bool		 more;
+};
+
+static void
+build_verify(struct dfs_wbuf *b, void *arg)
+{
+	struct verify_args	*v = arg;
+
+	dfs_put_str(b, v->path);
+	dfs_put_u64(b, v->cursor);
+}
+
+static int
+parse_verify(struct dfs_rbuf *r, void *arg)
+{
+	struct verify_args	*v = arg;
+
+	v->asked += dfs_get_u32(r);
+	v->cursor = dfs_get_u64(r);
+	v->more = dfs_get_u8(r) != 0;
+	return dfs_rbuf_done(r);
+}
+
+/*
+ * fsck --verify: ask the holders of every block under the path to verify
+ * their replicas now, then wait (at most timeout_s) until no answer is
+ * awaited.  The fsck that follows shows what they found.
+ */
+static int
+cp_fsck_verify(struct cp_ctx *ctx, const char *path, int timeout_s,
+    char **cause)
+{
+	struct verify_args	 v = { .path = path };
+	struct fsck_args	 a = { .path = path, .quiet = true };
+	struct timespec		 t0, t;
+	int			 rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		rc = dfs_client_call(cp_client(ctx), DFS_NN_VERIFY,
+		    DFS_NN_VERIFY_PAGE, build_verify, &v, parse_verify, &v,
+		    cause);
+	} while (rc == 0 && v.more);
+	if (rc != 0)
+		return rc;
+	printf("verify: %llu replica%s asked to verify\n",
+	    (unsigned long long)v.asked, v.asked == 1 ? "" : "s");
+	for (;;) {
+		if ((rc = cp_fsck_pass(ctx, &a, cause)) != 0)
+			return rc;
+		if (a.verifying == 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= timeout_s) {
+			printf("verify: %llu replica%s not verified after %d s "
+			    "(shown as verifying)\n",
+			    (unsigned long long)a.verifying, a.verifying == 1 ?
+			    "" : "s", timeout_s);
+			return -ETIMEDOUT;
+		}
+		usleep(250 * 1000);
+	}
+	printf("verify: every holder answered\n\n");
+	return 0;
+}
+
 int
 cp_cmd_fsck(struct cp_ctx *ctx, int argc, char **argv)
 {
 	struct fsck_args	 a = { .path = "/" };
-	char			*cause = NULL;
-	int			 rc;
+	char			*cause = NULL, *end;
+	bool			 verify = false;
+	long			 timeout_s = 120;
+	int			 rc, vrc = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--blocks") == 0)
 			a.blocks = true;
-		else if (argv[i][0] == '-')
+		else if (strcmp(argv[i], "--verify") == 0)
+			verify = true;
+		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+			timeout_s = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || end == argv[i] || timeout_s < 1 ||
+			    timeout_s > 86400)
+				return cp_usage("fsck");
+		} else if (argv[i][0] == '-')
 			return cp_usage("fsck");
 		else
 			a.path = argv[i];
 	}
-	do {
-		rc = dfs_client_call(cp_client(ctx), DFS_NN_FSCK,
-		    DFS_NN_FSCK_PAGE, build_fsck, &a, parse_fsck, &a, &cause);
-	} while (rc == 0 && a.more);
-	if (rc != 0)
+	if (verify && (vrc = cp_fsck_verify(ctx, a.path, (int)timeout_s,
+	    &cause)) != 0 && vrc != -ETIMEDOUT)
+		return cp_fail(ctx, "fsck --verify", vrc, cause);
+	if ((rc = cp_fsck_pass(ctx, &a, &cause)) != 0)
 		return cp_fail(ctx, "fsck", rc, cause);
 	bool healthy = a.counts[DFS_BLK_UNDER] == 0 &&
-	    a.counts[DFS_BLK_MISSING] == 0 && a.counts[DFS_BLK_CORRUPT] == 0;
+	    a.counts[DFS_BLK_MISSING] == 0 && a.counts[DFS_BLK_CORRUPT] == 0 &&
+	    vrc == 0;
 	printf("\nfiles: %llu, blocks: %llu, healthy: %llu, under-replicated: "
 	    "%llu, missing: %llu, corrupt: %llu, over-replicated: %llu, "
 	    "being written: %llu\n", (unsigned long long)a.files,

@@ -26,7 +26,8 @@ static const struct {
 	{ "rm", cp_cmd_rm, "rm [-r] PATH..." },
 	{ "mv", cp_cmd_mv, "mv SRC DST" },
 	{ "stat", cp_cmd_stat, "stat PATH..." },
-	{ "fsck", cp_cmd_fsck, "fsck [PATH] [--blocks]" },
+	{ "fsck", cp_cmd_fsck, "fsck [PATH] [--blocks] "
+	    "[--verify [--timeout SECONDS]]" },
 	{ "report", cp_cmd_report, "report" },
 	{ "cluster", cp_cmd_cluster, "cluster up DIR [-n DATANODES] [-b BLOCKSIZE] "
 	    "[-r REPLICATION] [--heartbeat SECONDS] [--dead-timeout SECONDS] "

@@ -40,12 +40,12 @@
 #error "a block report part does not fit a frame"
 #endif
 
-/* A notification waiting for the link: RECEIVED or BAD_BLOCK. */
+/* A notification waiting for the link: RECEIVED or VERIFIED. */
 struct nn_note {
 	uint16_t	 type;
 	dfs_block_id	 block;
 	uint64_t	 gen;
-	uint64_t	 len;
+	uint64_t	 len;		/* RECEIVED; VERIFIED: the result */
 	char		*why;
 	struct nn_note	*next;
 };
@@ -399,6 +399,14 @@ nn_commands(struct dn_nn *nn, struct dfs_rbuf *r, bool *reregister)
 		case DFS_CMD_REREGISTER:
 			*reregister = true;
 			break;
+		case DFS_CMD_VERIFY:
+			block = dfs_get_u64(r);
+			gen = dfs_get_u64(r);
+			if (r->err == 0 && dn_scan_verify(nn->dn, block, gen,
+			    false) != 0)
+				log_warn("VERIFY of block %" PRIu64 " not "
+				    "queued (the namenode asks again)", block);
+			break;
 		default:
 			log_warn("unknown namenode command %u; ignoring the "
 			    "rest", kind);
@@ -469,6 +477,12 @@ nn_note_request(struct dfs_conn *c, dfs_node_id node,
 		dfs_put_u64(b, n->block);
 		dfs_put_u64(b, n->gen);
 		dfs_put_u64(b, n->len);
+	} else if (n->type == DFS_DN_VERIFIED) {
+		dfs_put_u64(b, node);
+		dfs_put_u64(b, n->block);
+		dfs_put_u64(b, n->gen);
+		dfs_put_u8(b, (uint8_t)n->len);
+		dfs_put_str(b, n->why != NULL ? n->why : "");
 	} else {
 		dfs_put_u64(b, n->block);
 		dfs_put_u64(b, n->gen);
@@ -751,11 +765,26 @@ dn_nn_received(struct dn_nn *nn, dfs_block_id block, uint64_t gen,
 	free(cause);
 }
 
-/* Report a bad replica; the link thread sends it.  Never blocks. */
+/*
+ * A read of one of our replicas failed its checksums: the scanner
+ * verifies the whole replica and reports it if bad (dn-scan.c), so the
+ * namenode hears a holder's verdict, not a guess.  Without a scanner
+ * (or with its queue full) it is reported bad at once.  Never blocks.
+ */
 void
 dn_nn_bad_block(struct dn_nn *nn, dfs_block_id block, uint64_t gen,
     const char *why)
 {
-	nn_note_add(nn, DFS_NN_BAD_BLOCK, block, gen, 0,
-	    xstrdup(why != NULL ? why : "bad replica"));
+	if (dn_scan_verify(nn->dn, block, gen, true) != 0)
+		dn_nn_verified(nn, block, gen, DFS_VERIFY_BAD, why);
+}
+
+/* Tell the namenode what verifying our replica of (block, gen) found
+ * (enum dfs_verify); the link thread sends it.  Never blocks. */
+void
+dn_nn_verified(struct dn_nn *nn, dfs_block_id block, uint64_t gen,
+    int result, const char *why)
+{
+	nn_note_add(nn, DFS_DN_VERIFIED, block, gen, (uint64_t)result,
+	    xstrdup(why != NULL ? why : ""));
 }

@@ -9,10 +9,22 @@
  * verified path as a client's READ (dn_rfile_read: pread into one reused
  * buffer, each chunk against its stored CRC32C), and a replica that fails
  * (a checksum mismatch, a short or unreadable file) is reported to the
- * namenode exactly as the read path reports it (BAD_BLOCK).  The namenode
- * then stops handing it out and replaces it from a good replica; see
- * namenode/nn-place.c.  The node deletes the replica only when the
- * namenode says so, so a damaged last copy is never thrown away here.
+ * namenode as the holder's verdict (DN_VERIFIED bad).  The namenode then
+ * stops handing it out and, once another replica has been verified good,
+ * replaces it; see namenode/nn-corrupt.c.  The node deletes the replica
+ * only when the namenode says so, so a damaged last copy is never thrown
+ * away here.
+ *
+ * The namenode may also ask for one replica now (VERIFY, after a reader
+ * reported it, or another replica of its block was found bad, or for
+ * dfs fsck --verify): such requests wait in a bounded queue and are
+ * served first, between two blocks of a pass or at once when the thread
+ * is idle, through the same code and the same rate; the answer goes back
+ * as DN_VERIFIED (good, bad or absent).  A read this node served that
+ * failed its checksums is verified the same way before it is reported
+ * (dn_nn_bad_block), so the node's verdict is always that of a whole
+ * replica.  Bad replicas found by a pass are reported as bad; good ones
+ * are not reported (the namenode asks when it needs to know).
  *
  * The scan must not starve clients of the disk: it reads at most
  * datanode.scan_rate bytes a second, through a token bucket that holds a
@@ -39,6 +51,20 @@
 #define DN_SCAN_UNIT		DFS_MAX_PACKET
 /* Delay before the first pass, at most. */
 #define DN_SCAN_FIRST_MS	(60 * 1000)
+/* Replicas the namenode asked for, waiting; more are dropped (it asks
+ * again). */
+#define DN_SCAN_ASKED_MAX	4096
+
+/* Guards dn->scan itself: other threads queue replicas (dn_scan_verify)
+ * while the scanner starts and stops.  Taken before a scanner's lock. */
+static pthread_mutex_t scan_ptr_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A replica to verify now, and whom to tell. */
+struct scan_ask {
+	dfs_block_id	 block;
+	uint64_t	 gen;
+	bool		 reader;	/* a read failed here: bad is news */
+};
 
 struct dn_scan {
 	struct dn	*dn;
@@ -50,10 +76,13 @@ struct dn_scan {
 	int64_t		 refilled_ms;	/* when tokens was last topped up */
 
 	pthread_t	 thread;
-	pthread_mutex_t	 lock;		/* guards stopping */
-	pthread_cond_t	 cond;		/* stopping was set */
+	pthread_mutex_t	 lock;		/* guards stopping, asked */
+	pthread_cond_t	 cond;		/* stopping was set, or asked */
 	bool		 stopping;
 	bool		 started;
+	struct scan_ask	*asked;		/* a ring of DN_SCAN_ASKED_MAX */
+	size_t		 asked_first;
+	size_t		 nasked;
 };
 
 /* What one pass found. */
@@ -105,39 +134,43 @@ scan_throttle(struct dn_scan *s, size_t n)
 	    (double)s->rate) + 1);
 }
 
-/* A replica failed: log it and tell the namenode. */
+/* A replica failed: log it and tell the namenode (the holder's own
+ * verdict). */
 static void
-scan_bad(struct dn_scan *s, const struct dn_block *b, const char *why,
-    struct scan_pass *p)
+scan_bad(struct dn_scan *s, dfs_block_id block, uint64_t gen,
+    const char *why, struct scan_pass *p)
 {
 	log_warn("scanner: replica of block %" PRIu64 " generation %" PRIu64
-	    " is bad: %s; reporting it to the namenode", b->id, b->gen, why);
-	dn_nn_bad_block(s->dn->nn, b->id, b->gen, why);
+	    " is bad: %s; reporting it to the namenode", block, gen, why);
+	dn_nn_verified(s->dn->nn, block, gen, DFS_VERIFY_BAD, why);
 	p->bad++;
 }
 
 /*
- * Verify one replica, chunk by chunk, at the scan rate.  True when the
- * scanner is stopping.
+ * Verify one replica, chunk by chunk, at the scan rate: DFS_VERIFY_GOOD,
+ * DFS_VERIFY_BAD (reported) or DFS_VERIFY_ABSENT, or -1 when the scanner
+ * is stopping.
  */
-static bool
-scan_block(struct dn_scan *s, const struct dn_block *b, struct scan_pass *p)
+static int
+scan_block(struct dn_scan *s, dfs_block_id block, uint64_t gen,
+    struct scan_pass *p)
 {
 	struct dn_rfile		*rf = NULL;
 	const struct dn_block	*rb;
 	uint64_t		 off = 0, unit;
 	size_t			 n;
 	char			*cause = NULL;
-	bool			 stop = false;
-	int			 rc;
+	int			 rc, result = DFS_VERIFY_GOOD;
 
-	rc = dn_store_open_replica(s->dn->store, b->id, b->gen, &rf, &cause);
+	rc = dn_store_open_replica(s->dn->store, block, gen, &rf, &cause);
 	if (rc == -ENOENT) {
 		p->gone++;	/* deleted, or a newer generation came */
+		result = DFS_VERIFY_ABSENT;
 		goto out;
 	}
 	if (rc != 0) {
-		scan_bad(s, b, cause, p);
+		scan_bad(s, block, gen, cause, p);
+		result = DFS_VERIFY_BAD;
 		goto out;
 	}
 	p->blocks++;
@@ -145,11 +178,14 @@ scan_block(struct dn_scan *s, const struct dn_block *b, struct scan_pass *p)
 	unit = DN_SCAN_UNIT / rb->chunk_size * rb->chunk_size;
 	while (off < rb->len) {
 		n = (size_t)(rb->len - off < unit ? rb->len - off : unit);
-		if ((stop = scan_throttle(s, n)))
+		if (scan_throttle(s, n)) {
+			result = -1;
 			break;
+		}
 		if ((rc = dn_rfile_read(rf, off, n, s->data, s->crcs,
 		    &cause)) != 0) {
-			scan_bad(s, rb, cause, p);
+			scan_bad(s, block, gen, cause, p);
+			result = DFS_VERIFY_BAD;
 			break;
 		}
 		p->bytes += n;
@@ -158,7 +194,116 @@ scan_block(struct dn_scan *s, const struct dn_block *b, struct scan_pass *p)
 out:
 	free(cause);
 	dn_rfile_free(rf);
-	return stop;
+	return result;
+}
+
+/* The oldest replica asked for, into *a; false when none. */
+static bool
+scan_take(struct dn_scan *s, struct scan_ask *a)
+{
+	bool	got;
+
+	pthread_mutex_lock(&s->lock);
+	if ((got = s->nasked > 0)) {
+		*a = s->asked[s->asked_first];
+		s->asked_first = (s->asked_first + 1) % DN_SCAN_ASKED_MAX;
+		s->nasked--;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return got;
+}
+
+/*
+ * Verify every replica asked for, and answer the namenode: a bad one is
+ * reported by scan_block, a good or absent one here (except after a read
+ * failed here: then only a bad one is news).  True when stopping.
+ */
+static bool
+scan_asked(struct dn_scan *s)
+{
+	struct scan_pass p;
+	struct scan_ask	 a;
+	int		 result;
+
+	while (scan_take(s, &a)) {
+		memset(&p, 0, sizeof p);
+		if ((result = scan_block(s, a.block, a.gen, &p)) < 0)
+			return true;
+		log_info("scanner: verified block %" PRIu64 " generation %"
+		    PRIu64 " on request: %s", a.block, a.gen,
+		    result == DFS_VERIFY_GOOD ? "good" : result ==
+		    DFS_VERIFY_BAD ? "bad" : "not held here");
+		if (result != DFS_VERIFY_BAD && !a.reader)
+			dn_nn_verified(s->dn->nn, a.block, a.gen, result,
+			    result == DFS_VERIFY_GOOD ? "" : "no such replica");
+	}
+	return false;
+}
+
+/* Wait until the monotonic time until_ms, a stop or a replica asked
+ * for.  True when stopping. */
+static bool
+scan_wait(struct dn_scan *s, int64_t until_ms)
+{
+	struct timespec	ts;
+	bool		stopping;
+
+	ts.tv_sec = until_ms / 1000;
+	ts.tv_nsec = (until_ms % 1000) * 1000000;
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping && s->nasked == 0)
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != 0)
+			break;
+	stopping = s->stopping;
+	pthread_mutex_unlock(&s->lock);
+	return stopping;
+}
+
+/*
+ * Queue a replica to verify now (the namenode's VERIFY, or reader set
+ * after a read of it failed here).  Never blocks; a replica already
+ * waiting is not queued twice.  Returns 0, or -EAGAIN when the queue is
+ * full or there is no scanner.
+ */
+int
+dn_scan_verify(struct dn *dn, dfs_block_id block, uint64_t gen, bool reader)
+{
+	struct dn_scan	*s;
+	size_t		 i;
+	int		 rc = 0;
+
+	pthread_mutex_lock(&scan_ptr_lock);
+	if ((s = dn->scan) == NULL) {
+		pthread_mutex_unlock(&scan_ptr_lock);
+		return -EAGAIN;
+	}
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nasked; i++) {
+		struct scan_ask *a = &s->asked[(s->asked_first + i) %
+		    DN_SCAN_ASKED_MAX];
+		if (a->block == block && a->gen == gen) {
+			a->reader = a->reader && reader;
+			break;
+		}
+	}
+	if (i == s->nasked) {
+		if (s->nasked == DN_SCAN_ASKED_MAX)
+			rc = -EAGAIN;
+		else {
+			s->asked[(s->asked_first + s->nasked) %
+			    DN_SCAN_ASKED_MAX] = (struct scan_ask){ block, gen,
+			    reader };
+			s->nasked++;
+			pthread_cond_broadcast(&s->cond);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&scan_ptr_lock);
+	if (rc != 0)
+		log_warn("scanner: %d replicas already waiting to be "
+		    "verified; block %" PRIu64 " is not queued",
+		    DN_SCAN_ASKED_MAX, block);
+	return rc;
 }
 
 /* The scanner thread: a pass over every replica once a period. */
@@ -175,14 +320,19 @@ scan_main(void *arg)
 
 	next = dn_now_ms() + (s->period_ms < DN_SCAN_FIRST_MS ? s->period_ms :
 	    DN_SCAN_FIRST_MS);
-	while (!scan_sleep_until(s, next)) {
+	while (!scan_wait(s, next)) {
+		if (scan_asked(s))
+			break;
+		if (dn_now_ms() < next)
+			continue;
 		start = dn_now_ms();
 		memset(&p, 0, sizeof p);
 		s->tokens = 0;
 		s->refilled_ms = start;
 		v = dn_store_list(s->dn->store, &n);
 		for (size_t i = 0; i < n && !stop; i++)
-			stop = scan_block(s, &v[i], &p);
+			stop = scan_asked(s) ||
+			    scan_block(s, v[i].id, v[i].gen, &p) < 0;
 		free(v);
 		if (stop)
 			break;
@@ -214,12 +364,15 @@ dn_scan_start(struct dn *dn, char **cause)
 		s->rate = 1024;
 	s->data = xmalloc(DN_SCAN_UNIT);
 	s->crcs = xmalloc(4 * (DN_SCAN_UNIT / DFS_MIN_CHUNK));
+	s->asked = xcalloc(DN_SCAN_ASKED_MAX, sizeof *s->asked);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_mutex_lock(&scan_ptr_lock);
 	dn->scan = s;
+	pthread_mutex_unlock(&scan_ptr_lock);
 	if (pthread_create(&s->thread, NULL, scan_main, s) != 0) {
 		xasprintf(cause, "cannot start the block scanner thread");
 		return -EAGAIN;
@@ -245,10 +398,13 @@ dn_scan_stop(struct dn *dn)
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->thread, NULL);
 	}
+	pthread_mutex_lock(&scan_ptr_lock);
+	dn->scan = NULL;
+	pthread_mutex_unlock(&scan_ptr_lock);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s->data);
 	free(s->crcs);
+	free(s->asked);
 	free(s);
-	dn->scan = NULL;
 }

@@ -165,6 +165,8 @@ void	dn_nn_received(struct dn_nn *, dfs_block_id, uint64_t gen,
 	    uint64_t len);
 void	dn_nn_bad_block(struct dn_nn *, dfs_block_id, uint64_t gen,
 	    const char *why);
+void	dn_nn_verified(struct dn_nn *, dfs_block_id, uint64_t gen,
+	    int result, const char *why);
 
 /* dn-reduce.c: 0 when the connection may carry another request. */
 int	dn_reduce_serve(struct dn *, int fd, const char *peer,
@@ -173,6 +175,7 @@ int	dn_reduce_serve(struct dn *, int fd, const char *peer,
 
 /* dn-scan.c */
 int	dn_scan_start(struct dn *, char **cause);
+int	dn_scan_verify(struct dn *, dfs_block_id, uint64_t gen, bool reader);
 void	dn_scan_stop(struct dn *);
 
 /* dn-replicate.c */

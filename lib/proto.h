@@ -85,8 +85,10 @@ enum dfs_msg {
 				   u64 nblocks, i64 ms_since_heartbeat,
 				   u64 unknown) */
 	DFS_NN_BAD_BLOCK = 119,	/* u64 block, u64 gen, u64 node, str why
-				   -> OK (a client or data node saw a bad
-				   replica) */
+				   -> OK (a reader saw a bad replica of
+				   node: the namenode asks node to VERIFY
+				   it; a holder reports its own with
+				   DN_VERIFIED) */
 
 	/* Data node -> namenode. */
 	DFS_DN_REGISTER = 200,	/* str cluster, str uuid, str addr,
@@ -102,13 +104,19 @@ enum dfs_msg {
 				   DELETE: u64 block, u64 gen;
 				   REPLICATE: lblock (targets to copy to,
 				   token for writing them);
-				   REREGISTER: (nothing) */
+				   REREGISTER: (nothing);
+				   VERIFY: u64 block, u64 gen */
 	DFS_DN_BLOCK_REPORT = 204, /* str cluster, u64 node, u64 report,
 				   u32 part, u32 nparts, u32 n,
 				   n x (u64 block, u64 gen, u64 len,
 				   u8 flags) -> OK; see DFS_REPORT_* */
 	DFS_DN_RECEIVED = 205,	/* u64 node, u64 block, u64 gen, u64 len
 				   -> OK */
+	DFS_DN_VERIFIED = 210,	/* u64 node, u64 block, u64 gen,
+				   u8 result (enum dfs_verify), str why
+				   -> OK: the holder checked its own
+				   replica (a VERIFY, its scanner, or a
+				   read it served) */
 
 	/* Client (or data node) -> data node. */
 	DFS_DX_WRITE = 300,	/* token, u64 block, u64 gen, u32 chunk_size,
@@ -182,6 +190,13 @@ enum dfs_msg {
 				   (the new inode; a FILE is empty and
 				   complete) */
 
+	/* Re-verification on demand (issue 15, dfs fsck --verify). */
+	DFS_NN_VERIFY = 140,	/* str path, u64 cursor -> NN_VERIFY_PAGE:
+				   every holder of a finished block of the
+				   files under path is sent VERIFY */
+	DFS_NN_VERIFY_PAGE = 141, /* u32 replicas asked, u64 next_cursor,
+				   u8 more */
+
 	/* Short-circuit local reads: a client on the data node's machine
 	 * gets a replica's files as descriptors over a Unix socket. */
 	DFS_DX_LOCAL_WHERE = 308, /* (empty) -> DX_LOCAL_HERE, or ERROR
@@ -251,6 +266,14 @@ enum dfs_dn_cmd {
 	DFS_CMD_DELETE = 1,
 	DFS_CMD_REPLICATE = 2,
 	DFS_CMD_REREGISTER = 3,
+	DFS_CMD_VERIFY = 4,	/* verify a whole replica, answer VERIFIED */
+};
+
+/* The result of DN_VERIFIED. */
+enum dfs_verify {
+	DFS_VERIFY_GOOD = 0,	/* every chunk matched its checksum */
+	DFS_VERIFY_BAD = 1,	/* a chunk, the sidecar or the file failed */
+	DFS_VERIFY_ABSENT = 2,	/* the node holds no such replica */
 };
 
 enum dfs_ftype {

@@ -1,8 +1,8 @@
 /*
  * nn-blockmap.c: blocks and their replicas: dropping blocks, block
  * locations for readers, and the replica map as data nodes report it
- * (block reports, RECEIVED, BAD_BLOCK).  The write path that creates
- * blocks is nn-write.c.
+ * (block reports, RECEIVED).  The write path that creates blocks is
+ * nn-write.c; replicas reported bad are nn-corrupt.c's.
  *
  * Why it is built this way.  Blocks are part of the namespace and live in
  * the blocks table with their generation stamp, file offset and length; a
@@ -364,6 +364,52 @@ out_free:
 }
 
 /*
+ * A replica the namespace cannot vouch for, and knows nothing against
+ * either: a block id the namenode has not handed out yet (its database
+ * is older than the node's disk) or a generation newer than it knows.
+ * It is kept where it is, listed by fsck and report, for an operator to
+ * judge.
+ */
+static int
+nn_blockmap_unknown(struct nn *nn, dfs_node_id node, dfs_block_id block,
+    uint64_t gen, uint64_t len, const char *why)
+{
+	log_warn("node %llu: replica %llu gen %llu (%llu bytes) is unknown "
+	    "(%s): kept, not deleted", (unsigned long long)node,
+	    (unsigned long long)block, (unsigned long long)gen,
+	    (unsigned long long)len, why);
+	return nn_db_exec(nn, "INSERT OR REPLACE INTO live.unknown(block, "
+	    "node, gen, len) VALUES (?, ?, ?, ?)", "iiii", (int64_t)block,
+	    (int64_t)node, (int64_t)gen, (int64_t)(len > INT64_MAX ?
+	    INT64_MAX : len));
+}
+
+/* Tell node to delete a replica the namenode knows is garbage. */
+static int
+nn_blockmap_garbage(struct nn *nn, dfs_node_id node, dfs_block_id block,
+    uint64_t gen, const char *why)
+{
+	log_info("node %llu: replica %llu gen %llu is %s: to be deleted",
+	    (unsigned long long)node, (unsigned long long)block,
+	    (unsigned long long)gen, why);
+	return nn_datanodes_queue(nn, node, DFS_CMD_DELETE, block, gen, NULL,
+	    0);
+}
+
+/*
+ * One replica a node says it has.  Returns 1 when it counts as a good
+ * replica, 0 when it does not, or a negative errno.
+ *
+ * A replica is deleted only on positive knowledge: its block was deleted
+ * (an id below the block counter that the namespace no longer holds),
+ * superseded (an older generation), or it disagrees with a complete
+ * block's length while the block has its full count of good replicas
+ * elsewhere.  What the namespace does not know (an id at or above the
+ * counter, a newer generation) is kept and listed as unknown, and a
+ * replica its holder flags as corrupt is never deleted from here (see
+ * nn-corrupt.c).  One the node was told to delete (a surplus replica) but
+ * has not heard of yet is not counted again: the next pass could
+ * otherwise trim another replica in its place./*
  * The holder itself says its replica does not check (its sidecar failed
  * at start-up): it stops counting, and is never deleted on that alone.
  */
@@ -490,7 +536,8 @@ nn_blockmap_accept(struct nn *nn, dfs_node_id node, dfs_block_id block,
 	    nn_now_ms())) != 0)
 		return rc;
 	if (flags & DFS_REPORT_CORRUPT)
-		return nn_blockmap_holder_bad(nn, node, block, gen);
+		return nn_corrupt_holder_bad(nn, node, block, gen,
+		    "its files do not check (found by its node at start-up)");
 	return b.complete && b.len != len ? 0 : 1;
 }
 

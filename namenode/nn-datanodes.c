@@ -264,6 +264,9 @@ nn_datanodes_drain(struct nn *nn, dfs_node_id node, struct dfs_wbuf *b)
 			nn_db_exec(nn, "UPDATE live.replicas SET corrupt = 3 "
 			    "WHERE block = ? AND node = ? AND corrupt = 2",
 			    "ii", (int64_t)block, (int64_t)node);
+		} else if (kind == DFS_CMD_VERIFY) {
+			dfs_put_u64(b, block);
+			dfs_put_u64(b, gen);
 		} else if (kind == DFS_CMD_REPLICATE) {
 			dfs_put_raw(b, sqlite3_column_blob(st, 4),
 			    (size_t)sqlite3_column_bytes(st, 4));

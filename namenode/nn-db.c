@@ -150,8 +150,12 @@ static const char nn_db_live_schema[] =
 	"  node INTEGER NOT NULL,"
 	"  gen INTEGER NOT NULL,"
 	"  len INTEGER NOT NULL,"
-	/* 0 good; 1 reported bad; 2 its DELETE queued; 3 its DELETE handed
-	 * to the node, the row goes at the node's next heartbeat. */
+	/* 0 good; 1 corrupt: its holder found it bad; 2 its DELETE queued
+	 * (only once another replica verified good, nn-corrupt.c); 3 its
+	 * DELETE handed to the node, the row goes at the node's next
+	 * heartbeat; -1 suspect: a reader reported it and its holder is
+	 * asked to VERIFY it (negative, so that what is done to 0 and to
+	 * 2-3 leaves it alone).  Only 0 is counted and handed out. */
 	"  corrupt INTEGER NOT NULL DEFAULT 0,"
 	"  seen INTEGER NOT NULL DEFAULT 1,"
 	"  PRIMARY KEY(block, node)) WITHOUT ROWID;"
@@ -198,7 +202,19 @@ static const char nn_db_live_schema[] =
 	"  gen INTEGER NOT NULL,"
 	"  body BLOB);"
 	"CREATE INDEX live.commands_node ON commands(node, seq);"
-	"CREATE INDEX live.commands_block ON commands(block);";
+	"CREATE INDEX live.commands_block ON commands(block);"
+	/* What holders said of their replicas (nn-corrupt.c): a VERIFY
+	 * outstanding since asked_ms (0: none), the last result (-1 none,
+	 * else enum dfs_verify) and when it came, and when the replica was
+	 * last found bad (0: never). */
+	"CREATE TABLE live.verify("
+	"  block INTEGER NOT NULL,"
+	"  node INTEGER NOT NULL,"
+	"  asked_ms INTEGER NOT NULL DEFAULT 0,"
+	"  result INTEGER NOT NULL DEFAULT -1,"
+	"  result_ms INTEGER NOT NULL DEFAULT 0,"
+	"  found_ms INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY(block, node)) WITHOUT ROWID;";
 
 /* The first time a fresh database starts: the root directory. */
 static const char nn_db_root[] =

@@ -10,6 +10,10 @@
  * walking each one's parents, at most NN_FSCK_SCAN inodes per request, so
  * one request holds the namenode lock for a bounded time; a page may then
  * come back short (even empty) with "more" set.
+ *
+ * VERIFY (dfs fsck --verify) walks the same files and asks the holders
+ * of their blocks to re-verify them (nn-corrupt.c); FSCK then shows the
+ * replicas whose answer is awaited as "verifying".
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +21,7 @@
 
 #include "log.h"
 #include "nn_i.h"
+#include "xmalloc.h"
 
 /* One file's fsck record: blocks, their status and their replicas. */
 static int
@@ -28,9 +33,11 @@ nn_fsck_file(struct nn *nn, dfs_ino ino, const char *path, uint64_t size,
 	    "WHERE ino = ? ORDER BY idx";
 	static const char sql_reps[] =
 	    "SELECT r.node, coalesce(d.addr, ''), r.gen, r.len, r.corrupt, "
-	    "coalesce(n.state, 2) FROM live.replicas r "
+	    "coalesce(n.state, 2), coalesce(v.asked_ms, 0) "
+	    "FROM live.replicas r "
 	    "LEFT JOIN live.nodes n ON n.id = r.node "
 	    "LEFT JOIN datanodes d ON d.id = r.node "
+	    "LEFT JOIN live.verify v ON v.block = r.block AND v.node = r.node "
 	    "WHERE r.block = ? ORDER BY r.node LIMIT 64";
 	sqlite3_stmt	*bs, *rs;
 	size_t		 start = b->len, npos, spos, rpos;
@@ -71,7 +78,9 @@ nn_fsck_file(struct nn *nn, dfs_ino ino, const char *path, uint64_t size,
 		rs = nn_db_sql(nn, sql_reps, "i", (int64_t)id);
 		while ((rc = nn_db_step(nn, rs)) == 1) {
 			uint8_t state;
-			if (sqlite3_column_int(rs, 4) != 0) {
+			int c = sqlite3_column_int(rs, 4);
+			bool asked = sqlite3_column_int64(rs, 6) != 0;
+			if (c != 0 && c != -1) {
 				state = NN_RSTATE_CORRUPT;
 				bad++;
 			} else if (sqlite3_column_int(rs, 5) != DFS_NODE_LIVE)
@@ -80,10 +89,17 @@ nn_fsck_file(struct nn *nn, dfs_ino ino, const char *path, uint64_t size,
 			    (complete && (uint64_t)sqlite3_column_int64(rs, 3)
 			    != len))
 				state = NN_RSTATE_STALE;
-			else {
+			else if (c == -1) {
+				state = NN_RSTATE_SUSPECT;
+				bad++;
+			} else {
 				state = NN_RSTATE_GOOD;
 				good++;
 			}
+			/* A holder's verdict awaited (fsck --verify waits). */
+			if (asked && c >= -1 && c <= 1 &&
+			    sqlite3_column_int(rs, 5) == DFS_NODE_LIVE)
+				state = NN_RSTATE_VERIFYING;
 			dfs_put_u64(b, (uint64_t)sqlite3_column_int64(rs, 0));
 			dfs_put_str(b, (const char *)sqlite3_column_text(rs,
 			    1));
@@ -345,4 +361,126 @@ nn_fsck_op_statfs(struct nn_req *req)
 	dfs_put_u64(b, (uint64_t)files);
 	dfs_put_u32(b, (uint32_t)live);
 	return 0;
+}
+
+/* The holders of file ino's finished blocks are asked to verify them;
+ * *asked counts the VERIFYs queued. */
+static int
+nn_fsck_verify_file(struct nn *nn, dfs_ino ino, uint32_t *asked)
+{
+	static const char sql[] =
+	    "SELECT id, gen FROM blocks WHERE ino = ? AND complete = 1 "
+	    "ORDER BY idx";
+	sqlite3_stmt	*st;
+	int64_t		*ids = NULL;
+	size_t		 n = 0, cap = 0;
+	int		 rc;
+
+	st = nn_db_sql(nn, sql, "i", (int64_t)ino);
+	while ((rc = nn_db_step(nn, st)) == 1) {
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			ids = xrealloc(ids, cap * 2 * sizeof *ids);
+		}
+		ids[2 * n] = sqlite3_column_int64(st, 0);
+		ids[2 * n + 1] = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = nn_corrupt_verify_block(nn, (dfs_block_id)ids[2 * i],
+		    (uint64_t)ids[2 * i + 1]);
+		if (rc > 0) {
+			*asked += (uint32_t)rc;
+			rc = 0;
+		}
+	}
+	free(ids);
+	return rc;
+}
+
+/*
+ * VERIFY (dfs fsck --verify): every holder of a finished block of the
+ * files under a path is sent VERIFY; FSCK then shows the replicas whose
+ * answer is awaited.  Paged like FSCK, and cut short once a page has
+ * asked NN_VERIFY_PAGE replicas, so one request holds the lock briefly.
+ */
+int
+nn_fsck_op_verify(struct nn_req *req)
+{
+	static const char sql_files[] =
+	    "SELECT id FROM inodes WHERE type = 1 AND id > ?1 ORDER BY id "
+	    "LIMIT ?2";
+	struct nn	*nn = req->nn;
+	struct nn_path	 p;
+	struct dfs_wbuf	*b;
+	sqlite3_stmt	*st;
+	int64_t		*inos = NULL;
+	char		*path;
+	uint64_t	 cursor, next;
+	uint32_t	 asked = 0;
+	size_t		 n = 0, cap = 0, i;
+	uint8_t		 more = 0;
+	dfs_ino		 top;
+	int		 type, rc;
+	bool		 yes;
+
+	path = dfs_get_strdup(&req->in, DFS_MAX_PATH);
+	cursor = dfs_get_u64(&req->in);
+	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
+		goto out_free;
+	if (cursor > INT64_MAX)
+		cursor = INT64_MAX;
+	next = cursor;
+	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_path_resolve(nn, &p, p.n, &top, &type,
+	    &req->cause)) != 0)
+		goto out;
+	if (type != DFS_FT_DIR) {
+		if (cursor < top && (rc = nn_db_begin(nn)) == 0) {
+			rc = nn_fsck_verify_file(nn, top, &asked);
+			rc = nn_db_end(nn, rc);
+		}
+		next = top;
+		goto reply;
+	}
+	st = nn_db_sql(nn, sql_files, "ii", (int64_t)cursor,
+	    (int64_t)NN_FSCK_SCAN);
+	while ((rc = nn_db_step(nn, st)) == 1) {
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			inos = xrealloc(inos, cap * sizeof *inos);
+		}
+		inos[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (rc != 0 || (rc = nn_db_begin(nn)) != 0)
+		goto out;
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (asked >= NN_VERIFY_PAGE) {
+			more = 1;
+			break;
+		}
+		next = (uint64_t)inos[i];
+		if ((rc = nn_fsck_under(nn, top, (dfs_ino)inos[i],
+		    &yes)) == 0 && yes)
+			rc = nn_fsck_verify_file(nn, (dfs_ino)inos[i], &asked);
+	}
+	rc = nn_db_end(nn, rc);
+	if (n == NN_FSCK_SCAN)
+		more = 1;
+reply:
+	if (rc == 0) {
+		if (asked > 0)
+			log_info("fsck --verify: %u replica%s under %s asked "
+			    "to verify", asked, asked == 1 ? "" : "s", p.norm);
+		b = nn_server_reply(req, DFS_NN_VERIFY_PAGE);
+		dfs_put_u32(b, asked);
+		dfs_put_u64(b, next);
+		dfs_put_u8(b, more);
+	}
+out:
+	pthread_mutex_unlock(&nn->lock);
+out_free:
+	nn_path_free(&p);
+	free(inos);
+	return rc;
 }

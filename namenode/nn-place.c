@@ -25,7 +25,8 @@
  *
  *   scan      the next slice of NN_REPL_SLICE blocks (a whole scan takes
  *             blocks / slice passes): surplus replicas are trimmed, corrupt
- *             ones deleted once a good one exists, and blocks short of
+ *             ones deleted once another replica has been verified good by
+ *             its holder (nn-corrupt.c), and blocks short of
  *             replicas enter live.needed with a priority.  A dead node's
  *             blocks and a block reported bad enter it at once.
  *   schedule  the most urgent entries of live.needed, as HDFS orders its
@@ -45,7 +46,8 @@
  * A corrupt replica is replaced even where no other node is free, as on a
  * cluster with exactly as many nodes as the replication factor (HDFS-17798
  * shows the block staying under-replicated for ever otherwise): its DELETE
- * is queued as soon as a good replica exists, the node confirms it by its
+ * is queued as soon as another replica has been verified good since the
+ * corruption was found (nn_corrupt_purge), the node confirms it by its
  * next heartbeat, and only then does the replica leave the map, which
  * makes that node a candidate for a fresh copy like any other.  The data
  * node therefore never sees a copy of a block it still holds, and a
@@ -429,36 +431,6 @@ nn_place_trim(struct nn *nn, const struct nn_work *w)
 	return n;
 }
 
-/* Corrupt replicas of a block that has a good one are deleted. */
-static int
-nn_place_purge(struct nn *nn, const struct nn_work *w)
-{
-	static const char sql[] =
-	    "SELECT node, gen FROM live.replicas WHERE block = ? AND "
-	    "corrupt = 1";
-	sqlite3_stmt	*st;
-	int64_t		 nodes[NN_AVOID_MAX], gens[NN_AVOID_MAX];
-	int		 n = 0, rc;
-
-	st = nn_db_sql(nn, sql, "i", (int64_t)w->id);
-	while (n < NN_AVOID_MAX && nn_db_step(nn, st) == 1) {
-		nodes[n] = sqlite3_column_int64(st, 0);
-		gens[n++] = sqlite3_column_int64(st, 1);
-	}
-	nn_db_reset(st);
-	for (int i = 0; i < n; i++) {
-		if ((rc = nn_datanodes_queue(nn, (dfs_node_id)nodes[i],
-		    DFS_CMD_DELETE, w->id, (uint64_t)gens[i], NULL, 0)) != 0 ||
-		    (rc = nn_db_exec(nn, "UPDATE live.replicas SET corrupt = 2 "
-		    "WHERE block = ? AND node = ?", "ii", (int64_t)w->id,
-		    nodes[i])) != 0)
-			return rc;
-		log_info("block %llu: node %lld deletes its corrupt replica",
-		    (unsigned long long)w->id, (long long)nodes[i]);
-	}
-	return n;
-}
-
 /* Append x to the array *w of *n (capacity *cap). */
 static void
 nn_place_push(struct nn_work **w, size_t *n, size_t *cap,
@@ -522,7 +494,8 @@ nn_place_scan(struct nn *nn)
 		    "IN (SELECT id FROM blocks)", "");
 	}
 	for (size_t i = 0; rc >= 0 && i < n && work < NN_REPL_MAX_WORK; i++) {
-		if (w[i].bad > 0 && (rc = nn_place_purge(nn, &w[i])) > 0)
+		if (w[i].bad > 0 && (rc = nn_corrupt_purge(nn, w[i].id,
+		    w[i].gen)) > 0)
 			work += rc;
 		if (rc >= 0 && w[i].good < w[i].repl)
 			nn_place_need(nn, w[i].id, w[i].good, w[i].repl);
@@ -616,6 +589,7 @@ nn_place_replicate(struct nn *nn)
 
 	if (nn_db_begin(nn) != 0)
 		return;
+	nn_corrupt_tick(nn);
 	if ((rc = nn_place_scan(nn)) >= 0)
 		rc = nn_place_schedule(nn, rc);
 	if (nn_db_end(nn, rc < 0 ? rc : 0) != 0)

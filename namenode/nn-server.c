@@ -66,7 +66,7 @@ static const struct {
 	{ DFS_NN_SET_REPL, nn_meta_op_set_repl, NN_WRITES },
 	{ DFS_NN_FSCK, nn_fsck_op_fsck, 0 },
 	{ DFS_NN_REPORT, nn_fsck_op_report, 0 },
-	{ DFS_NN_BAD_BLOCK, nn_blockmap_op_bad_block, 0 },
+	{ DFS_NN_BAD_BLOCK, nn_corrupt_op_bad_block, 0 },
 	{ DFS_DN_REGISTER, nn_datanodes_op_register, 0 },
 	{ DFS_DN_HEARTBEAT, nn_datanodes_op_heartbeat, 0 },
 	{ DFS_DN_BLOCK_REPORT, nn_blockmap_op_block_report, 0 },
@@ -80,6 +80,8 @@ static const struct {
 	{ DFS_NN_RENEW_LEASE, nn_write_op_renew_lease, 0 },
 	{ DFS_NN_HARDLINK, nn_meta_op_hardlink, NN_WRITES },
 	{ DFS_NN_MKNOD, nn_meta_op_mknod, NN_WRITES },
+	{ DFS_DN_VERIFIED, nn_corrupt_op_verified, 0 },
+	{ DFS_NN_VERIFY, nn_fsck_op_verify, 0 },
 };
 
 /* Milliseconds on a clock that never jumps: timeouts and liveness. */

@@ -39,6 +39,7 @@
 #define NN_MAX_CMDS		512	/* commands in one heartbeat reply */
 #define NN_FSCK_MAX		1000	/* files in one fsck page */
 #define NN_FSCK_SCAN		20000	/* inodes looked at for one page */
+#define NN_VERIFY_PAGE		4096	/* replicas asked by one VERIFY */
 #define NN_SCHEMA_VERSION	2
 /* Free space a data node needs for a replica of b bytes (its checksums
  * and file system overhead included), and for a new block beyond that. */
@@ -51,9 +52,11 @@
 /* Replica states in an fsck page (the u8 rstate). */
 enum nn_rstate {
 	NN_RSTATE_GOOD = 0,	/* on a live node, right generation */
-	NN_RSTATE_CORRUPT = 1,	/* reported bad */
+	NN_RSTATE_CORRUPT = 1,	/* its holder found it bad */
 	NN_RSTATE_DEAD = 2,	/* its node is dead */
 	NN_RSTATE_STALE = 3,	/* wrong generation or length */
+	NN_RSTATE_SUSPECT = 4,	/* a reader reported it; not verified yet */
+	NN_RSTATE_VERIFYING = 5, /* its holder is verifying it now */
 };
 
 /* File states in an fsck page (the u8 state). */
@@ -215,7 +218,6 @@ int	 nn_blockmap_good_count(struct nn *, dfs_block_id, int *good,
 	     int *bad);
 enum dfs_block_status nn_blockmap_status(int good, int bad, int wanted);
 int	 nn_blockmap_op_get_blocks(struct nn_req *);
-int	 nn_blockmap_op_bad_block(struct nn_req *);
 int	 nn_blockmap_op_block_report(struct nn_req *);
 int	 nn_blockmap_op_received(struct nn_req *);
 
@@ -256,10 +258,20 @@ int	 nn_place_safemode_refuse(struct nn_req *);
 void	 nn_place_need(struct nn *, dfs_block_id, int good, int repl);
 void	 nn_place_need_node(struct nn *, dfs_node_id);
 
+/* nn-corrupt.c */
+int	 nn_corrupt_op_bad_block(struct nn_req *);
+int	 nn_corrupt_op_verified(struct nn_req *);
+int	 nn_corrupt_holder_bad(struct nn *, dfs_node_id node,
+	     dfs_block_id block, uint64_t gen, const char *why);
+int	 nn_corrupt_verify_block(struct nn *, dfs_block_id, uint64_t gen);
+int	 nn_corrupt_purge(struct nn *, dfs_block_id, uint64_t gen);
+void	 nn_corrupt_tick(struct nn *);
+
 /* nn-fsck.c */
 int	 nn_fsck_op_fsck(struct nn_req *);
 int	 nn_fsck_op_report(struct nn_req *);
 int	 nn_fsck_op_statfs(struct nn_req *);
+int	 nn_fsck_op_verify(struct nn_req *);
 
 /* nn-datanodes.c */
 bool	 nn_datanodes_live(struct nn *, dfs_node_id);

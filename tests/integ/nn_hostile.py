@@ -34,8 +34,9 @@ RENAME, DELETE, SET_REPL, FSCK, FSCK_PAGE, REPORT, REPORT_REPLY = (
     112, 113, 114, 115, 116, 117, 118)
 BAD_BLOCK = 119
 DN_REGISTER, DN_REGISTERED, DN_HEARTBEAT, DN_COMMANDS = 200, 201, 202, 203
-DN_BLOCK_REPORT, DN_RECEIVED = 204, 205
-CMD_DELETE, CMD_REPLICATE, CMD_REREGISTER = 1, 2, 3
+DN_BLOCK_REPORT, DN_RECEIVED, DN_VERIFIED = 204, 205, 210
+CMD_DELETE, CMD_REPLICATE, CMD_REREGISTER, CMD_VERIFY = 1, 2, 3, 4
+VERIFY_GOOD, VERIFY_BAD, VERIFY_ABSENT = 0, 1, 2
 BLK_HEALTHY, BLK_UNDER, BLK_MISSING, BLK_CORRUPT, BLK_OVER = range(5)
 
 PASSED = 0
@@ -249,7 +250,7 @@ class FakeDN:
         cmds = []
         for _ in range(r.u32()):
             kind = r.u8()
-            if kind == CMD_DELETE:
+            if kind in (CMD_DELETE, CMD_VERIFY):
                 cmds.append((kind, r.u64(), r.u64()))
             elif kind == CMD_REPLICATE:
                 cmds.append((kind, get_lblock(r)))
@@ -262,6 +263,10 @@ class FakeDN:
     def received(self, block, gen, length):
         return self.call(DN_RECEIVED, w.Payload().u64(self.id).u64(block)
                             .u64(gen).u64(length))[0]
+
+    def verified(self, block, gen, result, why=""):
+        return self.call(DN_VERIFIED, w.Payload().u64(self.id).u64(block)
+                         .u64(gen).u8(result).str(why))
 
     def report_part(self, report, part, nparts, entries, cluster=None):
         p = w.Payload().str(self.cluster if cluster is None else cluster) \
@@ -338,10 +343,25 @@ def raw_sock(addr):
 
 
 def hostile(addr):
+    # A half-sent header holds one connection's thread, no one else's;
+    # once closed, the namenode still answers new connections.
     s = raw_sock(addr)
     s.sendall(w.frame(w.MSG_HELLO, b"")[:10])
+    c = NN(addr, timeout=5.0)
+    e, a = c.stat("/")
+    c.close()
+    check("a truncated header does not stall other connections",
+          e == 0 and a["type"] == 2, (e, a))
     s.close()
-    check("truncated header then close is survived", True)
+    time.sleep(0.2)
+    try:
+        c = NN(addr, timeout=5.0)
+        e, a = c.stat("/")
+        c.close()
+    except OSError as x:
+        e, a = x, None
+    check("truncated header then close is survived: a fresh connection "
+          "gets STAT answered", e == 0 and a["type"] == 2, (e, a))
 
     s = raw_sock(addr)
     s.sendall(w.frame(STAT, w.Payload().str("/").bytes(), magic=b"XXXX"))
@@ -710,31 +730,62 @@ def blockmap(addr, secret):
           sum(1 for n in rep["nodes"].values() if n["state"] == 1) == 3 and
           rep["blocks"] >= 2, rep)
 
-    # A damaged replica: never handed out again; deleted since another
-    # good replica exists.  The victim's heartbeats are sent by hand here,
+    # A damaged replica (issue 15): a reader's report makes it suspect
+    # (never handed out) and its holder is asked to VERIFY it; the
+    # holder's verdict makes it corrupt and the other holder is asked to
+    # verify its own; only once that one is verified good is the corrupt
+    # replica deleted.  The victim's heartbeats are sent by hand here,
     # so that its block report can be sent in the window a real node
     # has too: after the DELETE is handed out, before the heartbeat that
     # confirms it was carried out (a fake node never deletes anything).
+    b0, g0 = blocks[0]["block"], blocks[0]["gen"]
     victim = blocks[0]["locs"][0][0]
     vdn = byid[victim]
+    odn = byid[blocks[0]["locs"][1][0]]
     vdn.beating = False
     time.sleep(0.6)     # a background heartbeat may be in flight
-    e, r = c.call(BAD_BLOCK, w.Payload().u64(blocks[0]["block"])
-                  .u64(blocks[0]["gen"]).u64(victim).str("test"))
+    odn.take(CMD_VERIFY)
+    e, r = c.call(BAD_BLOCK, w.Payload().u64(b0).u64(g0).u64(victim)
+                  .str("test"))
     check("bad_block accepted", e == 0, r)
     e, a, after = c.get_blocks("/data", 0, 1)
-    check("the bad replica is no longer a location",
+    check("the suspect replica is no longer a location",
           e == 0 and [n for n, _ in after[0]["locs"]] ==
           [n for n, _ in blocks[0]["locs"] if n != victim], after)
+    e, cmds = vdn.heartbeat()
+    check("a reader's report makes its holder verify it, deletes nothing",
+          e == 0 and (CMD_VERIFY, b0, g0) in cmds and
+          not [x for x in cmds if x[0] == CMD_DELETE], cmds)
+    e, r = vdn.verified(b0, g0, 7, "?")
+    check("VERIFIED with an unknown result is -EINVAL",
+          e == -errno.EINVAL, r)
+    e, r = vdn.call(DN_VERIFIED, w.Payload().u64(vdn.id).u64(b0))
+    check("a truncated VERIFIED is -EBADMSG", e == -errno.EBADMSG, r)
+    e, r = vdn.call(DN_VERIFIED, w.Payload().u64(123456).u64(b0).u64(g0)
+                    .u8(VERIFY_BAD).str("x"))
+    check("VERIFIED from an unknown node is refused", e != 0, r)
+    e, r = vdn.verified(b0, g0, VERIFY_BAD, "test: checksum error")
+    check("the holder's verdict (bad) is accepted", e == 0, r)
     dels = []
+    for _ in range(4):
+        e, cmds = vdn.heartbeat()
+        dels += [x for x in cmds if x[0] == CMD_DELETE]
+        time.sleep(0.5)
+    check("no DELETE before another replica is verified good", not dels,
+          dels)
+    asked = odn.take(CMD_VERIFY)
+    check("the other holder is asked to verify its replica",
+          (CMD_VERIFY, b0, g0) in asked, asked)
+    e, r = odn.verified(b0, g0, VERIFY_GOOD)
+    check("the other holder's verdict (good) is accepted", e == 0, r)
     for _ in range(10):
         vdn.heartbeat()
         dels = vdn.take(CMD_DELETE)
         if dels:
             break
         time.sleep(0.5)
-    check("the node holding it is told to delete it",
-          (CMD_DELETE, blocks[0]["block"], blocks[0]["gen"]) in dels, dels)
+    check("then the node holding the corrupt one is told to delete it",
+          (CMD_DELETE, b0, g0) in dels, dels)
     vheld = [(b["block"], b["gen"], b["len"]) for b in blocks
              if victim in [n for n, _ in b["locs"]]]
     check("a block report in that window is accepted",
