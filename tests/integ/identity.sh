@@ -161,4 +161,32 @@ for f in f1 f2 f3 a.npy; do
 	    same=$((same + 1))
 done
 ok "every file still reads back identical" test "$same" -eq 4
+down
+
+# 7. The data node's side: a namenode of another cluster (a fake one that
+# would DELETE every replica it hears of) gets a REGISTER, and nothing
+# more: no block report, no heartbeat, so no command is ever taken.
+n1=$(find "$d1" -name 'blk_*' ! -name '*.meta' | wc -l)
+"$PYTHON" "$top_srcdir/tests/integ/dn_cluster.py" "$T/fake.port" 8 \
+    0badc0de-0000-4000-8000-000000000001 >"$T/fake.out" 2>&1 &
+FAKE=$!
+i=0
+while [ ! -s "$T/fake.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+"$top_builddir/dfs-datanode" -c "$C/datanode1.conf" \
+    -o namenode.address="$(cat "$T/fake.port")" 2>"$T/dn1-fake.log" &
+DN1=$!
+wait "$FAKE"
+kill "$DN1"
+wait "$DN1" 2>/dev/null
+echo "# fake namenode saw: $(cat "$T/fake.out")"
+ok "the data node registered with the fake namenode" \
+    grep -q "register=[1-9]" "$T/fake.out"
+ok "... naming its own cluster" grep -q \
+    "clusters=$(cat "$C/datanode1/cluster.id")\$" "$T/fake.out"
+ok "... and sent no block report and no heartbeat after REGISTERED" \
+    grep -q "report=0 heartbeat=0" "$T/fake.out"
+ok "... saying why" grep -q "serves cluster 0badc0de.*not joining" \
+    "$T/dn1-fake.log"
+ok "its block files are all still there" test \
+    "$(find "$d1" -name 'blk_*' ! -name '*.meta' | wc -l)" -eq "$n1"
 finish
