@@ -129,16 +129,6 @@ reduce_release(struct reduce_slot *s)
 	pthread_mutex_unlock(&red.lock);
 }
 
-/* Microseconds on the monotonic clock. */
-static uint64_t
-reduce_usec(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /*
  * Add n bytes of element data, which continue the bytes added before: an
  * element cut at the end waits in carry for the rest.
@@ -243,7 +233,8 @@ dn_reduce_serve(struct dn *dn, int fd, const char *peer,
 	enum dfs_acc_kind	 akind;
 	dfs_block_id		 block;
 	uint64_t		 gen, off, count, len = 0, bytes_read = 0;
-	uint64_t		 t0, usec;
+	int64_t			 t0;
+	uint64_t		 usec;
 	uint8_t			 kind, itemsize, little;
 	size_t			 lenpos, start;
 	char			*cause = NULL;
@@ -316,9 +307,9 @@ dn_reduce_serve(struct dn *dn, int fd, const char *peer,
 			goto out;
 		}
 		atomic_fetch_add(&dn->xfers, 1);
-		t0 = reduce_usec();
+		t0 = dfs_now_ns();
 		rc = reduce_range(rf, slot, &ra, off, len, &bytes_read, &cause);
-		usec = reduce_usec() - t0;
+		usec = (uint64_t)(dfs_now_ns() - t0) / 1000;
 		atomic_fetch_sub(&dn->xfers, 1);
 		reduce_release(slot);
 	}

@@ -66,16 +66,6 @@ struct server_conn {
 	struct dfs_wbuf	 out;		/* replies and DATA frames */
 };
 
-/* Milliseconds on the monotonic clock, for deadlines. */
-int64_t
-dn_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Receive one frame into buf with its 24-byte header first, so a frame
  * can be forwarded down a pipeline unchanged in one send.  Errors as
@@ -125,13 +115,13 @@ dn_close_graceful(int fd)
 {
 	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
 	char		buf[65536];
-	int64_t		deadline = dn_now_ms() + 2000;
+	int64_t		deadline = dfs_now_ms() + 2000;
 	size_t		total = 0;
 	ssize_t		n;
 
 	shutdown(fd, SHUT_WR);
 	while (total < (64U << 20)) {
-		int64_t left = deadline - dn_now_ms();
+		int64_t left = deadline - dfs_now_ms();
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
 			break;
 		n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);

@@ -318,7 +318,7 @@ static int
 write_wait_input(struct write_xfer *x)
 {
 	struct pollfd	pfd = { .fd = x->up_fd, .events = POLLIN };
-	int64_t		deadline = dn_now_ms() + DN_IDLE_MS;
+	int64_t		deadline = dfs_now_ms() + DN_IDLE_MS;
 	bool		failed;
 
 	for (;;) {
@@ -329,7 +329,7 @@ write_wait_input(struct write_xfer *x)
 			return -ECANCELED;
 		if (poll(&pfd, 1, 250) > 0)
 			return 0;
-		if (dn_now_ms() > deadline)
+		if (dfs_now_ms() > deadline)
 			return -ETIMEDOUT;
 	}
 }

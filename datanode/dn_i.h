@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "clock.h"
 #include "proto.h"
 #include "token.h"
 #include "wire.h"
@@ -149,7 +150,6 @@ void	dn_server_stop(struct dn *);
 int	dn_recv_frame(int fd, struct dfs_frame_hdr *, struct dfs_wbuf *,
 	    int timeout_ms, char **cause);
 void	dn_close_graceful(int fd);
-int64_t	dn_now_ms(void);
 
 /* dn-write.c: 0 when the connection may carry another request. */
 int	dn_write_serve(struct dn *, int fd, const char *peer,
