@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "accum.h"
+#include "clock.h"
 #include "xmalloc.h"
 
 #define BENCH_TRIALS	3
@@ -37,10 +38,7 @@ static volatile int64_t	bench_sinki;
 static double
 bench_now(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)dfs_now_ns() / 1e9;
 }
 
 static uint64_t	bench_state = 0x243F6A8885A308D3ULL;

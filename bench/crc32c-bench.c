@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "checksum.h"
+#include "clock.h"
 #include "xmalloc.h"
 
 #define BENCH_TRIALS	3
@@ -29,10 +30,7 @@ static volatile uint32_t bench_sink;
 static double
 bench_now(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)dfs_now_ns() / 1e9;
 }
 
 /* Best GB/s of BENCH_TRIALS runs, each `total` bytes in `chunk` pieces. */

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "client_i.h"
+#include "clock.h"
 #include "log.h"
 #include "npy.h"
 #include "xmalloc.h"
@@ -113,23 +114,6 @@ struct run {
 	int			 err;
 	char			*cause;
 };
-
-/* Microseconds on the monotonic clock. */
-static int64_t
-run_now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Milliseconds on the monotonic clock. */
-static int64_t
-run_now_ms(void)
-{
-	return run_now_us() / 1000;
-}
 
 /* GET_BLOCKS, page after page, appending to blocks. */
 struct fetch_args {
@@ -424,7 +408,7 @@ run_pick(struct run *run, size_t ni, int *locp)
 	}
 	if (best >= 0)
 		return best;
-	now = run_now_ms();
+	now = dfs_now_ms();
 	for (uint32_t i = 0; i < run->nblocks; i++) {
 		struct run_block *b = &run->blocks[i];
 		if (b->state != BLK_RUNNING || b->nrun != 1 ||
@@ -538,7 +522,7 @@ run_worker_main(void *arg)
 		}
 		struct run_block *b = &run->blocks[bi];
 		if (b->nrun++ == 0)
-			b->started_ms = run_now_ms();
+			b->started_ms = dfs_now_ms();
 		if (b->state == BLK_PENDING)
 			run->npending--;
 		b->state = BLK_RUNNING;
@@ -781,7 +765,7 @@ run_nodes(struct run *run)
 static void
 run_progress(struct run *run, int64_t t0, int *width)
 {
-	double	secs = (double)(run_now_ms() - t0) / 1000;
+	double	secs = (double)(dfs_now_ms() - t0) / 1000;
 	int	n;
 
 	n = fprintf(stderr, "\rdfs-sum: %s: %" PRIu32 " of %" PRIu32 " blocks, "
@@ -801,7 +785,7 @@ run_execute(struct run *run, char **cause)
 	struct run_worker	*ws;
 	struct timespec		 ts;
 	size_t			 nw = 0, per, cap = 0;
-	int64_t			 t0 = run_now_ms();
+	int64_t			 t0 = dfs_now_ms();
 	int			 width = 0, rc;
 
 	per = SUM_INFLIGHT;
@@ -838,7 +822,7 @@ run_execute(struct run *run, char **cause)
 		ts.tv_sec += ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
 		pthread_cond_timedwait(&run->cond, &run->lock, &ts);
-		if (run->o->progress && run_now_ms() - t0 >= RUN_PROGRESS_MS)
+		if (run->o->progress && dfs_now_ms() - t0 >= RUN_PROGRESS_MS)
 			run_progress(run, t0, &width);
 	}
 	/* Requests still out (hedged, or the file failed) are cut short. */
@@ -872,7 +856,7 @@ sum_client_file(struct dfs_client *c, const char *path,
 {
 	struct run		 run;
 	struct fetch_args	 fa;
-	int64_t			 t0 = run_now_us();
+	int64_t			 t0 = dfs_now_ns();
 	char			*why = NULL;
 	int			 rc;
 
@@ -914,7 +898,7 @@ sum_client_file(struct dfs_client *c, const char *path,
 	run_nodes(&run);
 	rc = run_execute(&run, cause);
 out:
-	res->seconds = (double)(run_now_us() - t0) / 1e6;
+	res->seconds = (double)(dfs_now_ns() - t0) / 1e9;
 	for (uint32_t i = 0; i < run.nblocks; i++)
 		free(run.blocks[i].why);
 	free(run.blocks);

@@ -20,7 +20,9 @@
  * client learns the socket's path from LOCAL_WHERE on the TCP port and
  * names the uuid that port gave; this node refuses another uuid and the
  * client checks the one in the reply, so several clusters on one machine
- * (tests run in parallel) never mix up their nodes.
+ * (tests run in parallel) never mix up their nodes.  A request here goes
+ * through the same table and dispatch as one on the TCP port
+ * (dn_server_dispatch), which sends every ERROR.
  *
  * Only a finalized replica of the asked generation is handed out.  When
  * its files cannot be opened or have the wrong size the client is told
@@ -162,87 +164,72 @@ local_open_files(struct dn *dn, const struct dn_block *b, int fds[2],
 }
 
 /*
- * LOCAL_OPEN: check the token, find the replica, pass its files.  0 to
- * keep the connection, negative to drop it.
+ * LOCAL_OPEN: check the token, find the replica, pass its files.  0 when
+ * they were passed, or an errno with the cause for the ERROR that
+ * dn-server.c's dispatch sends.
  */
-static int
-local_open(struct local_conn *c, const struct dfs_frame_hdr *h,
-    const uint8_t *pl)
+int
+dn_local_op_open(struct dn_req *req, char **cause)
 {
-	struct dn		*dn = c->l->dn;
+	struct dn		*dn = req->dn;
 	const char		*uuid = dn_store_uuid(dn->store);
 	struct dfs_rbuf		 r;
 	struct dfs_token	 tok;
 	struct dn_block		 b;
-	struct dfs_wbuf		 out;
 	dfs_block_id		 block;
 	uint64_t		 gen;
-	char			 want[128], *cause = NULL;
+	char			 want[128];
 	int			 fds[2] = { -1, -1 }, rc;
 
-	dfs_rbuf_init(&r, pl, h->len);
+	dfs_rbuf_init(&r, req->pl, req->h->len);
 	dfs_proto_get_token(&r, &tok);
 	block = dfs_get_u64(&r);
 	gen = dfs_get_u64(&r);
 	dfs_get_strbuf(&r, want, sizeof want);
-	if (dfs_rbuf_done(&r) != 0)
-		return dfs_net_send_error(c->fd, h->req_id, -EBADMSG,
-		    "malformed LOCAL_OPEN request");
-	if (want[0] != '\0' && strcmp(want, uuid) != 0)
-		return dfs_net_send_error(c->fd, h->req_id, -ESTALE,
-		    "this is data node %s, not %s", uuid, want);
-	if (dn_read_token_check(dn, &tok, block, gen, &cause) != 0) {
+	if (dfs_rbuf_done(&r) != 0) {
+		xasprintf(cause, "malformed LOCAL_OPEN request");
+		return -EBADMSG;
+	}
+	if (want[0] != '\0' && strcmp(want, uuid) != 0) {
+		xasprintf(cause, "this is data node %s, not %s", uuid, want);
+		return -ESTALE;
+	}
+	if (dn_read_token_check(dn, &tok, block, gen, cause) != 0) {
 		log_warn("local read of block %" PRIu64 " by %s refused: %s",
-		    block, c->peer, cause);
-		rc = dfs_net_send_error(c->fd, h->req_id, -EACCES, "%s",
-		    cause);
-		free(cause);
-		return rc;
+		    block, req->peer, *cause);
+		return -EACCES;
 	}
-	if (dn_store_find(dn->store, block, &b) != 0 || b.gen != gen)
-		return dfs_net_send_error(c->fd, h->req_id, -ENOENT,
-		    "no such block: %" PRIu64 " generation %" PRIu64, block,
-		    gen);
-	if (b.flags & DFS_REPORT_CORRUPT)
-		return dfs_net_send_error(c->fd, h->req_id, -EIO, "block %"
-		    PRIu64 " generation %" PRIu64 ": this replica's files do "
-		    "not check", block, gen);
-	if ((rc = local_open_files(dn, &b, fds, &cause)) != 0) {
+	if (dn_store_find(dn->store, block, &b) != 0 || b.gen != gen) {
+		xasprintf(cause, "no such block: %" PRIu64 " generation %"
+		    PRIu64, block, gen);
+		return -ENOENT;
+	}
+	if (b.flags & DFS_REPORT_CORRUPT) {
+		xasprintf(cause, "block %" PRIu64 " generation %" PRIu64 ": "
+		    "this replica's files do not check", block, gen);
+		return -EIO;
+	}
+	if ((rc = local_open_files(dn, &b, fds, cause)) != 0) {
 		log_warn("local read of block %" PRIu64 " by %s: %s", block,
-		    c->peer, cause);
-		rc = dfs_net_send_error(c->fd, h->req_id, rc, "%s", cause);
-		free(cause);
+		    req->peer, *cause);
 		return rc;
 	}
-	dfs_wbuf_init(&out);
-	dfs_frame_begin(&out, DFS_DX_LOCAL_FDS, h->req_id);
-	dfs_put_str(&out, uuid);
-	dfs_put_u64(&out, b.len);
-	dfs_put_u32(&out, b.chunk_size);
-	dfs_put_u32(&out, 2);
-	dfs_frame_end(&out);
-	rc = local_send_fds(c->fd, &out, fds, 2);
-	dfs_wbuf_release(&out);
+	dfs_wbuf_reset(req->out);
+	dfs_frame_begin(req->out, DFS_DX_LOCAL_FDS, req->h->req_id);
+	dfs_put_str(req->out, uuid);
+	dfs_put_u64(req->out, b.len);
+	dfs_put_u32(req->out, b.chunk_size);
+	dfs_put_u32(req->out, 2);
+	dfs_frame_end(req->out);
+	if ((rc = local_send_fds(req->fd, req->out, fds, 2)) != 0)
+		req->hangup = true;
 	close(fds[0]);
 	close(fds[1]);
 	if (rc == 0)
 		log_debug("LOCAL_OPEN block %" PRIu64 " generation %" PRIu64
 		    " (%" PRIu64 " bytes) handed to %s", block, gen, b.len,
-		    c->peer);
+		    req->peer);
 	return rc;
-}
-
-/* Serve one request.  0 to go on, negative to close the connection. */
-static int
-local_dispatch(struct local_conn *c, const struct dfs_frame_hdr *h,
-    const uint8_t *pl)
-{
-	if (h->type == DFS_DX_LOCAL_OPEN)
-		return local_open(c, h, pl);
-	dfs_net_send_error(c->fd, h->req_id, -ENOSYS, "message type %u (%s) "
-	    "is not served on the local socket (only LOCAL_OPEN is)", h->type,
-	    dfs_msg_name(h->type));
-	return 0;
 }
 
 /*
@@ -286,12 +273,24 @@ local_conn_main(void *arg)
 	struct local_conn	*c = arg;
 	struct dn_local		*l = c->l;
 	struct dfs_frame_hdr	 h;
+	struct dfs_wbuf		 out;
+	struct dn_req		 req;
 	uint8_t			 pl[DN_LOCAL_MAX_REQ];
 	int			 rc;
 
-	while ((rc = local_recv(c, &h, pl)) == 0)
-		if ((rc = local_dispatch(c, &h, pl)) != 0)
+	dfs_wbuf_init(&out);
+	while ((rc = local_recv(c, &h, pl)) == 0) {
+		memset(&req, 0, sizeof req);
+		req.dn = l->dn;
+		req.fd = c->fd;
+		req.peer = c->peer;
+		req.h = &h;
+		req.pl = pl;
+		req.out = &out;
+		if ((rc = dn_server_dispatch(&req, true)) != 0)
 			break;
+	}
+	dfs_wbuf_release(&out);
 	if (rc != -ENOTCONN)
 		dn_close_graceful(c->fd);
 	pthread_mutex_lock(&l->lock);

@@ -204,7 +204,7 @@ static void
 nn_sleep(struct dn_nn *nn, int64_t ms, bool wake_on_note)
 {
 	struct timespec	ts;
-	int64_t		deadline = dn_now_ms() + ms;
+	int64_t		deadline = dfs_now_ms() + ms;
 
 	ts.tv_sec = deadline / 1000;
 	ts.tv_nsec = (deadline % 1000) * 1000000;
@@ -321,7 +321,7 @@ nn_block_report(struct dn_nn *nn, struct dfs_conn *c, bool *answered,
 		*answered = false;
 		return -E2BIG;
 	}
-	report = (uint64_t)dn_now_ms() << 16 | (nn->reports++ & 0xffff);
+	report = (uint64_t)dfs_now_ms() << 16 | (nn->reports++ & 0xffff);
 	report &= INT64_MAX;
 	for (size_t part = 0; part < nparts; part++) {
 		size_t k = n - at < nn->report_part ? n - at :
@@ -604,11 +604,11 @@ nn_main(void *arg)
 			said = NULL;
 			ever = true;
 			backoff = 1000;
-			now = dn_now_ms();
+			now = dfs_now_ms();
 			next_hb = now + nn->heartbeat_ms;
 			next_report = now + nn->report_ms;
 		}
-		now = dn_now_ms();
+		now = dfs_now_ms();
 		if (now >= next_report) {
 			if ((rc = nn_block_report(nn, c, &answered,
 			    &cause)) != 0)
@@ -632,7 +632,7 @@ nn_main(void *arg)
 			goto failed;
 		}
 		wait = (next_hb < next_report ? next_hb : next_report) -
-		    dn_now_ms();
+		    dfs_now_ms();
 		if (wait > 0)
 			nn_sleep(nn, wait, true);
 		continue;

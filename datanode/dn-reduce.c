@@ -129,16 +129,6 @@ reduce_release(struct reduce_slot *s)
 	pthread_mutex_unlock(&red.lock);
 }
 
-/* Microseconds on the monotonic clock. */
-static uint64_t
-reduce_usec(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /*
  * Add n bytes of element data, which continue the bytes added before: an
  * element cut at the end waits in carry for the rest.
@@ -227,13 +217,14 @@ reduce_kind(char kind)
 /*
  * REDUCE: token (READ), block, generation, offset of the first element,
  * element count, kind, item size, byte order -> PARTIAL (count, bytes
- * read, microseconds, the encoded partial).  0 to keep the connection,
- * negative to drop it.
+ * read, microseconds, the encoded partial).  0 when answered, or an
+ * errno with the cause for the ERROR (dn-server.c).
  */
 int
-dn_reduce_serve(struct dn *dn, int fd, const char *peer,
-    const struct dfs_frame_hdr *h, const uint8_t *pl, struct dfs_wbuf *out)
+dn_reduce_op_reduce(struct dn_req *req, char **cause)
 {
+	struct dn		*dn = req->dn;
+	struct dfs_wbuf		*out = req->out;
 	struct dfs_rbuf		 r;
 	struct dfs_token	 tok;
 	struct dn_rfile		*rf = NULL;
@@ -243,13 +234,13 @@ dn_reduce_serve(struct dn *dn, int fd, const char *peer,
 	enum dfs_acc_kind	 akind;
 	dfs_block_id		 block;
 	uint64_t		 gen, off, count, len = 0, bytes_read = 0;
-	uint64_t		 t0, usec;
+	int64_t			 t0;
+	uint64_t		 usec;
 	uint8_t			 kind, itemsize, little;
 	size_t			 lenpos, start;
-	char			*cause = NULL;
 	int			 rc = 0;
 
-	dfs_rbuf_init(&r, pl, h->len);
+	dfs_rbuf_init(&r, req->pl, req->h->len);
 	dfs_proto_get_token(&r, &tok);
 	block = dfs_get_u64(&r);
 	gen = dfs_get_u64(&r);
@@ -259,9 +250,8 @@ dn_reduce_serve(struct dn *dn, int fd, const char *peer,
 	itemsize = dfs_get_u8(&r);
 	little = dfs_get_u8(&r);
 	if (dfs_rbuf_done(&r) != 0) {
-		dfs_net_send_error(fd, h->req_id, -EBADMSG,
-		    "malformed REDUCE request");
-		return 0;
+		xasprintf(cause, "malformed REDUCE request");
+		return -EBADMSG;
 	}
 	memset(&ra, 0, sizeof ra);
 	akind = reduce_kind((char)kind);
@@ -269,69 +259,68 @@ dn_reduce_serve(struct dn *dn, int fd, const char *peer,
 		dfs_acc_init(&ra.acc, akind);
 	if (akind == 0 || little > 1 || dfs_acc_add(&ra.acc, (char)kind,
 	    itemsize, little, NULL, 0) != 0) {
-		rc = dfs_net_send_error(fd, h->req_id, -EINVAL, "cannot "
-		    "reduce elements of kind '%c', %u bytes, byte order %u",
-		    kind >= 0x20 && kind < 0x7f ? kind : '?', itemsize,
-		    little);
+		xasprintf(cause, "cannot reduce elements of kind '%c', %u "
+		    "bytes, byte order %u", kind >= 0x20 && kind < 0x7f ?
+		    kind : '?', itemsize, little);
+		rc = -EINVAL;
 		goto out;
 	}
 	ra.kind = (char)kind;
 	ra.itemsize = itemsize;
 	ra.little = little;
 	if (dfs_token_check(&dn->keys, &tok, block, gen, DFS_TOKEN_READ,
-	    time(NULL), &cause) != 0) {
+	    time(NULL), cause) != 0) {
 		log_warn("REDUCE of block %" PRIu64 " from %s refused: %s",
-		    block, peer, cause);
-		rc = dfs_net_send_error(fd, h->req_id, -EACCES, "%s", cause);
+		    block, req->peer, *cause);
+		rc = -EACCES;
 		goto out;
 	}
 	if (count > DN_MAX_BLOCK_LEN / itemsize) {
-		rc = dfs_net_send_error(fd, h->req_id, -EINVAL, "%" PRIu64
-		    " elements of %u bytes cannot be in one block", count,
-		    itemsize);
+		xasprintf(cause, "%" PRIu64 " elements of %u bytes cannot be "
+		    "in one block", count, itemsize);
+		rc = -EINVAL;
 		goto out;
 	}
 	len = count * itemsize;
 	if ((rc = dn_store_open_replica(dn->store, block, gen, &rf,
-	    &cause)) != 0) {
+	    cause)) != 0) {
 		if (rc == -EIO)
-			dn_nn_bad_block(dn->nn, block, gen, cause);
-		rc = dfs_net_send_error(fd, h->req_id, rc, "%s", cause);
+			dn_nn_bad_block(dn->nn, block, gen, *cause);
 		goto out;
 	}
 	b = dn_rfile_block(rf);
 	if (off > b->len || len > b->len - off) {
-		rc = dfs_net_send_error(fd, h->req_id, -EINVAL, "elements [%"
-		    PRIu64 ", %" PRIu64 ") are beyond the end of block %"
-		    PRIu64 " (%" PRIu64 " bytes)", off, off + len, block,
-		    b->len);
+		xasprintf(cause, "elements [%" PRIu64 ", %" PRIu64 ") are "
+		    "beyond the end of block %" PRIu64 " (%" PRIu64 " bytes)",
+		    off, off + len, block, b->len);
+		rc = -EINVAL;
 		goto out;
 	}
 	/* The time reported is the work, not the wait for a slot. */
 	usec = 0;
 	if (len > 0) {
 		if ((slot = reduce_acquire(dn)) == NULL) {
-			rc = dfs_net_send_error(fd, h->req_id, -ESHUTDOWN,
-			    "data node is shutting down");
+			xasprintf(cause, "data node is shutting down");
+			rc = -ESHUTDOWN;
 			goto out;
 		}
 		atomic_fetch_add(&dn->xfers, 1);
-		t0 = reduce_usec();
-		rc = reduce_range(rf, slot, &ra, off, len, &bytes_read, &cause);
-		usec = reduce_usec() - t0;
+		t0 = dfs_now_ns();
+		rc = reduce_range(rf, slot, &ra, off, len, &bytes_read, cause);
+		usec = (uint64_t)(dfs_now_ns() - t0) / 1000;
 		atomic_fetch_sub(&dn->xfers, 1);
 		reduce_release(slot);
 	}
 	if (rc != 0) {
-		log_err("REDUCE of block %" PRIu64 " for %s: %s", block, peer,
-		    cause);
+		log_err("REDUCE of block %" PRIu64 " for %s: %s", block,
+		    req->peer, *cause);
 		if (rc == -EBADMSG || rc == -EIO)
-			dn_nn_bad_block(dn->nn, block, gen, cause);
-		rc = dfs_net_send_error(fd, h->req_id, -EIO, "%s", cause);
+			dn_nn_bad_block(dn->nn, block, gen, *cause);
+		rc = -EIO;
 		goto out;
 	}
 	dfs_wbuf_reset(out);
-	dfs_frame_begin(out, DFS_DX_PARTIAL, h->req_id);
+	dfs_frame_begin(out, DFS_DX_PARTIAL, req->h->req_id);
 	dfs_put_u64(out, dfs_acc_count(&ra.acc));
 	dfs_put_u64(out, bytes_read);
 	dfs_put_u64(out, usec);
@@ -342,12 +331,11 @@ dn_reduce_serve(struct dn *dn, int fd, const char *peer,
 	dfs_acc_encode(&ra.acc, out);
 	dfs_le32enc(out->data + lenpos, (uint32_t)(out->len - start));
 	dfs_frame_end(out);
-	rc = dfs_net_send(fd, out, dn->timeout_ms);
+	rc = dn_server_send(req);
 	log_debug("REDUCE block %" PRIu64 " [%" PRIu64 ", %" PRIu64 ") %c%u "
 	    "for %s: %" PRIu64 " us", block, off, off + len, kind, itemsize,
-	    peer, usec);
+	    req->peer, usec);
 out:
 	dn_rfile_free(rf);
-	free(cause);
 	return rc;
 }

@@ -119,7 +119,7 @@ static bool
 scan_throttle(struct dn_scan *s, size_t n)
 {
 	double	burst = (double)s->rate / 10;
-	int64_t	now = dn_now_ms();
+	int64_t	now = dfs_now_ms();
 
 	if (burst < DN_SCAN_UNIT)
 		burst = DN_SCAN_UNIT;
@@ -318,14 +318,14 @@ scan_main(void *arg)
 	uint64_t	 passes = 0;
 	bool		 stop = false;
 
-	next = dn_now_ms() + (s->period_ms < DN_SCAN_FIRST_MS ? s->period_ms :
+	next = dfs_now_ms() + (s->period_ms < DN_SCAN_FIRST_MS ? s->period_ms :
 	    DN_SCAN_FIRST_MS);
 	while (!scan_wait(s, next)) {
 		if (scan_asked(s))
 			break;
-		if (dn_now_ms() < next)
+		if (dfs_now_ms() < next)
 			continue;
-		start = dn_now_ms();
+		start = dfs_now_ms();
 		memset(&p, 0, sizeof p);
 		s->tokens = 0;
 		s->refilled_ms = start;
@@ -340,7 +340,7 @@ scan_main(void *arg)
 		log_info("scanner: pass %" PRIu64 " verified %zu block%s (%"
 		    PRIu64 " bytes) in %" PRId64 " ms: %zu bad%s", passes,
 		    p.blocks, p.blocks == 1 ? "" : "s", p.bytes,
-		    dn_now_ms() - start, p.bad, p.gone > 0 ?
+		    dfs_now_ms() - start, p.bad, p.gone > 0 ?
 		    ", some deleted meanwhile" : "");
 		next = start + s->period_ms;
 	}

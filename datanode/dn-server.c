@@ -12,6 +12,15 @@
  * connection is closed (the stream can no longer be trusted), a payload
  * that does not decode gets an ERROR and the connection goes on.
  *
+ * Like the namenode (nn-server.c), a request's type is looked up in one
+ * table, which also serves the Unix socket of short-circuit reads
+ * (dn-local.c), and its handler is called with a struct dn_req (dn_i.h).
+ * Handlers stream their own answers (DATA frames, acks), but never send
+ * an ERROR: they return a negative errno with a cause, and
+ * dn_server_dispatch alone sends it (with the refusing node for a
+ * pipeline opener), so every refusal is decided, logged and answered in
+ * one place.
+ *
  * A READ is served in DATA frames of up to 1 MiB, each starting on a
  * chunk boundary and carrying the stored CRCs of its chunks.  The bytes
  * are read with pread into the connection's reused frame buffer and
@@ -66,16 +75,6 @@ struct server_conn {
 	struct dfs_wbuf	 out;		/* replies and DATA frames */
 };
 
-/* Milliseconds on the monotonic clock, for deadlines. */
-int64_t
-dn_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Receive one frame into buf with its 24-byte header first, so a frame
  * can be forwarded down a pipeline unchanged in one send.  Errors as
@@ -125,13 +124,13 @@ dn_close_graceful(int fd)
 {
 	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
 	char		buf[65536];
-	int64_t		deadline = dn_now_ms() + 2000;
+	int64_t		deadline = dfs_now_ms() + 2000;
 	size_t		total = 0;
 	ssize_t		n;
 
 	shutdown(fd, SHUT_WR);
 	while (total < (64U << 20)) {
-		int64_t left = deadline - dn_now_ms();
+		int64_t left = deadline - dfs_now_ms();
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
 			break;
 		n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
@@ -144,33 +143,31 @@ dn_close_graceful(int fd)
 
 /* HELLO: say who we are; a peer of another version is told and dropped. */
 static int
-server_hello(struct server_conn *c, const struct dfs_frame_hdr *h,
-    const uint8_t *pl)
+server_hello(struct dn_req *req, char **cause)
 {
 	struct dfs_rbuf	r;
 	char		who[256];
 	uint16_t	ver;
 
-	dfs_rbuf_init(&r, pl, h->len);
+	dfs_rbuf_init(&r, req->pl, req->h->len);
 	ver = dfs_get_u16(&r);
 	dfs_get_strbuf(&r, who, sizeof who);
 	if (dfs_rbuf_done(&r) != 0) {
-		dfs_net_send_error(c->fd, h->req_id, -EBADMSG,
-		    "malformed HELLO request");
-		return 0;
+		xasprintf(cause, "malformed HELLO request");
+		return -EBADMSG;
 	}
 	if (ver != DFS_WIRE_VERSION) {
-		dfs_net_send_error(c->fd, h->req_id, -EPROTONOSUPPORT,
-		    "protocol version %u not supported (this is %u)", ver,
-		    DFS_WIRE_VERSION);
+		xasprintf(cause, "protocol version %u not supported (this is "
+		    "%u)", ver, DFS_WIRE_VERSION);
+		req->close = true;
 		return -EPROTONOSUPPORT;
 	}
-	dfs_wbuf_reset(&c->out);
-	dfs_frame_begin(&c->out, DFS_MSG_HELLO, h->req_id);
-	dfs_put_u16(&c->out, DFS_WIRE_VERSION);
-	dfs_put_str(&c->out, DN_PROG " " PACKAGE_VERSION);
-	dfs_frame_end(&c->out);
-	return dfs_net_send(c->fd, &c->out, c->dn->timeout_ms);
+	dfs_wbuf_reset(req->out);
+	dfs_frame_begin(req->out, DFS_MSG_HELLO, req->h->req_id);
+	dfs_put_u16(req->out, DFS_WIRE_VERSION);
+	dfs_put_str(req->out, DN_PROG " " PACKAGE_VERSION);
+	dfs_frame_end(req->out);
+	return dn_server_send(req);
 }
 
 /*
@@ -178,26 +175,26 @@ server_hello(struct server_conn *c, const struct dfs_frame_hdr *h,
  * bytes read and verified in place.  0, or the store's error.
  */
 static int
-server_data_frame(struct server_conn *c, uint64_t req_id,
-    struct dn_rfile *rf, uint64_t pos, size_t n, char **cause)
+server_data_frame(struct dn_req *req, struct dn_rfile *rf, uint64_t pos,
+    size_t n, char **cause)
 {
 	uint32_t	chunk = dn_rfile_block(rf)->chunk_size;
 	uint32_t	nch = (uint32_t)((n + chunk - 1) / chunk);
 	size_t		crc_off, data_off;
 	uint8_t		*base;
 
-	dfs_wbuf_reset(&c->out);
-	dfs_frame_begin(&c->out, DFS_DX_DATA, req_id);
-	dfs_put_u64(&c->out, pos);
-	dfs_put_u32(&c->out, chunk);
-	dfs_put_u32(&c->out, nch);
-	crc_off = c->out.len;
-	dfs_wbuf_reserve(&c->out, 4 * (size_t)nch);
-	dfs_put_u32(&c->out, (uint32_t)n);
-	data_off = c->out.len;
-	dfs_wbuf_reserve(&c->out, n);
-	dfs_frame_end(&c->out);
-	base = c->out.data;
+	dfs_wbuf_reset(req->out);
+	dfs_frame_begin(req->out, DFS_DX_DATA, req->h->req_id);
+	dfs_put_u64(req->out, pos);
+	dfs_put_u32(req->out, chunk);
+	dfs_put_u32(req->out, nch);
+	crc_off = req->out->len;
+	dfs_wbuf_reserve(req->out, 4 * (size_t)nch);
+	dfs_put_u32(req->out, (uint32_t)n);
+	data_off = req->out->len;
+	dfs_wbuf_reserve(req->out, n);
+	dfs_frame_end(req->out);
+	base = req->out->data;
 	return dn_rfile_read(rf, pos, n, base + data_off, base + crc_off,
 	    cause);
 }
@@ -222,78 +219,83 @@ dn_read_token_check(struct dn *dn, const struct dfs_token *tok,
  * sure it reached the same node there.
  */
 static int
-server_local_where(struct server_conn *c, const struct dfs_frame_hdr *h)
+server_local_where(struct dn_req *req, char **cause)
 {
-	const char	*path = dn_local_path(c->dn);
+	const char	*path = dn_local_path(req->dn);
 
-	if (h->len != 0) {
-		dfs_net_send_error(c->fd, h->req_id, -EBADMSG,
-		    "malformed LOCAL_WHERE request");
-		return 0;
+	if (req->h->len != 0) {
+		xasprintf(cause, "malformed LOCAL_WHERE request");
+		return -EBADMSG;
 	}
-	if (path == NULL)
-		return dfs_net_send_error(c->fd, h->req_id, -EOPNOTSUPP,
-		    "this data node has no local socket (datanode.local_socket"
-		    " is empty)");
-	dfs_wbuf_reset(&c->out);
-	dfs_frame_begin(&c->out, DFS_DX_LOCAL_HERE, h->req_id);
-	dfs_put_str(&c->out, dn_store_uuid(c->dn->store));
-	dfs_put_str(&c->out, path);
-	dfs_frame_end(&c->out);
-	return dfs_net_send(c->fd, &c->out, c->dn->timeout_ms);
+	if (path == NULL) {
+		xasprintf(cause, "this data node has no local socket "
+		    "(datanode.local_socket is empty)");
+		return -EOPNOTSUPP;
+	}
+	dfs_wbuf_reset(req->out);
+	dfs_frame_begin(req->out, DFS_DX_LOCAL_HERE, req->h->req_id);
+	dfs_put_str(req->out, dn_store_uuid(req->dn->store));
+	dfs_put_str(req->out, path);
+	dfs_frame_end(req->out);
+	return dn_server_send(req);
+}
+
+/* A PACKET belongs to the WRITE that dn-write.c is receiving. */
+static int
+server_packet(struct dn_req *req, char **cause)
+{
+	(void)req;
+	xasprintf(cause, "PACKET outside a WRITE");
+	return -EPROTO;
 }
 
 #define DN_READ_AHEAD	(8U << 20)	/* after a bulk read's range */
 
 /*
  * READ: token, block, generation, range; DATA frames, then an empty DATA.
- * 0 to keep the connection, negative to drop it (the peer stopped
- * listening).
+ * 0 when all was sent, or an errno with the cause for the ERROR (which
+ * may follow DATA frames: the reader sees where the stream broke).
  */
 static int
-server_read(struct server_conn *c, const struct dfs_frame_hdr *h,
-    const uint8_t *pl)
+server_read(struct dn_req *req, char **cause)
 {
-	struct dn		*dn = c->dn;
+	struct dn		*dn = req->dn;
 	struct dfs_rbuf		 r;
 	struct dfs_token	 tok;
 	struct dn_rfile		*rf = NULL;
 	const struct dn_block	*b;
 	dfs_block_id		 block;
 	uint64_t		 gen, off, len, end, pos, maxd;
-	char			*cause = NULL;
 	int			 rc = 0;
 
-	dfs_rbuf_init(&r, pl, h->len);
+	dfs_rbuf_init(&r, req->pl, req->h->len);
 	dfs_proto_get_token(&r, &tok);
 	block = dfs_get_u64(&r);
 	gen = dfs_get_u64(&r);
 	off = dfs_get_u64(&r);
 	len = dfs_get_u64(&r);
 	if (dfs_rbuf_done(&r) != 0) {
-		dfs_net_send_error(c->fd, h->req_id, -EBADMSG,
-		    "malformed READ request");
-		return 0;
+		xasprintf(cause, "malformed READ request");
+		return -EBADMSG;
 	}
-	if (dn_read_token_check(dn, &tok, block, gen, &cause) != 0) {
+	if (dn_read_token_check(dn, &tok, block, gen, cause) != 0) {
 		log_warn("READ of block %" PRIu64 " from %s refused: %s", block,
-		    c->peer, cause);
-		rc = dfs_net_send_error(c->fd, h->req_id, -EACCES, "%s", cause);
-		goto out;
+		    req->peer, *cause);
+		return -EACCES;
 	}
 	if ((rc = dn_store_open_replica(dn->store, block, gen, &rf,
-	    &cause)) != 0) {
+	    cause)) != 0) {
 		if (rc == -EIO)
-			dn_nn_bad_block(dn->nn, block, gen, cause);
-		rc = dfs_net_send_error(c->fd, h->req_id, rc, "%s", cause);
+			dn_nn_bad_block(dn->nn, block, gen, *cause);
 		goto out;
 	}
 	atomic_fetch_add(&dn->xfers, 1);
 	b = dn_rfile_block(rf);
 	if (off > b->len) {
-		rc = dfs_net_send_error(c->fd, h->req_id, -EINVAL, "offset %"
-		    PRIu64 " is beyond the end of block %" PRIu64 " (%" PRIu64
-		    " bytes)", off, block, b->len);
+		xasprintf(cause, "offset %" PRIu64 " is beyond the end of "
+		    "block %" PRIu64 " (%" PRIu64 " bytes)", off, block,
+		    b->len);
+		rc = -EINVAL;
 		goto done;
 	}
 	end = len > b->len - off ? b->len : off + len;
@@ -310,73 +312,165 @@ server_read(struct server_conn *c, const struct dfs_frame_hdr *h,
 		n = (n + b->chunk_size - 1) / b->chunk_size * b->chunk_size;
 		if (n > b->len - pos)
 			n = b->len - pos;
-		if ((rc = server_data_frame(c, h->req_id, rf, pos, n,
-		    &cause)) != 0) {
+		if ((rc = server_data_frame(req, rf, pos, n, cause)) != 0) {
 			log_err("READ of block %" PRIu64 " for %s: %s", block,
-			    c->peer, cause);
+			    req->peer, *cause);
 			if (rc == -EBADMSG || rc == -EIO)
-				dn_nn_bad_block(dn->nn, block, gen, cause);
-			rc = dfs_net_send_error(c->fd, h->req_id, -EIO, "%s",
-			    cause);
+				dn_nn_bad_block(dn->nn, block, gen, *cause);
+			rc = -EIO;
 			goto done;
 		}
-		if ((rc = dfs_net_send(c->fd, &c->out, dn->timeout_ms)) != 0)
+		if ((rc = dn_server_send(req)) != 0)
 			goto done;
 		pos += n;
 	}
 	/* The end: no data, at a chunk-aligned offset like every DATA. */
-	dfs_wbuf_reset(&c->out);
-	dfs_frame_begin(&c->out, DFS_DX_DATA, h->req_id);
-	dfs_put_u64(&c->out, pos - pos % b->chunk_size);
-	dfs_put_u32(&c->out, b->chunk_size);
-	dfs_put_u32(&c->out, 0);
-	dfs_put_u32(&c->out, 0);
-	dfs_frame_end(&c->out);
-	rc = dfs_net_send(c->fd, &c->out, dn->timeout_ms);
+	dfs_wbuf_reset(req->out);
+	dfs_frame_begin(req->out, DFS_DX_DATA, req->h->req_id);
+	dfs_put_u64(req->out, pos - pos % b->chunk_size);
+	dfs_put_u32(req->out, b->chunk_size);
+	dfs_put_u32(req->out, 0);
+	dfs_put_u32(req->out, 0);
+	dfs_frame_end(req->out);
+	rc = dn_server_send(req);
 	log_debug("READ block %" PRIu64 " [%" PRIu64 ", %" PRIu64 ") for %s",
-	    block, off, end, c->peer);
+	    block, off, end, req->peer);
 done:
 	atomic_fetch_sub(&dn->xfers, 1);
 out:
 	dn_rfile_free(rf);
-	free(cause);
 	return rc;
 }
 
-/* Serve one request.  0 to go on, negative to close the connection. */
-static int
-server_dispatch(struct server_conn *c, const struct dfs_frame_hdr *h)
-{
-	const uint8_t	*pl = c->in.data + DFS_WIRE_HDR_LEN;
+/*
+ * Every request type a data node serves, its handler, and where: on the
+ * TCP port, or on the Unix socket of short-circuit reads (dn-local.c),
+ * which serves LOCAL_OPEN alone.  DN_PIPELINE marks the pipeline's
+ * openers, whose ERROR also names the node that refused (proto.h), so a
+ * writer knows whom to leave out.
+ */
+#define DN_TCP		0x1
+#define DN_LOCAL	0x2
+#define DN_PIPELINE	0x4
+static const struct {
+	uint16_t	type;
+	dn_handler	fn;
+	int		flags;
+} server_table[] = {
+	{ DFS_MSG_HELLO, server_hello, DN_TCP },
+	{ DFS_DX_READ, server_read, DN_TCP },
+	{ DFS_DX_WRITE, dn_write_op_write, DN_TCP | DN_PIPELINE },
+	{ DFS_DX_RESUME, dn_write_op_write, DN_TCP | DN_PIPELINE },
+	{ DFS_DX_REDUCE, dn_reduce_op_reduce, DN_TCP },
+	{ DFS_DX_LOCAL_WHERE, server_local_where, DN_TCP },
+	{ DFS_DX_LOCAL_OPEN, dn_local_op_open, DN_LOCAL },
+	{ DFS_DX_PACKET, server_packet, DN_TCP },
+};
 
-	switch (h->type) {
-	case DFS_MSG_HELLO:
-		return server_hello(c, h, pl);
-	case DFS_DX_READ:
-		return server_read(c, h, pl);
-	case DFS_DX_WRITE:
-	case DFS_DX_RESUME:
-		return dn_write_serve(c->dn, c->fd, c->peer, h, pl, &c->in);
-	case DFS_DX_REDUCE:
-		return dn_reduce_serve(c->dn, c->fd, c->peer, h, pl, &c->out);
-	case DFS_DX_LOCAL_WHERE:
-		return server_local_where(c, h);
-	case DFS_DX_LOCAL_OPEN:
-		dfs_net_send_error(c->fd, h->req_id, -EPROTO,
-		    "LOCAL_OPEN is served on the local socket only");
-		return 0;
-	case DFS_DX_PACKET:
-		dfs_net_send_error(c->fd, h->req_id, -EPROTO,
-		    "PACKET outside a WRITE");
-		return 0;
-	}
-	if (strcmp(dfs_msg_name(h->type), "UNKNOWN") == 0)
-		dfs_net_send_error(c->fd, h->req_id, -ENOSYS,
-		    "unknown message type %u", h->type);
+/* The handler of a message type, or NULL; *flags gets its flags. */
+static dn_handler
+server_lookup(uint16_t type, int *flags)
+{
+	for (size_t i = 0; i < sizeof server_table / sizeof server_table[0];
+	    i++)
+		if (server_table[i].type == type) {
+			*flags = server_table[i].flags;
+			return server_table[i].fn;
+		}
+	return NULL;
+}
+
+/*
+ * Send req->out, built by a handler.  On failure the peer can be told
+ * nothing more: the connection ends without an ERROR.
+ */
+int
+dn_server_send(struct dn_req *req)
+{
+	int	rc;
+
+	if ((rc = dfs_net_send(req->fd, req->out, req->dn->timeout_ms)) != 0)
+		req->hangup = true;
+	return rc;
+}
+
+#define DN_ERROR_SEND_MS	5000	/* as lib/net.c's ERROR replies */
+
+/*
+ * The one ERROR a refused request gets: the errno and the cause and, for
+ * a pipeline opener, the node that refused.  0 or the send's error.
+ */
+static int
+server_refuse(struct dn_req *req, int flags, int err, const char *cause)
+{
+	dfs_wbuf_reset(req->out);
+	dfs_frame_begin(req->out, DFS_MSG_ERROR, req->h->req_id);
+	dfs_put_i32(req->out, err);
+	dfs_put_str(req->out, cause != NULL ? cause : strerror(-err));
+	if (flags & DN_PIPELINE)
+		dfs_put_u32(req->out, req->failed);
+	dfs_frame_end(req->out);
+	return dfs_net_send(req->fd, req->out, DN_ERROR_SEND_MS);
+}
+
+/*
+ * Why a request of this type is not served on this socket (local: the
+ * Unix one).  Caller frees.
+ */
+static char *
+server_misplaced(uint16_t type, dn_handler fn, bool local)
+{
+	char	*why;
+
+	if (local)
+		xasprintf(&why, "message type %u (%s) is not served on the "
+		    "local socket (only LOCAL_OPEN is)", type,
+		    dfs_msg_name(type));
+	else if (fn != NULL)
+		xasprintf(&why, "%s is served on the local socket only",
+		    dfs_msg_name(type));
+	else if (strcmp(dfs_msg_name(type), "UNKNOWN") == 0)
+		xasprintf(&why, "unknown message type %u", type);
 	else
-		dfs_net_send_error(c->fd, h->req_id, -ENOSYS,
-		    "%s is not a data node request", dfs_msg_name(h->type));
-	return 0;
+		xasprintf(&why, "%s is not a data node request",
+		    dfs_msg_name(type));
+	return why;
+}
+
+/*
+ * Serve one request, from the TCP port or (local) the Unix socket: look
+ * its handler up, call it, send the ERROR when it refused.  0 to go on,
+ * negative to close the connection.
+ */
+int
+dn_server_dispatch(struct dn_req *req, bool local)
+{
+	const struct dfs_frame_hdr	*h = req->h;
+	dn_handler			 fn;
+	char				*cause = NULL;
+	int				 flags = 0, rc, sent;
+
+	fn = server_lookup(h->type, &flags);
+	if (fn != NULL && (flags & (local ? DN_LOCAL : DN_TCP)))
+		rc = fn(req, &cause);
+	else {
+		cause = server_misplaced(h->type, fn, local);
+		rc = fn != NULL && !local ? -EPROTO : -ENOSYS;
+		flags = 0;
+	}
+	if (rc == 0 || req->hangup)
+		goto out;
+	if (rc > 0 || rc < -4095)
+		rc = -EIO;
+	log_debug("%s from %s failed: %s", dfs_msg_name(h->type), req->peer,
+	    cause != NULL ? cause : strerror(-rc));
+	if ((sent = server_refuse(req, flags, rc, cause)) != 0)
+		rc = sent;
+	else if (!req->close)
+		rc = 0;
+out:
+	free(cause);
+	return rc;
 }
 
 /* A connection's thread: requests one after another until it ends. */
@@ -386,6 +480,7 @@ server_conn_main(void *arg)
 	struct server_conn	*c = arg;
 	struct dn_server	*s = c->dn->server;
 	struct dfs_frame_hdr	 h;
+	struct dn_req		 req;
 	char			*cause = NULL;
 	int			 rc;
 
@@ -405,7 +500,15 @@ server_conn_main(void *arg)
 		cause = NULL;
 		if (rc != 0)
 			break;
-		if ((rc = server_dispatch(c, &h)) != 0)
+		memset(&req, 0, sizeof req);
+		req.dn = c->dn;
+		req.fd = c->fd;
+		req.peer = c->peer;
+		req.h = &h;
+		req.pl = c->in.data + DFS_WIRE_HDR_LEN;
+		req.in = &c->in;
+		req.out = &c->out;
+		if ((rc = dn_server_dispatch(&req, false)) != 0)
 			break;
 	}
 	if (rc != -ENOTCONN)

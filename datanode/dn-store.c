@@ -875,7 +875,7 @@ dn_store_park(struct dn_store *st, struct dn_blkw *w)
 	    b->gen, b->len, DN_PARK_MS / 1000);
 	k = xcalloc(1, sizeof *k);
 	k->w = w;
-	k->expire_ms = dn_now_ms() + DN_PARK_MS;
+	k->expire_ms = dfs_now_ms() + DN_PARK_MS;
 	pthread_mutex_lock(&st->lock);
 	for (pp = &st->pending; (p = *pp) != NULL; pp = &p->next) {
 		if (p->id == b->id && p->gen == b->gen) {
@@ -910,7 +910,7 @@ void
 dn_store_sweep(struct dn_store *st)
 {
 	struct store_parked	*k, **kp, *gone = NULL;
-	int64_t			 now = dn_now_ms();
+	int64_t			 now = dfs_now_ms();
 
 	pthread_mutex_lock(&st->lock);
 	for (kp = &st->parked; (k = *kp) != NULL;) {
@@ -952,7 +952,7 @@ dn_store_resume(struct dn_store *st, dfs_block_id id, uint64_t old_gen,
 	struct store_pending	*p;
 	struct store_ent	*e;
 	struct timespec		 ts;
-	int64_t			 deadline = dn_now_ms() + wait_ms;
+	int64_t			 deadline = dfs_now_ms() + wait_ms;
 	bool			 running;
 	int			 rc = 0;
 
@@ -984,7 +984,7 @@ dn_store_resume(struct dn_store *st, dfs_block_id id, uint64_t old_gen,
 		for (p = st->pending; k == NULL && p != NULL; p = p->next)
 			if (p->id == id && p->gen < new_gen)
 				running = true;
-		if (!running || dn_now_ms() >= deadline)
+		if (!running || dfs_now_ms() >= deadline)
 			break;
 		pthread_cond_timedwait(&st->parked_cond, &st->lock, &ts);
 	}

@@ -318,7 +318,7 @@ static int
 write_wait_input(struct write_xfer *x)
 {
 	struct pollfd	pfd = { .fd = x->up_fd, .events = POLLIN };
-	int64_t		deadline = dn_now_ms() + DN_IDLE_MS;
+	int64_t		deadline = dfs_now_ms() + DN_IDLE_MS;
 	bool		failed;
 
 	for (;;) {
@@ -329,48 +329,21 @@ write_wait_input(struct write_xfer *x)
 			return -ECANCELED;
 		if (poll(&pfd, 1, 250) > 0)
 			return 0;
-		if (dn_now_ms() > deadline)
+		if (dfs_now_ms() > deadline)
 			return -ETIMEDOUT;
 	}
 }
 
 /*
- * Refuse a WRITE or RESUME: an ERROR whose trailing u32 names the node
- * that refused, counted from this one (see proto.h).
- */
-static int __attribute__((format(printf, 5, 6)))
-write_refuse(int fd, uint64_t req_id, int err, uint32_t failed,
-    const char *fmt, ...)
-{
-	struct dfs_wbuf	 b;
-	char		*msg;
-	va_list		 ap;
-	int		 rc;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	dfs_wbuf_init(&b);
-	dfs_frame_begin(&b, DFS_MSG_ERROR, req_id);
-	dfs_put_i32(&b, err > 0 ? -err : err);
-	dfs_put_str(&b, msg == NULL ? "" : msg);
-	dfs_put_u32(&b, failed);
-	dfs_frame_end(&b);
-	rc = dfs_net_send(fd, &b, 5000);
-	dfs_wbuf_release(&b);
-	free(msg);
-	return rc;
-}
-
-/*
  * Connect to the next node and open its part of the pipeline with the
  * same token, block and chunk size (and, for a RESUME, the same
- * generations and offset).  0, or an error sent upstream.
+ * generations and offset).  0, or an errno with the cause for the ERROR
+ * upstream and in *failed the node that refused, counted from this one.
  */
 static int
 write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
-    const struct dfs_token *tok, char (*down)[256], uint32_t ndown)
+    const struct dfs_token *tok, char (*down)[256], uint32_t ndown,
+    uint32_t *failed, char **cause)
 {
 	struct dfs_frame_hdr	rh;
 	struct dfs_wbuf		b;
@@ -379,13 +352,14 @@ write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
 	int			 rc, err;
 
 	dfs_wbuf_init(&b);
+	*failed = 1;
 	memcpy(x->down_addr, down[0], sizeof x->down_addr);
 	if ((rc = dfs_net_connect(down[0], x->dn->timeout_ms, &x->down_fd,
 	    &why)) != 0) {
 		x->down_fd = -1;
 		rc = -EHOSTUNREACH;
-		write_refuse(x->up_fd, h->req_id, rc, 1, "cannot reach "
-		    "pipeline node %s: %s", down[0], why);
+		xasprintf(cause, "cannot reach pipeline node %s: %s", down[0],
+		    why);
 		goto out;
 	}
 	dfs_frame_begin(&b, x->resume ? DFS_DX_RESUME : DFS_DX_WRITE,
@@ -408,9 +382,9 @@ write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
 	    (rc = dfs_net_recv_frame(x->down_fd, &rh, &b, x->dn->timeout_ms *
 	    (int)ndown, &why)) != 0) {
 		err = rc == -ETIMEDOUT ? rc : -EHOSTUNREACH;
-		write_refuse(x->up_fd, h->req_id, err, 1, "pipeline node "
-		    "%s: %s", down[0], why != NULL ? why : rc == -ENOTCONN ?
-		    "closed the connection" : strerror(-rc));
+		xasprintf(cause, "pipeline node %s: %s", down[0], why != NULL ?
+		    why : rc == -ENOTCONN ? "closed the connection" :
+		    strerror(-rc));
 		rc = err;
 		goto out;
 	}
@@ -418,25 +392,25 @@ write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
 		goto out;
 	dfs_rbuf_init(&r, b.data, rh.len);
 	if (rh.type == DFS_MSG_ERROR) {
-		uint32_t failed = 0;
+		uint32_t below = 0;
 		err = dfs_get_i32(&r);
 		msg = dfs_get_strdup(&r, DFS_WIRE_MAX_STR);
 		if (dfs_rbuf_left(&r) >= 4)
-			failed = dfs_get_u32(&r);
+			below = dfs_get_u32(&r);
 		if (err >= 0 || err < -4095)
 			err = -EPROTO;
-		if (failed >= DFS_MAX_REPLICATION)
-			failed = 0;
-		write_refuse(x->up_fd, h->req_id, err, failed + 1,
-		    "pipeline node %s: %s", down[0], msg != NULL ? msg :
-		    "error");
+		if (below >= DFS_MAX_REPLICATION)
+			below = 0;
+		*failed = below + 1;
+		xasprintf(cause, "pipeline node %s: %s", down[0], msg != NULL ?
+		    msg : "error");
 		free(msg);
 		rc = err;
 	} else {
 		rc = -EPROTO;
-		write_refuse(x->up_fd, h->req_id, rc, 1, "pipeline node %s "
-		    "answered %s with %s", down[0], x->resume ? "RESUME" :
-		    "WRITE", dfs_msg_name(rh.type));
+		xasprintf(cause, "pipeline node %s answered %s with %s",
+		    down[0], x->resume ? "RESUME" : "WRITE",
+		    dfs_msg_name(rh.type));
 	}
 out:
 	if (rc != 0)
@@ -621,38 +595,39 @@ write_direct(struct dn *dn, uint32_t depth)
 }
 
 /*
- * Serve a WRITE or RESUME request on a connection: check the token, take
- * the replica's files (new ones, or an interrupted write's cut back to
- * the offset), open the rest of the pipeline, answer OK, then receive the
- * block.  0 when the block was stored and acked (the connection may carry
- * another request), negative when the connection should be closed.
+ * WRITE or RESUME on a connection: check the token, take the replica's
+ * files (new ones, or an interrupted write's cut back to the offset),
+ * open the rest of the pipeline, answer OK, then receive the block.  0
+ * when the block was stored and acked (the connection may carry another
+ * request).  A refusal is an errno with the cause and, in req->failed,
+ * the node that refused, for the ERROR dn-server.c sends; only a
+ * malformed request leaves the connection open after it.
  */
 int
-dn_write_serve(struct dn *dn, int fd, const char *peer,
-    const struct dfs_frame_hdr *h, const uint8_t *payload,
-    struct dfs_wbuf *in)
+dn_write_op_write(struct dn_req *req, char **cause)
 {
+	struct dn		*dn = req->dn;
+	const struct dfs_frame_hdr *h = req->h;
 	struct write_xfer	*x;
 	struct dfs_rbuf		 r;
 	struct dfs_token	 tok;
 	char			 down[DFS_MAX_REPLICATION][256];
 	const char		*what;
 	uint32_t		 ndown;
-	char			*cause = NULL;
 	bool			 ok = false, started = false;
 	int			 rc;
 
 	x = xcalloc(1, sizeof *x);
 	x->dn = dn;
-	x->up_fd = fd;
-	x->peer = peer;
+	x->up_fd = req->fd;
+	x->peer = req->peer;
 	x->down_fd = -1;
 	x->resume = h->type == DFS_DX_RESUME;
 	what = x->resume ? "RESUME" : "WRITE";
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_cond_init(&x->cond, NULL);
 
-	dfs_rbuf_init(&r, payload, h->len);
+	dfs_rbuf_init(&r, req->pl, h->len);
 	dfs_proto_get_token(&r, &tok);
 	x->block = dfs_get_u64(&r);
 	if (x->resume) {
@@ -673,38 +648,37 @@ dn_write_serve(struct dn *dn, int fd, const char *peer,
 	if (dfs_rbuf_done(&r) != 0 || x->depth >= DFS_MAX_REPLICATION ||
 	    (x->resume && (x->gen <= x->old_gen ||
 	    x->offset > DN_MAX_BLOCK_LEN))) {
-		rc = write_refuse(fd, h->req_id, -EBADMSG, 0,
-		    "malformed %s request", what);
+		xasprintf(cause, "malformed %s request", what);
+		rc = -EBADMSG;
 		goto out;
 	}
+	/* Past here every refusal ends the connection. */
+	req->close = true;
 	if (dfs_token_check(&dn->keys, &tok, x->block, x->gen,
-	    DFS_TOKEN_WRITE, time(NULL), &cause) != 0) {
+	    DFS_TOKEN_WRITE, time(NULL), cause) != 0) {
 		log_warn("%s of block %" PRIu64 " from %s refused: %s", what,
-		    x->block, peer, cause);
-		write_refuse(fd, h->req_id, -EACCES, 0, "%s", cause);
+		    x->block, req->peer, *cause);
 		rc = -EACCES;
 		goto out;
 	}
 	if (!dn_blkfile_chunk_ok(x->chunk)) {
+		xasprintf(cause, "chunk size %u is not a power of two from %u "
+		    "to %u", x->chunk, DFS_MIN_CHUNK, DFS_MAX_CHUNK);
 		rc = -EINVAL;
-		write_refuse(fd, h->req_id, rc, 0, "chunk size %u is not a "
-		    "power of two from %u to %u", x->chunk, DFS_MIN_CHUNK,
-		    DFS_MAX_CHUNK);
 		goto out;
 	}
 	/* A full disk refuses the block before a byte is sent, so the
 	 * writer can go elsewhere; the namenode avoids us meanwhile. */
 	if (x->resume)
 		rc = dn_store_resume(dn->store, x->block, x->old_gen, x->gen,
-		    x->offset, x->chunk, dn->timeout_ms / 2, &x->wf, &cause);
+		    x->offset, x->chunk, dn->timeout_ms / 2, &x->wf, cause);
 	else if ((rc = dn_store_room(dn->store, DN_BLOCK_ROOM((uint64_t)
-	    dfs_config_int(dn->cfg, "cluster.block_size")), &cause)) == 0)
+	    dfs_config_int(dn->cfg, "cluster.block_size")), cause)) == 0)
 		rc = dn_store_create(dn->store, x->block, x->gen, x->chunk,
-		    &x->wf, &cause);
+		    &x->wf, cause);
 	if (rc != 0) {
 		log_warn("%s of block %" PRIu64 " from %s refused: %s", what,
-		    x->block, peer, cause);
-		write_refuse(fd, h->req_id, rc, 0, "%s", cause);
+		    x->block, req->peer, *cause);
 		goto out;
 	}
 	if (write_direct(dn, x->depth))
@@ -712,13 +686,15 @@ dn_write_serve(struct dn *dn, int fd, const char *peer,
 	if (x->resume)
 		log_info("block %" PRIu64 ": resuming at %" PRIu64 " bytes as "
 		    "generation %" PRIu64 " (was %" PRIu64 ") for %s",
-		    x->block, x->offset, x->gen, x->old_gen, peer);
+		    x->block, x->offset, x->gen, x->old_gen, req->peer);
 	atomic_fetch_add(&dn->xfers, 1);
 	started = true;
-	if (ndown > 0 && (rc = write_connect_down(x, h, &tok, down,
-	    ndown)) != 0)
+	if (ndown > 0 && (rc = write_connect_down(x, h, &tok, down, ndown,
+	    &req->failed, cause)) != 0)
 		goto out;
-	if ((rc = dfs_net_send_ok(fd, h->req_id)) != 0)
+	/* From the OK on, failures travel in the acks, never an ERROR. */
+	req->hangup = true;
+	if ((rc = dfs_net_send_ok(req->fd, h->req_id)) != 0)
 		goto out;
 	if (pthread_create(&x->responder, NULL, write_responder, x) != 0) {
 		rc = -EAGAIN;
@@ -726,7 +702,7 @@ dn_write_serve(struct dn *dn, int fd, const char *peer,
 		    x->block);
 		goto out;
 	}
-	write_receive(x, in);
+	write_receive(x, req->in);
 	pthread_mutex_lock(&x->lock);
 	x->closing = true;
 	pthread_cond_broadcast(&x->cond);
@@ -753,6 +729,5 @@ out:
 	pthread_mutex_destroy(&x->lock);
 	pthread_cond_destroy(&x->cond);
 	free(x);
-	free(cause);
 	return rc;
 }

@@ -5,7 +5,8 @@
  *   dn-store.c      the data directory and the block table in memory;
  *   dn-blkfile.c    one replica's files: block bytes and checksum sidecar,
  *                   written durably, read back verified;
- *   dn-server.c     the listener, one thread per connection, READ;
+ *   dn-server.c     the listener, one thread per connection, the table
+ *                   of requests and their one dispatch, READ;
  *   dn-write.c      WRITE: verify, forward down the pipeline, store, ack;
  *   dn-nn.c         the link to the namenode: registration, heartbeats,
  *                   block reports, notifications, commands;
@@ -26,6 +27,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "clock.h"
 #include "proto.h"
 #include "token.h"
 #include "wire.h"
@@ -143,18 +145,41 @@ int	dn_rfile_read(struct dn_rfile *, uint64_t off, size_t len,
 void	dn_rfile_prefetch(struct dn_rfile *, uint64_t off, uint64_t len);
 void	dn_rfile_free(struct dn_rfile *);
 
+/*
+ * One request on a data node connection, as its handler in dn-server.c's
+ * table sees it.  A handler either answers (its reply, or its stream of
+ * DATA frames or acks) and returns 0, or returns a negative errno with a
+ * cause for the user, and dn-server.c sends the one ERROR.  The flags say
+ * what becomes of the connection after that.
+ */
+struct dn_req {
+	struct dn		*dn;
+	int			 fd;
+	const char		*peer;	/* "ip:port", for logs */
+	const struct dfs_frame_hdr *h;
+	const uint8_t		*pl;	/* the payload, h->len bytes */
+	struct dfs_wbuf		*in;	/* the frame; WRITE receives into it */
+	struct dfs_wbuf		*out;	/* the connection's replies */
+	uint32_t		 failed;	/* WRITE: the node that refused,
+						   from this one (proto.h) */
+	bool			 close;	/* end the connection after the ERROR */
+	bool			 hangup;	/* end it with no ERROR: the
+						   peer is gone, or the answer
+						   is under way */
+};
+typedef int (*dn_handler)(struct dn_req *, char **cause);
+
 /* dn-server.c */
 int	dn_server_start(struct dn *, int listen_fd, char **cause);
 void	dn_server_stop(struct dn *);
+int	dn_server_dispatch(struct dn_req *, bool local);
+int	dn_server_send(struct dn_req *);
 int	dn_recv_frame(int fd, struct dfs_frame_hdr *, struct dfs_wbuf *,
 	    int timeout_ms, char **cause);
 void	dn_close_graceful(int fd);
-int64_t	dn_now_ms(void);
 
-/* dn-write.c: 0 when the connection may carry another request. */
-int	dn_write_serve(struct dn *, int fd, const char *peer,
-	    const struct dfs_frame_hdr *, const uint8_t *payload,
-	    struct dfs_wbuf *in);
+/* dn-write.c */
+int	dn_write_op_write(struct dn_req *, char **cause);
 
 /* dn-nn.c */
 struct dn_nn *dn_nn_create(struct dn *);
@@ -168,10 +193,8 @@ void	dn_nn_bad_block(struct dn_nn *, dfs_block_id, uint64_t gen,
 void	dn_nn_verified(struct dn_nn *, dfs_block_id, uint64_t gen,
 	    int result, const char *why);
 
-/* dn-reduce.c: 0 when the connection may carry another request. */
-int	dn_reduce_serve(struct dn *, int fd, const char *peer,
-	    const struct dfs_frame_hdr *, const uint8_t *payload,
-	    struct dfs_wbuf *out);
+/* dn-reduce.c */
+int	dn_reduce_op_reduce(struct dn_req *, char **cause);
 
 /* dn-scan.c */
 int	dn_scan_start(struct dn *, char **cause);

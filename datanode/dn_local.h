@@ -20,6 +20,7 @@ struct dn_local;
 int	dn_local_start(struct dn *, char **cause);
 int	dn_local_stop(struct dn *);
 const char *dn_local_path(const struct dn *);
+int	dn_local_op_open(struct dn_req *, char **cause);
 
 /* dn-server.c: the READ token check every read path goes through. */
 int	dn_read_token_check(struct dn *, const struct dfs_token *,

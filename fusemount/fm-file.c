@@ -733,7 +733,7 @@ bool
 fm_file_born(struct fm_file *f)
 {
 	return f->born_ns != 0 && f->state == FM_CLEAN &&
-	    fm_fresh_now() - f->born_ns < (int64_t)(f->fm->attr_timeout * 1e9);
+	    dfs_now_ns() - f->born_ns < (int64_t)(f->fm->attr_timeout * 1e9);
 }
 
 /* Whether the cluster file at path is complete and empty (f->attr gets

@@ -100,15 +100,6 @@ static char			*fm_walk_dir;	/* the last name answered */
 static char			*fm_walk_name;
 static int64_t			 fm_walk_ns;
 
-int64_t
-fm_fresh_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Put (path, a) into one of the slots of table t, replacing path's. */
 static void
 fm_fresh_store(struct fm_fresh_slot *t, unsigned *next, const char *path,
@@ -125,7 +116,7 @@ fm_fresh_store(struct fm_fresh_slot *t, unsigned *next, const char *path,
 		s->path = xstrdup(path);
 	}
 	s->a = *a;
-	s->at_ns = fm_fresh_now();
+	s->at_ns = dfs_now_ns();
 	s->base_ns = base_ns;
 }
 
@@ -206,7 +197,7 @@ fm_fresh_put(struct fm *fm, const char *dir, const struct dfs_attr *a,
 bool
 fm_fresh_take(const char *path, struct dfs_attr *a)
 {
-	int64_t	now = fm_fresh_now();
+	int64_t	now = dfs_now_ns();
 	bool	found = false;
 
 	pthread_mutex_lock(&fm_fresh_lock);
@@ -235,7 +226,7 @@ fm_fresh_seen(struct fm *fm, const char *path, const struct dfs_attr *a)
 	if (fm->attr_timeout <= 0 || a->type != DFS_FT_DIR)
 		return;
 	pthread_mutex_lock(&fm_fresh_lock);
-	fm_fresh_store(fm_seen, &fm_seen_next, path, a, fm_fresh_now());
+	fm_fresh_store(fm_seen, &fm_seen_next, path, a, dfs_now_ns());
 	pthread_mutex_unlock(&fm_fresh_lock);
 }
 
@@ -258,7 +249,7 @@ fm_fresh_created(struct fm *fm, const char *path,
     const struct dfs_attr *child)
 {
 	char		*dir;
-	int64_t		 now = fm_fresh_now();
+	int64_t		 now = dfs_now_ns();
 	int64_t		 limit = (int64_t)(fm->attr_timeout * 1e9);
 
 	if (fm->attr_timeout <= 0 || child->type != DFS_FT_FILE)
@@ -327,7 +318,7 @@ fm_page_take(struct fm *fm, const char *dir, const char *name,
 
 	*covered = false;
 	if (fm_page.dir == NULL || strcmp(fm_page.dir, dir) != 0 ||
-	    fm_fresh_now() - fm_page.at_ns >= fm_page_life(fm))
+	    dfs_now_ns() - fm_page.at_ns >= fm_page_life(fm))
 		return false;
 	if ((e = fm_page_find(name, covered)) == NULL || e->taken)
 		return false;
@@ -347,7 +338,7 @@ fm_walk_note(const char *dir, const char *name)
 	}
 	free(fm_walk_name);
 	fm_walk_name = xstrdup(name);
-	fm_walk_ns = fm_fresh_now();
+	fm_walk_ns = dfs_now_ns();
 }
 
 struct fm_page_fill {
@@ -417,7 +408,7 @@ fm_fresh_lookup(struct fm *fm, const char *path, struct dfs_attr *a)
 		fm_walk_note(dir, name);
 	walking = !found && !covered && fm_walk_dir != NULL &&
 	    strcmp(fm_walk_dir, dir) == 0 && strcmp(name, fm_walk_name) > 0 &&
-	    fm_fresh_now() - fm_walk_ns < fm_page_life(fm);
+	    dfs_now_ns() - fm_walk_ns < fm_page_life(fm);
 	gen = fm_page_gen;
 	pthread_mutex_unlock(&fm_fresh_lock);
 	if (!walking) {
@@ -429,7 +420,7 @@ fm_fresh_lookup(struct fm *fm, const char *path, struct dfs_attr *a)
 	fill.fm = fm;
 	fill.dir = dir;
 	after = xstrndup(name, strlen(name) - 1);
-	at = fm_fresh_now();
+	at = dfs_now_ns();
 	if ((rc = dfs_client_list_some(fm->client, dir, after, FM_PAGE_MAX,
 	    fm_page_add, &fill, &more, &cause)) != 0) {
 		free(after);

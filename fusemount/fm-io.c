@@ -134,7 +134,7 @@ fm_file_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		goto out;
 	f->attr = a;
 	f->have_attr = true;
-	f->born_ns = fm_fresh_now();
+	f->born_ns = dfs_now_ns();
 	/* libfuse asks for the new file's attributes next, and the kernel
 	 * for the parent's after the reply. */
 	fm_fresh_put(fm, path, &a, f->born_ns);

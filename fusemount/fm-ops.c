@@ -418,7 +418,7 @@ fm_op_remove(const char *path, bool dir)
 		fm_file_unlinked(fm, path);
 	if (!atomic_load(&fm_unlink_plain)) {
 		up = fm_parent_of(path);
-		fm_fresh_put(fm, up, &parent, fm_fresh_now());
+		fm_fresh_put(fm, up, &parent, dfs_now_ns());
 		free(up);
 	}
 	return 0;

@@ -20,6 +20,7 @@
 #include <fuse.h>
 
 #include "client.h"
+#include "clock.h"
 #include "config.h"
 
 #define FM_NAME		"dfs-mount"
@@ -142,7 +143,6 @@ int		 fm_errno(int rc, char *cause, const char *op,
 int		 fm_check_path(const char *path);
 
 /* fm-fresh.c */
-int64_t		 fm_fresh_now(void);
 void		 fm_fresh_clear(void);
 void		 fm_fresh_creating(void);
 void		 fm_fresh_put(struct fm *, const char *, const struct dfs_attr *,

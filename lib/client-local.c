@@ -70,15 +70,6 @@
 /* How long a node whose socket failed is left to TCP. */
 #define LOCAL_FAIL_MS		5000
 
-static int64_t
-local_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Whether sa is a loopback address. */
 static bool
 local_loopback(const struct sockaddr *sa)
@@ -179,7 +170,7 @@ local_node_fail(struct dfs_client *c, const char *addr)
 	memset(&n, 0, sizeof n);
 	snprintf(n.addr, sizeof n.addr, "%s", addr);
 	n.state = DFS_LOCAL_NO;
-	n.until_ms = local_now_ms() + LOCAL_FAIL_MS;
+	n.until_ms = dfs_now_ms() + LOCAL_FAIL_MS;
 	local_node_store(c, &n);
 }
 
@@ -195,7 +186,7 @@ local_node(struct dfs_client *c, const char *addr, struct dfs_local_node *n)
 	struct dfs_conn	*conn = NULL;
 	struct dfs_rbuf	 r;
 	char		*why = NULL;
-	int64_t		 now = local_now_ms();
+	int64_t		 now = dfs_now_ms();
 	int		 rc;
 
 	pthread_mutex_lock(&c->lock);
@@ -262,13 +253,13 @@ local_recv(int fd, int timeout_ms, struct dfs_frame_hdr *h, uint8_t *buf,
 	struct iovec	 iov;
 	struct cmsghdr	*cm;
 	size_t		 want = DFS_WIRE_HDR_LEN, got = 0;
-	int64_t		 deadline = local_now_ms() + timeout_ms;
+	int64_t		 deadline = dfs_now_ms() + timeout_ms;
 	ssize_t		 n;
 	int		 rc;
 
 	*nfds = 0;
 	while (got < want) {
-		int64_t left = deadline - local_now_ms();
+		int64_t left = deadline - dfs_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if ((rc = poll(&pfd, 1, (int)left)) < 0 && errno != EINTR)

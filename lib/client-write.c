@@ -121,16 +121,6 @@ struct dfs_writer {
 	atomic_int_fast64_t	 last_nn_ms;	/* last namenode call */
 };
 
-/* Milliseconds on a clock that never jumps. */
-static int64_t
-writer_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The ring buffer of packet idx, allocated on first use.  Borrowed. */
 static uint8_t *
 writer_slot(struct dfs_writer *w, uint64_t idx)
@@ -152,7 +142,7 @@ writer_nn_call(struct dfs_writer *w, uint16_t type, uint16_t expect,
 
 	rc = dfs_client_call(w->c, type, expect, build, barg, parse, parg,
 	    cause);
-	atomic_store(&w->last_nn_ms, writer_now_ms());
+	atomic_store(&w->last_nn_ms, dfs_now_ms());
 	return rc;
 }
 
@@ -225,7 +215,7 @@ writer_renewer(void *arg)
 		n = 0;
 		for (w = c->writers; w != NULL && n < DFS_RENEW_BATCH;
 		    w = w->rnext)
-			if (writer_now_ms() - atomic_load(&w->last_nn_ms) >=
+			if (dfs_now_ms() - atomic_load(&w->last_nn_ms) >=
 			    DFS_RENEW_MS)
 				due[n++] = w->attr.ino;
 		pthread_mutex_unlock(&c->rlock);
@@ -248,7 +238,7 @@ writer_renewer(void *arg)
 			for (int i = 0; i < n; i++)
 				if (w->attr.ino == due[i])
 					atomic_store(&w->last_nn_ms,
-					    writer_now_ms());
+					    dfs_now_ms());
 	}
 	pthread_mutex_unlock(&c->rlock);
 	return NULL;

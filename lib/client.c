@@ -67,15 +67,6 @@ dfs_client_from_config(const struct dfs_config *cfg, struct dfs_client **cp,
 	return rc;
 }
 
-static int64_t
-client_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Remember that addr fell silent mid-read, so the readers of this client
  * try it last for a while instead of each paying the stall again.  The
@@ -85,7 +76,7 @@ void
 dfs_client_mark_slow(struct dfs_client *c, const char *addr)
 {
 	struct dfs_slow_node	*victim;
-	int64_t			 now = client_now_ms();
+	int64_t			 now = dfs_now_ms();
 
 	pthread_mutex_lock(&c->lock);
 	victim = &c->slow[0];
@@ -107,7 +98,7 @@ dfs_client_mark_slow(struct dfs_client *c, const char *addr)
 bool
 dfs_client_is_slow(struct dfs_client *c, const char *addr)
 {
-	int64_t	now = client_now_ms();
+	int64_t	now = dfs_now_ms();
 	bool	slow = false;
 
 	pthread_mutex_lock(&c->lock);
@@ -270,7 +261,7 @@ dfs_client_call(struct dfs_client *c, uint16_t type, uint16_t expect,
     void (*build)(struct dfs_wbuf *, void *), void *barg,
     int (*parse)(struct dfs_rbuf *, void *), void *parg, char **cause)
 {
-	int64_t		 deadline = client_now_ms() + c->timeout_ms, left;
+	int64_t		 deadline = dfs_now_ms() + c->timeout_ms, left;
 	int64_t		 pause_ms = 50;
 	struct timespec	 ts;
 	int		 rc;
@@ -278,7 +269,7 @@ dfs_client_call(struct dfs_client *c, uint16_t type, uint16_t expect,
 	for (;;) {
 		rc = client_call_once(c, type, expect, build, barg, parse,
 		    parg, cause);
-		if (rc != -EROFS || (left = deadline - client_now_ms()) <= 0)
+		if (rc != -EROFS || (left = deadline - dfs_now_ms()) <= 0)
 			break;
 		if (cause != NULL) {
 			free(*cause);	/* the next answer replaces it */

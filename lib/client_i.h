@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "clock.h"
 
 #define DFS_CLIENT_POOL	8	/* idle namenode connections kept */
 #define DFS_CLIENT_SLOW	8	/* stalled data nodes remembered */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "net.h"
+#include "clock.h"
 #include "proto.h"
 #include "xmalloc.h"
 
@@ -140,15 +141,6 @@ dfs_net_local_port(int fd)
 	return -EAFNOSUPPORT;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until fd is ready for events or the deadline passes. */
 static int
 net_wait(int fd, short events, int64_t deadline)
@@ -157,7 +149,7 @@ net_wait(int fd, short events, int64_t deadline)
 	int		n;
 
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - dfs_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
@@ -185,7 +177,7 @@ dfs_net_connect(const char *addr, int timeout_ms, int *fdp, char **cause)
 	struct addrinfo	*res = NULL, *ai;
 	int		 fd = -1, rc, err = 0;
 	socklen_t	 elen = sizeof err;
-	int64_t		 deadline = now_ms() + timeout_ms;
+	int64_t		 deadline = dfs_now_ms() + timeout_ms;
 
 	if ((rc = net_resolve(addr, false, &res, cause)) != 0)
 		return rc;
@@ -230,7 +222,7 @@ int
 dfs_net_write_all(int fd, const void *buf, size_t len, int timeout_ms)
 {
 	const uint8_t	*p = buf;
-	int64_t		 deadline = now_ms() + timeout_ms;
+	int64_t		 deadline = dfs_now_ms() + timeout_ms;
 	ssize_t		 n;
 	int		 rc;
 
@@ -261,7 +253,7 @@ net_read(int fd, void *buf, size_t len, int timeout_ms, bool idle)
 {
 	uint8_t	*p = buf;
 	size_t	 got = 0;
-	int64_t	 deadline = now_ms() + timeout_ms;
+	int64_t	 deadline = dfs_now_ms() + timeout_ms;
 	ssize_t	 n;
 	int	 rc;
 
@@ -278,7 +270,7 @@ net_read(int fd, void *buf, size_t len, int timeout_ms, bool idle)
 		}
 		got += n;
 		if (idle)
-			deadline = now_ms() + timeout_ms;
+			deadline = dfs_now_ms() + timeout_ms;
 	}
 	return 0;
 }

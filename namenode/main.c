@@ -249,7 +249,7 @@ main(int argc, char **argv)
 
 	nn_init_sync(&nn);
 	nn.listen_fd = -1;
-	nn.start_ms = nn_now_ms();
+	nn.start_ms = dfs_now_ms();
 	nn.safemode = true;
 	if (nn_db_open(&nn, dfs_config_str(cfg, "namenode.meta_dir"), format,
 	    &cause) != 0)

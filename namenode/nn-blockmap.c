@@ -393,7 +393,7 @@ nn_blockmap_accept(struct nn *nn, dfs_node_id node, dfs_block_id block,
 	    (rc = nn_db_exec(nn, "UPDATE live.pending SET kind = 3, bytes = ?3,"
 	    " since_ms = ?4 WHERE block = ?1 AND node = ?2 AND kind != 3",
 	    "iiii", (int64_t)block, (int64_t)node, (int64_t)len,
-	    nn_now_ms())) != 0)
+	    dfs_now_ms())) != 0)
 		return rc;
 	if (flags & DFS_REPORT_CORRUPT)
 		return nn_corrupt_holder_bad(nn, node, block, gen,

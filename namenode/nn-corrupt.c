@@ -62,7 +62,7 @@ nn_corrupt_ask(struct nn *nn, dfs_node_id node, dfs_block_id block,
 	    "INSERT INTO live.verify(block, node, asked_ms) "
 	    "VALUES (?1, ?2, ?3) ON CONFLICT(block, node) DO UPDATE "
 	    "SET asked_ms = excluded.asked_ms";
-	int64_t	asked, now = nn_now_ms();
+	int64_t	asked, now = dfs_now_ms();
 	int	rc;
 
 	rc = nn_db_i64(nn, &asked, "SELECT asked_ms FROM live.verify WHERE "
@@ -171,7 +171,7 @@ nn_corrupt_holder_bad(struct nn *nn, dfs_node_id node, dfs_block_id block,
 	    "block = ? AND node = ?", "ii", (int64_t)block,
 	    (int64_t)node)) != 0 ||
 	    (rc = nn_db_exec(nn, sql_found, "iiii", (int64_t)block,
-	    (int64_t)node, nn_now_ms(), (int64_t)news)) != 0)
+	    (int64_t)node, dfs_now_ms(), (int64_t)news)) != 0)
 		return rc;
 	if (!news) {
 		log_debug("replica of block %llu on node %llu is still bad: "
@@ -280,7 +280,7 @@ nn_corrupt_good(struct nn *nn, dfs_node_id node, dfs_block_id block,
 	int	rc;
 
 	if ((rc = nn_db_exec(nn, sql_verify, "iii", (int64_t)block,
-	    (int64_t)node, nn_now_ms())) != 0)
+	    (int64_t)node, dfs_now_ms())) != 0)
 		return rc;
 	rc = nn_db_i64(nn, &was, "SELECT corrupt FROM live.replicas WHERE "
 	    "block = ? AND node = ? AND gen = ?", "iii", (int64_t)block,
@@ -307,7 +307,7 @@ nn_corrupt_absent(struct nn *nn, dfs_node_id node, dfs_block_id block,
 
 	if ((rc = nn_db_exec(nn, "UPDATE live.verify SET asked_ms = 0, "
 	    "result = 2, result_ms = ? WHERE block = ? AND node = ?", "iii",
-	    nn_now_ms(), (int64_t)block, (int64_t)node)) != 0 ||
+	    dfs_now_ms(), (int64_t)block, (int64_t)node)) != 0 ||
 	    (rc = nn_db_exec(nn, "DELETE FROM live.replicas WHERE block = ? "
 	    "AND node = ? AND gen = ? AND corrupt IN (-1, 0, 1)", "iii",
 	    (int64_t)block, (int64_t)node, (int64_t)gen)) != 0)
@@ -478,7 +478,7 @@ nn_corrupt_tick(struct nn *nn)
 	int64_t		 rows[NN_VERIFY_REASK_MAX][3];
 	int		 n = 0;
 
-	st = nn_db_sql(nn, sql, "ii", nn_now_ms() - NN_VERIFY_RETRY_MS,
+	st = nn_db_sql(nn, sql, "ii", dfs_now_ms() - NN_VERIFY_RETRY_MS,
 	    (int64_t)NN_VERIFY_REASK_MAX);
 	while (n < NN_VERIFY_REASK_MAX && nn_db_step(nn, st) == 1) {
 		for (int j = 0; j < 3; j++)

@@ -64,7 +64,7 @@ nn_datanodes_live(struct nn *nn, dfs_node_id node)
 bool
 nn_datanodes_may_delete(struct nn *nn)
 {
-	return !nn->safemode && nn_now_ms() - nn->start_ms >=
+	return !nn->safemode && dfs_now_ms() - nn->start_ms >=
 	    nn->delete_grace_ms;
 }
 
@@ -162,7 +162,7 @@ nn_datanodes_do_register(struct nn_req *req, const char *uuid,
 	    (int64_t)(capacity > INT64_MAX ? INT64_MAX : capacity),
 	    (int64_t)(used > INT64_MAX ? INT64_MAX : used),
 	    (int64_t)(dfs_used > INT64_MAX ? INT64_MAX : dfs_used),
-	    nn_now_ms())) != 0)
+	    dfs_now_ms())) != 0)
 		return rc;
 	/*
 	 * Its block report, which follows, says what it holds now.  A
@@ -302,7 +302,7 @@ nn_datanodes_confirm(struct nn *nn, dfs_node_id node, uint64_t capacity,
 	if (nn_db_exec(nn, "DELETE FROM live.replicas WHERE node = ? AND "
 	    "corrupt = 3", "i", (int64_t)node) != 0 ||
 	    nn_db_exec(nn, "DELETE FROM live.pending WHERE node = ? AND "
-	    "kind = 3 AND since_ms < ?", "ii", (int64_t)node, nn_now_ms() -
+	    "kind = 3 AND since_ms < ?", "ii", (int64_t)node, dfs_now_ms() -
 	    NN_USAGE_LAG_MS) != 0)
 		log_warn("cannot update the replicas of node %llu",
 		    (unsigned long long)node);
@@ -362,7 +362,7 @@ nn_datanodes_op_heartbeat(struct nn_req *req)
 	if (node <= INT64_MAX && (rc = nn_db_exec(nn, sql, "iiiiii",
 	    (int64_t)node, (int64_t)(capacity > INT64_MAX ? INT64_MAX :
 	    capacity), (int64_t)(used > INT64_MAX ? INT64_MAX : used),
-	    (int64_t)xceivers, nn_now_ms(), (int64_t)(dfs_used > INT64_MAX ?
+	    (int64_t)xceivers, dfs_now_ms(), (int64_t)(dfs_used > INT64_MAX ?
 	    INT64_MAX : dfs_used))) == 0 && nn_db_changes(nn) == 1) {
 		nn_datanodes_confirm(nn, node, capacity, used);
 		n = nn_datanodes_drain(nn, node, b);
@@ -400,7 +400,7 @@ nn_datanodes_reap(struct nn *nn)
 	    "SELECT DISTINCT block FROM live.pending WHERE kind = 2 AND "
 	    "(node = ?1 OR src = ?1 OR since_ms < ?2 - ?3 - bytes * 1000 / ?4)";
 	sqlite3_stmt	*st;
-	int64_t		 ids[64], now = nn_now_ms();
+	int64_t		 ids[64], now = dfs_now_ms();
 	int		 n = 0;
 
 	st = nn_db_sql(nn, sql, "ii", now, nn->dead_timeout_ms);
@@ -460,7 +460,7 @@ nn_datanodes_monitor(void *arg)
 		period = NN_REPL_PERIOD_MAX_MS;
 	pthread_mutex_lock(&nn->lock);
 	while (!atomic_load(&nn->stopping)) {
-		wake = nn_now_ms() + 1000;
+		wake = dfs_now_ms() + 1000;
 		if (!nn->safemode && nn->last_repl_ms + period < wake)
 			wake = nn->last_repl_ms + period;
 		ts.tv_sec = wake / 1000;
@@ -475,9 +475,9 @@ nn_datanodes_monitor(void *arg)
 			nn_recover_leases(nn);
 		if (nn->safemode)
 			nn_place_safemode(nn);
-		else if (nn_now_ms() - nn->last_repl_ms >= period) {
+		else if (dfs_now_ms() - nn->last_repl_ms >= period) {
 			nn_place_replicate(nn);
-			nn->last_repl_ms = nn_now_ms();
+			nn->last_repl_ms = dfs_now_ms();
 		}
 	}
 	pthread_mutex_unlock(&nn->lock);

@@ -275,7 +275,7 @@ nn_fsck_op_report(struct nn_req *req)
 	struct dfs_wbuf	*b;
 	sqlite3_stmt	*st;
 	uint64_t	 blocks, under, missing, corrupt;
-	int64_t		 pending, now = nn_now_ms();
+	int64_t		 pending, now = dfs_now_ms();
 	uint32_t	 n = 0;
 	size_t		 npos;
 	int		 rc;

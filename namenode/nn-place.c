@@ -270,7 +270,7 @@ nn_place_need_node(struct nn *nn, dfs_node_id node)
 	    " b.complete = 1 AND i.under_construction = 0) x "
 	    "WHERE x.good < x.repl";
 
-	if (nn_db_exec(nn, sql, "ii", (int64_t)node, nn_now_ms()) == 0 &&
+	if (nn_db_exec(nn, sql, "ii", (int64_t)node, dfs_now_ms()) == 0 &&
 	    nn_db_changes(nn) > 0)
 		log_info("%d block%s of node %llu queued for re-replication",
 		    nn_db_changes(nn), nn_db_changes(nn) == 1 ? "" : "s",
@@ -288,7 +288,7 @@ nn_place_need(struct nn *nn, dfs_block_id block, int good, int repl)
 
 	if (good < repl)
 		nn_db_exec(nn, sql, "iiii", (int64_t)block, (int64_t)good,
-		    (int64_t)repl, nn_now_ms());
+		    (int64_t)repl, dfs_now_ms());
 }
 
 struct nn_work {
@@ -364,7 +364,7 @@ nn_place_copy(struct nn *nn, const struct nn_work *w)
 		    "it to now", (unsigned long long)w->id, w->good, w->repl);
 		if (n == 0)
 			n = nn_db_exec(nn, "UPDATE live.needed SET since_ms = ? "
-			    "WHERE block = ?", "ii", nn_now_ms(),
+			    "WHERE block = ?", "ii", dfs_now_ms(),
 			    (int64_t)w->id);
 		return n;
 	}
@@ -386,7 +386,7 @@ nn_place_copy(struct nn *nn, const struct nn_work *w)
 		rc = nn_db_exec(nn, "INSERT OR REPLACE INTO live.pending(block,"
 		    " node, bytes, kind, since_ms, src) VALUES (?, ?, ?, 2, ?, "
 		    "?)", "iiiii", (int64_t)w->id, (int64_t)targets[i].node,
-		    (int64_t)w->len, nn_now_ms(), src);
+		    (int64_t)w->len, dfs_now_ms(), src);
 	if (rc != 0)
 		return rc;
 	log_info("block %llu has %d of %d replicas: node %lld copies it to "
@@ -628,7 +628,7 @@ nn_place_safemode(struct nn *nn)
 		return;
 	if (nn_place_safemode_counts(nn, &seen, &total) != 0)
 		return;
-	waited = nn_now_ms() - nn->start_ms;
+	waited = dfs_now_ms() - nn->start_ms;
 	if (total > 0 && (double)seen < nn->safemode_threshold * (double)total
 	    && waited < nn->safemode_timeout_ms)
 		return;
@@ -659,7 +659,7 @@ nn_place_safemode_refuse(struct nn_req *req)
 	pthread_mutex_lock(&nn->lock);
 	if (nn->safemode) {
 		(void)nn_place_safemode_counts(nn, &seen, &total);
-		left = nn->start_ms + nn->safemode_timeout_ms - nn_now_ms();
+		left = nn->start_ms + nn->safemode_timeout_ms - dfs_now_ms();
 		rc = nn_server_fail(req, -EROFS, "namenode is in safe mode "
 		    "(read-only): %lld of %lld blocks reported; it leaves "
 		    "safe mode at %g%% or in %lld s", (long long)seen,

@@ -84,16 +84,6 @@ static const struct {
 	{ DFS_NN_VERIFY, nn_fsck_op_verify, 0 },
 };
 
-/* Milliseconds on a clock that never jumps: timeouts and liveness. */
-int64_t
-nn_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Nanoseconds since the epoch: file times and leases. */
 int64_t
 nn_wall_ns(void)

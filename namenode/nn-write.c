@@ -182,7 +182,7 @@ nn_write_do_add(struct nn_req *req, dfs_ino ino, const char *client,
 	struct nn_block	 last;
 	struct nn_target targets[DFS_MAX_REPLICATION];
 	bool		 have_last;
-	int64_t		 id, gen, now = nn_now_ms();
+	int64_t		 id, gen, now = dfs_now_ms();
 	uint64_t	 expect;
 	int		 n, rc;
 
@@ -581,7 +581,7 @@ nn_write_op_complete(struct nn_req *req)
 	struct nn		*nn = req->nn;
 	struct nn_complete	 c;
 	struct timespec		 ts;
-	int64_t			 deadline = nn_now_ms() + NN_COMPLETE_WAIT_MS;
+	int64_t			 deadline = dfs_now_ms() + NN_COMPLETE_WAIT_MS;
 	int			 rc;
 
 	memset(&c, 0, sizeof c);
@@ -601,7 +601,7 @@ nn_write_op_complete(struct nn_req *req)
 		goto out;
 	for (;;) {
 		rc = nn_write_check_complete(req, &c, false);
-		if (rc != -EAGAIN || nn_now_ms() >= deadline)
+		if (rc != -EAGAIN || dfs_now_ms() >= deadline)
 			break;
 		ts.tv_sec = deadline / 1000;
 		ts.tv_nsec = (deadline % 1000) * 1000000;
@@ -840,7 +840,7 @@ nn_write_do_update(struct nn_req *req, dfs_ino ino, const char *client,
 		rc = nn_db_exec(nn, "INSERT OR REPLACE INTO live.pending(block, "
 		    "node, bytes, kind, since_ms) VALUES (?, ?, ?, 1, ?)",
 		    "iiii", (int64_t)block, (int64_t)keep[i],
-		    (int64_t)f.block_size, nn_now_ms());
+		    (int64_t)f.block_size, dfs_now_ms());
 	st = nn_db_sql(nn, sql_old, "ii", (int64_t)block, gen);
 	while (rc == 0 && n < 64 && (rc = nn_db_step(nn, st)) == 1) {
 		nodes[n] = sqlite3_column_int64(st, 0);

@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "config.h"
+#include "clock.h"
 #include "proto.h"
 #include "token.h"
 #include "wire.h"
@@ -132,7 +133,6 @@ struct dfs_wbuf *nn_server_reply(struct nn_req *, uint16_t type);
 int	 nn_server_decoded(struct nn_req *);
 int	 nn_server_fail(struct nn_req *, int err, const char *fmt, ...)
 	     __attribute__((format(printf, 3, 4)));
-int64_t	 nn_now_ms(void);
 int64_t	 nn_wall_ns(void);
 
 /* nn-db.c */

@@ -22,6 +22,7 @@ import npdfs_wire as w  # noqa: E402
 
 CHUNK = 4096
 PACKET = 128 * 1024
+DX_RESUME = 307     # lib/proto.h
 
 check, expect = w.check, w.expect
 
@@ -77,6 +78,20 @@ def error_reply(conn):
     t, p = conn.recv()
     expect(t == w.MSG_ERROR, "expected ERROR, got type %d" % t)
     return w.error_of(p)
+
+
+def error_failed(conn):
+    """(errno, message, failed) of the ERROR the node must send next.
+    failed is the trailing u32 a WRITE or RESUME refusal carries, naming
+    the node that refused counted from this one (lib/proto.h), or None
+    when the ERROR has no trailing bytes, as every other ERROR."""
+    t, p = conn.recv()
+    expect(t == w.MSG_ERROR, "expected ERROR, got type %d" % t)
+    r = w.Reader(p)
+    e, msg = r.i32(), r.str()
+    rest = p[r.off:]
+    expect(len(rest) in (0, 4), "%d stray bytes after the ERROR" % len(rest))
+    return e, msg, w.Reader(rest).u32() if rest else None
 
 
 def write_block(addr, tok, block, gen, data, downstream=(), chunk=CHUNK,
@@ -268,8 +283,9 @@ def main():
             try:
                 c.send_raw(w.frame(w.DX_WRITE, w.write_request(
                     tok, nblk, ngen, CHUNK)))
-                e, msg = error_reply(c)
+                e, msg, fail = error_failed(c)
                 expect(e == -errno.EACCES, "errno %d, message %r" % (e, msg))
+                expect(fail == 0, "failed = %r, not this node's 0" % fail)
                 expect(words in msg and str(nblk) in msg,
                        "unclear message %r" % msg)
                 # Whatever follows must not create a block either.
@@ -295,7 +311,8 @@ def main():
             try:
                 c.send_raw(w.frame(w.DX_READ, w.read_request(tok, blk, gen,
                                                              0, 100)))
-                e, msg = error_reply(c)
+                e, msg, fail = error_failed(c)
+                expect(fail is None, "a READ's ERROR has a trailing u32")
                 expect(e == -errno.EACCES and words in msg,
                        "errno %d, message %r" % (e, msg))
                 # The connection still serves a valid read.
@@ -389,7 +406,8 @@ def main():
     check("packet at the wrong offset: ACK EPROTO, no block",
           bad_packet_offset)
 
-    def hostile(name, raw, expect_errno, then_hello=False, half=False):
+    def hostile(name, raw, expect_errno, then_hello=False, half=False,
+                want_failed=None):
         def fn():
             c = connect(A, hello=False)
             try:
@@ -403,10 +421,16 @@ def main():
                            "closed without an ERROR")
                     return
                 expect(t == w.MSG_ERROR, "reply type %d" % t)
-                e, msg = w.error_of(p)
+                r = w.Reader(p)
+                e, msg = r.i32(), r.str()
                 expect(expect_errno is None or e == -expect_errno,
                        "errno %d %r" % (e, msg))
                 expect(msg, "empty message")
+                # Only a WRITE's ERROR names the refusing node (u32).
+                tail = p[r.off:]
+                expect(tail == (b"" if want_failed is None else
+                                w.Payload().u32(want_failed).bytes()),
+                       "ERROR ends with %r" % tail)
                 if then_hello:
                     t, p = c.call(w.MSG_HELLO,
                                   w.Payload().u16(1).str("after"))
@@ -436,15 +460,19 @@ def main():
         ("malformed WRITE (1000 downstream nodes)",
          w.frame(w.DX_WRITE, w.Payload().raw(w.write_request(
              good_w, nblk, ngen, CHUNK)[:-4]).u32(1000).bytes()),
-         errno.EBADMSG, True, False),
+         errno.EBADMSG, True, False, 0),
         ("PACKET outside a WRITE", w.frame(w.DX_PACKET, w.packet_payload(
             0, 0, True, b"abc", CHUNK)), errno.EPROTO, True, False),
         ("WRITE with a bad chunk size", w.frame(w.DX_WRITE, w.write_request(
-            good_w, nblk, ngen, 1000)), errno.EINVAL, False, False),
+            good_w, nblk, ngen, 1000)), errno.EINVAL, False, False, 0),
+        ("malformed RESUME payload", w.frame(DX_RESUME, b"\x01\x02"),
+         errno.EBADMSG, True, False, 0),
+        ("LOCAL_OPEN on the TCP port", w.frame(w.DX_LOCAL_OPEN, b""),
+         errno.EPROTO, True, False),
     ]
-    for name, raw, en, hello, half in hostiles:
+    for name, raw, en, hello, half, *fail in hostiles:
         check("hostile frame answered or closed: " + name,
-              hostile(name, raw, en, hello, half))
+              hostile(name, raw, en, hello, half, *fail))
 
     def version_message():
         c = connect(A, hello=False)
@@ -509,15 +537,17 @@ def main():
           pipeline)
 
     def pipeline_refused(blk, gen, tok, downstream, err):
-        # A answers the WRITE with ERROR err naming the downstream node,
-        # and stores nothing.
+        # A answers the WRITE with ERROR err naming the downstream node
+        # (in words, and as failed = 1: the node below A), and stores
+        # nothing.
         c = connect(A)
         try:
             c.send_raw(w.frame(w.DX_WRITE, w.write_request(
                 tok, blk, gen, CHUNK, [downstream])))
-            e, msg = error_reply(c)
+            e, msg, fail = error_failed(c)
             expect(e == -err and downstream in msg,
                    "errno %d %r" % (e, msg))
+            expect(fail == 1, "failed = %r, not 1" % fail)
         finally:
             c.close()
         expect(not os.path.exists(block_files(a.dir_a, blk, gen)[0]),
