@@ -137,17 +137,25 @@ nn_blockmap_drop_block(struct nn *nn, dfs_block_id block, uint64_t gen)
 	return rc;
 }
 
-/* Drop every block of a file being deleted or replaced. */
+/*
+ * The (id, gen) pairs of file ino's blocks in file order, only the
+ * finished ones with complete_only: two int64_t a block in *idsp (caller
+ * frees; NULL with none), their number in *np.  Read whole before the
+ * caller changes anything, so no statement stays open across its work.
+ */
 int
-nn_blockmap_drop_file(struct nn *nn, dfs_ino ino)
+nn_blockmap_file_blocks(struct nn *nn, dfs_ino ino, bool complete_only,
+    int64_t **idsp, size_t *np)
 {
-	static const char sql[] = "SELECT id, gen FROM blocks WHERE ino = ?";
+	static const char sql[] =
+	    "SELECT id, gen FROM blocks WHERE ino = ?1 AND "
+	    "(?2 = 0 OR complete = 1) ORDER BY idx";
 	sqlite3_stmt	*st;
 	int64_t		*ids = NULL;
 	size_t		 n = 0, cap = 0;
 	int		 rc;
 
-	st = nn_db_sql(nn, sql, "i", (int64_t)ino);
+	st = nn_db_sql(nn, sql, "ii", (int64_t)ino, (int64_t)complete_only);
 	while ((rc = nn_db_step(nn, st)) == 1) {
 		if (n == cap) {
 			cap = cap == 0 ? 16 : cap * 2;
@@ -157,6 +165,25 @@ nn_blockmap_drop_file(struct nn *nn, dfs_ino ino)
 		ids[2 * n + 1] = sqlite3_column_int64(st, 1);
 		n++;
 	}
+	if (rc != 0) {
+		free(ids);
+		ids = NULL;
+		n = 0;
+	}
+	*idsp = ids;
+	*np = n;
+	return rc;
+}
+
+/* Drop every block of a file being deleted or replaced. */
+int
+nn_blockmap_drop_file(struct nn *nn, dfs_ino ino)
+{
+	int64_t		*ids;
+	size_t		 n;
+	int		 rc;
+
+	rc = nn_blockmap_file_blocks(nn, ino, false, &ids, &n);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = nn_blockmap_drop_block(nn, (dfs_block_id)ids[2 * i],
 		    (uint64_t)ids[2 * i + 1]);

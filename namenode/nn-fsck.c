@@ -368,24 +368,11 @@ nn_fsck_op_statfs(struct nn_req *req)
 static int
 nn_fsck_verify_file(struct nn *nn, dfs_ino ino, uint32_t *asked)
 {
-	static const char sql[] =
-	    "SELECT id, gen FROM blocks WHERE ino = ? AND complete = 1 "
-	    "ORDER BY idx";
-	sqlite3_stmt	*st;
-	int64_t		*ids = NULL;
-	size_t		 n = 0, cap = 0;
+	int64_t		*ids;
+	size_t		 n;
 	int		 rc;
 
-	st = nn_db_sql(nn, sql, "i", (int64_t)ino);
-	while ((rc = nn_db_step(nn, st)) == 1) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			ids = xrealloc(ids, cap * 2 * sizeof *ids);
-		}
-		ids[2 * n] = sqlite3_column_int64(st, 0);
-		ids[2 * n + 1] = sqlite3_column_int64(st, 1);
-		n++;
-	}
+	rc = nn_blockmap_file_blocks(nn, ino, true, &ids, &n);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = nn_corrupt_verify_block(nn, (dfs_block_id)ids[2 * i],
 		    (uint64_t)ids[2 * i + 1]);

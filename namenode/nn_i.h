@@ -212,6 +212,8 @@ struct nn_block {
 void	 nn_blockmap_row(sqlite3_stmt *, struct nn_block *);
 int	 nn_blockmap_get(struct nn *, const char *sql, int64_t key,
 	     struct nn_block *);
+int	 nn_blockmap_file_blocks(struct nn *, dfs_ino, bool complete_only,
+	     int64_t **idsp, size_t *np);
 int	 nn_blockmap_drop_file(struct nn *, dfs_ino);
 int	 nn_blockmap_drop_block(struct nn *, dfs_block_id, uint64_t gen);
 int	 nn_blockmap_good_count(struct nn *, dfs_block_id, int *good,
