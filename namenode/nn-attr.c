@@ -58,14 +58,13 @@ nn_meta_op_setattr(struct nn_req *req)
 	if ((valid & ~0xffU) != 0) {
 		rc = nn_server_fail(req, -EINVAL, "unknown attribute bits 0x%x",
 		    valid);
-		goto out_path;
+		goto out;
 	}
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) != 0)
+	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
 	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
 	    &req->cause)) != 0)
-		goto end;
+		goto out;
 	if (valid & DFS_SET_SIZE0) {
 		/* mtime changes with the size, as truncate(2) says. */
 		valid |= DFS_SET_MTIME_NOW;
@@ -79,21 +78,15 @@ nn_meta_op_setattr(struct nn_req *req)
 		else if (rc == 0 && (rc = nn_blockmap_drop_file(nn, ino)) == 0)
 			rc = nn_db_exec(nn, sql_empty, "i", (int64_t)ino);
 		if (rc != 0)
-			goto end;
+			goto out;
 	}
 	if ((rc = nn_db_exec(nn, sql_set, "iiiiiiii", (int64_t)ino,
 	    (int64_t)valid, (int64_t)(mode & NN_MODE_MASK), (int64_t)uid,
 	    (int64_t)gid, atime, mtime, nn_wall_ns())) != 0)
-		goto end;
+		goto out;
 	if ((rc = nn_meta_attr(nn, ino, &a)) == 0)
 		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
-end:
-	rc = nn_db_end(nn, rc);
 out:
-	pthread_mutex_unlock(&nn->lock);
-	if (rc != 0)
-		req->replied = false;
-out_path:
 	nn_path_free(&p);
 	return rc;
 }
@@ -126,24 +119,23 @@ nn_meta_op_unlink(struct nn_req *req)
 	if ((flags & ~1U) != 0) {
 		rc = nn_server_fail(req, -EINVAL, "unknown unlink flags 0x%x",
 		    flags);
-		goto out_path;
+		goto out;
 	}
 	if (p.n == 0) {
 		rc = nn_server_fail(req, dir ? -EBUSY : -EISDIR, "cannot "
 		    "remove the root directory");
-		goto out_path;
+		goto out;
 	}
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) != 0)
+	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
 	if ((rc = nn_path_parent(nn, &p, &parent, &req->cause)) != 0)
-		goto end;
+		goto out;
 	if ((rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &ino,
 	    &type)) != 0) {
 		if (rc == -ENOENT)
 			nn_server_fail(req, rc, "no such file or directory: %s",
 			    p.norm);
-		goto end;
+		goto out;
 	}
 	if (dir && type != DFS_FT_DIR)
 		rc = nn_server_fail(req, -ENOTDIR, "not a directory: %s",
@@ -158,15 +150,9 @@ nn_meta_op_unlink(struct nn_req *req)
 		rc = nn_meta_unlink(nn, parent, p.comp[p.n - 1], ino, type);
 	if (rc == 0 && (flags & 1) && (rc = nn_meta_attr(nn, parent, &a)) == 0)
 		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
-end:
-	rc = nn_db_end(nn, rc);
 out:
-	pthread_mutex_unlock(&nn->lock);
-	if (rc != 0)
-		req->replied = false;
-	else
+	if (rc == 0)
 		log_debug("removed %s", p.norm);
-out_path:
 	nn_path_free(&p);
 	return rc;
 }
@@ -189,20 +175,19 @@ nn_meta_op_symlink(struct nn_req *req)
 	uid = dfs_get_u32(&req->in);
 	gid = dfs_get_u32(&req->in);
 	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
-		goto out_free;
+		goto out;
 	if (target[0] == '\0') {
 		rc = nn_server_fail(req, -ENOENT, "empty symbolic link target");
-		goto out_free;
+		goto out;
 	}
 	if (p.n == 0) {
 		rc = nn_server_fail(req, -EEXIST, "file exists: /");
-		goto out_free;
+		goto out;
 	}
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) != 0)
+	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
 	if ((rc = nn_path_parent(nn, &p, &parent, &req->cause)) != 0)
-		goto end;
+		goto out;
 	rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &ino, &type);
 	if (rc == 0)
 		rc = nn_server_fail(req, -EEXIST, "file exists: %s", p.norm);
@@ -217,13 +202,7 @@ nn_meta_op_symlink(struct nn_req *req)
 		    "VALUES (?, ?)", "it", (int64_t)ino, target);
 	if (rc == 0 && (rc = nn_meta_attr(nn, ino, &a)) == 0)
 		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
-end:
-	rc = nn_db_end(nn, rc);
 out:
-	pthread_mutex_unlock(&nn->lock);
-	if (rc != 0)
-		req->replied = false;
-out_free:
 	nn_path_free(&p);
 	free(target);
 	return rc;
@@ -244,7 +223,8 @@ nn_meta_op_readlink(struct nn_req *req)
 	path = nn_meta_get_path(req);
 	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		return rc;
-	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_server_enter(req)) != 0)
+		goto out;
 	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
 	    &req->cause)) != 0)
 		goto out;
@@ -263,7 +243,6 @@ nn_meta_op_readlink(struct nn_req *req)
 		rc = nn_server_fail(req, -EIO, "symbolic link %s has no "
 		    "target", p.norm);
 out:
-	pthread_mutex_unlock(&nn->lock);
 	nn_path_free(&p);
 	return rc;
 }
@@ -294,24 +273,23 @@ nn_meta_op_hardlink(struct nn_req *req)
 	src = nn_meta_get_path(req);
 	dst = nn_meta_get_path(req);
 	if ((rc = nn_meta_paths(req, &src, &s, &dst, &d)) != 0)
-		goto out_free;
+		goto out;
 	if (d.n == 0) {
 		rc = nn_server_fail(req, -EEXIST, "file exists: /");
-		goto out_free;
+		goto out;
 	}
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) != 0)
+	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
 	if ((rc = nn_path_resolve(nn, &s, s.n, &ino, &type,
 	    &req->cause)) != 0)
-		goto end;
+		goto out;
 	if (type == DFS_FT_DIR) {
 		rc = nn_server_fail(req, -EPERM, "cannot hard-link a "
 		    "directory: %s", s.norm);
-		goto end;
+		goto out;
 	}
 	if ((rc = nn_path_parent(nn, &d, &parent, &req->cause)) != 0)
-		goto end;
+		goto out;
 	rc = nn_path_lookup(nn, parent, d.comp[d.n - 1], &other, &otype);
 	if (rc == 0)
 		rc = nn_server_fail(req, -EEXIST, "file exists: %s", d.norm);
@@ -320,23 +298,17 @@ nn_meta_op_hardlink(struct nn_req *req)
 		rc = nn_server_fail(req, -EMLINK, "too many links: %s",
 		    s.norm);
 	if (rc != 0)
-		goto end;
+		goto out;
 	if ((rc = nn_db_exec(nn, sql_link, "iti", (int64_t)parent,
 	    d.comp[d.n - 1], (int64_t)ino)) != 0 ||
 	    (rc = nn_db_exec(nn, sql_count, "ii", (int64_t)ino, now)) != 0 ||
 	    (rc = nn_db_exec(nn, sql_touch, "ii", (int64_t)parent, now)) != 0)
-		goto end;
+		goto out;
 	if ((rc = nn_meta_attr(nn, ino, &a)) == 0)
 		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
-end:
-	rc = nn_db_end(nn, rc);
 out:
-	pthread_mutex_unlock(&nn->lock);
-	if (rc != 0)
-		req->replied = false;
-	else
+	if (rc == 0)
 		log_debug("linked %s to %s", d.norm, s.norm);
-out_free:
 	nn_path_free(&s);
 	nn_path_free(&d);
 	return rc;
@@ -367,30 +339,29 @@ nn_meta_op_mknod(struct nn_req *req)
 	gid = dfs_get_u32(&req->in);
 	rdev = dfs_get_u64(&req->in);
 	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
-		goto out_free;
+		goto out;
 	if (ftype != DFS_FT_FILE && ftype != DFS_FT_FIFO &&
 	    ftype != DFS_FT_SOCK && ftype != DFS_FT_CHR &&
 	    ftype != DFS_FT_BLK) {
 		rc = nn_server_fail(req, -EINVAL, "mknod: type %u is not a "
 		    "file, FIFO, socket or device", ftype);
-		goto out_free;
+		goto out;
 	}
 	if (ftype != DFS_FT_CHR && ftype != DFS_FT_BLK)
 		rdev = 0;
 	if (rdev > INT64_MAX) {
 		rc = nn_server_fail(req, -EINVAL, "mknod: device number out "
 		    "of range");
-		goto out_free;
+		goto out;
 	}
 	if (p.n == 0) {
 		rc = nn_server_fail(req, -EEXIST, "file exists: /");
-		goto out_free;
+		goto out;
 	}
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) != 0)
+	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
 	if ((rc = nn_path_parent(nn, &p, &parent, &req->cause)) != 0)
-		goto end;
+		goto out;
 	rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &ino, &type);
 	if (rc == 0)
 		rc = nn_server_fail(req, -EEXIST, "file exists: %s", p.norm);
@@ -405,13 +376,7 @@ nn_meta_op_mknod(struct nn_req *req)
 		    "ii", (int64_t)ino, (int64_t)rdev);
 	if (rc == 0 && (rc = nn_meta_attr(nn, ino, &a)) == 0)
 		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
-end:
-	rc = nn_db_end(nn, rc);
 out:
-	pthread_mutex_unlock(&nn->lock);
-	if (rc != 0)
-		req->replied = false;
-out_free:
 	nn_path_free(&p);
 	return rc;
 }

@@ -264,13 +264,14 @@ nn_blockmap_op_get_blocks(struct nn_req *req)
 	offset = dfs_get_u64(&req->in);
 	length = dfs_get_u64(&req->in);
 	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
-		goto out_free;
+		goto out;
 	end = length > UINT64_MAX - offset ? UINT64_MAX : offset + length;
 	if (end > INT64_MAX)
 		end = INT64_MAX;
 	if (offset > INT64_MAX)
 		offset = INT64_MAX;
-	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_server_enter(req)) != 0)
+		goto out;
 	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
 	    &req->cause)) != 0)
 		goto out;
@@ -302,11 +303,7 @@ nn_blockmap_op_get_blocks(struct nn_req *req)
 		sent++;
 	}
 	dfs_le32enc(b->data + npos, sent);
-	if (rc != 0)
-		req->replied = false;
 out:
-	pthread_mutex_unlock(&nn->lock);
-out_free:
 	nn_path_free(&p);
 	free(blocks);
 	return rc;
@@ -485,7 +482,9 @@ nn_blockmap_report_part(struct nn_req *req, dfs_node_id node,
 /*
  * DN_BLOCK_REPORT: one part of the node's full replica set, which
  * replaces what we knew once its last part has come.  Each part is its
- * own transaction, so the lock is held for one part at a time.
+ * own frame, so its own transaction (the server's NN_TXN): the lock is
+ * held for one part at a time.  The wait for RECEIVED (COMPLETE) wakes
+ * once the server commits and lets the lock go.
  */
 int
 nn_blockmap_op_block_report(struct nn_req *req)
@@ -511,11 +510,9 @@ nn_blockmap_op_block_report(struct nn_req *req)
 		    dfs_msg_name(req->type));
 	if ((rc = nn_datanodes_cluster(req, cluster)) != 0)
 		return rc;
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_blockmap_node(req, node)) != 0)
-		goto out;
-	if ((rc = nn_db_begin(nn)) != 0)
-		goto out;
+	if ((rc = nn_server_enter(req)) != 0 ||
+	    (rc = nn_blockmap_node(req, node)) != 0)
+		return rc;
 	rc = nn_blockmap_report_part(req, node, report, part, nparts);
 	for (uint32_t i = 0; rc >= 0 && i < n; i++) {
 		dfs_block_id block = dfs_get_u64(&req->in);
@@ -532,17 +529,14 @@ nn_blockmap_op_block_report(struct nn_req *req)
 	if (rc >= 0 && part + 1 == nparts)
 		rc = nn_db_i64(nn, &unknown, "SELECT count(*) FROM "
 		    "live.unknown WHERE node = ?", "i", (int64_t)node);
-	rc = nn_db_end(nn, rc < 0 ? rc : 0);
-	if (rc == 0) {
-		pthread_cond_broadcast(&nn->replica_added);
-		log_info("block report from node %llu (part %u of %u): %u "
-		    "replicas, %u good%s", (unsigned long long)node, part + 1,
-		    nparts, n, kept, unknown > 0 ? "; some unknown, kept "
-		    "(see fsck)" : "");
-	}
-out:
-	pthread_mutex_unlock(&nn->lock);
-	return rc;
+	if (rc < 0)
+		return rc;
+	pthread_cond_broadcast(&nn->replica_added);
+	log_info("block report from node %llu (part %u of %u): %u "
+	    "replicas, %u good%s", (unsigned long long)node, part + 1,
+	    nparts, n, kept, unknown > 0 ? "; some unknown, kept "
+	    "(see fsck)" : "");
+	return 0;
 }
 
 /* DN_RECEIVED: a node finished writing a replica. */
@@ -561,21 +555,15 @@ nn_blockmap_op_received(struct nn_req *req)
 	len = dfs_get_u64(&req->in);
 	if ((rc = nn_server_decoded(req)) != 0)
 		return rc;
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_blockmap_node(req, node)) != 0)
-		goto out;
-	if ((rc = nn_db_begin(nn)) != 0)
-		goto out;
-	rc = nn_blockmap_accept(nn, node, block, gen, len, 0);
-	rc = nn_db_end(nn, rc < 0 ? rc : 0);
-	if (rc == 0) {
-		pthread_cond_broadcast(&nn->replica_added);
-		log_debug("node %llu received block %llu gen %llu (%llu "
-		    "bytes)", (unsigned long long)node,
-		    (unsigned long long)block, (unsigned long long)gen,
-		    (unsigned long long)len);
-	}
-out:
-	pthread_mutex_unlock(&nn->lock);
-	return rc;
+	if ((rc = nn_server_enter(req)) != 0 ||
+	    (rc = nn_blockmap_node(req, node)) != 0 ||
+	    (rc = nn_blockmap_accept(nn, node, block, gen, len, 0)) < 0)
+		return rc;
+	/* COMPLETE's waiters wake once the server commits and unlocks. */
+	pthread_cond_broadcast(&nn->replica_added);
+	log_debug("node %llu received block %llu gen %llu (%llu "
+	    "bytes)", (unsigned long long)node,
+	    (unsigned long long)block, (unsigned long long)gen,
+	    (unsigned long long)len);
+	return 0;
 }

@@ -224,11 +224,10 @@ nn_corrupt_op_bad_block(struct nn_req *req)
 	node = dfs_get_u64(&req->in);
 	why = dfs_get_strdup(&req->in, DFS_WIRE_MAX_STR);
 	if ((rc = nn_server_decoded(req)) != 0)
-		goto out_free;
+		goto out;
 	if (block > INT64_MAX || node > INT64_MAX)
-		goto out_free;	/* no such block or node */
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) != 0)
+		goto out;	/* no such block or node */
+	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
 	rc = nn_blockmap_get(nn, sql_block, (int64_t)block, &b);
 	if (rc == -ENOENT || (rc == 0 && b.gen != gen)) {
@@ -236,14 +235,14 @@ nn_corrupt_op_bad_block(struct nn_req *req)
 		    "node %llu ignored", (unsigned long long)block,
 		    (unsigned long long)node);
 		rc = 0;
-		goto end;
+		goto out;
 	}
 	if (rc != 0)
-		goto end;
+		goto out;
 	if ((rc = nn_db_exec(nn, "UPDATE live.replicas SET corrupt = -1 "
 	    "WHERE block = ? AND node = ? AND gen = ? AND corrupt = 0", "iii",
 	    (int64_t)block, (int64_t)node, (int64_t)gen)) != 0)
-		goto end;
+		goto out;
 	if (nn_db_changes(nn) > 0)
 		log_info("a reader could not verify the replica of block %llu "
 		    "on node %llu (%.200s): it is suspect until the node "
@@ -253,15 +252,11 @@ nn_corrupt_op_bad_block(struct nn_req *req)
 	    "WHERE block = ? AND node = ? AND corrupt = -1", "ii",
 	    (int64_t)block, (int64_t)node)) != 0) {
 		rc = rc == -ENOENT ? 0 : rc;	/* not held, or known bad */
-		goto end;
+		goto out;
 	}
 	if ((rc = nn_corrupt_ask(nn, node, block, gen)) > 0)
 		rc = 0;
-end:
-	rc = nn_db_end(nn, rc);
 out:
-	pthread_mutex_unlock(&nn->lock);
-out_free:
 	free(why);
 	return rc;
 }
@@ -338,19 +333,20 @@ nn_corrupt_op_verified(struct nn_req *req)
 	result = dfs_get_u8(&req->in);
 	why = dfs_get_strdup(&req->in, DFS_WIRE_MAX_STR);
 	if ((rc = nn_server_decoded(req)) != 0)
-		goto out_free;
+		goto out;
 	if (result > DFS_VERIFY_ABSENT) {
 		rc = nn_server_fail(req, -EINVAL, "unknown VERIFIED result %u",
 		    result);
-		goto out_free;
+		goto out;
 	}
-	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_server_enter(req)) != 0)
+		goto out;
 	if (!nn_datanodes_live(nn, node)) {
 		rc = nn_server_fail(req, -ENOENT, "unknown or dead data node "
 		    "%llu: register again", (unsigned long long)node);
 		goto out;
 	}
-	if (block > INT64_MAX || (rc = nn_db_begin(nn)) != 0)
+	if (block > INT64_MAX)
 		goto out;
 	rc = nn_blockmap_get(nn, sql_block, (int64_t)block, &b);
 	if (rc == -ENOENT || (rc == 0 && b.gen != gen)) {
@@ -358,24 +354,21 @@ nn_corrupt_op_verified(struct nn_req *req)
 		rc = nn_db_exec(nn, "UPDATE live.verify SET asked_ms = 0 "
 		    "WHERE block = ? AND node = ?", "ii", (int64_t)block,
 		    (int64_t)node);
-		goto end;
+		goto out;
 	}
 	if (rc != 0)
-		goto end;
+		goto out;
 	if (result == DFS_VERIFY_GOOD)
 		rc = nn_corrupt_good(nn, node, block, gen);
 	else if (result == DFS_VERIFY_BAD)
 		rc = nn_corrupt_holder_bad(nn, node, block, gen, why);
 	else
 		rc = nn_corrupt_absent(nn, node, block, gen);
-end:
-	rc = nn_db_end(nn, rc);
-	/* The monitor may now act on a proven block at once. */
+	/* The monitor may act on a proven block at once (it wakes once the
+	 * server commits and unlocks). */
 	if (rc == 0 && result == DFS_VERIFY_GOOD)
 		pthread_cond_signal(&nn->wake);
 out:
-	pthread_mutex_unlock(&nn->lock);
-out_free:
 	free(why);
 	return rc;
 }

@@ -213,14 +213,9 @@ nn_datanodes_op_register(struct nn_req *req)
 	    host[0] == '\0' || port == 0)
 		return nn_server_fail(req, -EINVAL, "bad data node address "
 		    "'%s': expected HOST:PORT", addr);
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) == 0) {
-		rc = nn_datanodes_do_register(req, uuid, addr, capacity, used,
-		    dfs_used, &id);
-		rc = nn_db_end(nn, rc);
-	}
-	pthread_mutex_unlock(&nn->lock);
-	if (rc != 0)
+	if ((rc = nn_server_enter(req)) != 0 ||
+	    (rc = nn_datanodes_do_register(req, uuid, addr, capacity, used,
+	    dfs_used, &id)) != 0)
 		return rc;
 	log_info("data node %lld (%s) registered at %s%s", (long long)id,
 	    uuid, addr, cluster[0] == '\0' ? ", joining this cluster" : "");
@@ -358,8 +353,8 @@ nn_datanodes_op_heartbeat(struct nn_req *req)
 	b = nn_server_reply(req, DFS_DN_COMMANDS);
 	npos = b->len;
 	dfs_put_u32(b, 0);
-	pthread_mutex_lock(&nn->lock);
-	if (node <= INT64_MAX && (rc = nn_db_exec(nn, sql, "iiiiii",
+	if ((rc = nn_server_enter(req)) == 0 && node <= INT64_MAX &&
+	    (rc = nn_db_exec(nn, sql, "iiiiii",
 	    (int64_t)node, (int64_t)(capacity > INT64_MAX ? INT64_MAX :
 	    capacity), (int64_t)(used > INT64_MAX ? INT64_MAX : used),
 	    (int64_t)xceivers, dfs_now_ms(), (int64_t)(dfs_used > INT64_MAX ?
@@ -372,11 +367,8 @@ nn_datanodes_op_heartbeat(struct nn_req *req)
 		dfs_put_u8(b, DFS_CMD_REREGISTER);
 		n = 1;
 	}
-	pthread_mutex_unlock(&nn->lock);
-	if (rc != 0) {
-		req->replied = false;
+	if (rc != 0)
 		return rc;
-	}
 	dfs_le32enc(b->data + npos, n);
 	return 0;
 }

@@ -152,13 +152,14 @@ nn_fsck_op_fsck(struct nn_req *req)
 	cursor = dfs_get_u64(&req->in);
 	max = dfs_get_u32(&req->in);
 	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
-		goto out_free;
+		goto out;
 	if (max == 0 || max > NN_FSCK_MAX)
 		max = NN_FSCK_MAX;
 	if (cursor > INT64_MAX)
 		cursor = INT64_MAX;
 	next = cursor;
-	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_server_enter(req)) != 0)
+		goto out;
 	if ((rc = nn_path_resolve(nn, &p, p.n, &top, &type,
 	    &req->cause)) != 0)
 		goto out;
@@ -203,11 +204,7 @@ nn_fsck_op_fsck(struct nn_req *req)
 	dfs_le32enc(b->data + npos, n);
 	dfs_put_u64(b, next);
 	dfs_put_u8(b, more);
-	if (rc != 0)
-		req->replied = false;
 out:
-	pthread_mutex_unlock(&nn->lock);
-out_free:
 	nn_path_free(&p);
 	return rc;
 }
@@ -282,7 +279,8 @@ nn_fsck_op_report(struct nn_req *req)
 
 	if ((rc = nn_server_decoded(req)) != 0)
 		return rc;
-	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_server_enter(req)) != 0)
+		return rc;
 	if ((rc = nn_fsck_totals(nn, &blocks, &under, &missing,
 	    &corrupt)) != 0 ||
 	    (rc = nn_db_i64(nn, &pending, sql_pending, "")) != 0)
@@ -316,10 +314,7 @@ nn_fsck_op_report(struct nn_req *req)
 		n++;
 	}
 	dfs_le32enc(b->data + npos, n);
-	if (rc != 0)
-		req->replied = false;
 out:
-	pthread_mutex_unlock(&nn->lock);
 	return rc;
 }
 
@@ -341,7 +336,8 @@ nn_fsck_op_statfs(struct nn_req *req)
 
 	if ((rc = nn_server_decoded(req)) != 0)
 		return rc;
-	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_server_enter(req)) != 0)
+		return rc;
 	st = nn_db_sql(nn, sql_space, "");
 	if ((rc = nn_db_step(nn, st)) == 1) {
 		cap = sqlite3_column_int64(st, 0);
@@ -351,7 +347,6 @@ nn_fsck_op_statfs(struct nn_req *req)
 		nn_db_reset(st);
 		rc = nn_db_i64(nn, &files, sql_files, "");
 	}
-	pthread_mutex_unlock(&nn->lock);
 	if (rc != 0)
 		return rc;
 	b = nn_server_reply(req, DFS_NN_STATFS_REPLY);
@@ -414,19 +409,18 @@ nn_fsck_op_verify(struct nn_req *req)
 	path = dfs_get_strdup(&req->in, DFS_MAX_PATH);
 	cursor = dfs_get_u64(&req->in);
 	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
-		goto out_free;
+		goto out;
 	if (cursor > INT64_MAX)
 		cursor = INT64_MAX;
 	next = cursor;
-	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_server_enter(req)) != 0)
+		goto out;
 	if ((rc = nn_path_resolve(nn, &p, p.n, &top, &type,
 	    &req->cause)) != 0)
 		goto out;
 	if (type != DFS_FT_DIR) {
-		if (cursor < top && (rc = nn_db_begin(nn)) == 0) {
+		if (cursor < top)
 			rc = nn_fsck_verify_file(nn, top, &asked);
-			rc = nn_db_end(nn, rc);
-		}
 		next = top;
 		goto reply;
 	}
@@ -439,7 +433,7 @@ nn_fsck_op_verify(struct nn_req *req)
 		}
 		inos[n++] = sqlite3_column_int64(st, 0);
 	}
-	if (rc != 0 || (rc = nn_db_begin(nn)) != 0)
+	if (rc != 0)
 		goto out;
 	for (i = 0; rc == 0 && i < n; i++) {
 		if (asked >= NN_VERIFY_PAGE) {
@@ -451,7 +445,6 @@ nn_fsck_op_verify(struct nn_req *req)
 		    &yes)) == 0 && yes)
 			rc = nn_fsck_verify_file(nn, (dfs_ino)inos[i], &asked);
 	}
-	rc = nn_db_end(nn, rc);
 	if (n == NN_FSCK_SCAN)
 		more = 1;
 reply:
@@ -465,8 +458,6 @@ reply:
 		dfs_put_u8(b, more);
 	}
 out:
-	pthread_mutex_unlock(&nn->lock);
-out_free:
 	nn_path_free(&p);
 	free(inos);
 	return rc;

@@ -341,10 +341,9 @@ nn_meta_op_mkdir(struct nn_req *req)
 	if (p.n == 0) {
 		rc = parents ? 0 : nn_server_fail(req, -EEXIST,
 		    "file exists: /");
-		goto out_path;
+		goto out;
 	}
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) != 0)
+	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
 	for (int i = 0; i < p.n && rc == 0; i++) {
 		rc = nn_path_lookup(nn, ino, p.comp[i], &next, &type);
@@ -365,10 +364,7 @@ nn_meta_op_mkdir(struct nn_req *req)
 		free(where);
 		ino = next;
 	}
-	rc = nn_db_end(nn, rc);
 out:
-	pthread_mutex_unlock(&nn->lock);
-out_path:
 	nn_path_free(&p);
 	return rc;
 }
@@ -387,11 +383,10 @@ nn_meta_op_stat(struct nn_req *req)
 	path = nn_meta_get_path(req);
 	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		return rc;
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
+	if ((rc = nn_server_enter(req)) == 0 &&
+	    (rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
 	    &req->cause)) == 0 && (rc = nn_meta_attr(nn, ino, &a)) == 0)
 		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
-	pthread_mutex_unlock(&nn->lock);
 	nn_path_free(&p);
 	return rc;
 }
@@ -429,7 +424,8 @@ nn_meta_op_list(struct nn_req *req)
 	}
 	if (max == 0 || max > DFS_LIST_MAX)
 		max = DFS_LIST_MAX;
-	pthread_mutex_lock(&nn->lock);
+	if ((rc = nn_server_enter(req)) != 0)
+		goto out;
 	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
 	    &req->cause)) != 0)
 		goto out;
@@ -464,11 +460,8 @@ nn_meta_op_list(struct nn_req *req)
 	dfs_put_u8(b, more);
 	dfs_le32enc(b->data + npos, n);
 out:
-	pthread_mutex_unlock(&nn->lock);
 	nn_path_free(&p);
 	free(after);
-	if (rc != 0)
-		req->replied = false;
 	return rc;
 }
 
@@ -578,11 +571,11 @@ nn_meta_op_create(struct nn_req *req)
 	overwrite = (flags & DFS_CREATE_OVERWRITE) != 0;
 	client = dfs_get_strdup(&req->in, DFS_WIRE_MAX_STR);
 	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
-		goto out_free;
+		goto out;
 	if ((flags & ~(DFS_CREATE_OVERWRITE | DFS_CREATE_PUT_TEMP)) != 0) {
 		rc = nn_server_fail(req, -EINVAL, "unknown create flags 0x%x",
 		    flags);
-		goto out_free;
+		goto out;
 	}
 	if (repl == 0)
 		repl = (uint16_t)nn->replication;
@@ -591,26 +584,25 @@ nn_meta_op_create(struct nn_req *req)
 	if (repl > DFS_MAX_REPLICATION) {
 		rc = nn_server_fail(req, -EINVAL, "replication %u is out of "
 		    "range (1 to %d)", repl, DFS_MAX_REPLICATION);
-		goto out_free;
+		goto out;
 	}
 	if (bsize < 4096 || bsize > ((uint64_t)2 << 30)) {
 		rc = nn_server_fail(req, -EINVAL, "block size %llu is out of "
 		    "range (4K to 2G)", (unsigned long long)bsize);
-		goto out_free;
+		goto out;
 	}
 	if (client[0] == '\0' || strlen(client) > NN_MAX_CLIENT_NAME) {
 		rc = nn_server_fail(req, -EINVAL, "bad client name");
-		goto out_free;
+		goto out;
 	}
 	if (p.n == 0) {
 		rc = nn_server_fail(req, -EISDIR, "is a directory: /");
-		goto out_free;
+		goto out;
 	}
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) != 0)
+	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
 	if ((rc = nn_path_parent(nn, &p, &parent, &req->cause)) != 0)
-		goto end;
+		goto out;
 	rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &old, &type);
 	if (rc == 0 && type == DFS_FT_DIR)
 		rc = nn_server_fail(req, -EISDIR, "is a directory: %s", p.norm);
@@ -632,7 +624,7 @@ nn_meta_op_create(struct nn_req *req)
 	} else if (rc == -ENOENT)
 		rc = 0;
 	if (rc != 0)
-		goto end;
+		goto out;
 	if (ino == 0)
 		rc = nn_meta_new(nn, parent, p.comp[p.n - 1], DFS_FT_FILE,
 		    mode, uid, gid, repl, bsize, client, &ino);
@@ -641,13 +633,7 @@ nn_meta_op_create(struct nn_req *req)
 		    (flags & DFS_CREATE_PUT_TEMP) != 0);
 	if (rc == 0 && (rc = nn_meta_attr(nn, ino, &a)) == 0)
 		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
-end:
-	rc = nn_db_end(nn, rc);
 out:
-	pthread_mutex_unlock(&nn->lock);
-	if (rc != 0)
-		req->replied = false;
-out_free:
 	nn_path_free(&p);
 	free(client);
 	return rc;
@@ -751,7 +737,6 @@ nn_meta_do_rename(struct nn_req *req, const struct nn_path *s,
 int
 nn_meta_op_rename(struct nn_req *req)
 {
-	struct nn	*nn = req->nn;
 	struct nn_path	 s, d;
 	char		*src, *dst;
 	uint32_t	 flags;
@@ -761,27 +746,22 @@ nn_meta_op_rename(struct nn_req *req)
 	dst = nn_meta_get_path(req);
 	flags = dfs_get_u32(&req->in);
 	if ((rc = nn_meta_paths(req, &src, &s, &dst, &d)) != 0)
-		goto out_free;
+		goto out;
 	if ((flags & ~(uint32_t)(DFS_RENAME_NOREPLACE |
 	    DFS_RENAME_NOREPLACE_UC)) != 0) {
 		rc = nn_server_fail(req, -EINVAL, "unknown rename flags 0x%x",
 		    flags);
-		goto out_free;
+		goto out;
 	}
 	if (s.n == 0 || d.n == 0) {
 		rc = nn_server_fail(req, -EBUSY, "cannot rename %sthe root "
 		    "directory", s.n == 0 ? "" : "over ");
-		goto out_free;
+		goto out;
 	}
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) == 0) {
-		rc = nn_meta_do_rename(req, &s, &d, flags);
-		rc = nn_db_end(nn, rc);
-	}
-	pthread_mutex_unlock(&nn->lock);
-	if (rc == 0)
+	if ((rc = nn_server_enter(req)) == 0 &&
+	    (rc = nn_meta_do_rename(req, &s, &d, flags)) == 0)
 		log_debug("renamed %s to %s", s.norm, d.norm);
-out_free:
+out:
 	nn_path_free(&s);
 	nn_path_free(&d);
 	return rc;
@@ -805,23 +785,22 @@ nn_meta_op_delete(struct nn_req *req)
 	if (p.n == 0) {
 		rc = nn_server_fail(req, -EBUSY, "cannot delete the root "
 		    "directory");
-		goto out_path;
+		goto out;
 	}
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) != 0)
+	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
 	if ((rc = nn_path_parent(nn, &p, &parent, &req->cause)) != 0)
-		goto end;
+		goto out;
 	if ((rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &ino,
 	    &type)) != 0) {
 		if (rc == -ENOENT)
 			nn_server_fail(req, rc, "no such file or directory: %s",
 			    p.norm);
-		goto end;
+		goto out;
 	}
 	if (type == DFS_FT_DIR) {
 		if ((rc = nn_meta_has_children(nn, ino, &yes)) != 0)
-			goto end;
+			goto out;
 		if (yes && !recursive)
 			rc = nn_server_fail(req, -ENOTEMPTY, "directory not "
 			    "empty: %s", p.norm);
@@ -833,13 +812,9 @@ nn_meta_op_delete(struct nn_req *req)
 			    type);
 	} else
 		rc = nn_meta_unlink(nn, parent, p.comp[p.n - 1], ino, type);
-end:
-	rc = nn_db_end(nn, rc);
 out:
-	pthread_mutex_unlock(&nn->lock);
 	if (rc == 0)
 		log_debug("deleted %s", p.norm);
-out_path:
 	nn_path_free(&p);
 	return rc;
 }
@@ -862,10 +837,9 @@ nn_meta_op_set_repl(struct nn_req *req)
 	if (repl < 1 || repl > DFS_MAX_REPLICATION) {
 		rc = nn_server_fail(req, -EINVAL, "replication %u is out of "
 		    "range (1 to %d)", repl, DFS_MAX_REPLICATION);
-		goto out_path;
+		goto out;
 	}
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) != 0)
+	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
 	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
 	    &req->cause)) == 0) {
@@ -877,12 +851,10 @@ nn_meta_op_set_repl(struct nn_req *req)
 			    "replication = ?2, ctime_ns = ?3 WHERE id = ?1",
 			    "iii", (int64_t)ino, (int64_t)repl, nn_wall_ns());
 	}
-	rc = nn_db_end(nn, rc);
+	/* The monitor wakes once the wrapper commits and unlocks. */
 	if (rc == 0)
 		pthread_cond_signal(&nn->wake);
 out:
-	pthread_mutex_unlock(&nn->lock);
-out_path:
 	nn_path_free(&p);
 	return rc;
 }

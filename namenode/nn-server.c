@@ -30,58 +30,90 @@
 #include "nn_i.h"
 #include "xmalloc.h"
 
-typedef int (*nn_handler)(struct nn_req *);
-
 struct nn_conn {
 	struct nn	*nn;
 	int		 fd;
+	int		 roles;	/* NN_ROLE_*: what the peer may act as */
 };
 
 static int	nn_server_hello(struct nn_req *);
 
 /*
- * Every request type and its handler.  NN_WRITES marks those that change
- * the namespace or the block map: safe mode refuses them (nn-place.c), so
- * a namenode that has not yet heard from its data nodes never decides on
- * a half-known block map.  Data node traffic and lease renewal (which
- * only delays recovery) are not marked.
+ * Every request type, its handler, what the handler needs around its work
+ * and the role a peer must hold to send it: one place, redis's call(),
+ * that takes the lock and the transaction and checks the caller, so the
+ * handlers keep only their decoding, their work and their reply.
+ *
+ * NN_WRITES marks those that change the namespace or the block map: safe
+ * mode refuses them (nn-place.c), so a namenode that has not yet heard
+ * from its data nodes never decides on a half-known block map.  Data node
+ * traffic and lease renewal (which only delays recovery) are not marked.
+ * NN_LOCK and NN_TXN: see nn_i.h; a handler decodes its payload first,
+ * outside the lock, then calls nn_server_enter().  The role is checked
+ * before the handler runs (nn_server_permitted).
+ *
+ * Where a handler keeps part of its locking, and why:
+ * - COMPLETE (NN_LOCK, no NN_TXN) waits on a condition variable
+ *   (replica_added) for the data nodes' RECEIVED, which lets the lock go
+ *   while it waits; its transaction is begun after the wait, by itself;
+ * - FSCK and VERIFY walk the namespace a page per request, so one request
+ *   is one short critical section, and the pager is the client;
+ * - HEARTBEAT, STAT, LIST, GET_BLOCKS, READLINK, FSCK, REPORT and STATFS
+ *   only read (or, HEARTBEAT, update the in-memory live tables, statement
+ *   by statement): the lock, no transaction;
+ * - BLOCK_REPORT is one part of a report per frame, so one transaction
+ *   per part: the lock is never held for a whole report;
+ * - HELLO touches no shared state.
  */
-#define NN_WRITES	1
-static const struct {
+#define NN_READ		NN_LOCK			/* under the lock */
+#define NN_UPDATE	(NN_LOCK | NN_TXN)	/* in one transaction */
+#define NN_CHANGE	(NN_WRITES | NN_UPDATE)	/* and not in safe mode */
+typedef int (*nn_handler)(struct nn_req *);
+static const struct nn_server_entry {
 	uint16_t	type;
 	nn_handler	fn;
 	int		flags;
+	int		role;
 } nn_server_table[] = {
-	{ DFS_MSG_HELLO, nn_server_hello, 0 },
-	{ DFS_NN_MKDIR, nn_meta_op_mkdir, NN_WRITES },
-	{ DFS_NN_STAT, nn_meta_op_stat, 0 },
-	{ DFS_NN_LIST, nn_meta_op_list, 0 },
-	{ DFS_NN_CREATE, nn_meta_op_create, NN_WRITES },
-	{ DFS_NN_ADD_BLOCK, nn_write_op_add_block, NN_WRITES },
-	{ DFS_NN_COMPLETE, nn_write_op_complete, NN_WRITES },
-	{ DFS_NN_ABANDON, nn_write_op_abandon, NN_WRITES },
-	{ DFS_NN_GET_BLOCKS, nn_blockmap_op_get_blocks, 0 },
-	{ DFS_NN_RENAME, nn_meta_op_rename, NN_WRITES },
-	{ DFS_NN_DELETE, nn_meta_op_delete, NN_WRITES },
-	{ DFS_NN_SET_REPL, nn_meta_op_set_repl, NN_WRITES },
-	{ DFS_NN_FSCK, nn_fsck_op_fsck, 0 },
-	{ DFS_NN_REPORT, nn_fsck_op_report, 0 },
-	{ DFS_NN_BAD_BLOCK, nn_corrupt_op_bad_block, 0 },
-	{ DFS_DN_REGISTER, nn_datanodes_op_register, 0 },
-	{ DFS_DN_HEARTBEAT, nn_datanodes_op_heartbeat, 0 },
-	{ DFS_DN_BLOCK_REPORT, nn_blockmap_op_block_report, 0 },
-	{ DFS_DN_RECEIVED, nn_blockmap_op_received, 0 },
-	{ DFS_NN_SETATTR, nn_meta_op_setattr, NN_WRITES },
-	{ DFS_NN_STATFS, nn_fsck_op_statfs, 0 },
-	{ DFS_NN_UNLINK, nn_meta_op_unlink, NN_WRITES },
-	{ DFS_NN_SYMLINK, nn_meta_op_symlink, NN_WRITES },
-	{ DFS_NN_READLINK, nn_meta_op_readlink, 0 },
-	{ DFS_NN_UPDATE_PIPELINE, nn_write_op_update_pipeline, NN_WRITES },
-	{ DFS_NN_RENEW_LEASE, nn_write_op_renew_lease, 0 },
-	{ DFS_NN_HARDLINK, nn_meta_op_hardlink, NN_WRITES },
-	{ DFS_NN_MKNOD, nn_meta_op_mknod, NN_WRITES },
-	{ DFS_DN_VERIFIED, nn_corrupt_op_verified, 0 },
-	{ DFS_NN_VERIFY, nn_fsck_op_verify, 0 },
+	{ DFS_MSG_HELLO, nn_server_hello, 0, NN_ROLE_ANY },
+	{ DFS_NN_MKDIR, nn_meta_op_mkdir, NN_CHANGE, NN_ROLE_ANY },
+	{ DFS_NN_STAT, nn_meta_op_stat, NN_READ, NN_ROLE_ANY },
+	{ DFS_NN_LIST, nn_meta_op_list, NN_READ, NN_ROLE_ANY },
+	{ DFS_NN_CREATE, nn_meta_op_create, NN_CHANGE, NN_ROLE_ANY },
+	{ DFS_NN_ADD_BLOCK, nn_write_op_add_block, NN_CHANGE, NN_ROLE_ANY },
+	{ DFS_NN_COMPLETE, nn_write_op_complete, NN_WRITES | NN_LOCK,
+	    NN_ROLE_ANY },
+	{ DFS_NN_ABANDON, nn_write_op_abandon, NN_CHANGE, NN_ROLE_ANY },
+	{ DFS_NN_GET_BLOCKS, nn_blockmap_op_get_blocks, NN_READ,
+	    NN_ROLE_ANY },
+	{ DFS_NN_RENAME, nn_meta_op_rename, NN_CHANGE, NN_ROLE_ANY },
+	{ DFS_NN_DELETE, nn_meta_op_delete, NN_CHANGE, NN_ROLE_ANY },
+	{ DFS_NN_SET_REPL, nn_meta_op_set_repl, NN_CHANGE, NN_ROLE_ANY },
+	{ DFS_NN_FSCK, nn_fsck_op_fsck, NN_READ, NN_ROLE_ANY },
+	{ DFS_NN_REPORT, nn_fsck_op_report, NN_READ, NN_ROLE_ANY },
+	{ DFS_NN_BAD_BLOCK, nn_corrupt_op_bad_block, NN_UPDATE, NN_ROLE_ANY },
+	{ DFS_DN_REGISTER, nn_datanodes_op_register, NN_UPDATE,
+	    NN_ROLE_DATANODE },
+	{ DFS_DN_HEARTBEAT, nn_datanodes_op_heartbeat, NN_READ,
+	    NN_ROLE_DATANODE },
+	{ DFS_DN_BLOCK_REPORT, nn_blockmap_op_block_report, NN_UPDATE,
+	    NN_ROLE_DATANODE },
+	{ DFS_DN_RECEIVED, nn_blockmap_op_received, NN_UPDATE,
+	    NN_ROLE_DATANODE },
+	{ DFS_NN_SETATTR, nn_meta_op_setattr, NN_CHANGE, NN_ROLE_ANY },
+	{ DFS_NN_STATFS, nn_fsck_op_statfs, NN_READ, NN_ROLE_ANY },
+	{ DFS_NN_UNLINK, nn_meta_op_unlink, NN_CHANGE, NN_ROLE_ANY },
+	{ DFS_NN_SYMLINK, nn_meta_op_symlink, NN_CHANGE, NN_ROLE_ANY },
+	{ DFS_NN_READLINK, nn_meta_op_readlink, NN_READ, NN_ROLE_ANY },
+	{ DFS_NN_UPDATE_PIPELINE, nn_write_op_update_pipeline, NN_CHANGE,
+	    NN_ROLE_ANY },
+	{ DFS_NN_RENEW_LEASE, nn_write_op_renew_lease, NN_UPDATE,
+	    NN_ROLE_ANY },
+	{ DFS_NN_HARDLINK, nn_meta_op_hardlink, NN_CHANGE, NN_ROLE_ANY },
+	{ DFS_NN_MKNOD, nn_meta_op_mknod, NN_CHANGE, NN_ROLE_ANY },
+	{ DFS_DN_VERIFIED, nn_corrupt_op_verified, NN_UPDATE,
+	    NN_ROLE_DATANODE },
+	{ DFS_NN_VERIFY, nn_fsck_op_verify, NN_UPDATE, NN_ROLE_ANY },
 };
 
 /* Nanoseconds since the epoch: file times and leases. */
@@ -158,27 +190,76 @@ nn_server_hello(struct nn_req *req)
 	return 0;
 }
 
-/* The handler of a message type, or NULL; *flags gets its NN_WRITES. */
-static nn_handler
-nn_server_lookup(uint16_t type, int *flags)
+/* Take what the request's table entry says its handler needs: the lock,
+ * then the transaction.  Called once by a handler, after decoding; the
+ * server releases both when the handler returns (nn_server_leave). */
+int
+nn_server_enter(struct nn_req *req)
+{
+	int	rc;
+
+	if (req->flags & NN_LOCK) {
+		pthread_mutex_lock(&req->nn->lock);
+		req->locked = true;
+	}
+	if (req->flags & NN_TXN) {
+		if ((rc = nn_db_begin(req->nn)) != 0)
+			return rc;
+		req->in_txn = true;
+	}
+	return 0;
+}
+
+/* Commit (rc 0) or roll back what nn_server_enter() began, and unlock.
+ * Returns rc, or the commit's error; a failed request sends no reply. */
+static int
+nn_server_leave(struct nn_req *req, int rc)
+{
+	if (req->in_txn)
+		rc = nn_db_end(req->nn, rc);
+	if (req->locked)
+		pthread_mutex_unlock(&req->nn->lock);
+	req->in_txn = req->locked = false;
+	if (rc != 0)
+		req->replied = false;
+	return rc;
+}
+
+/* The table entry of a message type, or NULL. */
+static const struct nn_server_entry *
+nn_server_lookup(uint16_t type)
 {
 	for (size_t i = 0; i < sizeof nn_server_table /
 	    sizeof nn_server_table[0]; i++)
-		if (nn_server_table[i].type == type) {
-			*flags = nn_server_table[i].flags;
-			return nn_server_table[i].fn;
-		}
+		if (nn_server_table[i].type == type)
+			return &nn_server_table[i];
 	return NULL;
 }
 
-/* Serve one request; a non-zero return closes the connection. */
-static int
-nn_server_dispatch(struct nn *nn, int fd, const struct dfs_frame_hdr *h,
-    const struct dfs_wbuf *in, struct dfs_wbuf *out)
+/* May a peer holding roles send a message of type?  0, -ENOSYS for an
+ * unknown type or -EACCES; *flags gets the entry's NN_* flags. */
+int
+nn_server_permitted(uint16_t type, int roles, int *flags)
+{
+	const struct nn_server_entry	*e;
+
+	if ((e = nn_server_lookup(type)) == NULL)
+		return -ENOSYS;
+	*flags = e->flags;
+	if ((e->role & roles) != e->role)
+		return -EACCES;
+	return 0;
+}
+
+/* Serve one request from a peer holding roles (NN_ROLE_*); a non-zero
+ * return closes the connection. */
+int
+nn_server_dispatch(struct nn *nn, int fd, int roles,
+    const struct dfs_frame_hdr *h, const struct dfs_wbuf *in,
+    struct dfs_wbuf *out)
 {
 	struct nn_req	 req;
-	nn_handler	 fn;
-	int		 flags = 0, rc;
+	int		 rc;
 
 	memset(&req, 0, sizeof req);
 	req.nn = nn;
@@ -186,14 +267,20 @@ nn_server_dispatch(struct nn *nn, int fd, const struct dfs_frame_hdr *h,
 	req.req_id = h->req_id;
 	req.out = out;
 	dfs_rbuf_init(&req.in, in->data, h->len);
-	if ((fn = nn_server_lookup(h->type, &flags)) == NULL)
-		rc = nn_server_fail(&req, -ENOSYS, "unknown message type %u",
-		    h->type);
-	else if ((flags & NN_WRITES) &&
+	rc = nn_server_permitted(h->type, roles, &req.flags);
+	if (rc == -ENOSYS)
+		nn_server_fail(&req, rc, "unknown message type %u", h->type);
+	else if (rc == -EACCES) {
+		log_warn("refused %s from a peer that is not a %s",
+		    dfs_msg_name(h->type), "data node");
+		nn_server_fail(&req, rc, "%s is for data nodes only",
+		    dfs_msg_name(h->type));
+	} else if ((req.flags & NN_WRITES) &&
 	    (rc = nn_place_safemode_refuse(&req)) != 0)
 		;	/* read-only until the block map is known */
 	else
-		rc = fn(&req);
+		rc = nn_server_leave(&req,
+		    nn_server_lookup(h->type)->fn(&req));
 	if (rc != 0) {
 		if (rc > 0 || rc < -4095)
 			rc = -EIO;
@@ -250,7 +337,7 @@ nn_server_conn(void *arg)
 			break;
 		}
 		free(cause);
-		if (nn_server_dispatch(nn, c->fd, &h, &in, &out) != 0)
+		if (nn_server_dispatch(nn, c->fd, c->roles, &h, &in, &out) != 0)
 			break;
 		/* Do not keep a 4 MiB buffer for an idle connection. */
 		if (in.cap > (1U << 20)) {
@@ -310,6 +397,7 @@ nn_server_accept(void *arg)
 		c = xmalloc(sizeof *c);
 		c->nn = nn;
 		c->fd = fd;
+		c->roles = NN_ROLES_UNAUTHENTICATED;
 		if (pthread_create(&t, &attr, nn_server_conn, c) != 0) {
 			log_warn("cannot start a connection thread");
 			close(fd);

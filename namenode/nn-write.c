@@ -273,7 +273,6 @@ out:
 int
 nn_write_op_add_block(struct nn_req *req)
 {
-	struct nn	*nn = req->nn;
 	struct dfs_lblock lb;
 	dfs_node_id	 excl[NN_MAX_EXCLUDE];
 	dfs_ino		 ino;
@@ -303,13 +302,9 @@ nn_write_op_add_block(struct nn_req *req)
 		free(client);
 		return nn_server_fail(req, -EINVAL, "offset out of range");
 	}
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) == 0) {
+	if ((rc = nn_server_enter(req)) == 0)
 		rc = nn_write_do_add(req, ino, client, prev, prev_len,
 		    offset, excl, nexcl, &lb);
-		rc = nn_db_end(nn, rc);
-	}
-	pthread_mutex_unlock(&nn->lock);
 	if (rc == 0) {
 		log_debug("block %llu gen %llu at %llu of inode %llu on %u "
 		    "nodes", (unsigned long long)lb.block,
@@ -573,7 +568,9 @@ nn_write_completed(struct nn *nn, const struct nn_complete *c)
 /*
  * COMPLETE: finish a file.  Waits (without the lock) up to
  * NN_COMPLETE_WAIT_MS for every block to have a replica, then commits the
- * last length, the size and any array metadata in one transaction.
+ * last length, the size and any array metadata in one transaction.  The
+ * server takes the lock (NN_LOCK) but not the transaction: it is begun
+ * here, after the wait, since the wait lets the lock go.
  */
 int
 nn_write_op_complete(struct nn_req *req)
@@ -591,13 +588,12 @@ nn_write_op_complete(struct nn_req *req)
 	c.size = dfs_get_u64(&req->in);
 	c.header = dfs_get_blob(&req->in, NN_MAX_NPY_HEADER, &c.header_len);
 	if ((rc = nn_server_decoded(req)) != 0)
-		goto out_free;
+		goto out;
 	if (c.size > INT64_MAX || c.last_len > INT64_MAX) {
 		rc = nn_server_fail(req, -EINVAL, "size out of range");
-		goto out_free;
+		goto out;
 	}
-	pthread_mutex_lock(&nn->lock);
-	if (nn_write_completed(nn, &c))
+	if ((rc = nn_server_enter(req)) != 0 || nn_write_completed(nn, &c))
 		goto out;
 	for (;;) {
 		rc = nn_write_check_complete(req, &c, false);
@@ -620,8 +616,6 @@ nn_write_op_complete(struct nn_req *req)
 		rc = nn_db_end(nn, rc);
 	}
 out:
-	pthread_mutex_unlock(&nn->lock);
-out_free:
 	free(c.client);
 	free(c.blocks);
 	return rc;
@@ -731,7 +725,6 @@ out:
 int
 nn_write_op_abandon(struct nn_req *req)
 {
-	struct nn		*nn = req->nn;
 	struct nn_abandon	 a;
 	int			 rc;
 
@@ -752,12 +745,8 @@ nn_write_op_abandon(struct nn_req *req)
 		    "reason %d)", a.flags, a.reason);
 		goto out;
 	}
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) == 0) {
+	if ((rc = nn_server_enter(req)) == 0)
 		rc = nn_write_do_abandon(req, &a);
-		rc = nn_db_end(nn, rc);
-	}
-	pthread_mutex_unlock(&nn->lock);
 out:
 	free(a.client);
 	return rc;
@@ -874,7 +863,6 @@ out:
 int
 nn_write_op_update_pipeline(struct nn_req *req)
 {
-	struct nn	*nn = req->nn;
 	struct dfs_lblock lb;
 	dfs_node_id	 keep[DFS_MAX_REPLICATION];
 	dfs_ino		 ino;
@@ -893,24 +881,20 @@ nn_write_op_update_pipeline(struct nn_req *req)
 	for (uint32_t i = 0; i < nkeep && req->in.err == 0; i++)
 		keep[i] = dfs_get_u64(&req->in);
 	if ((rc = nn_server_decoded(req)) != 0)
-		goto out_free;
+		goto out;
 	if (nkeep == 0 || block > INT64_MAX) {
 		rc = nn_server_fail(req, -EINVAL, "a pipeline needs at least "
 		    "one data node");
-		goto out_free;
+		goto out;
 	}
 	for (uint32_t i = 0; i < nkeep; i++)
 		if (keep[i] > INT64_MAX) {
 			rc = nn_server_fail(req, -EINVAL, "bad node id");
-			goto out_free;
+			goto out;
 		}
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) == 0) {
+	if ((rc = nn_server_enter(req)) == 0)
 		rc = nn_write_do_update(req, ino, client, block, old_gen, keep,
 		    nkeep, &lb);
-		rc = nn_db_end(nn, rc);
-	}
-	pthread_mutex_unlock(&nn->lock);
 	if (rc == 0) {
 		log_info("block %llu of inode %llu: pipeline recovered on %u "
 		    "node%s, generation %llu (was %llu)",
@@ -919,7 +903,7 @@ nn_write_op_update_pipeline(struct nn_req *req)
 		    (unsigned long long)old_gen);
 		nn_write_reply_block(req, &lb);
 	}
-out_free:
+out:
 	free(client);
 	return rc;
 }
@@ -928,7 +912,6 @@ out_free:
 int
 nn_write_op_renew_lease(struct nn_req *req)
 {
-	struct nn	*nn = req->nn;
 	struct nn_wfile	 f;
 	dfs_ino		 ino;
 	char		*client;
@@ -938,12 +921,8 @@ nn_write_op_renew_lease(struct nn_req *req)
 	memset(&f, 0, sizeof f);
 	if ((rc = nn_server_decoded(req)) != 0)
 		goto out;
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) == 0) {
+	if ((rc = nn_server_enter(req)) == 0)
 		rc = nn_write_lease(req, ino, client, true, &f);
-		rc = nn_db_end(nn, rc);
-	}
-	pthread_mutex_unlock(&nn->lock);
 out:
 	nn_write_wfile_free(&f);
 	free(client);

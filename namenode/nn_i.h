@@ -5,9 +5,13 @@
  * Lock order: there is one lock, struct nn's lock (see nn-db.c for why).
  * It guards the SQLite connection (the persistent namespace and the
  * in-memory "live" tables alike), the safe mode flag and the counters
- * below it.  Functions named nn_*_op_* are request handlers: they take the
- * lock themselves.  Every other function taking a struct nn * assumes the
- * lock is held unless its comment says otherwise.
+ * below it.  Functions named nn_*_op_* are request handlers: they decode
+ * their payload outside the lock, then call nn_server_enter(), which takes
+ * what their entry in nn-server.c's table says they need (the lock, a
+ * write transaction); the server releases it when they return.  A few keep
+ * their own locking (the table says which and why).  Every other function
+ * taking a struct nn * assumes the lock is held unless its comment says
+ * otherwise.
  */
 #ifndef NN_I_H
 #define NN_I_H
@@ -115,6 +119,27 @@ struct nn {
 	pthread_t	 acceptor;
 };
 
+/*
+ * What a handler needs around its work (nn-server.c's table): NN_LOCK the
+ * namenode lock, NN_TXN (with NN_LOCK) one write transaction, committed
+ * when the handler returns 0 and rolled back otherwise; NN_WRITES refused
+ * in safe mode.
+ */
+#define NN_WRITES	0x1
+#define NN_LOCK		0x2
+#define NN_TXN		0x4
+
+/*
+ * Roles: what a peer may act as.  A table entry names the roles its
+ * request needs; a connection holds a set of them.  Nothing authenticates
+ * a peer yet, so every connection holds NN_ROLES_UNAUTHENTICATED, which is
+ * every role: the check is in place, and refuses nothing today.
+ */
+#define NN_ROLE_ANY		0x0	/* needs no role */
+#define NN_ROLE_CLIENT		0x1
+#define NN_ROLE_DATANODE	0x2
+#define NN_ROLES_UNAUTHENTICATED (NN_ROLE_CLIENT | NN_ROLE_DATANODE)
+
 /* A request being served by a connection thread. */
 struct nn_req {
 	struct nn	*nn;
@@ -124,6 +149,9 @@ struct nn_req {
 	struct dfs_wbuf	*out;
 	bool		 replied;	/* a reply frame was begun */
 	char		*cause;		/* for an ERROR reply */
+	int		 flags;		/* the table's NN_LOCK, NN_TXN */
+	bool		 locked;	/* nn_server_enter() took the lock */
+	bool		 in_txn;	/* ... and began the transaction */
 };
 
 /* nn-server.c */
@@ -131,6 +159,11 @@ int	 nn_server_start(struct nn *, char **cause);
 void	 nn_server_stop(struct nn *);
 struct dfs_wbuf *nn_server_reply(struct nn_req *, uint16_t type);
 int	 nn_server_decoded(struct nn_req *);
+int	 nn_server_enter(struct nn_req *);
+int	 nn_server_permitted(uint16_t type, int roles, int *flags);
+int	 nn_server_dispatch(struct nn *, int fd, int roles,
+	     const struct dfs_frame_hdr *, const struct dfs_wbuf *in,
+	     struct dfs_wbuf *out);
 int	 nn_server_fail(struct nn_req *, int err, const char *fmt, ...)
 	     __attribute__((format(printf, 3, 4)));
 int64_t	 nn_wall_ns(void);
