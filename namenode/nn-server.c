@@ -7,10 +7,12 @@
  * one slow peer, and every operation ends in the one namenode lock anyway
  * (nn-db.c), so an event loop would buy nothing.  A connection thread
  * reads a frame (the header is validated before the payload, whose length
- * is bounded: wire.c), looks its type up in one table and calls the
- * handler, which decodes the payload with the sticky-error reader, does
- * its work under the lock and either builds its reply or returns a
- * negative errno with a message for the user.  A malformed payload costs
+ * is bounded: wire.c), looks its type up in one table, checks the peer's
+ * role and calls the handler, which decodes the payload with the
+ * sticky-error reader, enters what the table says it needs (the lock, a
+ * transaction), does its work and either builds its reply or returns a
+ * negative errno with a message for the user; the dispatch then commits
+ * or rolls back, unlocks and replies, in one place.  A malformed payload costs
  * the peer an ERROR reply, a malformed header its connection; neither
  * costs the namenode anything.
  */
