@@ -395,6 +395,16 @@ pki_ca_check_request(const struct dfs_pki_request *req, char **cause)
 		xasprintf(cause, "no role");
 		return -EINVAL;
 	}
+	if (!dfs_pki_role_has_uid(id->role) &&
+	    (id->uid != 0 || id->gid != 0 || id->ngroups != 0)) {
+		xasprintf(cause, "role %s takes no uid, gid or groups",
+		    dfs_pki_role_name(id->role));
+		return -EINVAL;
+	}
+	if (id->ngroups > DFS_PKI_MAX_GROUPS) {
+		xasprintf(cause, "more than %d groups", DFS_PKI_MAX_GROUPS);
+		return -E2BIG;
+	}
 	if (req->nhosts > DFS_PKI_MAX_HOSTS) {
 		xasprintf(cause, "more than %d host names", DFS_PKI_MAX_HOSTS);
 		return -E2BIG;
