@@ -93,7 +93,9 @@ ok "adduser of a name issued already fails" fails_with "issued already" \
 ok "adduser with a bad uid is a usage error" test "$st" -eq 2
 ok "... and writes nothing" test ! -e "$C/users/eve.conf"
 
-# 3. Loose permissions are refused at start-up, naming the file.
+# 3. Loose permissions are refused at start-up, naming the file.  Daemons
+# run here directly are bounded by timeout(1): one that wrongly starts is
+# stopped (exit 124, not the 1 wanted) instead of hanging the test.
 chmod 644 "$C/users/alice.key"
 ok "dfs refuses a 0644 key, naming it" fails_with \
     "$C/users/alice.key is accessible by group or others" \
@@ -111,17 +113,17 @@ chmod 600 "$CA/issued/namenode.key"
 chmod 640 "$CA/issued/datanode1.key"
 ok "dfs-datanode refuses a 0640 key, naming it" fails_with \
     "$CA/issued/datanode1.key is accessible by group or others" \
-    "$B/dfs-datanode" -c "$C/datanode1.conf"
+    timeout 30 "$B/dfs-datanode" -c "$C/datanode1.conf"
 chmod 600 "$CA/issued/datanode1.key"
 chmod 664 "$CA/issued/datanode1.crt"
 ok "dfs-datanode refuses a certificate others can write" fails_with \
     "$CA/issued/datanode1.crt is writable by group or others" \
-    "$B/dfs-datanode" -c "$C/datanode1.conf"
+    timeout 30 "$B/dfs-datanode" -c "$C/datanode1.conf"
 chmod 644 "$CA/issued/datanode1.crt"
 chmod 604 "$CA/issued/$me.key"
 ok "dfs-mount refuses a 0604 key, naming it" fails_with \
     "$CA/issued/$me.key is accessible by group or others" \
-    "$B/dfs-mount" -c "$C/client.conf" "$T/no-such-mount-point"
+    timeout 30 "$B/dfs-mount" -c "$C/client.conf" "$T/no-such-mount-point"
 chmod 600 "$CA/issued/$me.key"
 "$B/dfs" cluster up "$C" >"$T/up3.out" 2>&1 && st=0 || st=$?
 ok "with the modes put right the cluster comes back up" test "$st" -eq 0
