@@ -19,7 +19,7 @@
 int
 cp_ca_groups(const char *arg, struct dfs_identity *id)
 {
-	char	*copy = xstrdup(arg), *tok, *save = NULL, *cause = NULL;
+	char	*copy = xstrdup(arg), *tok, *save = NULL;
 	int	 rc = 0;
 
 	if (dfs_pki_parse_groups(arg, strlen(arg), id->groups, &id->ngroups,
@@ -48,7 +48,6 @@ cp_ca_groups(const char *arg, struct dfs_identity *id)
 		id->groups[id->ngroups++] = (uint32_t)g->gr_gid;
 	}
 out:
-	free(cause);
 	free(copy);
 	return rc;
 }
@@ -91,6 +90,7 @@ out:
 	return rc;
 }
 
+/* dfs ca init DIR: a new CA, never over an old one. */
 static int
 cp_ca_init(const char *dir)
 {
@@ -106,6 +106,7 @@ cp_ca_init(const char *dir)
 	return 0;
 }
 
+/* dfs ca issue: the role's fields are checked here for a usage error. */
 static int
 cp_ca_issue(int argc, char **argv)
 {
@@ -189,6 +190,7 @@ cp_ca_issue(int argc, char **argv)
 	return cp_ca_issue_one(argv[optind], &req, NULL, false);
 }
 
+/* dfs ca list DIR: one line per certificate, revoked ones marked. */
 static int
 cp_ca_list(const char *dir)
 {
@@ -222,6 +224,7 @@ out:
 	return rc;
 }
 
+/* dfs ca revoke DIR NAME|SERIAL, then tell what to copy where. */
 static int
 cp_ca_revoke(const char *dir, const char *what)
 {
@@ -243,6 +246,7 @@ out:
 	return rc;
 }
 
+/* dfs ca SUBCOMMAND: usage error (2) for anything else. */
 int
 cp_cmd_ca(struct cp_ctx *ctx, int argc, char **argv)
 {

@@ -250,6 +250,7 @@ out:
 	return rc;
 }
 
+/* The CA's certificate and key, checked to belong together. */
 int
 dfs_pki_ca_open(const char *dir, struct dfs_pki_ca **out, char **cause)
 {
@@ -284,6 +285,7 @@ out:
 	return rc;
 }
 
+/* Free a CA handle; NULL does nothing. */
 void
 dfs_pki_ca_free(struct dfs_pki_ca *ca)
 {
@@ -297,12 +299,14 @@ dfs_pki_ca_free(struct dfs_pki_ca *ca)
 	free(ca);
 }
 
+/* For messages: what to copy to every host. */
 const char *
 dfs_pki_ca_cert_path(const struct dfs_pki_ca *ca)
 {
 	return ca->cert_path;
 }
 
+/* For messages: what to copy after a revocation. */
 const char *
 dfs_pki_ca_crl_path(const struct dfs_pki_ca *ca)
 {
@@ -420,6 +424,7 @@ pki_ca_check_request(const struct dfs_pki_request *req, char **cause)
 	return rc;
 }
 
+/* The record is written last: a failed issue leaves the name free. */
 int
 dfs_pki_ca_issue(struct dfs_pki_ca *ca, const struct dfs_pki_request *req,
     const char *outdir, char **cert_path, char **key_path, char **cause)
@@ -535,6 +540,7 @@ pki_ca_crl_load(struct dfs_pki_ca *ca, X509_CRL **out, char **cause)
 	return 0;
 }
 
+/* By name, so a listing reads the same every time. */
 static int
 pki_ca_entry_cmp(const void *a, const void *b)
 {
@@ -581,6 +587,7 @@ pki_ca_entry(struct dfs_pki_ca *ca, X509_CRL *crl, const char *path,
 	return 0;
 }
 
+/* The issued certificates themselves are the record: read them back. */
 int
 dfs_pki_ca_list(struct dfs_pki_ca *ca, struct dfs_pki_entry **out,
     size_t *n, char **cause)
@@ -643,6 +650,7 @@ pki_ca_serial_eq(const char *s, const char *hex)
 	return strcasecmp(s, hex) == 0;
 }
 
+/* Re-sign the CRL with one more entry; the old entries are kept. */
 int
 dfs_pki_ca_revoke(struct dfs_pki_ca *ca, const char *what, char **cause)
 {

@@ -514,6 +514,7 @@ pki_ssl_error(char *buf, size_t size)
 	return buf;
 }
 
+/* A certificate file is checked before it is believed. */
 int
 dfs_pki_load_cert(const char *path, X509 **out, char **cause)
 {
@@ -539,6 +540,7 @@ dfs_pki_load_cert(const char *path, X509 **out, char **cause)
 	return 0;
 }
 
+/* A key file is refused before it is read if others could read it too. */
 int
 dfs_pki_load_key(const char *path, EVP_PKEY **out, char **cause)
 {
@@ -615,6 +617,7 @@ out:
 	return rc;
 }
 
+/* OpenSSL's verdict, the one the TLS handshake will give, in our terms. */
 int
 dfs_pki_verify(X509_STORE *st, X509 *cert, time_t now, char **cause)
 {

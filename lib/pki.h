@@ -7,6 +7,14 @@
  * it may act as.  pki.c reads and checks identities (what a daemon does
  * with a peer's certificate after a TLS handshake); pki-ca.c makes the CA,
  * issues and revokes (what "dfs ca" and "dfs cluster up" do).
+ *
+ * For TLS (the next slice): an SSL_CTX takes the store of
+ * dfs_pki_store_load() (SSL_CTX_set1_cert_store), tls.cert and tls.key
+ * through dfs_pki_load_cert/key, and SSL_VERIFY_PEER |
+ * SSL_VERIFY_FAIL_IF_NO_PEER_CERT; after the handshake,
+ * dfs_pki_identity(SSL_get0_peer_certificate(ssl)) gives the identity
+ * every request is authorized against.  A reloaded CRL means a new store
+ * for new connections, and a check of live ones' serials against it.
  */
 #ifndef DFS_PKI_H
 #define DFS_PKI_H
