@@ -4,6 +4,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "pki.h"
 
 struct cp_ctx {
 	const char		*prog;		/* "dfs" */
@@ -32,5 +33,12 @@ int	cp_cmd_stat(struct cp_ctx *, int, char **);
 int	cp_cmd_fsck(struct cp_ctx *, int, char **);
 int	cp_cmd_report(struct cp_ctx *, int, char **);
 int	cp_cmd_cluster(struct cp_ctx *, int, char **);
+int	cp_cmd_ca(struct cp_ctx *, int, char **);
+
+/* cp-ca.c, for cp-cluster.c too */
+int	cp_ca_groups(const char *, struct dfs_identity *);
+int	cp_ca_id(const char *opt, const char *arg, uint32_t *);
+int	cp_ca_issue_one(const char *dir, const struct dfs_pki_request *,
+	    const char *outdir, bool quiet);
 
 #endif

@@ -32,7 +32,14 @@ static const struct {
 	{ "cluster", cp_cmd_cluster, "cluster up DIR [-n DATANODES] [-b BLOCKSIZE] "
 	    "[-r REPLICATION] [--heartbeat SECONDS] [--dead-timeout SECONDS] "
 	    "[-o KEY=VALUE]... [--mount]\n       dfs cluster down DIR\n"
-	    "       dfs cluster status DIR" },
+	    "       dfs cluster status DIR\n"
+	    "       dfs cluster adduser DIR NAME --uid UID --gid GID "
+	    "[--groups G1,G2]" },
+	{ "ca", cp_cmd_ca, "ca init DIR\n"
+	    "       dfs ca issue DIR --role ROLE NAME [--uid UID --gid GID "
+	    "[--groups G1,G2]] [--host HOST]... [--days DAYS]\n"
+	    "       dfs ca list DIR\n"
+	    "       dfs ca revoke DIR NAME|SERIAL" },
 };
 
 static void
@@ -180,6 +187,12 @@ main(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
+	/* A key others can read is refused before it is ever used. */
+	if (dfs_pki_check_config(ctx.cfg, &cause) != 0) {
+		fprintf(stderr, "dfs: %s\n", cause);
+		rc = 1;
+		goto out;
+	}
 	if (namenode != NULL && dfs_config_set(ctx.cfg, "namenode.address",
 	    namenode, &cause) != 0) {
 		fprintf(stderr, "dfs: --namenode: %s\n", cause);

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "net.h"
+#include "pki.h"
 #include "xmalloc.h"
 
 #include "dn_i.h"
@@ -216,6 +217,8 @@ main(int argc, char **argv)
 		}
 	}
 	free(sets);
+	if (dfs_pki_check_config(cfg, &cause) != 0)	/* tls.key 0600 */
+		die(cause);
 	level = debug ? DFS_LOG_DEBUG : (int)dfs_config_int(cfg, "log.level");
 	use_syslog = dfs_config_bool(cfg, "log.syslog");
 	dfs_log_open(DN_PROG, level, use_syslog);

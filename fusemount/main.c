@@ -24,6 +24,7 @@
 
 #include "fm_i.h"
 #include "log.h"
+#include "pki.h"
 #include "xmalloc.h"
 
 /* FUSE 7.39's FUSE_DIRECT_IO_RELAX, 7.40's FUSE_DIRECT_IO_ALLOW_MMAP: the
@@ -158,6 +159,10 @@ fm_config(const struct fm_opts *o)
 	if (o->namenode != NULL && dfs_config_set(cfg, "namenode.address",
 	    o->namenode, &cause) != 0) {
 		fprintf(stderr, "dfs-mount: --namenode: %s\n", cause);
+		exit(1);
+	}
+	if (dfs_pki_check_config(cfg, &cause) != 0) {	/* tls.key 0600 */
+		fprintf(stderr, "dfs-mount: %s\n", cause);
 		exit(1);
 	}
 	return cfg;

@@ -122,6 +122,15 @@ const struct conf_key dfs_config_table[] = {
 	K_SIZE("mount.max_memory", 16 * MiB, 64 * GiB, "256M",
 	    "memory for the mount's read and write buffers"),
 
+	K_STR("tls.ca", "",
+	    "the cluster CA's certificate (PEM): the only CA trusted"),
+	K_STR("tls.cert", "",
+	    "this program's certificate (PEM), issued by dfs ca"),
+	K_STR("tls.key", "",
+	    "its private key (PEM, mode 0600: a looser one is refused)"),
+	K_STR("tls.crl", "",
+	    "the CA's revocation list (PEM; empty: none)"),
+
 	K_ENUM("log.level", "error|warn|info|debug", "info",
 	    "least severe message logged"),
 	K_BOOL("log.syslog", "false",

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "net.h"
 #include "nn_i.h"
+#include "pki.h"
 #include "xmalloc.h"
 
 #define OPT_PORT_FILE	256
@@ -235,6 +236,8 @@ main(int argc, char **argv)
 			goto bad_config;
 	free(sets);
 	sets = NULL;
+	if (dfs_pki_check_config(cfg, &cause) != 0)	/* tls.key 0600 */
+		goto bad_config;
 	level = debug ? DFS_LOG_DEBUG : (int)dfs_config_int(cfg, "log.level");
 	dfs_log_open("dfs-namenode", level, dfs_config_bool(cfg, "log.syslog"));
 	if (nn_settings(&nn, cfg, &cause) != 0)
