@@ -514,56 +514,73 @@ pki_ssl_error(char *buf, size_t size)
 	return buf;
 }
 
-/* A certificate file is checked before it is believed. */
-int
-dfs_pki_load_cert(const char *path, X509 **out, char **cause)
+/* PEM readers of the one shape pki_load_pem takes. */
+static void *
+pki_read_cert(FILE *f)
+{
+	return PEM_read_X509(f, NULL, NULL, NULL);
+}
+
+static void *
+pki_read_key(FILE *f)
+{
+	return PEM_read_PrivateKey(f, NULL, NULL, NULL);
+}
+
+/*
+ * Check path as kind says, then read one PEM object from it with read
+ * (what names it in messages).  *out: the object, caller frees.
+ */
+static int
+pki_load_pem(const char *path, enum dfs_pki_file kind, const char *what,
+    void *(*read)(FILE *), void **out, char **cause)
 {
 	char	 err[256];
 	FILE	*f;
 	int	 rc;
 
 	*out = NULL;
-	if ((rc = dfs_pki_check_file(path, DFS_PKI_CERT, cause)) != 0)
+	if ((rc = dfs_pki_check_file(path, kind, cause)) != 0)
 		return rc;
 	if ((f = fopen(path, "r")) == NULL) {
 		rc = -errno;
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		return rc;
 	}
-	*out = PEM_read_X509(f, NULL, NULL, NULL);
+	*out = read(f);
 	fclose(f);
 	if (*out == NULL) {
-		xasprintf(cause, "%s: not a certificate (%s)", path,
+		xasprintf(cause, "%s: not a %s (%s)", path, what,
 		    pki_ssl_error(err, sizeof err));
 		return -EINVAL;
 	}
 	return 0;
 }
 
+/* A certificate file is checked before it is believed. */
+int
+dfs_pki_load_cert(const char *path, X509 **out, char **cause)
+{
+	void	*p;
+	int	 rc;
+
+	rc = pki_load_pem(path, DFS_PKI_CERT, "certificate", pki_read_cert,
+	    &p, cause);
+	*out = p;
+	return rc;
+}
+
 /* A key file is refused before it is read if others could read it too. */
 int
 dfs_pki_load_key(const char *path, EVP_PKEY **out, char **cause)
 {
-	char	 err[256];
-	FILE	*f;
+	void	*p;
 	int	 rc;
 
-	*out = NULL;
-	if ((rc = dfs_pki_check_file(path, DFS_PKI_KEY, cause)) != 0)
-		return rc;
-	if ((f = fopen(path, "r")) == NULL) {
-		rc = -errno;
-		xasprintf(cause, "%s: %s", path, strerror(errno));
-		return rc;
-	}
-	*out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	if (*out == NULL) {
-		xasprintf(cause, "%s: not a private key (%s)", path,
-		    pki_ssl_error(err, sizeof err));
-		return -EINVAL;
-	}
-	return 0;
+	rc = pki_load_pem(path, DFS_PKI_KEY, "private key", pki_read_key, &p,
+	    cause);
+	*out = p;
+	return rc;
 }
 
 /* The CA alone is trusted: no system roots, ever. */
