@@ -221,6 +221,7 @@ ok "the namenode hears that node 3 is full (for a 64 KiB block)" \
     wait_until 15 "[ \$(grep -c 'is full' '$C/logs/namenode.log') -gt \
     $full0 ]"
 r0=$(refusals 3)
+o0=$(nn_log_count 'only 2 of 3 data nodes')
 head -c 400000 /dev/urandom >"$T/p1"
 head -c 400000 /dev/urandom >"$T/p2"
 ok "dfs put of 400 KB in 16 KiB blocks with node 3 full" \
@@ -228,8 +229,16 @@ ok "dfs put of 400 KB in 16 KiB blocks with node 3 full" \
 ok "a second one" dfs put -b 16K "$T/p2" /p2
 ok "both read back identical" sh -c \
     "cmp '$T/p1' '$M/p1' && cmp '$T/p2' '$M/p2'"
-ok "the namenode was told that node 3 refused for space" test \
-    "$(nn_log_count 'refused a block for lack of space')" -ge 1
+# Either a writer met node 3's refusal and told the namenode, or the
+# namenode's own figures kept node 3 out of all 50 blocks (which happens
+# when its heartbeat already counted the filler, as under ASan): both
+# spare node 3; the bound on its refusals below is the point.
+told=$(nn_log_count 'refused a block for lack of space')
+skipped=$(($(nn_log_count 'only 2 of 3 data nodes') - o0))
+echo "   namenode told of refusals: $told; blocks placed without node 3: \
+$skipped"
+ok "the namenode was told that node 3 refused, or never offered it a block" \
+    test "$told" -ge 1 -o "$skipped" -ge 50
 sleep 2.5	# re-replication has a go at the 2-replica blocks too
 r1=$(refusals 3)
 echo "   node 3 refused $((r1 - r0)) block(s) for space (50 blocks put)"
