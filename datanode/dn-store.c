@@ -47,7 +47,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "uuid.h"
 #include "xmalloc.h"
 
 #include "dn_i.h"
@@ -77,7 +76,7 @@ struct dn_store {
 	char			*tmp;		/* DIR/tmp */
 	int			 cur_fd;	/* current/, for fsync */
 	int			 lock_fd;
-	char			 uuid[40];
+	char			 uuid[DFS_UUID_LEN + 1];	/* dn-ident.c */
 	char			 cluster[DFS_MAX_CLUSTER_ID + 1];	/* or "" */
 
 	pthread_mutex_t		 lock;		/* guards all below */
@@ -174,20 +173,6 @@ store_del(struct dn_store *st, dfs_block_id id)
 	}
 }
 
-/* fsync a directory by path: 0 or -errno. */
-static int
-store_fsync_dir(const char *path)
-{
-	int	fd, rc = 0;
-
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 /* mkdir that accepts an existing directory. */
 static int
 store_mkdir(const char *path, char **cause)
@@ -198,112 +183,6 @@ store_mkdir(const char *path, char **cause)
 	return -errno;
 }
 
-/* Write DIR/name durably (temp file, fsync, rename, fsync DIR). */
-static int
-store_write_file(struct dn_store *st, const char *name, const char *text,
-    char **cause)
-{
-	char	*path, *tmp;
-	size_t	 n = strlen(text);
-	int	 fd, rc = 0;
-
-	xasprintf(&path, "%s/%s", st->dir, name);
-	xasprintf(&tmp, "%s/%s.tmp", st->dir, name);
-	errno = 0;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text, n) != (ssize_t)n || fsync(fd) != 0 ||
-	    rename(tmp, path) != 0 || store_fsync_dir(st->dir) != 0) {
-		rc = errno != 0 ? -errno : -EIO;
-		xasprintf(cause, "cannot write %s: %s", path, strerror(-rc));
-		unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(tmp);
-	free(path);
-	return rc;
-}
-
-/*
- * Read the first line of DIR/name into buf: 1 when read, 0 when the file
- * does not exist, or -errno with a cause.
- */
-static int
-store_read_line(struct dn_store *st, const char *name, char *buf,
-    size_t size, char **cause)
-{
-	char	*path;
-	ssize_t	 n;
-	int	 fd, rc = 1;
-
-	xasprintf(&path, "%s/%s", st->dir, name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		rc = errno == ENOENT ? 0 : -errno;
-		if (rc < 0)
-			xasprintf(cause, "cannot read %s: %s", path,
-			    strerror(errno));
-		free(path);
-		return rc;
-	}
-	n = read(fd, buf, size - 1);
-	buf[n < 0 ? 0 : n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	close(fd);
-	free(path);
-	return rc;
-}
-
-/* Read DIR/node.uuid, or make a random one. */
-static int
-store_uuid_load(struct dn_store *st, char **cause)
-{
-	char	buf[64];
-	int	rc;
-
-	if ((rc = store_read_line(st, "node.uuid", buf, sizeof buf,
-	    cause)) < 0)
-		return rc;
-	if (rc == 1) {
-		if (!dfs_uuid_ok(buf)) {
-			xasprintf(cause, "%s/node.uuid does not hold a uuid "
-			    "(remove it to give this node a new identity)",
-			    st->dir);
-			return -EINVAL;
-		}
-		memcpy(st->uuid, buf, DFS_UUID_LEN + 1);
-		return 0;
-	}
-	if (dfs_uuid_new(st->uuid) != 0) {
-		xasprintf(cause, "no random bytes for a node uuid");
-		return -EIO;
-	}
-	snprintf(buf, sizeof buf, "%s\n", st->uuid);
-	if ((rc = store_write_file(st, "node.uuid", buf, cause)) != 0)
-		return rc;
-	log_info("new node identity %s in %s/node.uuid", st->uuid, st->dir);
-	return 0;
-}
-
-/* Read DIR/cluster.id, if this node has joined a cluster yet. */
-static int
-store_cluster_load(struct dn_store *st, char **cause)
-{
-	char	buf[DFS_MAX_CLUSTER_ID + 2];
-	int	rc;
-
-	if ((rc = store_read_line(st, "cluster.id", buf, sizeof buf,
-	    cause)) <= 0)
-		return rc;
-	if (!dfs_uuid_ok(buf)) {
-		xasprintf(cause, "%s/cluster.id does not hold a cluster id; "
-		    "put the right one back (dfs-namenode logs its own at "
-		    "start-up)", st->dir);
-		return -EINVAL;
-	}
-	memcpy(st->cluster, buf, DFS_UUID_LEN + 1);
-	return 0;
-}
-
 /* The cluster this node has joined, or "".  Borrowed. */
 const char *
 dn_store_cluster(struct dn_store *st)
@@ -312,27 +191,18 @@ dn_store_cluster(struct dn_store *st)
 }
 
 /*
- * Join cluster id for good: recorded durably before the node takes a
+ * Join cluster id for good (dn_ident_join) before the node takes a
  * single command from its namenode.  Called by the namenode link's one
  * thread only.
  */
 int
 dn_store_join(struct dn_store *st, const char *id, char **cause)
 {
-	char	buf[DFS_MAX_CLUSTER_ID + 2];
 	int	rc;
 
-	if (!dfs_uuid_ok(id)) {
-		xasprintf(cause, "the namenode's cluster id '%.64s' is not a "
-		    "uuid", id);
-		return -EPROTO;
-	}
-	snprintf(buf, sizeof buf, "%s\n", id);
-	if ((rc = store_write_file(st, "cluster.id", buf, cause)) != 0)
-		return rc;
-	memcpy(st->cluster, id, DFS_UUID_LEN + 1);
-	log_info("joined cluster %s (recorded in %s/cluster.id)", id, st->dir);
-	return 0;
+	if ((rc = dn_ident_join(st->dir, id, cause)) == 0)
+		memcpy(st->cluster, id, DFS_UUID_LEN + 1);
+	return rc;
 }
 
 /* Remove everything under tmp/: writes a previous run never finished. */
@@ -500,8 +370,7 @@ dn_store_open(const char *dir, struct dn_store **stp, char **cause)
 		    strerror(errno));
 		goto fail;
 	}
-	if ((rc = store_uuid_load(st, cause)) != 0 ||
-	    (rc = store_cluster_load(st, cause)) != 0)
+	if ((rc = dn_ident_load(st->dir, st->uuid, st->cluster, cause)) != 0)
 		goto fail;
 	store_clean_tmp(st);
 	if ((rc = store_scan(st, cause)) != 0)

@@ -3,6 +3,7 @@
  *
  * The daemon is these parts around one struct dn:
  *   dn-store.c      the data directory and the block table in memory;
+ *   dn-ident.c      the node's identity files (node.uuid, cluster.id);
  *   dn-blkfile.c    one replica's files: block bytes and checksum sidecar,
  *                   written durably, read back verified;
  *   dn-server.c     the listener, one thread per connection, the table
@@ -30,6 +31,7 @@
 #include "clock.h"
 #include "proto.h"
 #include "token.h"
+#include "uuid.h"
 #include "wire.h"
 
 #define DN_PROG			"dfs-datanode"
@@ -115,6 +117,11 @@ int	dn_store_resume(struct dn_store *, dfs_block_id, uint64_t old_gen,
 void	dn_store_sweep(struct dn_store *);
 int	dn_store_open_replica(struct dn_store *, dfs_block_id, uint64_t gen,
 	    struct dn_rfile **, char **cause);
+
+/* dn-ident.c: node.uuid and cluster.id */
+int	dn_ident_load(const char *dir, char uuid[DFS_UUID_LEN + 1],
+	    char cluster[DFS_MAX_CLUSTER_ID + 1], char **cause);
+int	dn_ident_join(const char *dir, const char *id, char **cause);
 
 /* dn-blkfile.c: the two files of one replica */
 bool	dn_blkfile_chunk_ok(uint32_t chunk_size);
