@@ -35,7 +35,7 @@
 struct nn_conn {
 	struct nn	*nn;
 	int		 fd;
-	int		 roles;	/* NN_ROLE_*: what the peer may act as */
+	struct nn_peer	 peer;
 };
 
 static int	nn_server_hello(struct nn_req *);
@@ -253,10 +253,24 @@ nn_server_permitted(uint16_t type, int roles, int *flags)
 	return 0;
 }
 
-/* Serve one request from a peer holding roles (NN_ROLE_*); a non-zero
- * return closes the connection. */
+/*
+ * A peer as every connection starts today: no authenticated identity, so
+ * every role, and namespace requests act as the superuser (what they did
+ * before there were credentials).  addr may be NULL.
+ */
+void
+nn_server_peer_init(struct nn_peer *p, const char *addr)
+{
+	memset(p, 0, sizeof *p);
+	p->roles = NN_ROLES_UNAUTHENTICATED;
+	p->id.role = DFS_ROLE_NONE;
+	p->cred.super = true;
+	snprintf(p->addr, sizeof p->addr, "%s", addr != NULL ? addr : "?");
+}
+
+/* Serve one request from peer; a non-zero return closes the connection. */
 int
-nn_server_dispatch(struct nn *nn, int fd, int roles,
+nn_server_dispatch(struct nn *nn, int fd, struct nn_peer *peer,
     const struct dfs_frame_hdr *h, const struct dfs_wbuf *in,
     struct dfs_wbuf *out)
 {
@@ -265,11 +279,12 @@ nn_server_dispatch(struct nn *nn, int fd, int roles,
 
 	memset(&req, 0, sizeof req);
 	req.nn = nn;
+	req.peer = peer;
 	req.type = h->type;
 	req.req_id = h->req_id;
 	req.out = out;
 	dfs_rbuf_init(&req.in, in->data, h->len);
-	rc = nn_server_permitted(h->type, roles, &req.flags);
+	rc = nn_server_permitted(h->type, peer->roles, &req.flags);
 	if (rc == -ENOSYS)
 		nn_server_fail(&req, rc, "unknown message type %u", h->type);
 	else if (rc == -EACCES) {
@@ -339,7 +354,7 @@ nn_server_conn(void *arg)
 			break;
 		}
 		free(cause);
-		if (nn_server_dispatch(nn, c->fd, c->roles, &h, &in, &out) != 0)
+		if (nn_server_dispatch(nn, c->fd, &c->peer, &h, &in, &out) != 0)
 			break;
 		/* Do not keep a 4 MiB buffer for an idle connection. */
 		if (in.cap > (1U << 20)) {
@@ -399,7 +414,7 @@ nn_server_accept(void *arg)
 		c = xmalloc(sizeof *c);
 		c->nn = nn;
 		c->fd = fd;
-		c->roles = NN_ROLES_UNAUTHENTICATED;
+		nn_server_peer_init(&c->peer, NULL);
 		if (pthread_create(&t, &attr, nn_server_conn, c) != 0) {
 			log_warn("cannot start a connection thread");
 			close(fd);

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "clock.h"
+#include "pki.h"
 #include "proto.h"
 #include "token.h"
 #include "wire.h"
@@ -140,9 +141,36 @@ struct nn {
 #define NN_ROLE_DATANODE	0x2
 #define NN_ROLES_UNAUTHENTICATED (NN_ROLE_CLIENT | NN_ROLE_DATANODE)
 
+/*
+ * Whom namespace requests act as: the uid, gid and supplementary groups
+ * POSIX permissions are checked against.  super: the superuser, whom no
+ * permission check refuses (uid 0 does not by itself make one).
+ */
+struct nn_cred {
+	uint32_t	uid;
+	uint32_t	gid;
+	uint32_t	ngroups;
+	uint32_t	groups[DFS_PKI_MAX_GROUPS];
+	bool		super;
+};
+
+/*
+ * The peer at the other end of a connection, for as long as it lasts:
+ * what it may act as (roles), its authenticated identity (id; role
+ * DFS_ROLE_NONE until connections are authenticated) and the credential
+ * its namespace requests are checked against.
+ */
+struct nn_peer {
+	int			roles;	/* NN_ROLE_* */
+	struct dfs_identity	id;
+	struct nn_cred		cred;
+	char			addr[64];	/* "host:port", for logs */
+};
+
 /* A request being served by a connection thread. */
 struct nn_req {
 	struct nn	*nn;
+	struct nn_peer	*peer;		/* whose request; never NULL */
 	uint16_t	 type;
 	uint64_t	 req_id;
 	struct dfs_rbuf	 in;
@@ -161,7 +189,8 @@ struct dfs_wbuf *nn_server_reply(struct nn_req *, uint16_t type);
 int	 nn_server_decoded(struct nn_req *);
 int	 nn_server_enter(struct nn_req *);
 int	 nn_server_permitted(uint16_t type, int roles, int *flags);
-int	 nn_server_dispatch(struct nn *, int fd, int roles,
+void	 nn_server_peer_init(struct nn_peer *, const char *addr);
+int	 nn_server_dispatch(struct nn *, int fd, struct nn_peer *,
 	     const struct dfs_frame_hdr *, const struct dfs_wbuf *in,
 	     struct dfs_wbuf *out);
 int	 nn_server_fail(struct nn_req *, int err, const char *fmt, ...)

@@ -119,8 +119,11 @@ dispatch(struct nn *nn, int roles, uint16_t type, const void *payload,
 	struct dfs_wbuf		 in, out, reply;
 	struct dfs_rbuf		 r;
 	char			*cause = NULL;
+	struct nn_peer		 peer;
 	int			 sv[2];
 
+	nn_server_peer_init(&peer, "test");
+	peer.roles = roles;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	dfs_wbuf_init(&in);
 	dfs_wbuf_init(&out);
@@ -132,7 +135,7 @@ dispatch(struct nn *nn, int roles, uint16_t type, const void *payload,
 	h.type = type;
 	h.req_id = 42;
 	h.len = (uint32_t)len;
-	assert_int_equal(nn_server_dispatch(nn, sv[0], roles, &h, &in, &out),
+	assert_int_equal(nn_server_dispatch(nn, sv[0], &peer, &h, &in, &out),
 	    0);
 	assert_int_equal(dfs_net_recv_frame(sv[1], &rh, &reply, 5000,
 	    &cause), 0);
