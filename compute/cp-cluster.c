@@ -538,11 +538,23 @@ cp_wait_live(struct cp_cluster *cl, int n, int seconds)
 {
 	struct dfs_client	*c = NULL;
 	struct live_args	 a = { 0 };
+	struct dfs_config	*cc = dfs_config_create();
+	struct dfs_tls		*tls = NULL;
+	char			*path = cp_path(cl, "%s", "client.conf");
 	char			*cause = NULL;
 	int			 rc = -1;
 
-	if (dfs_client_create(cl->nn.addr, 2000, &c, &cause) != 0)
+	/* As the cluster's client (client.conf has its certificate). */
+	rc = dfs_config_load(cc, path, &cause) != 0 ||
+	    dfs_tls_open(cc, &tls, &cause) != 0 ||
+	    dfs_client_create(cl->nn.addr, tls, 2000, &c, &cause) != 0 ? -1 : 0;
+	dfs_config_free(cc);
+	free(path);
+	if (rc != 0) {
+		fprintf(stderr, "dfs cluster: %s\n", cause);
 		goto out;
+	}
+	rc = -1;
 	for (int i = 0; i < seconds * 10; i++) {
 		free(cause);
 		cause = NULL;

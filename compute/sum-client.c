@@ -229,12 +229,13 @@ run_conn_open(struct run_worker *w, const char *addr, struct dfs_conn **cp,
 	struct dfs_conn		*conn;
 	struct dfs_wbuf		*out;
 	struct dfs_rbuf		 r;
-	int			 fd, rc;
+	struct dfs_sock		*s;
+	int			 rc;
 
-	if ((rc = dfs_net_connect(addr, run->o->timeout_ms, &fd, cause)) != 0)
+	if ((rc = dfs_sock_tcp(addr, run->o->timeout_ms, &s, cause)) != 0)
 		return rc;
 	conn = xcalloc(1, sizeof *conn);
-	conn->fd = fd;
+	conn->s = s;
 	conn->timeout_ms = run->o->timeout_ms;
 	conn->next_id = 1;
 	conn->peer = xstrdup(addr);
@@ -243,12 +244,16 @@ run_conn_open(struct run_worker *w, const char *addr, struct dfs_conn **cp,
 	pthread_mutex_lock(&run->lock);
 	w->conn = conn;
 	if (run->finished)
-		shutdown(fd, SHUT_RDWR);
+		dfs_sock_shutdown(s);
 	pthread_mutex_unlock(&run->lock);
-	out = dfs_conn_begin(conn, DFS_MSG_HELLO);
-	dfs_put_u16(out, DFS_WIRE_VERSION);
-	dfs_put_str(out, "dfs-sum " PACKAGE_VERSION);
-	if ((rc = dfs_conn_call(conn, DFS_MSG_HELLO, &r, cause)) != 0) {
+	if ((rc = dfs_sock_start_tls(s, dfs_client_tls(run->c),
+	    DFS_ROLE_DATANODE, run->o->timeout_ms, cause)) == 0) {
+		out = dfs_conn_begin(conn, DFS_MSG_HELLO);
+		dfs_put_u16(out, DFS_WIRE_VERSION);
+		dfs_put_str(out, "dfs-sum " PACKAGE_VERSION);
+		rc = dfs_conn_call(conn, DFS_MSG_HELLO, &r, cause);
+	}
+	if (rc != 0) {
 		pthread_mutex_lock(&run->lock);
 		w->conn = NULL;
 		pthread_mutex_unlock(&run->lock);
@@ -828,7 +833,7 @@ run_execute(struct run *run, char **cause)
 	/* Requests still out (hedged, or the file failed) are cut short. */
 	for (size_t i = 0; i < nw; i++)
 		if (ws[i].conn != NULL)
-			shutdown(ws[i].conn->fd, SHUT_RDWR);
+			dfs_sock_shutdown(ws[i].conn->s);
 	pthread_cond_broadcast(&run->cond);
 	pthread_mutex_unlock(&run->lock);
 	for (size_t i = 0; i < nw; i++) {

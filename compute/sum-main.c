@@ -288,8 +288,12 @@ main(int argc, char **argv)
 		/* A path inside a dfs-mount mount point: ask its cluster. */
 		char *mnn = NULL, *mpath = NULL;
 		struct dfs_client *mclient = NULL;
+		struct dfs_tls *mtls = NULL;
+		/* Its cluster, with this user's certificate (from cfg). */
 		if (sum_mount_resolve(argv[i], &mnn, &mpath) == 1 &&
-		    dfs_client_create(mnn, o.timeout_ms, &mclient, &cause) != 0) {
+		    (dfs_tls_open(cfg, &mtls, &cause) != 0 ||
+		    dfs_client_create(mnn, mtls, o.timeout_ms, &mclient,
+		    &cause) != 0)) {
 			fprintf(stderr, "dfs-sum: %s: %s\n", argv[i], cause);
 			free(cause);
 			cause = NULL;

@@ -71,6 +71,7 @@ struct dn_local {
 struct local_conn {
 	struct dn_local	*l;
 	int		 fd;
+	struct dfs_sock	*s;		/* fd, for the shared handlers */
 	int		 slot;
 	char		 peer[64];	/* "pid P uid U", for logs */
 };
@@ -119,7 +120,7 @@ local_send_fds(int fd, const struct dfs_wbuf *b, const int *fds, int nfds)
 	if (n < 0)
 		return -errno;
 	if ((size_t)n < b->len)
-		return dfs_net_write_all(fd, b->data + n, b->len - n, 5000);
+		return dfs_net_write_fd(fd, b->data + n, b->len - n, 5000);
 	return 0;
 }
 
@@ -221,7 +222,7 @@ dn_local_op_open(struct dn_req *req, char **cause)
 	dfs_put_u32(req->out, b.chunk_size);
 	dfs_put_u32(req->out, 2);
 	dfs_frame_end(req->out);
-	if ((rc = local_send_fds(req->fd, req->out, fds, 2)) != 0)
+	if ((rc = local_send_fds(dfs_sock_fd(req->s), req->out, fds, 2)) != 0)
 		req->hangup = true;
 	close(fds[0]);
 	close(fds[1]);
@@ -244,24 +245,24 @@ local_recv(struct local_conn *c, struct dfs_frame_hdr *h, uint8_t *pl)
 	int	 rc;
 
 	memset(h, 0, sizeof *h);
-	if ((rc = dfs_net_read_all(c->fd, hdr, sizeof hdr,
+	if ((rc = dfs_net_read_fd(c->fd, hdr, sizeof hdr,
 	    DN_LOCAL_IDLE_MS)) != 0)
 		return rc;
 	if ((rc = dfs_frame_hdr_decode(hdr, sizeof hdr, h, &cause)) != 0) {
 		log_warn("local socket, %s: %s", c->peer, cause);
-		dfs_net_send_error(c->fd, h->req_id, rc, "%s", cause);
+		dfs_net_send_error(c->s, h->req_id, rc, "%s", cause);
 		free(cause);
 		return rc;
 	}
 	if (h->len > DN_LOCAL_MAX_REQ) {
 		log_warn("local socket, %s: a %u-byte request refused", c->peer,
 		    h->len);
-		dfs_net_send_error(c->fd, h->req_id, -EMSGSIZE, "a %u-byte "
+		dfs_net_send_error(c->s, h->req_id, -EMSGSIZE, "a %u-byte "
 		    "request is too large for the local socket (at most %d)",
 		    h->len, DN_LOCAL_MAX_REQ);
 		return -EMSGSIZE;
 	}
-	if ((rc = dfs_net_read_all(c->fd, pl, h->len, 5000)) != 0)
+	if ((rc = dfs_net_read_fd(c->fd, pl, h->len, 5000)) != 0)
 		return rc == -ENOTCONN ? -ECONNRESET : rc;
 	return 0;
 }
@@ -279,10 +280,11 @@ local_conn_main(void *arg)
 	int			 rc;
 
 	dfs_wbuf_init(&out);
+	c->s = dfs_sock_plain(c->fd);	/* the kernel vouches for the peer */
 	while ((rc = local_recv(c, &h, pl)) == 0) {
 		memset(&req, 0, sizeof req);
 		req.dn = l->dn;
-		req.fd = c->fd;
+		req.s = c->s;
 		req.peer = c->peer;
 		req.h = &h;
 		req.pl = pl;
@@ -298,7 +300,7 @@ local_conn_main(void *arg)
 	l->nconns--;
 	pthread_cond_broadcast(&l->cond);
 	pthread_mutex_unlock(&l->lock);
-	close(c->fd);
+	dfs_sock_close(c->s);
 	free(c);
 	return NULL;
 }
@@ -326,9 +328,10 @@ local_take(struct dn_local *l, int fd)
 	if (slot < 0) {
 		log_warn("refusing a local connection: %d already open",
 		    DN_LOCAL_MAX_CONNS);
-		dfs_net_send_error(fd, 0, -EBUSY, "data node busy: %d local "
+		struct dfs_sock *ls = dfs_sock_plain(fd);
+		dfs_net_send_error(ls, 0, -EBUSY, "data node busy: %d local "
 		    "connections open; try again later", DN_LOCAL_MAX_CONNS);
-		close(fd);
+		dfs_sock_close(ls);
 		return;
 	}
 	/* A reply with descriptors goes out in one blocking sendmsg. */

@@ -532,7 +532,7 @@ static void
 nn_set_link(struct dn_nn *nn, struct dfs_conn *c)
 {
 	pthread_mutex_lock(&nn->lock);
-	nn->link_fd = c != NULL ? c->fd : -1;
+	nn->link_fd = c != NULL ? dfs_sock_fd(c->s) : -1;
 	pthread_mutex_unlock(&nn->lock);
 }
 
@@ -566,6 +566,21 @@ nn_log_change(char **said, const char *cause)
 	*said = xstrdup(cause);
 }
 
+/* Take a new revocation list when it changed: this node's server checks
+ * its peers against it (dn-server.c).  Once a heartbeat is often enough. */
+static void
+nn_reload_tls(struct dn_nn *nn)
+{
+	char	*cause = NULL;
+	bool	 changed;
+
+	if (dfs_tls_reload(nn->dn->tls, &changed, &cause) != 0) {
+		log_warn("keeping the revocation list: %s", cause);
+		free(cause);
+	} else if (changed)
+		log_info("revocation list reloaded");
+}
+
 /* The link thread. */
 static void *
 nn_main(void *arg)
@@ -581,8 +596,8 @@ nn_main(void *arg)
 
 	while (!nn_stopping(nn)) {
 		if (c == NULL) {
-			rc = dfs_conn_open(nn->addr, nn->dn->timeout_ms, &c,
-			    &cause);
+			rc = dfs_conn_open(nn->dn->tls, nn->addr,
+			    DFS_ROLE_NAMENODE, nn->dn->timeout_ms, &c, &cause);
 			if (rc != 0) {
 				nn_log_change(&said, cause);
 				goto retry;
@@ -631,6 +646,7 @@ nn_main(void *arg)
 			answered = false;
 			goto failed;
 		}
+		nn_reload_tls(nn);
 		wait = (next_hb < next_report ? next_hb : next_report) -
 		    dfs_now_ms();
 		if (wait > 0)
@@ -721,8 +737,8 @@ dn_nn_received(struct dn_nn *nn, dfs_block_id block, uint64_t gen,
 		pthread_mutex_unlock(&nn->lock);
 		if (!registered)
 			break;
-		if (!pooled && (rc = dfs_conn_open(nn->addr,
-		    nn->dn->timeout_ms, &c, &cause)) != 0)
+		if (!pooled && (rc = dfs_conn_open(nn->dn->tls, nn->addr,
+		    DFS_ROLE_NAMENODE, nn->dn->timeout_ms, &c, &cause)) != 0)
 			break;
 		nn_note_request(c, node, &n);
 		rc = nn_call(c, DFS_MSG_OK, &r, &answered, &cause);

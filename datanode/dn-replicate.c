@@ -60,7 +60,7 @@ dn_replicate_active(void)
 
 /* Read the reply to our WRITE: 0 for OK, else an error with *cause. */
 static int
-repl_open_reply(int fd, const struct dfs_lblock *lb, struct dfs_wbuf *in,
+repl_open_reply(struct dfs_sock *s, const struct dfs_lblock *lb, struct dfs_wbuf *in,
     int timeout_ms, char **cause)
 {
 	struct dfs_frame_hdr	h;
@@ -68,7 +68,7 @@ repl_open_reply(int fd, const struct dfs_lblock *lb, struct dfs_wbuf *in,
 	char			*why = NULL, *msg;
 	int			 rc;
 
-	if ((rc = dfs_net_recv_frame(fd, &h, in, timeout_ms, &why)) != 0) {
+	if ((rc = dfs_net_recv_frame(s, &h, in, timeout_ms, &why)) != 0) {
 		xasprintf(cause, "%s: %s", lb->locs[0].addr, why != NULL ? why :
 		    "connection closed");
 		free(why);
@@ -94,8 +94,8 @@ repl_open_reply(int fd, const struct dfs_lblock *lb, struct dfs_wbuf *in,
 
 /* Read the ack of packet seqno: 0 when every target has it. */
 static int
-repl_ack(int fd, const struct dfs_lblock *lb, struct dfs_wbuf *in,
-    uint64_t seqno, int timeout_ms, char **cause)
+repl_ack(struct dfs_sock *conn, const struct dfs_lblock *lb,
+    struct dfs_wbuf *in, uint64_t seqno, int timeout_ms, char **cause)
 {
 	struct dfs_frame_hdr	h;
 	struct dfs_rbuf		r;
@@ -105,7 +105,7 @@ repl_ack(int fd, const struct dfs_lblock *lb, struct dfs_wbuf *in,
 	char			*why = NULL, *msg;
 	int			 rc;
 
-	if ((rc = dfs_net_recv_frame(fd, &h, in, timeout_ms, &why)) != 0) {
+	if ((rc = dfs_net_recv_frame(conn, &h, in, timeout_ms, &why)) != 0) {
 		xasprintf(cause, "%s: %s", lb->locs[0].addr, why != NULL ? why :
 		    "connection closed");
 		free(why);
@@ -145,7 +145,8 @@ repl_run(struct dn *dn, const struct dfs_lblock *lb, char **cause)
 	uint32_t		 nch;
 	size_t			 crc_off, data_off;
 	bool			 last;
-	int			 fd = -1, rc, T = dn->timeout_ms;
+	struct dfs_sock		*s = NULL;
+	int			 rc, T = dn->timeout_ms;
 
 	dfs_wbuf_init(&out);
 	dfs_wbuf_init(&in);
@@ -153,7 +154,8 @@ repl_run(struct dn *dn, const struct dfs_lblock *lb, char **cause)
 	    cause)) != 0)
 		goto out;
 	b = dn_rfile_block(rf);
-	if ((rc = dfs_net_connect(lb->locs[0].addr, T, &fd, cause)) != 0)
+	if ((rc = dfs_sock_connect(dn->tls, lb->locs[0].addr,
+	    DFS_ROLE_DATANODE, T, &s, cause)) != 0)
 		goto out;
 	dfs_frame_begin(&out, DFS_DX_WRITE, 1);
 	dfs_proto_put_token(&out, &lb->token);
@@ -165,11 +167,11 @@ repl_run(struct dn *dn, const struct dfs_lblock *lb, char **cause)
 		dfs_put_str(&out, lb->locs[i].addr);
 	dfs_put_u32(&out, 1);	/* depth: not a writer's first node */
 	dfs_frame_end(&out);
-	if ((rc = dfs_net_send(fd, &out, T)) != 0) {
+	if ((rc = dfs_net_send(s, &out, T)) != 0) {
 		xasprintf(cause, "%s: %s", lb->locs[0].addr, strerror(-rc));
 		goto out;
 	}
-	if ((rc = repl_open_reply(fd, lb, &in, T * (int)lb->nlocs,
+	if ((rc = repl_open_reply(s, lb, &in, T * (int)lb->nlocs,
 	    cause)) != 0)
 		goto out;
 	maxd = (DFS_MAX_PACKET / b->chunk_size) * b->chunk_size;
@@ -196,7 +198,7 @@ repl_run(struct dn *dn, const struct dfs_lblock *lb, char **cause)
 				    *cause);
 			goto out;
 		}
-		if ((rc = dfs_net_send(fd, &out, T)) != 0) {
+		if ((rc = dfs_net_send(s, &out, T)) != 0) {
 			xasprintf(cause, "%s: %s", lb->locs[0].addr,
 			    strerror(-rc));
 			goto out;
@@ -204,15 +206,14 @@ repl_run(struct dn *dn, const struct dfs_lblock *lb, char **cause)
 		seq++;
 		pos += n;
 		while (seq - acked > REPL_WINDOW || (last && acked < seq)) {
-			if ((rc = repl_ack(fd, lb, &in, acked, last &&
+			if ((rc = repl_ack(s, lb, &in, acked, last &&
 			    acked + 1 == seq ? 2 * T : T, cause)) != 0)
 				goto out;
 			acked++;
 		}
 	} while (!last);
 out:
-	if (fd >= 0)
-		close(fd);
+	dfs_sock_close(s);
 	dn_rfile_free(rf);
 	dfs_wbuf_release(&out);
 	dfs_wbuf_release(&in);

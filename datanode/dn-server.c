@@ -68,7 +68,8 @@ struct dn_server {
 /* One client connection, owned by its thread. */
 struct server_conn {
 	struct dn	*dn;
-	int		 fd;
+	int		 fd;		/* until the handshake */
+	struct dfs_sock	*s;		/* after it */
 	int		 slot;
 	char		 peer[80];
 	struct dfs_wbuf	 in;		/* a received frame, header first */
@@ -83,8 +84,8 @@ struct server_conn {
  * it goes, or a transport error.
  */
 int
-dn_recv_frame(int fd, struct dfs_frame_hdr *h, struct dfs_wbuf *buf,
-    int timeout_ms, char **cause)
+dn_recv_frame(struct dfs_sock *s, struct dfs_frame_hdr *h,
+    struct dfs_wbuf *buf, int timeout_ms, char **cause)
 {
 	uint8_t	 hdr[DFS_WIRE_HDR_LEN];
 	uint8_t	*p;
@@ -92,7 +93,7 @@ dn_recv_frame(int fd, struct dfs_frame_hdr *h, struct dfs_wbuf *buf,
 
 	dfs_wbuf_reset(buf);
 	memset(h, 0, sizeof *h);
-	if ((rc = dfs_net_read_all(fd, hdr, sizeof hdr, timeout_ms)) != 0) {
+	if ((rc = dfs_net_read_all(s, hdr, sizeof hdr, timeout_ms)) != 0) {
 		if (cause != NULL && rc != -ENOTCONN)
 			xasprintf(cause, "receiving a frame: %s",
 			    strerror(-rc));
@@ -102,7 +103,7 @@ dn_recv_frame(int fd, struct dfs_frame_hdr *h, struct dfs_wbuf *buf,
 		return rc;
 	p = dfs_wbuf_reserve(buf, DFS_WIRE_HDR_LEN + h->len);
 	memcpy(p, hdr, sizeof hdr);
-	if ((rc = dfs_net_read_all(fd, p + DFS_WIRE_HDR_LEN, h->len,
+	if ((rc = dfs_net_read_all(s, p + DFS_WIRE_HDR_LEN, h->len,
 	    timeout_ms)) != 0) {
 		if (rc == -ENOTCONN)
 			rc = -ECONNRESET;
@@ -389,7 +390,7 @@ dn_server_send(struct dn_req *req)
 {
 	int	rc;
 
-	if ((rc = dfs_net_send(req->fd, req->out, req->dn->timeout_ms)) != 0)
+	if ((rc = dfs_net_send(req->s, req->out, req->dn->timeout_ms)) != 0)
 		req->hangup = true;
 	return rc;
 }
@@ -410,7 +411,7 @@ server_refuse(struct dn_req *req, int flags, int err, const char *cause)
 	if (flags & DN_PIPELINE)
 		dfs_put_u32(req->out, req->failed);
 	dfs_frame_end(req->out);
-	return dfs_net_send(req->fd, req->out, DN_ERROR_SEND_MS);
+	return dfs_net_send(req->s, req->out, DN_ERROR_SEND_MS);
 }
 
 /*
@@ -484,25 +485,41 @@ server_conn_main(void *arg)
 	char			*cause = NULL;
 	int			 rc;
 
+	rc = dfs_sock_accept(c->dn->tls, c->fd, DFS_TLS_HANDSHAKE_MS, &c->s,
+	    &cause);
+	if (rc != 0) {
+		log_info("refused a connection: %s", cause);
+		free(cause);
+		goto out;
+	}
 	for (;;) {
-		rc = dn_recv_frame(c->fd, &h, &c->in, DN_IDLE_MS, &cause);
+		rc = dn_recv_frame(c->s, &h, &c->in, DN_IDLE_MS, &cause);
 		if (rc == -EPROTONOSUPPORT) {
 			log_warn("%s: %s", c->peer, cause);
-			dfs_net_send_error(c->fd, h.req_id, rc, "protocol "
+			dfs_net_send_error(c->s, h.req_id, rc, "protocol "
 			    "version %u not supported (this is %u)", h.version,
 			    DFS_WIRE_VERSION);
 		} else if (rc == -EPROTO || rc == -EMSGSIZE) {
 			log_warn("%s: %s", c->peer, cause);
-			dfs_net_send_error(c->fd, h.req_id, rc, "%s", cause);
+			dfs_net_send_error(c->s, h.req_id, rc, "%s", cause);
 		} else if (rc != 0 && rc != -ENOTCONN)
 			log_debug("%s: %s", c->peer, cause);
 		free(cause);
 		cause = NULL;
 		if (rc != 0)
 			break;
+		if (dfs_sock_recheck(c->s, c->dn->tls, &cause) != 0) {
+			log_warn("closing the connection of %s (%s): %s",
+			    c->peer, dfs_sock_peer(c->s)->name, cause);
+			dfs_net_send_error(c->s, h.req_id, -EACCES, "%s",
+			    cause);
+			free(cause);
+			cause = NULL;
+			break;
+		}
 		memset(&req, 0, sizeof req);
 		req.dn = c->dn;
-		req.fd = c->fd;
+		req.s = c->s;
 		req.peer = c->peer;
 		req.h = &h;
 		req.pl = c->in.data + DFS_WIRE_HDR_LEN;
@@ -513,39 +530,17 @@ server_conn_main(void *arg)
 	}
 	if (rc != -ENOTCONN)
 		dn_close_graceful(c->fd);
+out:
 	pthread_mutex_lock(&s->lock);
 	s->conns[c->slot] = -1;
 	s->nconns--;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
-	close(c->fd);
+	dfs_sock_close(c->s);	/* (the handshake closed fd if it failed) */
 	dfs_wbuf_release(&c->in);
 	dfs_wbuf_release(&c->out);
 	free(c);
 	return NULL;
-}
-
-/* "ip:port" of a socket's peer, for logs. */
-static void
-server_peer_name(int fd, char *buf, size_t size)
-{
-	struct sockaddr_storage	ss;
-	socklen_t		len = sizeof ss;
-	char			host[INET6_ADDRSTRLEN] = "?";
-	int			port = 0;
-
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
-			port = ntohs(sin->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
-			port = ntohs(s6->sin6_port);
-		}
-	}
-	snprintf(buf, size, "%s:%d", host, port);
 }
 
 /* Hand an accepted socket to a new thread, or refuse it when full. */
@@ -571,8 +566,6 @@ server_take(struct dn_server *s, int fd)
 	if (slot < 0) {
 		log_warn("refusing a connection: %d already open",
 		    DN_MAX_CONNS);
-		dfs_net_send_error(fd, 0, -EBUSY, "data node busy: %d "
-		    "connections open; try again later", DN_MAX_CONNS);
 		close(fd);
 		return;
 	}
@@ -580,7 +573,7 @@ server_take(struct dn_server *s, int fd)
 	c->dn = s->dn;
 	c->fd = fd;
 	c->slot = slot;
-	server_peer_name(fd, c->peer, sizeof c->peer);
+	dfs_net_peer_addr(fd, c->peer, sizeof c->peer);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, server_conn_main, c) != 0) {

@@ -73,7 +73,7 @@ struct write_ent {
 
 struct write_xfer {
 	struct dn	*dn;
-	int		 up_fd;
+	struct dfs_sock	*up;
 	const char	*peer;
 	dfs_block_id	 block;
 	uint64_t	 gen;
@@ -86,7 +86,7 @@ struct write_xfer {
 	bool		 local_err;	/* the failure is this node's */
 	bool		 committed;	/* the replica is in current/ */
 	struct dn_blkw	*wf;
-	int		 down_fd;	/* -1: the last node of the pipeline */
+	struct dfs_sock	*down;		/* NULL: the last node of the pipeline */
 	char		 down_addr[256];
 	int		 down_err;	/* why a forward failed */
 
@@ -165,7 +165,7 @@ write_ack(struct write_xfer *x, struct dfs_wbuf *b, const struct write_ent *e,
 	dfs_put_u32(b, failed);
 	dfs_put_str(b, msg);
 	dfs_frame_end(b);
-	return dfs_net_send(x->up_fd, b, x->dn->timeout_ms);
+	return dfs_net_send(x->up, b, x->dn->timeout_ms);
 }
 
 /*
@@ -186,7 +186,7 @@ write_down_ack(struct write_xfer *x, struct dfs_wbuf *in,
 	/* The last ack waits for the node's fsync and its RECEIVED call. */
 	if (e->last)
 		timeout *= 2;
-	if ((rc = dfs_net_recv_frame(x->down_fd, &h, in, timeout, why)) != 0) {
+	if ((rc = dfs_net_recv_frame(x->down, &h, in, timeout, why)) != 0) {
 		if (rc == -ENOTCONN) {
 			rc = -ECONNRESET;
 			*why = xstrdup("connection closed");
@@ -264,7 +264,7 @@ write_responder(void *arg)
 			free(e.msg);
 			break;
 		}
-		if (x->down_fd >= 0) {
+		if (x->down != NULL) {
 			dmsg = why = NULL;
 			if (e.status == WRITE_DOWN_LOST) {
 				rc = x->down_err;
@@ -317,7 +317,6 @@ write_responder(void *arg)
 static int
 write_wait_input(struct write_xfer *x)
 {
-	struct pollfd	pfd = { .fd = x->up_fd, .events = POLLIN };
 	int64_t		deadline = dfs_now_ms() + DN_IDLE_MS;
 	bool		failed;
 
@@ -327,7 +326,7 @@ write_wait_input(struct write_xfer *x)
 		pthread_mutex_unlock(&x->lock);
 		if (failed)
 			return -ECANCELED;
-		if (poll(&pfd, 1, 250) > 0)
+		if (dfs_sock_wait_readable(x->up, 250) > 0)
 			return 0;
 		if (dfs_now_ms() > deadline)
 			return -ETIMEDOUT;
@@ -354,9 +353,9 @@ write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
 	dfs_wbuf_init(&b);
 	*failed = 1;
 	memcpy(x->down_addr, down[0], sizeof x->down_addr);
-	if ((rc = dfs_net_connect(down[0], x->dn->timeout_ms, &x->down_fd,
-	    &why)) != 0) {
-		x->down_fd = -1;
+	if ((rc = dfs_sock_connect(x->dn->tls, down[0], DFS_ROLE_DATANODE,
+	    x->dn->timeout_ms, &x->down, &why)) != 0) {
+		x->down = NULL;
 		rc = -EHOSTUNREACH;
 		xasprintf(cause, "cannot reach pipeline node %s: %s", down[0],
 		    why);
@@ -378,8 +377,8 @@ write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
 		dfs_put_str(&b, down[i]);
 	dfs_put_u32(&b, x->depth + 1);
 	dfs_frame_end(&b);
-	if ((rc = dfs_net_send(x->down_fd, &b, x->dn->timeout_ms)) != 0 ||
-	    (rc = dfs_net_recv_frame(x->down_fd, &rh, &b, x->dn->timeout_ms *
+	if ((rc = dfs_net_send(x->down, &b, x->dn->timeout_ms)) != 0 ||
+	    (rc = dfs_net_recv_frame(x->down, &rh, &b, x->dn->timeout_ms *
 	    (int)ndown, &why)) != 0) {
 		err = rc == -ETIMEDOUT ? rc : -EHOSTUNREACH;
 		xasprintf(cause, "pipeline node %s: %s", down[0], why != NULL ?
@@ -487,7 +486,7 @@ write_receive(struct write_xfer *x, struct dfs_wbuf *in)
 		if ((rc = write_wait_input(x)) == -ECANCELED)
 			return;
 		if (rc == 0)
-			rc = dn_recv_frame(x->up_fd, &h, in, x->dn->timeout_ms,
+			rc = dn_recv_frame(x->up, &h, in, x->dn->timeout_ms,
 			    &why);
 		if (rc == -EPROTO || rc == -EPROTONOSUPPORT ||
 		    rc == -EMSGSIZE) {
@@ -539,7 +538,7 @@ write_receive(struct write_xfer *x, struct dfs_wbuf *in)
 			return;
 		}
 		x->streaming = true;
-		if (x->down_fd >= 0 && (rc = dfs_net_write_all(x->down_fd,
+		if (x->down != NULL && (rc = dfs_net_write_all(x->down,
 		    in->data, in->len, x->dn->timeout_ms)) != 0) {
 			x->down_err = rc;
 			write_push(x, seqno, h.req_id, last, WRITE_DOWN_LOST,
@@ -564,8 +563,8 @@ write_receive(struct write_xfer *x, struct dfs_wbuf *in)
 		x->committed = true;
 		log_info("stored block %" PRIu64 " generation %" PRIu64 " (%"
 		    PRIu64 " bytes) from %s%s%s", x->block, x->gen, received,
-		    x->peer, x->down_fd >= 0 ? ", forwarded to " : "",
-		    x->down_fd >= 0 ? x->down_addr : "");
+		    x->peer, x->down != NULL ? ", forwarded to " : "",
+		    x->down != NULL ? x->down_addr : "");
 		dn_nn_received(x->dn->nn, x->block, x->gen, received);
 		write_push(x, seqno, h.req_id, true, 0, NULL);
 		return;
@@ -619,9 +618,8 @@ dn_write_op_write(struct dn_req *req, char **cause)
 
 	x = xcalloc(1, sizeof *x);
 	x->dn = dn;
-	x->up_fd = req->fd;
+	x->up = req->s;
 	x->peer = req->peer;
-	x->down_fd = -1;
 	x->resume = h->type == DFS_DX_RESUME;
 	what = x->resume ? "RESUME" : "WRITE";
 	pthread_mutex_init(&x->lock, NULL);
@@ -694,7 +692,7 @@ dn_write_op_write(struct dn_req *req, char **cause)
 		goto out;
 	/* From the OK on, failures travel in the acks, never an ERROR. */
 	req->hangup = true;
-	if ((rc = dfs_net_send_ok(req->fd, h->req_id)) != 0)
+	if ((rc = dfs_net_send_ok(req->s, h->req_id)) != 0)
 		goto out;
 	if (pthread_create(&x->responder, NULL, write_responder, x) != 0) {
 		rc = -EAGAIN;
@@ -707,16 +705,15 @@ dn_write_op_write(struct dn_req *req, char **cause)
 	x->closing = true;
 	pthread_cond_broadcast(&x->cond);
 	pthread_mutex_unlock(&x->lock);
-	if (x->abort && x->down_fd >= 0)
-		shutdown(x->down_fd, SHUT_RDWR);	/* wake the responder */
+	if (x->abort)
+		dfs_sock_shutdown(x->down);	/* wake the responder */
 	pthread_join(x->responder, NULL);
 	ok = x->acked_last;
 	rc = ok ? 0 : -EIO;
 out:
 	if (started)
 		atomic_fetch_sub(&dn->xfers, 1);
-	if (x->down_fd >= 0)
-		close(x->down_fd);
+	dfs_sock_close(x->down);
 	for (unsigned i = 0; i < x->qlen; i++)
 		free(x->q[(x->qhead + i) % DN_WINDOW].msg);
 	/* This node's bytes are good when the failure was elsewhere: keep

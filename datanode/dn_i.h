@@ -29,7 +29,9 @@
 
 #include "config.h"
 #include "clock.h"
+#include "net.h"
 #include "proto.h"
+#include "tls.h"
 #include "token.h"
 #include "uuid.h"
 #include "wire.h"
@@ -78,6 +80,7 @@ struct dn_local;
  * except for the atomic counters. */
 struct dn {
 	const struct dfs_config	*cfg;		/* borrowed */
+	struct dfs_tls		*tls;		/* every connection's */
 	struct dfs_token_keys	 keys;
 	struct dn_store		*store;
 	struct dn_nn		*nn;
@@ -161,7 +164,7 @@ void	dn_rfile_free(struct dn_rfile *);
  */
 struct dn_req {
 	struct dn		*dn;
-	int			 fd;
+	struct dfs_sock		*s;	/* the peer's connection */
 	const char		*peer;	/* "ip:port", for logs */
 	const struct dfs_frame_hdr *h;
 	const uint8_t		*pl;	/* the payload, h->len bytes */
@@ -181,8 +184,8 @@ int	dn_server_start(struct dn *, int listen_fd, char **cause);
 void	dn_server_stop(struct dn *);
 int	dn_server_dispatch(struct dn_req *, bool local);
 int	dn_server_send(struct dn_req *);
-int	dn_recv_frame(int fd, struct dfs_frame_hdr *, struct dfs_wbuf *,
-	    int timeout_ms, char **cause);
+int	dn_recv_frame(struct dfs_sock *, struct dfs_frame_hdr *,
+	    struct dfs_wbuf *, int timeout_ms, char **cause);
 void	dn_close_graceful(int fd);
 
 /* dn-write.c */

@@ -240,6 +240,14 @@ main(int argc, char **argv)
 	if (dfs_token_keys_load(&dn.keys, secret,
 	    dfs_config_int(cfg, "namenode.key_rotation") / 1000, &cause) != 0)
 		die(cause);
+	if (dfs_tls_open(cfg, &dn.tls, &cause) != 0)
+		die(cause);
+	if (dfs_tls_self(dn.tls)->role != DFS_ROLE_DATANODE) {
+		xasprintf(&cause, "tls.cert (%s) is a %s's certificate, not a "
+		    "data node's", dfs_config_str(cfg, "tls.cert"),
+		    dfs_pki_role_name(dfs_tls_self(dn.tls)->role));
+		die(cause);
+	}
 	if (dn_store_open(dfs_config_str(cfg, "datanode.data_dir"), &dn.store,
 	    &cause) != 0)
 		die(cause);

@@ -209,7 +209,8 @@ local_node(struct dfs_client *c, const char *addr, struct dfs_local_node *n)
 	n->until_ms = now + DFS_LOCAL_RETRY_MS;
 	rc = -EOPNOTSUPP;
 	if (local_host_is_ours(addr) &&
-	    (rc = dfs_conn_open(addr, c->stall_ms, &conn, &why)) == 0) {
+	    (rc = dfs_conn_open(c->tls, addr, DFS_ROLE_DATANODE,
+	    c->stall_ms, &conn, &why)) == 0) {
 		dfs_conn_begin(conn, DFS_DX_LOCAL_WHERE);
 		if ((rc = dfs_conn_call(conn, DFS_DX_LOCAL_HERE, &r,
 		    &why)) == 0) {
@@ -406,7 +407,7 @@ dfs_local_open(struct dfs_client *c, const struct dfs_lblock *lb,
 	dfs_put_u64(&out, lb->gen);
 	dfs_put_str(&out, n.uuid);
 	dfs_frame_end(&out);
-	rc = dfs_net_send(fd, &out, c->stall_ms);
+	rc = dfs_net_write_fd(fd, out.data, out.len, c->stall_ms);
 	dfs_wbuf_release(&out);
 	if (rc == 0)
 		rc = local_recv(fd, c->stall_ms, &h, in, fds, &nfds);

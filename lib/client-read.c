@@ -41,8 +41,8 @@
 #define READER_LOCAL	8	/* replicas kept open for local reads */
 
 struct reader_conn {
-	char	addr[256];
-	int	fd;
+	char		 addr[256];
+	struct dfs_sock	*s;		/* NULL: none */
 };
 
 struct dfs_reader {
@@ -134,8 +134,6 @@ dfs_reader_open(struct dfs_client *c, const char *path,
 	r = xcalloc(1, sizeof *r);
 	r->c = c;
 	r->path = xstrdup(path);
-	for (int i = 0; i < READER_CONNS; i++)
-		r->conns[i].fd = -1;
 	for (int i = 0; i < READER_LOCAL; i++)
 		r->local[i].data_fd = r->local[i].meta_fd = -1;
 	dfs_wbuf_init(&r->in);
@@ -158,31 +156,38 @@ static void
 reader_drop(struct dfs_reader *r, const char *addr)
 {
 	for (int i = 0; i < READER_CONNS; i++) {
-		if (r->conns[i].fd >= 0 && strcmp(r->conns[i].addr, addr) == 0) {
-			close(r->conns[i].fd);
-			r->conns[i].fd = -1;
+		if (r->conns[i].s != NULL &&
+		    strcmp(r->conns[i].addr, addr) == 0) {
+			dfs_sock_close(r->conns[i].s);
+			r->conns[i].s = NULL;
 		}
 	}
 }
 
-/* A connection to addr, reused across reads. */
+/* A connection to the data node at addr, reused across reads. */
 static int
-reader_conn(struct dfs_reader *r, const char *addr, char **cause)
+reader_conn(struct dfs_reader *r, const char *addr, struct dfs_sock **sp,
+    char **cause)
 {
 	struct reader_conn	*rc;
-	int			 fd, err;
+	struct dfs_sock		*s;
+	int			 err;
 
 	for (int i = 0; i < READER_CONNS; i++)
-		if (r->conns[i].fd >= 0 && strcmp(r->conns[i].addr, addr) == 0)
-			return r->conns[i].fd;
-	if ((err = dfs_net_connect(addr, r->c->stall_ms, &fd, cause)) != 0)
+		if (r->conns[i].s != NULL &&
+		    strcmp(r->conns[i].addr, addr) == 0) {
+			*sp = r->conns[i].s;
+			return 0;
+		}
+	if ((err = dfs_sock_connect(r->c->tls, addr, DFS_ROLE_DATANODE,
+	    r->c->stall_ms, &s, cause)) != 0)
 		return err;
 	rc = &r->conns[r->next_conn++ % READER_CONNS];
-	if (rc->fd >= 0)
-		close(rc->fd);
-	rc->fd = fd;
+	dfs_sock_close(rc->s);
+	rc->s = s;
 	snprintf(rc->addr, sizeof rc->addr, "%s", addr);
-	return fd;
+	*sp = s;
+	return 0;
 }
 
 struct bad_args {
@@ -216,11 +221,12 @@ reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
 	struct dfs_frame_hdr	 h;
 	struct dfs_rbuf		 rb;
 	uint64_t		 end = boff + len;
-	int			 fd, rc;
+	struct dfs_sock		*s;
+	int			 rc;
 
 	*got = 0;
-	if ((fd = reader_conn(r, addr, cause)) < 0)
-		return fd;
+	if ((rc = reader_conn(r, addr, &s, cause)) != 0)
+		return rc;
 	dfs_wbuf_reset(&r->out);
 	dfs_frame_begin(&r->out, DFS_DX_READ, 1);
 	dfs_proto_put_token(&r->out, &lb->token);
@@ -229,7 +235,7 @@ reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
 	dfs_put_u64(&r->out, boff);
 	dfs_put_u64(&r->out, len);
 	dfs_frame_end(&r->out);
-	if ((rc = dfs_net_send(fd, &r->out, r->c->stall_ms)) != 0) {
+	if ((rc = dfs_net_send(s, &r->out, r->c->stall_ms)) != 0) {
 		xasprintf(cause, "%s: %s", addr, strerror(-rc));
 		return rc;
 	}
@@ -237,7 +243,7 @@ reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
 		struct dfs_data d;
 		uint64_t bad;
 
-		if ((rc = dfs_net_recv_frame_idle(fd, &h, &r->in,
+		if ((rc = dfs_net_recv_frame_idle(s, &h, &r->in,
 		    r->c->stall_ms, cause)) != 0)
 			return rc;
 		dfs_rbuf_init(&rb, r->in.data, h.len);
@@ -518,8 +524,7 @@ dfs_reader_close(struct dfs_reader *r)
 	if (r == NULL)
 		return;
 	for (int i = 0; i < READER_CONNS; i++)
-		if (r->conns[i].fd >= 0)
-			close(r->conns[i].fd);
+		dfs_sock_close(r->conns[i].s);
 	for (int i = 0; i < READER_LOCAL; i++)
 		dfs_local_close(&r->local[i]);
 	dfs_local_scratch_free(&r->scratch);

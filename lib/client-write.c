@@ -87,7 +87,7 @@ struct dfs_writer {
 	uint64_t		 block_end;	/* planned end (file offset) */
 	uint64_t		 sent;		/* bytes of the block sent */
 	int			 recoveries;
-	int			 fd;
+	struct dfs_sock		*s;		/* to the pipeline */
 	uint8_t			*pkt;		/* = ring[seq % DFS_RING] */
 	size_t			 pkt_len;
 	struct dfs_wbuf		 hdr;
@@ -309,7 +309,6 @@ dfs_writer_open(struct dfs_client *c, const char *path,
 	w->c = c;
 	w->path = xstrdup(path);
 	w->chunk = c->chunk_size;
-	w->fd = -1;
 	w->opts = opts;
 	rc = writer_nn_call(w, DFS_NN_CREATE, DFS_NN_ATTR, build_create, w,
 	    parse_attr, &w->attr, cause);
@@ -370,7 +369,7 @@ writer_acker(void *arg)
 
 	dfs_wbuf_init(&in);
 	for (;;) {
-		rc = dfs_net_recv_frame(w->fd, &h, &in, w->c->timeout_ms, &why);
+		rc = dfs_net_recv_frame(w->s, &h, &in, w->c->timeout_ms, &why);
 		pthread_mutex_lock(&w->lock);
 		failed = 0;	/* unless the pipeline says otherwise */
 		if (rc == 0 && h.type == DFS_MSG_ERROR) {
@@ -544,8 +543,8 @@ writer_connect(struct dfs_writer *w, bool resume, uint32_t *failed,
 	 */
 	if (resume && w->acked_bytes == 0)
 		resume = false;
-	if ((rc = dfs_net_connect(w->lb.locs[0].addr, w->c->timeout_ms,
-	    &w->fd, cause)) != 0)
+	if ((rc = dfs_sock_connect(w->c->tls, w->lb.locs[0].addr,
+	    DFS_ROLE_DATANODE, w->c->timeout_ms, &w->s, cause)) != 0)
 		return rc;
 	dfs_wbuf_init(&b);
 	dfs_frame_begin(&b, resume ? DFS_DX_RESUME : DFS_DX_WRITE, 1);
@@ -562,8 +561,8 @@ writer_connect(struct dfs_writer *w, bool resume, uint32_t *failed,
 	for (uint32_t i = 1; i < w->lb.nlocs; i++)
 		dfs_put_str(&b, w->lb.locs[i].addr);
 	dfs_frame_end(&b);
-	if ((rc = dfs_net_send(w->fd, &b, w->c->timeout_ms)) == 0)
-		rc = dfs_net_recv_frame(w->fd, &h, &b, w->c->timeout_ms *
+	if ((rc = dfs_net_send(w->s, &b, w->c->timeout_ms)) == 0)
+		rc = dfs_net_recv_frame(w->s, &h, &b, w->c->timeout_ms *
 		    (int)w->lb.nlocs, cause);
 	if (rc == 0 && h.type == DFS_MSG_ERROR) {
 		dfs_rbuf_init(&r, b.data, h.len);
@@ -580,8 +579,8 @@ writer_connect(struct dfs_writer *w, bool resume, uint32_t *failed,
 		xasprintf(cause, "%s: %s", w->lb.locs[0].addr, strerror(-rc));
 	dfs_wbuf_release(&b);
 	if (rc != 0) {
-		close(w->fd);
-		w->fd = -1;
+		dfs_sock_close(w->s);
+		w->s = NULL;
 	}
 	return rc;
 }
@@ -696,14 +695,12 @@ writer_wait(struct dfs_writer *w, bool all)
 static void
 writer_disconnect(struct dfs_writer *w)
 {
-	if (w->fd >= 0)
-		shutdown(w->fd, SHUT_RDWR);
+	dfs_sock_shutdown(w->s);
 	if (w->acker_running)
 		pthread_join(w->acker, NULL);
 	w->acker_running = false;
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = -1;
+	dfs_sock_close(w->s);
+	w->s = NULL;
 }
 
 /* Close the block's pipeline after its last acknowledgement or an error. */
@@ -742,8 +739,8 @@ writer_send_idx(struct dfs_writer *w, uint64_t idx)
 	dfs_frame_end(&w->hdr);
 	dfs_le32enc(w->hdr.data + 16, (uint32_t)(w->hdr.len -
 	    DFS_WIRE_HDR_LEN + len));
-	if ((rc = dfs_net_send(w->fd, &w->hdr, w->c->timeout_ms)) == 0)
-		rc = dfs_net_write_all(w->fd, p, len, w->c->timeout_ms);
+	if ((rc = dfs_net_send(w->s, &w->hdr, w->c->timeout_ms)) == 0)
+		rc = dfs_net_write_all(w->s, p, len, w->c->timeout_ms);
 	return rc;
 }
 

@@ -23,9 +23,11 @@
 #include "log.h"
 #include "xmalloc.h"
 
+/* A client of the namenode at nn_addr, speaking TLS with tls (which it
+ * owns from now on, even on failure). */
 int
-dfs_client_create(const char *nn_addr, int timeout_ms, struct dfs_client **cp,
-    char **cause)
+dfs_client_create(const char *nn_addr, struct dfs_tls *tls, int timeout_ms,
+    struct dfs_client **cp, char **cause)
 {
 	struct dfs_client	*c;
 	char			 host[256];
@@ -33,9 +35,12 @@ dfs_client_create(const char *nn_addr, int timeout_ms, struct dfs_client **cp,
 	int			 rc;
 
 	if ((rc = dfs_hostport_split(nn_addr, host, sizeof host, &port,
-	    cause)) != 0)
+	    cause)) != 0) {
+		dfs_tls_free(tls);
 		return rc;
+	}
 	c = xcalloc(1, sizeof *c);
+	c->tls = tls;
 	c->nn_addr = xstrdup(nn_addr);
 	c->timeout_ms = timeout_ms;
 	c->stall_ms = timeout_ms < 2000 ? timeout_ms : 2000;
@@ -54,9 +59,13 @@ int
 dfs_client_from_config(const struct dfs_config *cfg, struct dfs_client **cp,
     char **cause)
 {
-	int	rc;
+	struct dfs_tls	*tls;
+	int		 rc;
 
-	rc = dfs_client_create(dfs_config_str(cfg, "namenode.address"),
+	*cp = NULL;
+	if ((rc = dfs_tls_open(cfg, &tls, cause)) != 0)
+		return rc;
+	rc = dfs_client_create(dfs_config_str(cfg, "namenode.address"), tls,
 	    (int)dfs_config_int(cfg, "client.timeout"), cp, cause);
 	if (rc == 0) {
 		(*cp)->stall_ms = (int)dfs_config_int(cfg,
@@ -121,9 +130,17 @@ dfs_client_free(struct dfs_client *c)
 	for (int i = 0; i < c->nidle; i++)
 		dfs_conn_free(c->idle[i]);
 	pthread_mutex_destroy(&c->lock);
+	dfs_tls_free(c->tls);
 	free(c->nn_addr);
 	free(c->name);
 	free(c);
+}
+
+/* The client's TLS context, for connections of its own.  Borrowed. */
+struct dfs_tls *
+dfs_client_tls(struct dfs_client *c)
+{
+	return c->tls;
 }
 
 /* The namenode connection, opened on first use.  Borrowed; hold c->lock. */
@@ -131,7 +148,8 @@ struct dfs_conn *
 dfs_client_nn(struct dfs_client *c, char **cause)
 {
 	if (c->nn == NULL &&
-	    dfs_conn_open(c->nn_addr, c->timeout_ms, &c->nn, cause) != 0)
+	    dfs_conn_open(c->tls, c->nn_addr, DFS_ROLE_NAMENODE,
+	    c->timeout_ms, &c->nn, cause) != 0)
 		return NULL;
 	return c->nn;
 }
@@ -164,7 +182,8 @@ client_take(struct dfs_client *c, bool fresh, char **cause)
 		nn = c->idle[--c->nidle];
 	pthread_mutex_unlock(&c->lock);
 	if (nn == NULL &&
-	    dfs_conn_open(c->nn_addr, c->timeout_ms, &nn, cause) != 0)
+	    dfs_conn_open(c->tls, c->nn_addr, DFS_ROLE_NAMENODE,
+	    c->timeout_ms, &nn, cause) != 0)
 		return NULL;
 	return nn;
 }

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "net.h"
 #include "proto.h"
+#include "tls.h"
 
 #define DFS_DEFAULT_CHUNK	(64U << 10)
 
@@ -52,11 +53,12 @@ struct dfs_statfs {
 	uint32_t	live_nodes;
 };
 
-int	 dfs_client_create(const char *nn_addr, int timeout_ms,
-	     struct dfs_client **, char **cause);
+int	 dfs_client_create(const char *nn_addr, struct dfs_tls *,
+	     int timeout_ms, struct dfs_client **, char **cause);
 int	 dfs_client_from_config(const struct dfs_config *,
 	     struct dfs_client **, char **cause);
 void	 dfs_client_free(struct dfs_client *);
+struct dfs_tls *dfs_client_tls(struct dfs_client *);
 struct dfs_conn *dfs_client_nn(struct dfs_client *, char **cause);
 void	 dfs_client_nn_reset(struct dfs_client *);
 

@@ -63,6 +63,7 @@ struct dfs_local_scratch {
 };
 
 struct dfs_client {
+	struct dfs_tls	*tls;		/* every connection's credentials */
 	char		*nn_addr;
 	char		*name;		/* lease holder name */
 	int		 timeout_ms;

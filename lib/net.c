@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <netdb.h>
@@ -27,6 +28,7 @@
 #include "net.h"
 #include "clock.h"
 #include "proto.h"
+#include "sock_i.h"
 #include "xmalloc.h"
 
 /* Split "host:port" ("[v6]:port" too).  Host may be empty (any address). */
@@ -141,7 +143,7 @@ dfs_net_local_port(int fd)
 	return -EAFNOSUPPORT;
 }
 
-/* Wait until fd is ready for events or the deadline passes. */
+/* Wait until fd is ready for events or the deadline passes (connect). */
 static int
 net_wait(int fd, short events, int64_t deadline)
 {
@@ -217,9 +219,97 @@ next:
 	return rc;
 }
 
-/* Write all bytes before the deadline.  The socket may be blocking or not. */
+/* The peer's address of a socket as "host:port" (or "?"). */
+void
+dfs_net_peer_addr(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof ss;
+	char			 host[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "?");
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+		snprintf(buf, len, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else if (ss.ss_family == AF_UNIX)
+		snprintf(buf, len, "local");
+}
+
+/* Write all bytes before the deadline. */
 int
-dfs_net_write_all(int fd, const void *buf, size_t len, int timeout_ms)
+dfs_net_write_all(struct dfs_sock *s, const void *buf, size_t len,
+    int timeout_ms)
+{
+	const uint8_t	*p = buf;
+	int64_t		 deadline = dfs_now_ms() + timeout_ms;
+	ssize_t		 n;
+	short		 want;
+	int		 rc;
+
+	while (len > 0) {
+		n = dfs_sock_write_some(s, p, len, &want);
+		if (n == -EAGAIN) {
+			if ((rc = dfs_sock_poll(s, want, deadline)) != 0)
+				return rc;
+			continue;
+		}
+		if (n < 0)
+			return (int)n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Read exactly len bytes before the deadline, or, when idle, before the
+ * peer has been silent for timeout_ms (each byte received moves the
+ * deadline on).  End of stream before the first byte is -ENOTCONN (the
+ * peer closed between frames); after it, -ECONNRESET (the peer died
+ * mid-frame).
+ */
+static int
+net_read(struct dfs_sock *s, void *buf, size_t len, int timeout_ms,
+    bool idle)
+{
+	uint8_t	*p = buf;
+	size_t	 got = 0;
+	int64_t	 deadline = dfs_now_ms() + timeout_ms;
+	ssize_t	 n;
+	short	 want;
+	int	 rc;
+
+	while (got < len) {
+		n = dfs_sock_read_some(s, p + got, len - got, &want);
+		if (n == -EAGAIN) {
+			if ((rc = dfs_sock_poll(s, want, deadline)) != 0)
+				return rc;
+			continue;
+		}
+		if (n == 0)
+			return got == 0 ? -ENOTCONN : -ECONNRESET;
+		if (n < 0)
+			return (int)n;
+		got += n;
+		if (idle)
+			deadline = dfs_now_ms() + timeout_ms;
+	}
+	return 0;
+}
+
+/*
+ * The same on a plain local socket given by its descriptor (the
+ * short-circuit Unix socket, which carries descriptors beside frames).
+ */
+int
+dfs_net_write_fd(int fd, const void *buf, size_t len, int timeout_ms)
 {
 	const uint8_t	*p = buf;
 	int64_t		 deadline = dfs_now_ms() + timeout_ms;
@@ -241,15 +331,8 @@ dfs_net_write_all(int fd, const void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
-/*
- * Read exactly len bytes before the deadline, or, when idle, before the
- * peer has been silent for timeout_ms (each byte received moves the
- * deadline on).  End of stream before the first byte is -ENOTCONN (the
- * peer closed between frames); after it, -ECONNRESET (the peer died
- * mid-frame).
- */
-static int
-net_read(int fd, void *buf, size_t len, int timeout_ms, bool idle)
+int
+dfs_net_read_fd(int fd, void *buf, size_t len, int timeout_ms)
 {
 	uint8_t	*p = buf;
 	size_t	 got = 0;
@@ -269,42 +352,49 @@ net_read(int fd, void *buf, size_t len, int timeout_ms, bool idle)
 			return -errno;
 		}
 		got += n;
-		if (idle)
-			deadline = dfs_now_ms() + timeout_ms;
 	}
 	return 0;
 }
 
 /* Read exactly len bytes before the deadline (see net_read). */
 int
-dfs_net_read_all(int fd, void *buf, size_t len, int timeout_ms)
+dfs_net_read_all(struct dfs_sock *s, void *buf, size_t len, int timeout_ms)
 {
-	return net_read(fd, buf, len, timeout_ms, false);
+	return net_read(s, buf, len, timeout_ms, false);
+}
+
+/* Why a read failed, in words: TLS's own for a protocol error. */
+static const char *
+net_why(struct dfs_sock *s, int rc)
+{
+	if (rc == -EPROTO && dfs_sock_error(s)[0] != '\0')
+		return dfs_sock_error(s);
+	return strerror(-rc);
 }
 
 static int
-net_recv_frame(int fd, struct dfs_frame_hdr *h, struct dfs_wbuf *buf,
-    int timeout_ms, bool idle, char **cause)
+net_recv_frame(struct dfs_sock *s, struct dfs_frame_hdr *h,
+    struct dfs_wbuf *buf, int timeout_ms, bool idle, char **cause)
 {
 	uint8_t	hdr[DFS_WIRE_HDR_LEN];
 	int	rc;
 
 	dfs_wbuf_reset(buf);
-	if ((rc = net_read(fd, hdr, sizeof hdr, timeout_ms, idle)) != 0) {
+	if ((rc = net_read(s, hdr, sizeof hdr, timeout_ms, idle)) != 0) {
 		if (cause != NULL && rc != -ENOTCONN)
 			xasprintf(cause, "receiving a frame: %s",
-			    strerror(-rc));
+			    net_why(s, rc));
 		return rc;
 	}
 	if ((rc = dfs_frame_hdr_decode(hdr, sizeof hdr, h, cause)) != 0)
 		return rc;
-	if ((rc = net_read(fd, dfs_wbuf_reserve(buf, h->len), h->len,
+	if ((rc = net_read(s, dfs_wbuf_reserve(buf, h->len), h->len,
 	    timeout_ms, idle)) != 0) {
 		if (rc == -ENOTCONN)
 			rc = -ECONNRESET;
 		if (cause != NULL)
 			xasprintf(cause, "receiving a %u-byte payload: %s",
-			    h->len, strerror(-rc));
+			    h->len, net_why(s, rc));
 		return rc;
 	}
 	return 0;
@@ -312,10 +402,10 @@ net_recv_frame(int fd, struct dfs_frame_hdr *h, struct dfs_wbuf *buf,
 
 /* Receive one frame: validated header into h, payload into buf (reset). */
 int
-dfs_net_recv_frame(int fd, struct dfs_frame_hdr *h, struct dfs_wbuf *buf,
-    int timeout_ms, char **cause)
+dfs_net_recv_frame(struct dfs_sock *s, struct dfs_frame_hdr *h,
+    struct dfs_wbuf *buf, int timeout_ms, char **cause)
 {
-	return net_recv_frame(fd, h, buf, timeout_ms, false, cause);
+	return net_recv_frame(s, h, buf, timeout_ms, false, cause);
 }
 
 /*
@@ -324,21 +414,22 @@ dfs_net_recv_frame(int fd, struct dfs_frame_hdr *h, struct dfs_wbuf *buf,
  * long the whole frame takes.
  */
 int
-dfs_net_recv_frame_idle(int fd, struct dfs_frame_hdr *h,
+dfs_net_recv_frame_idle(struct dfs_sock *s, struct dfs_frame_hdr *h,
     struct dfs_wbuf *buf, int idle_ms, char **cause)
 {
-	return net_recv_frame(fd, h, buf, idle_ms, true, cause);
+	return net_recv_frame(s, h, buf, idle_ms, true, cause);
 }
 
 int
-dfs_net_send(int fd, const struct dfs_wbuf *b, int timeout_ms)
+dfs_net_send(struct dfs_sock *s, const struct dfs_wbuf *b, int timeout_ms)
 {
-	return dfs_net_write_all(fd, b->data, b->len, timeout_ms);
+	return dfs_net_write_all(s, b->data, b->len, timeout_ms);
 }
 
 /* Reply with an error: a negative errno and a message for the user. */
 int
-dfs_net_send_error(int fd, uint64_t req_id, int err, const char *fmt, ...)
+dfs_net_send_error(struct dfs_sock *s, uint64_t req_id, int err,
+    const char *fmt, ...)
 {
 	struct dfs_wbuf	 b;
 	char		*msg;
@@ -354,14 +445,14 @@ dfs_net_send_error(int fd, uint64_t req_id, int err, const char *fmt, ...)
 	dfs_put_i32(&b, err > 0 ? -err : err);
 	dfs_put_str(&b, msg == NULL ? "" : msg);
 	dfs_frame_end(&b);
-	rc = dfs_net_send(fd, &b, 5000);
+	rc = dfs_net_send(s, &b, 5000);
 	dfs_wbuf_release(&b);
 	free(msg);
 	return rc;
 }
 
 int
-dfs_net_send_ok(int fd, uint64_t req_id)
+dfs_net_send_ok(struct dfs_sock *s, uint64_t req_id)
 {
 	uint8_t			hdr[DFS_WIRE_HDR_LEN];
 	struct dfs_frame_hdr	h = {
@@ -370,24 +461,26 @@ dfs_net_send_ok(int fd, uint64_t req_id)
 	};
 
 	dfs_frame_hdr_encode(&h, hdr);
-	return dfs_net_write_all(fd, hdr, sizeof hdr, 5000);
+	return dfs_net_write_all(s, hdr, sizeof hdr, 5000);
 }
 
 /* Connect and exchange HELLO, so a version mismatch is caught at once. */
 int
-dfs_conn_open(const char *addr, int timeout_ms, struct dfs_conn **cp,
-    char **cause)
+dfs_conn_open(struct dfs_tls *tls, const char *addr, enum dfs_role want,
+    int timeout_ms, struct dfs_conn **cp, char **cause)
 {
 	struct dfs_conn	*c;
 	struct dfs_wbuf	*b;
 	struct dfs_rbuf	 r;
-	int		 fd, rc;
+	struct dfs_sock	*s;
+	int		 rc;
 
 	*cp = NULL;
-	if ((rc = dfs_net_connect(addr, timeout_ms, &fd, cause)) != 0)
+	if ((rc = dfs_sock_connect(tls, addr, want, timeout_ms, &s,
+	    cause)) != 0)
 		return rc;
 	c = xcalloc(1, sizeof *c);
-	c->fd = fd;
+	c->s = s;
 	c->timeout_ms = timeout_ms;
 	c->next_id = 1;
 	c->peer = xstrdup(addr);
@@ -407,8 +500,7 @@ dfs_conn_free(struct dfs_conn *c)
 {
 	if (c == NULL)
 		return;
-	if (c->fd >= 0)
-		close(c->fd);
+	dfs_sock_close(c->s);
 	dfs_wbuf_release(&c->out);
 	dfs_wbuf_release(&c->in);
 	free(c->peer);
@@ -431,7 +523,7 @@ dfs_conn_send(struct dfs_conn *c, char **cause)
 	int	rc;
 
 	dfs_frame_end(&c->out);
-	if ((rc = dfs_net_send(c->fd, &c->out, c->timeout_ms)) != 0 &&
+	if ((rc = dfs_net_send(c->s, &c->out, c->timeout_ms)) != 0 &&
 	    cause != NULL)
 		xasprintf(cause, "sending to %s: %s", c->peer, strerror(-rc));
 	return rc;
@@ -449,7 +541,7 @@ dfs_conn_recv(struct dfs_conn *c, uint16_t expect, struct dfs_rbuf *r,
 	char	*why = NULL;
 	int	 rc;
 
-	rc = dfs_net_recv_frame(c->fd, &c->reply, &c->in, c->timeout_ms, &why);
+	rc = dfs_net_recv_frame(c->s, &c->reply, &c->in, c->timeout_ms, &why);
 	if (rc != 0) {
 		if (rc == -ENOTCONN)
 			rc = -ECONNRESET;

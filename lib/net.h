@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pki.h"
 #include "wire.h"
 
 int	dfs_hostport_split(const char *addr, char *host, size_t hostcap,
@@ -13,23 +14,72 @@ int	dfs_net_listen(const char *addr, int *fdp, char **cause);
 int	dfs_net_local_port(int fd);
 int	dfs_net_connect(const char *addr, int timeout_ms, int *fdp,
 	    char **cause);
-int	dfs_net_write_all(int fd, const void *, size_t, int timeout_ms);
-int	dfs_net_read_all(int fd, void *, size_t, int timeout_ms);
-int	dfs_net_recv_frame(int fd, struct dfs_frame_hdr *,
+/*
+ * A connection: a TCP socket under mutual TLS, or a plain socket (the
+ * short-circuit Unix socket, whose peer the kernel vouches for).  One
+ * thread may read while another writes (the write pipeline does): every
+ * TLS call is made under the socket's lock, never while waiting.
+ */
+struct dfs_sock;
+struct dfs_tls;
+
+/* Connect to addr and complete the handshake within timeout_ms.  The
+ * peer must hold a certificate of role want (DFS_ROLE_NONE: any). */
+int	dfs_sock_connect(struct dfs_tls *, const char *addr,
+	    enum dfs_role want, int timeout_ms, struct dfs_sock **,
+	    char **cause);
+/* The same in two steps, so another thread may cut a slow handshake
+ * short (dfs_sock_shutdown): a TCP connection, then its handshake. */
+int	dfs_sock_tcp(const char *addr, int timeout_ms, struct dfs_sock **,
+	    char **cause);
+int	dfs_sock_start_tls(struct dfs_sock *, struct dfs_tls *,
+	    enum dfs_role want, int timeout_ms, char **cause);
+/* Complete the server side of a handshake on an accepted socket, which
+ * the dfs_sock then owns (on failure it is closed). */
+int	dfs_sock_accept(struct dfs_tls *, int fd, int timeout_ms,
+	    struct dfs_sock **, char **cause);
+/* A plain socket; the dfs_sock owns fd. */
+struct dfs_sock *dfs_sock_plain(int fd);
+/* Close the connection (a TLS session says so first) and free it. */
+void	dfs_sock_close(struct dfs_sock *);
+/* Wake every thread blocked on the connection; it is closed later. */
+void	dfs_sock_shutdown(struct dfs_sock *);
+int	dfs_sock_fd(const struct dfs_sock *);
+/* The peer's identity from its certificate; role NONE on a plain one. */
+const struct dfs_identity *dfs_sock_peer(const struct dfs_sock *);
+/* "host:port" of the peer (or "local"), for logs. */
+const char *dfs_sock_addr(const struct dfs_sock *);
+/* Whether the peer's certificate is still good by the current list:
+ * checked when tls's list changed since the last check.  -EACCES. */
+int	dfs_sock_recheck(struct dfs_sock *, struct dfs_tls *, char **cause);
+/* Wait until bytes can be read (decrypted ones count) or timeout_ms
+ * passes: 1 readable, 0 timed out, or -errno. */
+int	dfs_sock_wait_readable(struct dfs_sock *, int timeout_ms);
+
+int	dfs_net_write_all(struct dfs_sock *, const void *, size_t,
+	    int timeout_ms);
+int	dfs_net_read_all(struct dfs_sock *, void *, size_t, int timeout_ms);
+int	dfs_net_recv_frame(struct dfs_sock *, struct dfs_frame_hdr *,
 	    struct dfs_wbuf *payload, int timeout_ms, char **cause);
-int	dfs_net_recv_frame_idle(int fd, struct dfs_frame_hdr *,
+int	dfs_net_recv_frame_idle(struct dfs_sock *, struct dfs_frame_hdr *,
 	    struct dfs_wbuf *payload, int idle_ms, char **cause);
-int	dfs_net_send(int fd, const struct dfs_wbuf *, int timeout_ms);
-int	dfs_net_send_error(int fd, uint64_t req_id, int err,
+int	dfs_net_send(struct dfs_sock *, const struct dfs_wbuf *,
+	    int timeout_ms);
+int	dfs_net_send_error(struct dfs_sock *, uint64_t req_id, int err,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-int	dfs_net_send_ok(int fd, uint64_t req_id);
+int	dfs_net_send_ok(struct dfs_sock *, uint64_t req_id);
+/* dfs_net_write_all and dfs_net_read_all on a plain local socket. */
+int	dfs_net_write_fd(int fd, const void *, size_t, int timeout_ms);
+int	dfs_net_read_fd(int fd, void *, size_t, int timeout_ms);
+/* The peer's address of a socket as "host:port" (or "?"). */
+void	dfs_net_peer_addr(int fd, char *buf, size_t len);
 
 /*
  * A client connection: one request at a time, buffers reused between
  * calls.  Not thread-safe; use one per thread.
  */
 struct dfs_conn {
-	int		 fd;
+	struct dfs_sock	*s;
 	int		 timeout_ms;
 	uint64_t	 next_id;
 	char		*peer;
@@ -38,8 +88,8 @@ struct dfs_conn {
 	struct dfs_frame_hdr reply;
 };
 
-int	 dfs_conn_open(const char *addr, int timeout_ms, struct dfs_conn **,
-	     char **cause);
+int	 dfs_conn_open(struct dfs_tls *, const char *addr, enum dfs_role want,
+	     int timeout_ms, struct dfs_conn **, char **cause);
 void	 dfs_conn_free(struct dfs_conn *);
 struct dfs_wbuf *dfs_conn_begin(struct dfs_conn *, uint16_t type);
 int	 dfs_conn_call(struct dfs_conn *, uint16_t expect,

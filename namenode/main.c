@@ -263,6 +263,14 @@ main(int argc, char **argv)
 		dfs_config_free(cfg);
 		return 0;
 	}
+	if (dfs_tls_open(cfg, &nn.tls, &cause) != 0)
+		goto fail;
+	if (dfs_tls_self(nn.tls)->role != DFS_ROLE_NAMENODE) {
+		xasprintf(&cause, "tls.cert (%s) is a %s's certificate, not a "
+		    "namenode's", dfs_config_str(cfg, "tls.cert"),
+		    dfs_pki_role_name(dfs_tls_self(nn.tls)->role));
+		goto fail;
+	}
 	nn_place_safemode(&nn);
 	if (nn_listen(&nn, dfs_config_str(cfg, "namenode.listen"), port_file,
 	    &cause) != 0)

@@ -126,19 +126,20 @@ nn_recover_source(struct nn *nn, dfs_ino ino, struct nn_recover_src *src)
  * arrived.  Takes no lock: the caller has let it go.
  */
 static int
-nn_recover_read(const struct nn_recover_src *src, uint8_t *buf, size_t *got,
-    char **cause)
+nn_recover_read(struct nn *nn, const struct nn_recover_src *src, uint8_t *buf,
+    size_t *got, char **cause)
 {
 	struct dfs_frame_hdr	 h;
 	struct dfs_wbuf		 out, in;
 	struct dfs_rbuf		 rb;
-	int			 fd = -1, rc;
+	struct dfs_sock		*s = NULL;
+	int			 rc;
 
 	*got = 0;
 	dfs_wbuf_init(&out);
 	dfs_wbuf_init(&in);
-	if ((rc = dfs_net_connect(src->addr, NN_RECOVER_READ_MS, &fd,
-	    cause)) != 0)
+	if ((rc = dfs_sock_connect(nn->tls, src->addr, DFS_ROLE_DATANODE,
+	    NN_RECOVER_READ_MS, &s, cause)) != 0)
 		goto out;
 	dfs_frame_begin(&out, DFS_DX_READ, 1);
 	dfs_proto_put_token(&out, &src->token);
@@ -147,13 +148,13 @@ nn_recover_read(const struct nn_recover_src *src, uint8_t *buf, size_t *got,
 	dfs_put_u64(&out, 0);
 	dfs_put_u64(&out, src->len);
 	dfs_frame_end(&out);
-	if ((rc = dfs_net_send(fd, &out, NN_RECOVER_READ_MS)) != 0)
+	if ((rc = dfs_net_send(s, &out, NN_RECOVER_READ_MS)) != 0)
 		goto out;
 	for (;;) {
 		struct dfs_data	 d;
 		uint64_t	 bad;
 
-		if ((rc = dfs_net_recv_frame(fd, &h, &in, NN_RECOVER_READ_MS,
+		if ((rc = dfs_net_recv_frame(s, &h, &in, NN_RECOVER_READ_MS,
 		    cause)) != 0)
 			goto out;
 		dfs_rbuf_init(&rb, in.data, h.len);
@@ -179,8 +180,7 @@ nn_recover_read(const struct nn_recover_src *src, uint8_t *buf, size_t *got,
 		}
 	}
 out:
-	if (fd >= 0)
-		close(fd);
+	dfs_sock_close(s);
 	dfs_wbuf_release(&out);
 	dfs_wbuf_release(&in);
 	return rc;
@@ -434,7 +434,7 @@ nn_recover_leases(struct nn *nn)
 		    nn_recover_source(nn, (dfs_ino)ids[i], &src) == 0) {
 			cause = NULL;
 			pthread_mutex_unlock(&nn->lock);
-			rc = nn_recover_read(&src, head, &got, &cause);
+			rc = nn_recover_read(nn, &src, head, &got, &cause);
 			pthread_mutex_lock(&nn->lock);
 			if (rc != 0) {
 				log_info("lease recovery of inode %lld: "

@@ -34,7 +34,8 @@
 
 struct nn_conn {
 	struct nn	*nn;
-	int		 fd;
+	int		 fd;		/* until the handshake */
+	struct dfs_sock	*s;		/* after it */
 	struct nn_peer	 peer;
 };
 
@@ -78,22 +79,22 @@ static const struct nn_server_entry {
 	int		role;
 } nn_server_table[] = {
 	{ DFS_MSG_HELLO, nn_server_hello, 0, NN_ROLE_ANY },
-	{ DFS_NN_MKDIR, nn_meta_op_mkdir, NN_CHANGE, NN_ROLE_ANY },
-	{ DFS_NN_STAT, nn_meta_op_stat, NN_READ, NN_ROLE_ANY },
-	{ DFS_NN_LIST, nn_meta_op_list, NN_READ, NN_ROLE_ANY },
-	{ DFS_NN_CREATE, nn_meta_op_create, NN_CHANGE, NN_ROLE_ANY },
-	{ DFS_NN_ADD_BLOCK, nn_write_op_add_block, NN_CHANGE, NN_ROLE_ANY },
+	{ DFS_NN_MKDIR, nn_meta_op_mkdir, NN_CHANGE, NN_ROLE_CLIENT },
+	{ DFS_NN_STAT, nn_meta_op_stat, NN_READ, NN_ROLE_CLIENT },
+	{ DFS_NN_LIST, nn_meta_op_list, NN_READ, NN_ROLE_CLIENT },
+	{ DFS_NN_CREATE, nn_meta_op_create, NN_CHANGE, NN_ROLE_CLIENT },
+	{ DFS_NN_ADD_BLOCK, nn_write_op_add_block, NN_CHANGE, NN_ROLE_CLIENT },
 	{ DFS_NN_COMPLETE, nn_write_op_complete, NN_WRITES | NN_LOCK,
-	    NN_ROLE_ANY },
-	{ DFS_NN_ABANDON, nn_write_op_abandon, NN_CHANGE, NN_ROLE_ANY },
+	    NN_ROLE_CLIENT },
+	{ DFS_NN_ABANDON, nn_write_op_abandon, NN_CHANGE, NN_ROLE_CLIENT },
 	{ DFS_NN_GET_BLOCKS, nn_blockmap_op_get_blocks, NN_READ,
-	    NN_ROLE_ANY },
-	{ DFS_NN_RENAME, nn_meta_op_rename, NN_CHANGE, NN_ROLE_ANY },
-	{ DFS_NN_DELETE, nn_meta_op_delete, NN_CHANGE, NN_ROLE_ANY },
-	{ DFS_NN_SET_REPL, nn_meta_op_set_repl, NN_CHANGE, NN_ROLE_ANY },
-	{ DFS_NN_FSCK, nn_fsck_op_fsck, NN_READ, NN_ROLE_ANY },
-	{ DFS_NN_REPORT, nn_fsck_op_report, NN_READ, NN_ROLE_ANY },
-	{ DFS_NN_BAD_BLOCK, nn_corrupt_op_bad_block, NN_UPDATE, NN_ROLE_ANY },
+	    NN_ROLE_CLIENT },
+	{ DFS_NN_RENAME, nn_meta_op_rename, NN_CHANGE, NN_ROLE_CLIENT },
+	{ DFS_NN_DELETE, nn_meta_op_delete, NN_CHANGE, NN_ROLE_CLIENT },
+	{ DFS_NN_SET_REPL, nn_meta_op_set_repl, NN_CHANGE, NN_ROLE_CLIENT },
+	{ DFS_NN_FSCK, nn_fsck_op_fsck, NN_READ, NN_ROLE_CLIENT },
+	{ DFS_NN_REPORT, nn_fsck_op_report, NN_READ, NN_ROLE_CLIENT },
+	{ DFS_NN_BAD_BLOCK, nn_corrupt_op_bad_block, NN_UPDATE, NN_ROLE_CLIENT },
 	{ DFS_DN_REGISTER, nn_datanodes_op_register, NN_UPDATE,
 	    NN_ROLE_DATANODE },
 	{ DFS_DN_HEARTBEAT, nn_datanodes_op_heartbeat, NN_READ,
@@ -102,20 +103,20 @@ static const struct nn_server_entry {
 	    NN_ROLE_DATANODE },
 	{ DFS_DN_RECEIVED, nn_blockmap_op_received, NN_UPDATE,
 	    NN_ROLE_DATANODE },
-	{ DFS_NN_SETATTR, nn_meta_op_setattr, NN_CHANGE, NN_ROLE_ANY },
-	{ DFS_NN_STATFS, nn_fsck_op_statfs, NN_READ, NN_ROLE_ANY },
-	{ DFS_NN_UNLINK, nn_meta_op_unlink, NN_CHANGE, NN_ROLE_ANY },
-	{ DFS_NN_SYMLINK, nn_meta_op_symlink, NN_CHANGE, NN_ROLE_ANY },
-	{ DFS_NN_READLINK, nn_meta_op_readlink, NN_READ, NN_ROLE_ANY },
+	{ DFS_NN_SETATTR, nn_meta_op_setattr, NN_CHANGE, NN_ROLE_CLIENT },
+	{ DFS_NN_STATFS, nn_fsck_op_statfs, NN_READ, NN_ROLE_CLIENT },
+	{ DFS_NN_UNLINK, nn_meta_op_unlink, NN_CHANGE, NN_ROLE_CLIENT },
+	{ DFS_NN_SYMLINK, nn_meta_op_symlink, NN_CHANGE, NN_ROLE_CLIENT },
+	{ DFS_NN_READLINK, nn_meta_op_readlink, NN_READ, NN_ROLE_CLIENT },
 	{ DFS_NN_UPDATE_PIPELINE, nn_write_op_update_pipeline, NN_CHANGE,
-	    NN_ROLE_ANY },
+	    NN_ROLE_CLIENT },
 	{ DFS_NN_RENEW_LEASE, nn_write_op_renew_lease, NN_UPDATE,
-	    NN_ROLE_ANY },
-	{ DFS_NN_HARDLINK, nn_meta_op_hardlink, NN_CHANGE, NN_ROLE_ANY },
-	{ DFS_NN_MKNOD, nn_meta_op_mknod, NN_CHANGE, NN_ROLE_ANY },
+	    NN_ROLE_CLIENT },
+	{ DFS_NN_HARDLINK, nn_meta_op_hardlink, NN_CHANGE, NN_ROLE_CLIENT },
+	{ DFS_NN_MKNOD, nn_meta_op_mknod, NN_CHANGE, NN_ROLE_CLIENT },
 	{ DFS_DN_VERIFIED, nn_corrupt_op_verified, NN_UPDATE,
 	    NN_ROLE_DATANODE },
-	{ DFS_NN_VERIFY, nn_fsck_op_verify, NN_UPDATE, NN_ROLE_ANY },
+	{ DFS_NN_VERIFY, nn_fsck_op_verify, NN_UPDATE, NN_ROLE_CLIENT },
 };
 
 /* Nanoseconds since the epoch: file times and leases. */
@@ -268,9 +269,46 @@ nn_server_peer_init(struct nn_peer *p, const char *addr)
 	snprintf(p->addr, sizeof p->addr, "%s", addr != NULL ? addr : "?");
 }
 
+/*
+ * A peer as its certificate says: data nodes may send data node
+ * messages; users, hosts and the superuser namespace requests, as the
+ * credential the certificate carries (a host's acts as nobody until it
+ * says for whom it acts; a namenode's is for the namenode group to come).
+ */
+void
+nn_server_peer_from(struct nn_peer *p, const struct dfs_identity *id,
+    const char *addr)
+{
+	nn_server_peer_init(p, addr);
+	p->id = *id;
+	p->roles = 0;
+	p->cred.super = false;
+	p->cred.uid = p->cred.gid = NN_NOBODY;
+	switch (id->role) {
+	case DFS_ROLE_DATANODE:
+		p->roles = NN_ROLE_DATANODE;
+		break;
+	case DFS_ROLE_SUPERUSER:
+		p->cred.super = true;
+		/* FALLTHROUGH */
+	case DFS_ROLE_USER:
+		p->cred.uid = id->uid;
+		p->cred.gid = id->gid;
+		p->cred.ngroups = (uint32_t)id->ngroups;
+		memcpy(p->cred.groups, id->groups,
+		    id->ngroups * sizeof id->groups[0]);
+		/* FALLTHROUGH */
+	case DFS_ROLE_HOST:
+		p->roles = NN_ROLE_CLIENT;
+		break;
+	default:
+		break;
+	}
+}
+
 /* Serve one request from peer; a non-zero return closes the connection. */
 int
-nn_server_dispatch(struct nn *nn, int fd, struct nn_peer *peer,
+nn_server_dispatch(struct nn *nn, struct dfs_sock *s, struct nn_peer *peer,
     const struct dfs_frame_hdr *h, const struct dfs_wbuf *in,
     struct dfs_wbuf *out)
 {
@@ -288,10 +326,15 @@ nn_server_dispatch(struct nn *nn, int fd, struct nn_peer *peer,
 	if (rc == -ENOSYS)
 		nn_server_fail(&req, rc, "unknown message type %u", h->type);
 	else if (rc == -EACCES) {
-		log_warn("refused %s from a peer that is not a %s",
-		    dfs_msg_name(h->type), "data node");
-		nn_server_fail(&req, rc, "%s is for data nodes only",
-		    dfs_msg_name(h->type));
+		const char *only = nn_server_lookup(h->type)->role ==
+		    NN_ROLE_DATANODE ? "data nodes" : "clients";
+		log_warn("refused %s from %s (%s, a %s certificate): it is for "
+		    "%s only", dfs_msg_name(h->type), peer->addr,
+		    peer->id.name[0] != '\0' ? peer->id.name : "-",
+		    peer->id.role != DFS_ROLE_NONE ?
+		    dfs_pki_role_name(peer->id.role) : "no", only);
+		nn_server_fail(&req, rc, "%s is for %s only",
+		    dfs_msg_name(h->type), only);
 	} else if ((req.flags & NN_WRITES) &&
 	    (rc = nn_place_safemode_refuse(&req)) != 0)
 		;	/* read-only until the block map is known */
@@ -306,13 +349,13 @@ nn_server_dispatch(struct nn *nn, int fd, struct nn_peer *peer,
 		/* A message quoting a long path must still decode. */
 		if (req.cause != NULL && strlen(req.cause) > NN_MAX_MESSAGE)
 			strcpy(req.cause + NN_MAX_MESSAGE - 3, "...");
-		rc = dfs_net_send_error(fd, h->req_id, rc, "%s",
+		rc = dfs_net_send_error(s, h->req_id, rc, "%s",
 		    req.cause != NULL ? req.cause : strerror(-rc));
 	} else if (!req.replied)
-		rc = dfs_net_send_ok(fd, h->req_id);
+		rc = dfs_net_send_ok(s, h->req_id);
 	else {
 		dfs_frame_end(out);
-		rc = dfs_net_send(fd, out, NN_SEND_TIMEOUT_MS);
+		rc = dfs_net_send(s, out, NN_SEND_TIMEOUT_MS);
 	}
 	free(req.cause);
 	if (rc != 0)
@@ -321,7 +364,8 @@ nn_server_dispatch(struct nn *nn, int fd, struct nn_peer *peer,
 	return rc;
 }
 
-/* A connection thread: frames in, replies out, until the peer goes. */
+/* A connection thread: the handshake, then frames in and replies out
+ * until the peer goes (or its certificate is revoked). */
 static void *
 nn_server_conn(void *arg)
 {
@@ -329,20 +373,29 @@ nn_server_conn(void *arg)
 	struct nn		*nn = c->nn;
 	struct dfs_frame_hdr	 h;
 	struct dfs_wbuf		 in, out;
-	char			*cause;
+	char			*cause = NULL;
 	int			 rc;
 
 	dfs_wbuf_init(&in);
 	dfs_wbuf_init(&out);
+	rc = dfs_sock_accept(nn->tls, c->fd, DFS_TLS_HANDSHAKE_MS, &c->s,
+	    &cause);
+	if (rc != 0) {
+		log_info("refused a connection: %s", cause);
+		free(cause);
+		goto out;
+	}
+	nn_server_peer_from(&c->peer, dfs_sock_peer(c->s),
+	    dfs_sock_addr(c->s));
 	while (!atomic_load(&nn->stopping)) {
 		cause = NULL;
-		rc = dfs_net_recv_frame(c->fd, &h, &in, NN_CLIENT_IDLE_MS,
+		rc = dfs_net_recv_frame(c->s, &h, &in, NN_CLIENT_IDLE_MS,
 		    &cause);
 		if (rc == -EPROTO || rc == -EPROTONOSUPPORT ||
 		    rc == -EMSGSIZE) {
 			/* The stream cannot be trusted past a bad header. */
 			log_info("closing a connection: %s", cause);
-			dfs_net_send_error(c->fd, h.req_id, rc, "%s", cause);
+			dfs_net_send_error(c->s, h.req_id, rc, "%s", cause);
 			free(cause);
 			break;
 		}
@@ -354,7 +407,16 @@ nn_server_conn(void *arg)
 			break;
 		}
 		free(cause);
-		if (nn_server_dispatch(nn, c->fd, &c->peer, &h, &in, &out) != 0)
+		cause = NULL;
+		if (dfs_sock_recheck(c->s, nn->tls, &cause) != 0) {
+			log_warn("closing the connection of %s (%s): %s",
+			    c->peer.addr, c->peer.id.name, cause);
+			dfs_net_send_error(c->s, h.req_id, -EACCES, "%s",
+			    cause);
+			free(cause);
+			break;
+		}
+		if (nn_server_dispatch(nn, c->s, &c->peer, &h, &in, &out) != 0)
 			break;
 		/* Do not keep a 4 MiB buffer for an idle connection. */
 		if (in.cap > (1U << 20)) {
@@ -366,12 +428,30 @@ nn_server_conn(void *arg)
 			dfs_wbuf_init(&out);
 		}
 	}
-	close(c->fd);
+out:
+	dfs_sock_close(c->s);	/* (the handshake closed fd if it failed) */
 	dfs_wbuf_release(&in);
 	dfs_wbuf_release(&out);
 	free(c);
 	atomic_fetch_sub(&nn->nconns, 1);
 	return NULL;
+}
+
+/* Take a new revocation list about once a second, when it changed. */
+static void
+nn_server_reload(struct nn *nn, int64_t *last)
+{
+	char	*cause = NULL;
+	bool	 changed;
+
+	if (dfs_now_ms() - *last < 1000)
+		return;
+	*last = dfs_now_ms();
+	if (dfs_tls_reload(nn->tls, &changed, &cause) != 0) {
+		log_warn("keeping the revocation list: %s", cause);
+		free(cause);
+	} else if (changed)
+		log_info("revocation list reloaded");
 }
 
 /* The accept loop; polls so a stop is noticed within half a second. */
@@ -380,6 +460,7 @@ nn_server_accept(void *arg)
 {
 	struct nn	*nn = arg;
 	pthread_attr_t	 attr;
+	int64_t		 reloaded = dfs_now_ms();
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -390,6 +471,7 @@ nn_server_accept(void *arg)
 		pthread_t	 t;
 		int		 fd;
 
+		nn_server_reload(nn, &reloaded);
 		if (poll(&pfd, 1, 500) <= 0)
 			continue;
 		fd = accept4(nn->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -405,16 +487,12 @@ nn_server_accept(void *arg)
 			atomic_fetch_sub(&nn->nconns, 1);
 			log_warn("refusing a connection: %d already open",
 			    NN_MAX_CONNS);
-			dfs_net_send_error(fd, 0, -EBUSY, "the namenode has "
-			    "too many connections (%d); try again later",
-			    NN_MAX_CONNS);
 			close(fd);
 			continue;
 		}
-		c = xmalloc(sizeof *c);
+		c = xcalloc(1, sizeof *c);
 		c->nn = nn;
 		c->fd = fd;
-		nn_server_peer_init(&c->peer, NULL);
 		if (pthread_create(&t, &attr, nn_server_conn, c) != 0) {
 			log_warn("cannot start a connection thread");
 			close(fd);

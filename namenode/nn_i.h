@@ -27,6 +27,8 @@
 #include "clock.h"
 #include "pki.h"
 #include "proto.h"
+#include "net.h"
+#include "tls.h"
 #include "token.h"
 #include "wire.h"
 
@@ -113,6 +115,7 @@ struct nn {
 	dfs_block_id	 repl_cursor;		/* where the next scan starts */
 
 	/* Outside the lock. */
+	struct dfs_tls	*tls;			/* every connection's */
 	int		 listen_fd;
 	atomic_bool	 stopping;
 	atomic_int	 nconns;
@@ -137,6 +140,7 @@ struct nn {
  * every role: the check is in place, and refuses nothing today.
  */
 #define NN_ROLE_ANY		0x0	/* needs no role */
+#define NN_NOBODY		65534	/* uid and gid of no one */
 #define NN_ROLE_CLIENT		0x1
 #define NN_ROLE_DATANODE	0x2
 #define NN_ROLES_UNAUTHENTICATED (NN_ROLE_CLIENT | NN_ROLE_DATANODE)
@@ -190,7 +194,9 @@ int	 nn_server_decoded(struct nn_req *);
 int	 nn_server_enter(struct nn_req *);
 int	 nn_server_permitted(uint16_t type, int roles, int *flags);
 void	 nn_server_peer_init(struct nn_peer *, const char *addr);
-int	 nn_server_dispatch(struct nn *, int fd, struct nn_peer *,
+void	 nn_server_peer_from(struct nn_peer *, const struct dfs_identity *,
+	     const char *addr);
+int	 nn_server_dispatch(struct nn *, struct dfs_sock *, struct nn_peer *,
 	     const struct dfs_frame_hdr *, const struct dfs_wbuf *in,
 	     struct dfs_wbuf *out);
 int	 nn_server_fail(struct nn_req *, int err, const char *fmt, ...)

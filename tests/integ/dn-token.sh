@@ -44,13 +44,21 @@ ok() {
 CLOSED=127.0.0.1:$("$PYTHON" -c 'import socket; s = socket.socket(); \
 s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
+# Certificates: each data node's, and the superuser's for dn_token.py.
+. "$top_srcdir/tests/lib/pki.sh"
+pki_make "$T/pki" a:datanode b:datanode root:superuser || exit 1
+NPDFS_TEST_CONF=$T/pki/root.conf
+NPDFS_TEST_DN_CONF=$T/pki/b.conf	# fake next nodes in a pipeline
+export NPDFS_TEST_CONF NPDFS_TEST_DN_CONF
+
 "$PYTHON" -c 'import os; print(os.urandom(32).hex())' >"$T/secret"
 chmod 600 "$T/secret"
 
 # start NAME: run a data node in the background, wait for its port file.
 start() {
+	# shellcheck disable=SC2046
 	ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0} \
-	    "$DN" -o datanode.listen=127.0.0.1:0 \
+	    "$DN" $(pki_opts "$T/pki" "$1") -o datanode.listen=127.0.0.1:0 \
 	    -o "datanode.data_dir=$T/$1" \
 	    -o "cluster.secret_file=$T/secret" \
 	    -o "namenode.address=$CLOSED" \

@@ -37,6 +37,14 @@ def reply(sock, mtype, req, payload=b""):
 
 
 def serve(sock, cluster):
+    # A namenode shows a namenode's certificate (the cluster's own: the
+    # data node must refuse it for its cluster id, not its TLS).
+    sock.settimeout(5.0)
+    ctx = w.tls_context(os.environ["NPDFS_TEST_NN_CONF"], server=True)
+    try:
+        sock = ctx.wrap_socket(sock, server_side=True)
+    except (OSError, ValueError):
+        return
     sock.settimeout(1.0)
     buf = b""
     while True:

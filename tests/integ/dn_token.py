@@ -639,6 +639,9 @@ def main():
         def serve():
             s, _ = ls.accept()
             s.settimeout(15)
+            # A next node shows a data node's certificate.
+            s = w.tls_context(os.environ["NPDFS_TEST_DN_CONF"],
+                              server=True).wrap_socket(s, server_side=True)
             c = w.Conn.__new__(w.Conn)
             c.sock = s
             try:

@@ -167,7 +167,8 @@ down
 # would DELETE every replica it hears of) gets a REGISTER, and nothing
 # more: no block report, no heartbeat, so no command is ever taken.
 n1=$(find "$d1" -name 'blk_*' ! -name '*.meta' | wc -l)
-"$PYTHON" "$top_srcdir/tests/integ/dn_cluster.py" "$T/fake.port" 8 \
+NPDFS_TEST_NN_CONF="$C/namenode.conf" \
+    "$PYTHON" "$top_srcdir/tests/integ/dn_cluster.py" "$T/fake.port" 8 \
     0badc0de-0000-4000-8000-000000000001 >"$T/fake.out" 2>&1 &
 FAKE=$!
 i=0

@@ -36,13 +36,19 @@ result() {	# result ok|not-ok DESCRIPTION
 }
 
 umask 077
+. "$top_srcdir/tests/lib/pki.sh"
+pki_make "$T/pki" nn:namenode dn:datanode root:superuser || exit 1
+NPDFS_TEST_CONF=$T/pki/root.conf
+NPDFS_TEST_DN_CONF=$T/pki/dn.conf
+export NPDFS_TEST_CONF NPDFS_TEST_DN_CONF
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/secret"
 chmod 600 "$T/secret"
 
 # start_nn LOGNAME: start the namenode on a free port; sets pid and ADDR.
 start_nn() {
 	rm -f "$T/port"
-	"$NN" -o cluster.secret_file="$T/secret" \
+	# shellcheck disable=SC2046
+	"$NN" $(pki_opts "$T/pki" nn) -o cluster.secret_file="$T/secret" \
 	    -o namenode.listen=127.0.0.1:0 -o namenode.meta_dir="$T/meta" \
 	    -o namenode.heartbeat=1s -o namenode.dead_timeout=4s \
 	    -o cluster.replication=2 -o namenode.safemode_timeout=0 \

@@ -106,10 +106,11 @@ def token_ok(secret, t):
 # --- a client -------------------------------------------------------------
 
 class NN:
-    def __init__(self, addr, hello=True, timeout=15.0):
+    def __init__(self, addr, hello=True, timeout=15.0, conf=None):
         host, port = addr.rsplit(":", 1)
         self.addr = addr
-        self.c = w.Conn(host, int(port), timeout=timeout, hello=hello)
+        self.c = w.Conn(host, int(port), timeout=timeout, hello=hello,
+                        conf=conf)
 
     def close(self):
         self.c.close()
@@ -214,7 +215,9 @@ class FakeDN:
     """The data node side of the protocol, without any data."""
 
     def __init__(self, addr, uuid, dn_addr):
-        self.nn = NN(addr)
+        # With a data node's certificate: the namenode takes data node
+        # messages from no one else.
+        self.nn = NN(addr, conf=os.environ["NPDFS_TEST_DN_CONF"])
         self.uuid, self.dn_addr = uuid, dn_addr
         self.cluster = ""       # joins the namenode's at registration
         self.reports = 0
@@ -337,9 +340,14 @@ def closed_or_error(sock, timeout=5.0):
         return "closed"
 
 
-def raw_sock(addr):
+def raw_sock(addr, tls=True):
+    """A socket to send hostile bytes on: inside an authenticated TLS
+    session (a peer holding a certificate), or plain TCP."""
     host, port = addr.rsplit(":", 1)
-    return socket.create_connection((host, int(port)), timeout=10)
+    s = socket.create_connection((host, int(port)), timeout=10)
+    if tls:
+        s = w.tls_context(os.environ["NPDFS_TEST_CONF"]).wrap_socket(s)
+    return s
 
 
 def hostile(addr):
@@ -413,7 +421,12 @@ def hostile(addr):
           -errno.EBADMSG), (e, msg))
     p = w.Payload().str("").u64(1).u64(1).u32(0).u32(1).u32(0x7FFFFFFF)
     e, msg = c.call(DN_BLOCK_REPORT, p)
-    check("a block report count beyond the payload is refused",
+    check("a client's block report is refused by its role",
+          e == -errno.EACCES, (e, msg))
+    d = NN(addr, conf=os.environ["NPDFS_TEST_DN_CONF"])
+    e, msg = d.call(DN_BLOCK_REPORT, p)
+    d.close()
+    check("a data node's block report count beyond the payload is refused",
           e == -errno.EBADMSG, (e, msg))
     e, msg = c.call(FSCK, w.Payload().str("/").u64(0).bytes())
     check("a short FSCK gets -EBADMSG", e == -errno.EBADMSG, (e, msg))

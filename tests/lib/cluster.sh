@@ -17,6 +17,9 @@ PASSED=0
 FAILED=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/npdfs-test.XXXXXX")
 C="$T/cluster"
+# Python helpers (tests/lib/npdfs_wire.py) connect with its certificate.
+NPDFS_TEST_CONF="$C/client.conf"
+export NPDFS_TEST_CONF
 
 cluster_cleanup() {
 	if [ -d "$C/run" ]; then

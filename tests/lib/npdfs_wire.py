@@ -3,7 +3,9 @@
 Used by integration tests that talk to daemons directly (hostile frames,
 forged tokens).  The layout follows doc/protocol.md and lib/wire.h.
 """
+import os
 import socket
+import ssl
 import struct
 import sys
 
@@ -71,9 +73,56 @@ def frame(mtype, payload=b"", req_id=1, version=VERSION, magic=MAGIC,
     return HDR.pack(magic, version, mtype, req_id, length, flags) + payload
 
 
+def read_conf(path):
+    """The key = value settings of an npdfs config file, as a dict."""
+    conf, section = {}, ""
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1].strip() + "."
+            elif "=" in line:
+                k, v = line.split("=", 1)
+                k, v = k.strip(), v.strip()
+                if len(v) >= 2 and v[0] == v[-1] == '"':
+                    v = v[1:-1]
+                conf[k if "." in k else section + k] = v
+    return conf
+
+
+def tls_context(conf_path, server=False):
+    """A TLS 1.3 context with the certificate, key and CA of a config
+    (relative paths are taken from the config's directory), or None when
+    it names no certificate."""
+    conf = read_conf(conf_path)
+    if not conf.get("tls.cert"):
+        return None
+    base = os.path.dirname(os.path.abspath(conf_path))
+
+    def at(p):
+        return p if os.path.isabs(p) else os.path.join(base, p)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server
+                         else ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(at(conf["tls.ca"]))
+    ctx.load_cert_chain(at(conf["tls.cert"]), at(conf["tls.key"]))
+    return ctx
+
+
 class Conn:
-    def __init__(self, host, port, timeout=10.0, hello=True):
+    """A connection to a daemon: TLS with the certificate of the config
+    conf (default: $NPDFS_TEST_CONF, which tests/lib/cluster.sh sets to the
+    cluster's client.conf); conf=False for plain TCP."""
+
+    def __init__(self, host, port, timeout=10.0, hello=True, conf=None):
+        if conf is None:
+            conf = os.environ.get("NPDFS_TEST_CONF")
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        ctx = tls_context(conf) if conf else None
+        if ctx is not None:
+            self.sock = ctx.wrap_socket(self.sock)
         self.req = 1
         if hello:
             t, _ = self.call(MSG_HELLO, Payload().u16(VERSION).str("test"))

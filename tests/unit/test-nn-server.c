@@ -26,8 +26,9 @@ static const uint16_t dn_only[] = {
 	DFS_DN_REGISTER, DFS_DN_HEARTBEAT, DFS_DN_BLOCK_REPORT,
 	DFS_DN_RECEIVED, DFS_DN_VERIFIED,
 };
-static const uint16_t anyone[] = {
-	DFS_MSG_HELLO, DFS_NN_MKDIR, DFS_NN_STAT, DFS_NN_LIST, DFS_NN_CREATE,
+/* Namespace requests need the client role (users, hosts, superuser). */
+static const uint16_t client_only[] = {
+	DFS_NN_MKDIR, DFS_NN_STAT, DFS_NN_LIST, DFS_NN_CREATE,
 	DFS_NN_ADD_BLOCK, DFS_NN_COMPLETE, DFS_NN_ABANDON, DFS_NN_GET_BLOCKS,
 	DFS_NN_RENAME, DFS_NN_DELETE, DFS_NN_SET_REPL, DFS_NN_FSCK,
 	DFS_NN_REPORT, DFS_NN_BAD_BLOCK, DFS_NN_SETATTR, DFS_NN_STATFS,
@@ -35,6 +36,7 @@ static const uint16_t anyone[] = {
 	DFS_NN_UPDATE_PIPELINE, DFS_NN_RENEW_LEASE, DFS_NN_HARDLINK,
 	DFS_NN_MKNOD, DFS_NN_VERIFY,
 };
+static const uint16_t anyone[] = { DFS_MSG_HELLO };
 #define NITEMS(a)	(sizeof (a) / sizeof (a)[0])
 
 static void
@@ -50,11 +52,21 @@ test_roles_table(void **state)
 		    NN_ROLE_ANY, &flags), -EACCES);
 		assert_int_equal(nn_server_permitted(dn_only[i],
 		    NN_ROLE_DATANODE, &flags), 0);
-		/* Today's connections: everything, as before. */
+		/* Connections without a certificate (unit tests). */
 		assert_int_equal(nn_server_permitted(dn_only[i],
 		    NN_ROLES_UNAUTHENTICATED, &flags), 0);
 	}
+	for (size_t i = 0; i < NITEMS(client_only); i++) {
+		assert_int_equal(nn_server_permitted(client_only[i],
+		    NN_ROLE_CLIENT, &flags), 0);
+		assert_int_equal(nn_server_permitted(client_only[i],
+		    NN_ROLE_DATANODE, &flags), -EACCES);
+		assert_int_equal(nn_server_permitted(client_only[i],
+		    NN_ROLE_ANY, &flags), -EACCES);
+	}
 	for (size_t i = 0; i < NITEMS(anyone); i++) {
+		assert_int_equal(nn_server_permitted(anyone[i],
+		    NN_ROLE_ANY, &flags), 0);
 		assert_int_equal(nn_server_permitted(anyone[i],
 		    NN_ROLE_CLIENT, &flags), 0);
 		assert_int_equal(nn_server_permitted(anyone[i],
@@ -81,7 +93,8 @@ test_roles_complete(void **state)
 		if (nn_server_permitted((uint16_t)t, NN_ROLES_UNAUTHENTICATED,
 		    &flags) == 0)
 			known++;
-	assert_int_equal(known, NITEMS(dn_only) + NITEMS(anyone));
+	assert_int_equal(known, NITEMS(dn_only) + NITEMS(client_only) +
+	    NITEMS(anyone));
 }
 
 /* A transaction is only ever taken under the lock; a write is refused in
@@ -120,6 +133,7 @@ dispatch(struct nn *nn, int roles, uint16_t type, const void *payload,
 	struct dfs_rbuf		 r;
 	char			*cause = NULL;
 	struct nn_peer		 peer;
+	struct dfs_sock		*s0, *s1;
 	int			 sv[2];
 
 	nn_server_peer_init(&peer, "test");
@@ -135,10 +149,11 @@ dispatch(struct nn *nn, int roles, uint16_t type, const void *payload,
 	h.type = type;
 	h.req_id = 42;
 	h.len = (uint32_t)len;
-	assert_int_equal(nn_server_dispatch(nn, sv[0], &peer, &h, &in, &out),
+	s0 = dfs_sock_plain(sv[0]);
+	s1 = dfs_sock_plain(sv[1]);
+	assert_int_equal(nn_server_dispatch(nn, s0, &peer, &h, &in, &out), 0);
+	assert_int_equal(dfs_net_recv_frame(s1, &rh, &reply, 5000, &cause),
 	    0);
-	assert_int_equal(dfs_net_recv_frame(sv[1], &rh, &reply, 5000,
-	    &cause), 0);
 	free(cause);
 	assert_true(rh.req_id == 42);
 	*err = 0;
@@ -149,8 +164,8 @@ dispatch(struct nn *nn, int roles, uint16_t type, const void *payload,
 		*msg = dfs_get_strdup(&r, DFS_WIRE_MAX_STR);
 		assert_int_equal(dfs_rbuf_done(&r), 0);
 	}
-	close(sv[0]);
-	close(sv[1]);
+	dfs_sock_close(s0);
+	dfs_sock_close(s1);
 	dfs_wbuf_release(&in);
 	dfs_wbuf_release(&out);
 	dfs_wbuf_release(&reply);

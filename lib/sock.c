@@ -1,0 +1,412 @@
+/*
+ * sock.c: a connection, under mutual TLS or plain, with deadlines.
+ *
+ * Why it is built this way: npdfs keeps a thread per connection and
+ * blocking semantics (net.c), and the write pipeline reads acks in one
+ * thread while another sends packets on the same connection.  An OpenSSL
+ * session may not be used by two threads at once, so the socket is
+ * non-blocking and each TLS call is one short step under the connection's
+ * lock; the waiting (poll, with the caller's deadline) happens outside
+ * it.  Reads and writes of one session then interleave safely, and a
+ * stopped peer still costs a bounded stall, never a hang.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "clock.h"
+#include "log.h"
+#include "net.h"
+#include "sock_i.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+struct dfs_sock {
+	int			 fd;
+	SSL			*ssl;		/* NULL: plain */
+	bool			 broken;	/* no close_notify after a
+						   fatal TLS error */
+	pthread_mutex_t		 lock;
+	X509			*peer_cert;
+	struct dfs_identity	 peer;
+	unsigned		 gen;		/* list last checked against */
+	char			 addr[64];
+	char			 err[160];	/* TLS's word on -EPROTO */
+};
+
+static struct dfs_sock *
+sock_new(int fd)
+{
+	struct dfs_sock	*s = xcalloc(1, sizeof *s);
+
+	s->fd = fd;
+	pthread_mutex_init(&s->lock, NULL);
+	s->peer.role = DFS_ROLE_NONE;
+	dfs_net_peer_addr(fd, s->addr, sizeof s->addr);
+	return s;
+}
+
+struct dfs_sock *
+dfs_sock_plain(int fd)
+{
+	return sock_new(fd);
+}
+
+int
+dfs_sock_fd(const struct dfs_sock *s)
+{
+	return s->fd;
+}
+
+const struct dfs_identity *
+dfs_sock_peer(const struct dfs_sock *s)
+{
+	return &s->peer;
+}
+
+const char *
+dfs_sock_addr(const struct dfs_sock *s)
+{
+	return s->addr;
+}
+
+const char *
+dfs_sock_error(const struct dfs_sock *s)
+{
+	return s->err;
+}
+
+void
+dfs_sock_shutdown(struct dfs_sock *s)
+{
+	if (s != NULL)
+		shutdown(s->fd, SHUT_RDWR);
+}
+
+void
+dfs_sock_close(struct dfs_sock *s)
+{
+	if (s == NULL)
+		return;
+	if (s->ssl != NULL) {
+		/* One try at close_notify; the peer need not answer. */
+		pthread_mutex_lock(&s->lock);
+		if (!s->broken) {
+			ERR_clear_error();
+			SSL_shutdown(s->ssl);
+		}
+		ERR_clear_error();
+		pthread_mutex_unlock(&s->lock);
+		SSL_free(s->ssl);
+	}
+	close(s->fd);
+	X509_free(s->peer_cert);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/*
+ * A TLS step's outcome in errno terms: 0 done, -EAGAIN with *want the
+ * poll event to wait for, 0 bytes at end of stream (reads), or an error.
+ * Called under the lock, right after the step.
+ */
+static int
+sock_ssl_result(struct dfs_sock *s, int r, short *want)
+{
+	int	e = SSL_get_error(s->ssl, r);
+
+	switch (e) {
+	case SSL_ERROR_NONE:
+		return 0;
+	case SSL_ERROR_WANT_READ:
+		*want = POLLIN;
+		return -EAGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		*want = POLLOUT;
+		return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return -ENOTCONN;
+	case SSL_ERROR_SYSCALL:
+		s->broken = true;
+		if (errno == EAGAIN || errno == EINTR) {
+			*want = POLLIN | POLLOUT;
+			return -EAGAIN;
+		}
+		return errno != 0 ? -errno : -ECONNRESET;
+	default:
+		s->broken = true;
+		if (ERR_peek_error() != 0)
+			ERR_error_string_n(ERR_peek_error(), s->err,
+			    sizeof s->err);
+		return -EPROTO;
+	}
+}
+
+ssize_t
+dfs_sock_read_some(struct dfs_sock *s, void *buf, size_t len, short *want)
+{
+	size_t	n = 0;
+	ssize_t	r;
+	int	rc;
+
+	if (s->ssl == NULL) {
+		r = recv(s->fd, buf, len, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EINTR) {
+				*want = POLLIN;
+				return -EAGAIN;
+			}
+			return -errno;
+		}
+		return r;
+	}
+	pthread_mutex_lock(&s->lock);
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_read_ex(s->ssl, buf, len, &n);
+	rc = r == 1 ? 0 : sock_ssl_result(s, (int)r, want);
+	ERR_clear_error();
+	pthread_mutex_unlock(&s->lock);
+	if (rc == -ENOTCONN)
+		return 0;	/* end of stream */
+	return rc != 0 ? rc : (ssize_t)n;
+}
+
+ssize_t
+dfs_sock_write_some(struct dfs_sock *s, const void *buf, size_t len,
+    short *want)
+{
+	size_t	n = 0;
+	ssize_t	r;
+	int	rc;
+
+	if (s->ssl == NULL) {
+		r = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EINTR) {
+				*want = POLLOUT;
+				return -EAGAIN;
+			}
+			return -errno;
+		}
+		return r;
+	}
+	pthread_mutex_lock(&s->lock);
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_write_ex(s->ssl, buf, len, &n);
+	rc = r == 1 ? 0 : sock_ssl_result(s, (int)r, want);
+	ERR_clear_error();
+	pthread_mutex_unlock(&s->lock);
+	if (rc == -ENOTCONN)
+		rc = -EPIPE;
+	return rc != 0 ? rc : (ssize_t)n;
+}
+
+/* Wait for events on the socket until the deadline (dfs_now_ms). */
+int
+dfs_sock_poll(struct dfs_sock *s, short events, int64_t deadline)
+{
+	struct pollfd	pfd = { .fd = s->fd, .events = events };
+	int		n;
+
+	for (;;) {
+		int64_t left = deadline - dfs_now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int
+dfs_sock_wait_readable(struct dfs_sock *s, int timeout_ms)
+{
+	int	pending = 0, rc;
+
+	if (s->ssl != NULL) {
+		pthread_mutex_lock(&s->lock);
+		/* Read ahead: bytes may wait in OpenSSL, not the socket. */
+		pending = SSL_has_pending(s->ssl);
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (pending)
+		return 1;
+	rc = dfs_sock_poll(s, POLLIN, dfs_now_ms() + timeout_ms);
+	if (rc == -ETIMEDOUT)
+		return 0;
+	return rc == 0 ? 1 : rc;
+}
+
+/* Why a handshake failed, in words for the log and the user. */
+static void
+sock_handshake_cause(struct dfs_sock *s, int rc, char **cause)
+{
+	long		 v = SSL_get_verify_result(s->ssl);
+	unsigned long	 e = ERR_peek_error();
+	char		 buf[256];
+
+	if (cause == NULL)
+		return;
+	if (v != X509_V_OK)
+		xasprintf(cause, "TLS handshake with %s: certificate refused: "
+		    "%s", s->addr, X509_verify_cert_error_string(v));
+	else if (e != 0) {
+		ERR_error_string_n(e, buf, sizeof buf);
+		xasprintf(cause, "TLS handshake with %s failed: %s", s->addr,
+		    buf);
+	} else if (rc == -ETIMEDOUT)
+		xasprintf(cause, "TLS handshake with %s timed out", s->addr);
+	else
+		xasprintf(cause, "TLS handshake with %s failed: %s", s->addr,
+		    rc == -ENOTCONN ? "connection closed" : strerror(-rc));
+}
+
+/* Run the handshake to its end before the deadline; then learn who the
+ * peer is from its certificate, which must be of role want (or any). */
+static int
+sock_handshake(struct dfs_sock *s, enum dfs_role want, int64_t deadline,
+    char **cause)
+{
+	short	ev = POLLIN;
+	int	r, rc;
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_do_handshake(s->ssl);
+		rc = r == 1 ? 0 : sock_ssl_result(s, r, &ev);
+		if (rc != 0 && rc != -EAGAIN)
+			sock_handshake_cause(s, rc, cause);
+		ERR_clear_error();
+		pthread_mutex_unlock(&s->lock);
+		if (rc == 0)
+			break;
+		if (rc != -EAGAIN)
+			return rc == -ENOTCONN ? -ECONNRESET : -EACCES;
+		if ((rc = dfs_sock_poll(s, ev, deadline)) != 0) {
+			sock_handshake_cause(s, rc, cause);
+			return rc;
+		}
+	}
+	if ((s->peer_cert = SSL_get1_peer_certificate(s->ssl)) == NULL) {
+		xasprintf(cause, "%s showed no certificate", s->addr);
+		return -EACCES;
+	}
+	if ((rc = dfs_pki_identity(s->peer_cert, &s->peer, cause)) != 0)
+		return -EACCES;
+	if (want != DFS_ROLE_NONE && s->peer.role != want) {
+		xasprintf(cause, "%s is not a %s: its certificate (%s) is "
+		    "a %s's", s->addr, dfs_pki_role_name(want), s->peer.name,
+		    dfs_pki_role_name(s->peer.role));
+		return -EACCES;
+	}
+	return 0;
+}
+
+int
+dfs_sock_tcp(const char *addr, int timeout_ms, struct dfs_sock **out,
+    char **cause)
+{
+	int	fd, rc;
+
+	*out = NULL;
+	if ((rc = dfs_net_connect(addr, timeout_ms, &fd, cause)) != 0)
+		return rc;
+	*out = sock_new(fd);
+	snprintf((*out)->addr, sizeof (*out)->addr, "%s", addr);
+	return 0;
+}
+
+int
+dfs_sock_start_tls(struct dfs_sock *s, struct dfs_tls *tls,
+    enum dfs_role want, int timeout_ms, char **cause)
+{
+	int	rc;
+
+	s->ssl = dfs_tls_session(tls, s->fd, false);
+	if ((rc = sock_handshake(s, want, dfs_now_ms() + timeout_ms,
+	    cause)) != 0)
+		return rc;
+	s->gen = dfs_tls_generation(tls);
+	return 0;
+}
+
+int
+dfs_sock_connect(struct dfs_tls *tls, const char *addr, enum dfs_role want,
+    int timeout_ms, struct dfs_sock **out, char **cause)
+{
+	struct dfs_sock	*s;
+	int64_t		 deadline = dfs_now_ms() + timeout_ms;
+	int		 rc;
+
+	*out = NULL;
+	if ((rc = dfs_sock_tcp(addr, timeout_ms, &s, cause)) != 0)
+		return rc;
+	rc = dfs_sock_start_tls(s, tls, want, (int)(deadline - dfs_now_ms()),
+	    cause);
+	if (rc != 0) {
+		dfs_sock_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+dfs_sock_accept(struct dfs_tls *tls, int fd, int timeout_ms,
+    struct dfs_sock **out, char **cause)
+{
+	struct dfs_sock	*s = sock_new(fd);
+	int		 rc, fl;
+
+	*out = NULL;
+	/* TLS steps must never block under the lock (see above). */
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+		rc = -errno;
+		xasprintf(cause, "fcntl: %s", strerror(errno));
+		dfs_sock_close(s);
+		return rc;
+	}
+	s->gen = dfs_tls_generation(tls);
+	s->ssl = dfs_tls_session(tls, fd, true);
+	if ((rc = sock_handshake(s, DFS_ROLE_NONE, dfs_now_ms() + timeout_ms,
+	    cause)) != 0) {
+		dfs_sock_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+dfs_sock_recheck(struct dfs_sock *s, struct dfs_tls *tls, char **cause)
+{
+	unsigned	gen;
+	int		rc;
+
+	if (s->ssl == NULL || s->peer_cert == NULL)
+		return 0;
+	if ((gen = dfs_tls_generation(tls)) == s->gen)
+		return 0;
+	if ((rc = dfs_tls_recheck(tls, s->peer_cert, cause)) != 0)
+		return rc;
+	s->gen = gen;
+	return 0;
+}

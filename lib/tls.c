@@ -1,0 +1,276 @@
+/*
+ * tls.c: one program's TLS context, from its tls.* configuration.
+ *
+ * Why it is built this way: every connection is mutual TLS 1.3 with
+ * certificates from the cluster's own CA (pki.h), so both ends know whom
+ * they talk to before a byte of the protocol moves, with no setup beyond
+ * what `dfs cluster up` or `dfs ca` writes.  Only TLS 1.3, only AEAD
+ * suites, no session tickets (nothing resumable is kept anywhere: a short
+ * command pays one full handshake, measured in bench/tls.sh), and the
+ * peer's certificate is always required.
+ *
+ * The revocation list can change under a running daemon: a reload builds
+ * a new SSL_CTX and store and swaps them in under a lock; sessions made
+ * before keep their own reference to the old context, and their peers are
+ * checked against the new store before their next request
+ * (dfs_tls_recheck), so a revoked certificate is refused within about a
+ * second of the list reaching the daemon's disk.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "tls.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct dfs_tls {
+	pthread_mutex_t		 lock;
+	SSL_CTX			*ctx;		/* under lock */
+	X509_STORE		*store;		/* under lock */
+	unsigned		 gen;		/* under lock */
+	X509			*cert;
+	EVP_PKEY		*key;
+	struct dfs_identity	 self;
+	char			*ca_path;
+	char			*crl_path;	/* NULL: no list */
+	struct timespec		 crl_mtime;
+	off_t			 crl_size;
+};
+
+/* The last OpenSSL error, for a message.  Clears the queue. */
+static const char *
+tls_error(char *buf, size_t len)
+{
+	unsigned long	e = ERR_get_error();
+
+	if (e == 0)
+		snprintf(buf, len, "unknown error");
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+	return buf;
+}
+
+/* A context for this program's certificate and the given trust store. */
+static SSL_CTX *
+tls_ctx_new(struct dfs_tls *t, X509_STORE *store, char **cause)
+{
+	SSL_CTX	*ctx;
+	char	 err[256];
+
+	if ((ctx = SSL_CTX_new(TLS_method())) == NULL)
+		abort();	/* out of memory */
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+	    SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:"
+	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256") != 1)
+		goto fail;
+	if (SSL_CTX_use_certificate(ctx, t->cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, t->key) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		xasprintf(cause, "the certificate and key do not match: %s",
+		    tls_error(err, sizeof err));
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set1_cert_store(ctx, store);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_verify_depth(ctx, 2);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* A peer that just closes ends the stream: frames carry their
+	 * own lengths, so a cut is seen anyway. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/* Writes return per record, so a deadline can be kept between them;
+	 * idle sessions give their buffers back (many may be open). */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
+	return ctx;
+fail:
+	xasprintf(cause, "cannot set up TLS 1.3: %s", tls_error(err,
+	    sizeof err));
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* Remember the list file's state, to notice when it changes. */
+static void
+tls_crl_stat(struct dfs_tls *t, struct stat *st)
+{
+	t->crl_mtime = st->st_mtim;
+	t->crl_size = st->st_size;
+}
+
+int
+dfs_tls_open(const struct dfs_config *cfg, struct dfs_tls **out,
+    char **cause)
+{
+	static const char *keys[] = { "tls.ca", "tls.cert", "tls.key" };
+	struct dfs_tls	*t;
+	X509_STORE	*store = NULL;
+	const char	*crl;
+	struct stat	 st;
+	int		 rc;
+
+	*out = NULL;
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (dfs_config_str(cfg, keys[i])[0] == '\0') {
+			xasprintf(cause, "%s is not set: every npdfs "
+			    "connection needs a certificate from the cluster's "
+			    "CA (dfs cluster up makes them; see dfs-ca(8))",
+			    keys[i]);
+			return -ENOKEY;
+		}
+	t = xcalloc(1, sizeof *t);
+	pthread_mutex_init(&t->lock, NULL);
+	t->ca_path = xstrdup(dfs_config_str(cfg, "tls.ca"));
+	crl = dfs_config_str(cfg, "tls.crl");
+	t->crl_path = crl[0] != '\0' ? xstrdup(crl) : NULL;
+	if ((rc = dfs_pki_load_cert(dfs_config_str(cfg, "tls.cert"), &t->cert,
+	    cause)) != 0 ||
+	    (rc = dfs_pki_load_key(dfs_config_str(cfg, "tls.key"), &t->key,
+	    cause)) != 0 ||
+	    (rc = dfs_pki_identity(t->cert, &t->self, cause)) != 0)
+		goto fail;
+	if (t->crl_path != NULL && stat(t->crl_path, &st) == 0)
+		tls_crl_stat(t, &st);
+	if ((rc = dfs_pki_store_load(t->ca_path, t->crl_path, &store,
+	    cause)) != 0)
+		goto fail;
+	/* Our own certificate must pass what every peer will check. */
+	if ((rc = dfs_pki_verify(store, t->cert, 0, cause)) != 0) {
+		char *why = *cause;
+		xasprintf(cause, "this program's certificate (%s): %s",
+		    dfs_config_str(cfg, "tls.cert"), why);
+		free(why);
+		goto fail;
+	}
+	if ((t->ctx = tls_ctx_new(t, store, cause)) == NULL) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	t->store = store;
+	*out = t;
+	return 0;
+fail:
+	X509_STORE_free(store);
+	dfs_tls_free(t);
+	return rc;
+}
+
+void
+dfs_tls_free(struct dfs_tls *t)
+{
+	if (t == NULL)
+		return;
+	SSL_CTX_free(t->ctx);
+	X509_STORE_free(t->store);
+	X509_free(t->cert);
+	EVP_PKEY_free(t->key);
+	free(t->ca_path);
+	free(t->crl_path);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+const struct dfs_identity *
+dfs_tls_self(const struct dfs_tls *t)
+{
+	return &t->self;
+}
+
+int
+dfs_tls_reload(struct dfs_tls *t, bool *changed, char **cause)
+{
+	X509_STORE	*store = NULL;
+	SSL_CTX		*ctx, *old;
+	X509_STORE	*oldst;
+	struct stat	 st;
+	int		 rc;
+
+	if (changed != NULL)
+		*changed = false;
+	if (t->crl_path == NULL)
+		return 0;
+	if (stat(t->crl_path, &st) != 0) {
+		xasprintf(cause, "%s: %s", t->crl_path, strerror(errno));
+		return -errno;
+	}
+	if (st.st_mtim.tv_sec == t->crl_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == t->crl_mtime.tv_nsec &&
+	    st.st_size == t->crl_size)
+		return 0;
+	if ((rc = dfs_pki_store_load(t->ca_path, t->crl_path, &store,
+	    cause)) != 0)
+		return rc;	/* keep the list we have */
+	if ((ctx = tls_ctx_new(t, store, cause)) == NULL) {
+		X509_STORE_free(store);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&t->lock);
+	old = t->ctx;
+	oldst = t->store;
+	t->ctx = ctx;
+	t->store = store;
+	t->gen++;
+	pthread_mutex_unlock(&t->lock);
+	tls_crl_stat(t, &st);
+	SSL_CTX_free(old);
+	X509_STORE_free(oldst);
+	if (changed != NULL)
+		*changed = true;
+	return 0;
+}
+
+unsigned
+dfs_tls_generation(struct dfs_tls *t)
+{
+	unsigned	gen;
+
+	pthread_mutex_lock(&t->lock);
+	gen = t->gen;
+	pthread_mutex_unlock(&t->lock);
+	return gen;
+}
+
+int
+dfs_tls_recheck(struct dfs_tls *t, X509 *cert, char **cause)
+{
+	X509_STORE	*store;
+	int		 rc;
+
+	pthread_mutex_lock(&t->lock);
+	store = t->store;
+	X509_STORE_up_ref(store);
+	pthread_mutex_unlock(&t->lock);
+	rc = dfs_pki_verify(store, cert, 0, cause);
+	X509_STORE_free(store);
+	return rc;
+}
+
+SSL *
+dfs_tls_session(struct dfs_tls *t, int fd, bool server)
+{
+	SSL	*ssl;
+
+	pthread_mutex_lock(&t->lock);
+	ssl = SSL_new(t->ctx);
+	pthread_mutex_unlock(&t->lock);
+	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1)
+		abort();	/* out of memory */
+	if (server)
+		SSL_set_accept_state(ssl);
+	else
+		SSL_set_connect_state(ssl);
+	return ssl;
+}
