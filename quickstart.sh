@@ -14,7 +14,8 @@ mode=${1:-}
 shift || true
 
 PACKAGES="build-essential autoconf automake pkg-config libfuse3-dev fuse3 \
-libsqlite3-dev libssl-dev openssl libcmocka-dev python3-numpy mandoc rsync gdb"
+libsqlite3-dev libssl-dev openssl libcmocka-dev python3-numpy mandoc rsync gdb \
+tcpdump python3-cryptography"
 
 install_deps() {
 	missing=""

@@ -16,6 +16,7 @@
  * (dfs_tls_recheck), so a revoked certificate is refused within about a
  * second of the list reaching the daemon's disk.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -127,7 +128,8 @@ dfs_tls_open(const struct dfs_config *cfg, struct dfs_tls **out,
 		if (dfs_config_str(cfg, keys[i])[0] == '\0') {
 			xasprintf(cause, "%s is not set: every npdfs "
 			    "connection needs a certificate from the cluster's "
-			    "CA (dfs cluster up makes them; see dfs-ca(8))",
+			    "CA (dfs cluster up makes them; for real hosts, "
+			    "dfs ca: see dfs(1))",
 			    keys[i]);
 			return -ENOKEY;
 		}
@@ -258,16 +260,89 @@ dfs_tls_recheck(struct dfs_tls *t, X509 *cert, char **cause)
 	return rc;
 }
 
+/*
+ * A socket BIO of our own, for one reason: OpenSSL's writes with write(2),
+ * which raises SIGPIPE on a connection the peer reset.  Programs ignore
+ * the signal, but a debugger stops on it and a library must not rely on
+ * its host program; send(2) with MSG_NOSIGNAL says EPIPE and nothing else.
+ */
+static int
+tls_bio_write(BIO *b, const char *buf, int len)
+{
+	ssize_t	n;
+
+	BIO_clear_retry_flags(b);
+	n = send(*(int *)BIO_get_data(b), buf, (size_t)len,
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		BIO_set_retry_write(b);
+	return (int)n;
+}
+
+static int
+tls_bio_read(BIO *b, char *buf, int len)
+{
+	ssize_t	n;
+
+	BIO_clear_retry_flags(b);
+	n = recv(*(int *)BIO_get_data(b), buf, (size_t)len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		BIO_set_retry_read(b);
+	return (int)n;
+}
+
+static long
+tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	(void)b;
+	(void)num;
+	(void)ptr;
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int
+tls_bio_destroy(BIO *b)
+{
+	free(BIO_get_data(b));	/* the descriptor is the dfs_sock's */
+	BIO_set_data(b, NULL);
+	return 1;
+}
+
+static BIO_METHOD	*tls_bio_method;
+static pthread_once_t	 tls_bio_once = PTHREAD_ONCE_INIT;
+
+static void
+tls_bio_init(void)
+{
+	BIO_METHOD	*m;
+
+	if ((m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+	    "npdfs socket")) == NULL ||
+	    BIO_meth_set_write(m, tls_bio_write) != 1 ||
+	    BIO_meth_set_read(m, tls_bio_read) != 1 ||
+	    BIO_meth_set_ctrl(m, tls_bio_ctrl) != 1 ||
+	    BIO_meth_set_destroy(m, tls_bio_destroy) != 1)
+		abort();	/* out of memory */
+	tls_bio_method = m;
+}
+
 SSL *
 dfs_tls_session(struct dfs_tls *t, int fd, bool server)
 {
 	SSL	*ssl;
+	BIO	*bio;
+	int	*fdp = xmalloc(sizeof *fdp);
 
+	pthread_once(&tls_bio_once, tls_bio_init);
 	pthread_mutex_lock(&t->lock);
 	ssl = SSL_new(t->ctx);
 	pthread_mutex_unlock(&t->lock);
-	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1)
+	if (ssl == NULL || (bio = BIO_new(tls_bio_method)) == NULL)
 		abort();	/* out of memory */
+	*fdp = fd;
+	BIO_set_data(bio, fdp);
+	BIO_set_init(bio, 1);
+	SSL_set_bio(ssl, bio, bio);
 	if (server)
 		SSL_set_accept_state(ssl);
 	else

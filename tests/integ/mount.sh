@@ -253,12 +253,17 @@ nodes each" "$PYTHON" "$top_srcdir/tests/integ/blockmap_check.py" "$C" 3 \
     --npy /npy/big8.npy 128 8 --npy /npy/big16.npy 128 16 <"$T/fsck"
 
 # dfs-sum given a path inside the mount asks the mount's cluster directly.
+# Credentials only (no namenode address): the address must come from the
+# mount, the certificate from the user's config, as for any connection.
+sed -n '/^\[tls\]/,$p' "$C/client.conf" >"$T/tls-only.conf"
 ok "dfs-sum of a mount path equals dfs-sum of the cluster path" sh -c \
-    "a=\$('$top_builddir/dfs-sum' '$M/npy/big8.npy') && \
+    "a=\$(NPDFS_CONF='$T/tls-only.conf' '$top_builddir/dfs-sum' \
+    '$M/npy/big8.npy') && \
     b=\$('$top_builddir/dfs-sum' -c '$C/client.conf' /npy/big8.npy) && \
     test \"\$a\" = \"\$b\" && test \"\$a\" = 11250037500.0"
 ok "dfs-sum of a relative path inside the mount" sh -c "cd '$M/npy' && \
-    test \"\$('$top_builddir/dfs-sum' big8.npy)\" = 11250037500.0"
+    test \"\$(NPDFS_CONF='$T/tls-only.conf' '$top_builddir/dfs-sum' \
+    big8.npy)\" = 11250037500.0"
 
 # --- the randomized write tester, then a remount ------------------------
 SEED=${FSX_SEED:-$(date +%s)}

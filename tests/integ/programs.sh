@@ -25,8 +25,17 @@ ok "dfs rejects an unknown command" \
 ok "dfs-mount without a mount point prints its usage and fails" \
     sh -c "! '$b/dfs-mount' 2>'$T/mount.err' && grep -q 'usage: dfs-mount' \
     '$T/mount.err'"
+# With a certificate (every connection needs one) but nothing listening.
+. "$top_srcdir/tests/lib/pki.sh"
+pki_make "$T/pki" root:superuser
 ok "dfs-mount refuses an unreachable namenode with exit 1, mounting nothing" \
-    fails_with "127.0.0.1:1" "$b/dfs-mount" --namenode 127.0.0.1:1 "$T"
+    fails_with "127.0.0.1:1" "$b/dfs-mount" -c "$T/pki/root.conf" \
+    --namenode 127.0.0.1:1 "$T"
 ok "dfs-sum fails clearly when the namenode is unreachable" \
-    fails_with "127.0.0.1:1" "$b/dfs-sum" --namenode 127.0.0.1:1 /x.npy
+    fails_with "127.0.0.1:1" "$b/dfs-sum" -c "$T/pki/root.conf" \
+    --namenode 127.0.0.1:1 /x.npy
+ok "dfs-sum without a certificate says which setting is missing" \
+    fails_with "tls.ca is not set" "$b/dfs-sum" --namenode 127.0.0.1:1 /x.npy
+ok "dfs without a certificate says so too" \
+    fails_with "tls.ca is not set" "$b/dfs" --namenode 127.0.0.1:1 ls /
 finish

@@ -105,7 +105,10 @@ ok "--stats names every data node on stderr, stdout unchanged" sh -c \
     "'$SUMCMD' -c '$C/client.conf' --stats /f8-le-1d.npy 2>'$T/stats' \
     >'$T/stats.out' && [ \$(grep -c 'blocks, .* bytes' '$T/stats') -eq 3 ] \
     && [ \$(wc -l <'$T/stats.out') -eq 1 ]"
-ok "--namenode instead of a config file" sh -c "'$SUMCMD' --namenode \
+# The certificate still comes from a config (here one with only [tls]).
+sed -n '/^\[tls\]/,$p' "$C/client.conf" >"$T/tls-only.conf"
+ok "--namenode instead of the config's address" sh -c \
+    "NPDFS_CONF='$T/tls-only.conf' '$SUMCMD' --namenode \
     \$(sed -n 's/^address = \"\\(.*\\)\"\$/\\1/p' '$C/client.conf') \
     /adv-cancel-f8.npy | grep -qx 20000.0"
 ok "NPDFS_CONF instead of -c" sh -c "NPDFS_CONF='$C/client.conf' \

@@ -17,7 +17,8 @@ PASSED=0
 FAILED=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/npdfs-test.XXXXXX")
 C="$T/cluster"
-# Python helpers (tests/lib/npdfs_wire.py) connect with its certificate.
+# Python helpers (tests/lib/npdfs_wire.py) connect with the certificate
+# of the cluster's client; cluster_start sets it again for a test's $C.
 NPDFS_TEST_CONF="$C/client.conf"
 export NPDFS_TEST_CONF
 
@@ -42,6 +43,10 @@ dfs() {
 # at once after start-up (namenode.delete_grace=0), which the tests of
 # other things expect; identity.sh tests the grace with its own setting.
 cluster_start() {
+	# Python helpers (tests/lib/npdfs_wire.py) connect with the
+	# certificate of the cluster's client (a test may start several).
+	NPDFS_TEST_CONF="$C/client.conf"
+	export NPDFS_TEST_CONF
 	if ! "$top_builddir/dfs" cluster up "$C" -o namenode.delete_grace=0 \
 	    "$@" >"$T/up.log" 2>&1; then
 		echo "not ok - cluster up failed:"

@@ -23,10 +23,11 @@ pki_make() {
 		"$top_builddir/dfs" ca issue "$pki_dir/ca" --role "$pki_role" \
 		    "$@" "$pki_name" >/dev/null || return 1
 		{
-			echo "tls.ca = $pki_dir/ca/ca.crt"
-			echo "tls.crl = $pki_dir/ca/crl.pem"
-			echo "tls.cert = $pki_dir/ca/issued/$pki_name.crt"
-			echo "tls.key = $pki_dir/ca/issued/$pki_name.key"
+			echo "[tls]"
+			echo "ca = \"$pki_dir/ca/ca.crt\""
+			echo "crl = \"$pki_dir/ca/crl.pem\""
+			echo "cert = \"$pki_dir/ca/issued/$pki_name.crt\""
+			echo "key = \"$pki_dir/ca/issued/$pki_name.key\""
 		} >"$pki_dir/$pki_name.conf"
 	done
 }
