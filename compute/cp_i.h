@@ -2,6 +2,8 @@
 #ifndef CP_I_H
 #define CP_I_H
 
+#include <sys/types.h>
+
 #include "client.h"
 #include "config.h"
 #include "pki.h"
@@ -40,5 +42,39 @@ int	cp_ca_groups(const char *, struct dfs_identity *);
 int	cp_ca_id(const char *opt, const char *arg, uint32_t *);
 int	cp_ca_issue_one(const char *dir, const struct dfs_pki_request *,
 	    const char *outdir, bool quiet);
+
+/* cp-cluster.c, for cp-tls.c: a local cluster's directory and daemons. */
+#define CP_MAX_NODES	64
+
+struct cp_daemon {
+	pid_t	started;		/* by this command, else 0 */
+	char	name[32];		/* "namenode", "datanode2" */
+	char	prog[32];		/* "dfs-namenode" */
+	char	addr[64];
+	const char *conf;		/* DIR/CONF.conf; NULL: its name */
+	char	*args[3];		/* after -c FILE, NULL-terminated */
+};
+
+struct cp_cluster {
+	char			*dir;
+	int			 n;
+	struct cp_daemon	 nn;
+	struct cp_daemon	 dn[CP_MAX_NODES];
+};
+
+char	*cp_path(const struct cp_cluster *, const char *fmt, const char *);
+void	 cp_set(struct dfs_config *, const char *key, const char *value);
+int	 cp_write_private_conf(const struct cp_cluster *, const char *rel,
+	     const struct dfs_config *);
+int	 cp_cluster_load(struct cp_cluster *, const char *dir);
+void	 cp_mkdir(const char *);
+
+/* cp-tls.c: a local cluster's certificates, for cp-cluster.c */
+int	cp_tls_ca(const struct cp_cluster *, struct dfs_config *common);
+int	cp_tls_daemon(const struct cp_cluster *, struct dfs_config *,
+	    const struct cp_daemon *, enum dfs_role);
+int	cp_tls_self(const struct cp_cluster *, struct dfs_config *);
+int	cp_tls_host(const struct cp_cluster *, const struct dfs_config *common);
+int	cp_tls_adduser(struct cp_ctx *, int, char **);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * dfs-main.c: the dfs command: option parsing and dispatch to one
- * function per subcommand (cp-fs.c, cp-ns.c, cp-admin.c, cp-cluster.c).
+ * function per subcommand (cp-fs.c, cp-ns.c, cp-admin.c, cp-cluster.c,
+ * cp-tls.c, cp-ca.c).
  */
 #include <errno.h>
 #include <getopt.h>
