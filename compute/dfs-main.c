@@ -64,12 +64,15 @@ cp_usage(const char *cmd)
 	return 2;
 }
 
-/* Report a failed operation and return exit code 1.  Consumes cause. */
+/* Report a failed operation and return exit code 1.  Consumes cause,
+ * which is escaped (cp-name.c): it may quote a path. */
 int
 cp_fail(struct cp_ctx *ctx, const char *cmd, int rc, char *cause)
 {
-	fprintf(stderr, "%s %s: %s\n", ctx->prog, cmd,
-	    cause != NULL ? cause : strerror(rc < 0 ? -rc : rc));
+	fprintf(stderr, "%s %s: ", ctx->prog, cmd);
+	cp_name_print(stderr, cause != NULL ? cause :
+	    strerror(rc < 0 ? -rc : rc));
+	fputc('\n', stderr);
 	free(cause);
 	return 1;
 }
