@@ -42,6 +42,11 @@ int	cp_cmd_fsck(struct cp_ctx *, int, char **);
 int	cp_cmd_report(struct cp_ctx *, int, char **);
 int	cp_cmd_cluster(struct cp_ctx *, int, char **);
 int	cp_cmd_ca(struct cp_ctx *, int, char **);
+int	cp_cmd_chmod(struct cp_ctx *, int, char **);
+int	cp_cmd_chown(struct cp_ctx *, int, char **);
+int	cp_cmd_chgrp(struct cp_ctx *, int, char **);
+int	cp_cmd_whoami(struct cp_ctx *, int, char **);
+void	cp_owner_print_identity(FILE *, const struct dfs_identity *);
 
 /* cp-ca.c, for cp-cluster.c too */
 int	cp_ca_groups(const char *, struct dfs_identity *);

@@ -1,7 +1,7 @@
 /*
  * dfs-main.c: the dfs command: option parsing and dispatch to one
  * function per subcommand (cp-fs.c, cp-ns.c, cp-admin.c, cp-cluster.c,
- * cp-tls.c, cp-ca.c).
+ * cp-tls.c, cp-ca.c, cp-owner.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +27,10 @@ static const struct {
 	{ "rm", cp_cmd_rm, "rm [-r] PATH..." },
 	{ "mv", cp_cmd_mv, "mv SRC DST" },
 	{ "stat", cp_cmd_stat, "stat PATH..." },
+	{ "chmod", cp_cmd_chmod, "chmod [-R] MODE PATH..." },
+	{ "chown", cp_cmd_chown, "chown [-R] OWNER[:GROUP] PATH..." },
+	{ "chgrp", cp_cmd_chgrp, "chgrp [-R] GROUP PATH..." },
+	{ "whoami", cp_cmd_whoami, "whoami" },
 	{ "fsck", cp_cmd_fsck, "fsck [PATH] [--blocks] "
 	    "[--verify [--timeout SECONDS]]" },
 	{ "report", cp_cmd_report, "report" },
