@@ -96,7 +96,7 @@ cp_owner_parse_mode(const char *s, struct cp_mode *m)
 		return cp_owner_octal(s, m);
 	m->ops = xcalloc(strlen(s) + 1, sizeof *m->ops);
 	for (;;) {
-		for (who = 0; strchr("ugoa", *s) != NULL && *s != '\0'; s++)
+		for (who = 0; *s != '\0' && strchr("ugoa", *s) != NULL; s++)
 			who |= *s == 'u' ? CP_WHO_U : *s == 'g' ? CP_WHO_G :
 			    *s == 'o' ? CP_WHO_O : CP_WHO_A;
 		if (*s != '+' && *s != '-' && *s != '=')
@@ -109,7 +109,8 @@ cp_owner_parse_mode(const char *s, struct cp_mode *m)
 				op->copy = *s++;
 				continue;
 			}
-			for (; *s != '\0' && strchr("rwxXst", *s) != NULL; s++) {
+			for (; *s != '\0' && strchr("rwxXst", *s) != NULL;
+			    s++) {
 				switch (*s) {
 				case 'r': op->perm |= 0444; break;
 				case 'w': op->perm |= 0222; break;

@@ -144,7 +144,7 @@ test_name_random(void **state)
 		e = cp_name_escape(name);
 		for (const char *p = e; *p != '\0'; p++)
 			if ((uint8_t)*p < 0x20 || *p == 0x7f)
-				fail_msg("control byte in the escape of a name");
+				fail_msg("a control byte in an escape");
 		back = unescape(e);
 		assert_non_null(back);
 		assert_string_equal(back, name);
