@@ -62,6 +62,24 @@ printf '[namenode]\naddress = "127.0.0.1:1"\n' >"$T/nocert.conf"
 ok "whoami without tls.cert exits 1 and says so" fails_with \
     "no tls.cert" "$B/dfs" -c "$T/nocert.conf" whoami
 
+# Changing owners is the superuser's: when root made the cluster its
+# client.conf is the superuser's, else issue one, so the checks below run
+# whoever runs the test.
+if [ "$(id -u)" -ne 0 ]; then
+	"$B/dfs" ca issue "$C/ca" --role superuser admin --uid 0 --gid 0 \
+	    >/dev/null
+	sed -e 's|issued/[^/]*\.crt"$|issued/admin.crt"|' \
+	    -e 's|issued/[^/]*\.key"$|issued/admin.key"|' \
+	    "$C/client.conf" >"$T/admin.conf"
+	chmod 600 "$T/admin.conf"
+	dfs() {
+		"$top_builddir/dfs" -c "$T/admin.conf" "$@"
+	}
+fi
+dfs whoami >"$T/su" 2>&1
+ok "the commands below run as the superuser" says "^role: superuser$" \
+    "$T/su"
+
 # 2. chmod: every mode as coreutils chmod(1) applies it, on a file and
 # on a set-group-ID directory (which short octal modes keep set-ID).
 umask 027		# modes without "who" honour the umask, as chmod(1)
