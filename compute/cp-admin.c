@@ -126,8 +126,9 @@ parse_fsck(struct dfs_rbuf *r, void *arg)
 			free(lines);
 			continue;
 		}
-		printf("%s: %s%s, %llu bytes, %u block(s), replication %u\n",
-		    path, cp_block_status(worst), state != 0 ?
+		cp_name_print(stdout, path);
+		printf(": %s%s, %llu bytes, %u block(s), replication %u\n",
+		    cp_block_status(worst), state != 0 ?
 		    " (being written)" : "", (unsigned long long)size, nb, repl);
 		if (a->blocks)
 			fputs(lines, stdout);

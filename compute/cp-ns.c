@@ -85,10 +85,11 @@ static int
 ls_entry(const char *name, const struct dfs_attr *a, void *arg)
 {
 	struct ls_args	*la = arg;
-	char		 mode[11], when[32], owner[80];
+	char		 mode[11], when[32], owner[80], *e;
 
 	if (!la->long_form) {
-		printf("%s\n", name);
+		cp_name_print(stdout, name);
+		putchar('\n');
 		return 0;
 	}
 	cp_mode_string(a, mode);
@@ -96,10 +97,13 @@ ls_entry(const char *name, const struct dfs_attr *a, void *arg)
 	cp_owner(a->uid, a->gid, owner, sizeof owner);
 	if (a->type == DFS_FT_CHR || a->type == DFS_FT_BLK)
 		printf("%s %2u %s %5u, %5u %s %s\n", mode, a->nlink, owner,
-		    major((dev_t)a->rdev), minor((dev_t)a->rdev), when, name);
+		    major((dev_t)a->rdev), minor((dev_t)a->rdev), when,
+		    (e = cp_name_escape(name)));
 	else
 		printf("%s %2u %s %12llu %s %s\n", mode, a->nlink, owner,
-		    (unsigned long long)a->size, when, name);
+		    (unsigned long long)a->size, when,
+		    (e = cp_name_escape(name)));
+	free(e);
 	return 0;
 }
 
@@ -121,8 +125,11 @@ cp_cmd_ls(struct cp_ctx *ctx, int argc, char **argv)
 		return rc == 0 ? 0 : cp_fail(ctx, "ls", rc, cause);
 	}
 	for (int i = optind; i < argc; i++) {
-		if (argc - optind > 1)
-			printf("%s%s:\n", i > optind ? "\n" : "", argv[i]);
+		if (argc - optind > 1) {
+			printf("%s", i > optind ? "\n" : "");
+			cp_name_print(stdout, argv[i]);
+			printf(":\n");
+		}
 		rc = dfs_client_list(cp_client(ctx), argv[i], ls_entry, &la,
 		    &cause);
 		if (rc != 0) {
@@ -218,7 +225,9 @@ cp_print_stat(const char *path, const struct dfs_attr *a)
 	char	mode[11], when[32];
 
 	cp_mode_string(a, mode);
-	printf("path: %s\n", path);
+	printf("path: ");
+	cp_name_print(stdout, path);
+	printf("\n");
 	printf("type: %s\n", cp_types[cp_type_index(a->type)].name);
 	printf("inode: %llu\n", (unsigned long long)a->ino);
 	printf("links: %u\n", a->nlink);

@@ -2,6 +2,10 @@
 #ifndef CP_I_H
 #define CP_I_H
 
+#include <sys/types.h>
+
+#include <stdio.h>
+
 #include "client.h"
 #include "config.h"
 #include "pki.h"
@@ -22,6 +26,10 @@ int	cp_parse_size(const char *, uint64_t *);
 char	*cp_join(const char *dir, const char *name);
 const char *cp_basename(const char *);
 
+/* cp-name.c: every name from the namespace is printed through these. */
+char	*cp_name_escape(const char *);
+void	 cp_name_print(FILE *, const char *);
+
 int	cp_cmd_put(struct cp_ctx *, int, char **);
 int	cp_cmd_get(struct cp_ctx *, int, char **);
 int	cp_cmd_cat(struct cp_ctx *, int, char **);
@@ -34,11 +42,50 @@ int	cp_cmd_fsck(struct cp_ctx *, int, char **);
 int	cp_cmd_report(struct cp_ctx *, int, char **);
 int	cp_cmd_cluster(struct cp_ctx *, int, char **);
 int	cp_cmd_ca(struct cp_ctx *, int, char **);
+int	cp_cmd_chmod(struct cp_ctx *, int, char **);
+int	cp_cmd_chown(struct cp_ctx *, int, char **);
+int	cp_cmd_chgrp(struct cp_ctx *, int, char **);
+int	cp_cmd_whoami(struct cp_ctx *, int, char **);
+void	cp_owner_print_identity(FILE *, const struct dfs_identity *);
 
 /* cp-ca.c, for cp-cluster.c too */
 int	cp_ca_groups(const char *, struct dfs_identity *);
 int	cp_ca_id(const char *opt, const char *arg, uint32_t *);
 int	cp_ca_issue_one(const char *dir, const struct dfs_pki_request *,
 	    const char *outdir, bool quiet);
+
+/* cp-cluster.c, for cp-tls.c: a local cluster's directory and daemons. */
+#define CP_MAX_NODES	64
+
+struct cp_daemon {
+	pid_t	started;		/* by this command, else 0 */
+	char	name[32];		/* "namenode", "datanode2" */
+	char	prog[32];		/* "dfs-namenode" */
+	char	addr[64];
+	const char *conf;		/* DIR/CONF.conf; NULL: its name */
+	char	*args[3];		/* after -c FILE, NULL-terminated */
+};
+
+struct cp_cluster {
+	char			*dir;
+	int			 n;
+	struct cp_daemon	 nn;
+	struct cp_daemon	 dn[CP_MAX_NODES];
+};
+
+char	*cp_path(const struct cp_cluster *, const char *fmt, const char *);
+void	 cp_set(struct dfs_config *, const char *key, const char *value);
+int	 cp_write_private_conf(const struct cp_cluster *, const char *rel,
+	     const struct dfs_config *);
+int	 cp_cluster_load(struct cp_cluster *, const char *dir);
+void	 cp_mkdir(const char *);
+
+/* cp-tls.c: a local cluster's certificates, for cp-cluster.c */
+int	cp_tls_ca(const struct cp_cluster *, struct dfs_config *common);
+int	cp_tls_daemon(const struct cp_cluster *, struct dfs_config *,
+	    const struct cp_daemon *, enum dfs_role);
+int	cp_tls_self(const struct cp_cluster *, struct dfs_config *);
+int	cp_tls_host(const struct cp_cluster *, const struct dfs_config *common);
+int	cp_tls_adduser(struct cp_ctx *, int, char **);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * dfs-main.c: the dfs command: option parsing and dispatch to one
- * function per subcommand (cp-fs.c, cp-ns.c, cp-admin.c, cp-cluster.c).
+ * function per subcommand (cp-fs.c, cp-ns.c, cp-admin.c, cp-cluster.c,
+ * cp-tls.c, cp-ca.c, cp-owner.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +27,10 @@ static const struct {
 	{ "rm", cp_cmd_rm, "rm [-r] PATH..." },
 	{ "mv", cp_cmd_mv, "mv SRC DST" },
 	{ "stat", cp_cmd_stat, "stat PATH..." },
+	{ "chmod", cp_cmd_chmod, "chmod [-R] MODE PATH..." },
+	{ "chown", cp_cmd_chown, "chown [-R] OWNER[:GROUP] PATH..." },
+	{ "chgrp", cp_cmd_chgrp, "chgrp [-R] GROUP PATH..." },
+	{ "whoami", cp_cmd_whoami, "whoami" },
 	{ "fsck", cp_cmd_fsck, "fsck [PATH] [--blocks] "
 	    "[--verify [--timeout SECONDS]]" },
 	{ "report", cp_cmd_report, "report" },
@@ -63,12 +68,15 @@ cp_usage(const char *cmd)
 	return 2;
 }
 
-/* Report a failed operation and return exit code 1.  Consumes cause. */
+/* Report a failed operation and return exit code 1.  Consumes cause,
+ * which is escaped (cp-name.c): it may quote a path. */
 int
 cp_fail(struct cp_ctx *ctx, const char *cmd, int rc, char *cause)
 {
-	fprintf(stderr, "%s %s: %s\n", ctx->prog, cmd,
-	    cause != NULL ? cause : strerror(rc < 0 ? -rc : rc));
+	fprintf(stderr, "%s %s: ", ctx->prog, cmd);
+	cp_name_print(stderr, cause != NULL ? cause :
+	    strerror(rc < 0 ? -rc : rc));
+	fputc('\n', stderr);
 	free(cause);
 	return 1;
 }
