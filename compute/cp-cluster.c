@@ -216,11 +216,13 @@ cp_spawn(const struct cp_cluster *cl, const struct cp_daemon *d,
 	if ((pid = fork()) < 0)
 		fprintf(stderr, "dfs cluster: fork: %s\n", strerror(errno));
 	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		/* Logs name paths and blocks: the owner's alone. */
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		int null = open("/dev/null", O_RDONLY);
 		int i = 3;
 		setsid();
 		if (fd >= 0) {
+			(void)fchmod(fd, 0600);
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
 		}
@@ -253,6 +255,7 @@ cp_start(const struct cp_cluster *cl, struct cp_daemon *d)
 	d->started = pid;
 	pidf = cp_path(cl, "run/%s.pid", d->name);
 	if ((f = fopen(pidf, "w")) != NULL) {
+		(void)fchmod(fileno(f), 0644);	/* "down" trusts it */
 		fprintf(f, "%ld\n", (long)pid);
 		fclose(f);
 	}
@@ -337,6 +340,9 @@ cp_write_conf(const struct cp_cluster *cl, const char *name,
 		    strerror(errno));
 		rc = -1;
 	} else {
+		/* Readable by all (it names no secret, only paths), writable
+		 * by its owner alone, whatever the umask. */
+		(void)fchmod(fileno(f), 0644);
 		fprintf(f, "# written by dfs cluster up\n");
 		if (dfs_config_write(cfg, f, NULL) != 0 || fclose(f) != 0 ||
 		    rename(tmp, path) != 0) {
