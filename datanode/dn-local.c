@@ -28,10 +28,10 @@
  * (block files are the node's alone, lib/private.c), so no other user
  * could reach a socket inside it.  By default it sits beside it
  * (DATA_DIR.sock), and `dfs cluster up` puts it in DIR/run.  The socket
- * is 0666; its directory must not be writable by group or others, who
- * could otherwise put a socket of their own under the name clients
- * learn from LOCAL_HERE, and so receive their tokens and hand them
- * forged files with matching checksums.  A directory other users cannot
+ * is 0666; its directory must not be writable by others (nor by a group
+ * but the node's own), who could otherwise put a socket of their own
+ * under the name clients learn from LOCAL_HERE, and so receive their
+ * tokens and hand them forged files with matching checksums.  A directory other users cannot
  * search is logged, since short-circuit reads then work for the node's
  * own user only.
  *
@@ -468,7 +468,10 @@ local_check_dir(const char *path, char **cause)
 		    "directory %s: %s", path, dir, strerror(errno));
 		goto out;
 	}
-	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+	/* A group-writable one is fine when the group is the node's own
+	 * (a umask of 002 with a group per user makes those). */
+	if ((sb.st_mode & S_IWOTH) ||
+	    ((sb.st_mode & S_IWGRP) && sb.st_gid != getegid())) {
 		rc = -EPERM;
 		xasprintf(cause, "datanode.local_socket %s: its directory %s "
 		    "is writable by other users (mode %04o), who could put "
@@ -580,9 +583,9 @@ local_auto_path(const char *dir)
 
 /*
  * Start the local socket named by datanode.local_socket ("auto": beside
- * the data directory, DATA_DIR.sock; empty: none).  An automatic path too long for a Unix
- * socket turns local reads off with a warning; a configured one that
- * cannot be used is an error.
+ * the data directory, DATA_DIR.sock; empty: none).  An automatic path
+ * too long for a Unix socket turns local reads off with a warning; a
+ * configured one that cannot be used is an error.
  */
 int
 dn_local_start(struct dn *dn, char **cause)

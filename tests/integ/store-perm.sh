@@ -154,6 +154,23 @@ st=$?
 ok "a socket in a directory others may write is refused" sh -c \
     "test $st -ne 0 && grep -q 'is writable by other users' '$T/dn1w.out'"
 ok "and no socket was made there" test ! -e "$T/open/dn.sock"
+chmod 0770 "$T/open"
+chgrp $BOB "$T/open"
+timeout 60 "$DN" -c "$C/datanode1.conf" \
+    -o "datanode.local_socket=$T/open/dn.sock" >"$T/dn1g.out" 2>&1
+st=$?
+ok "so is one writable by another group" sh -c \
+    "test $st -ne 0 && grep -q 'is writable by other users' '$T/dn1g.out'"
+# Writable by the node's own group (umask 002 with a group per user):
+# accepted.  Started by hand, stopped by its PID.
+chgrp "$(id -g)" "$T/open"
+"$DN" -c "$C/datanode1.conf" -o "datanode.local_socket=$T/open/dn.sock" \
+    >"$T/dn1o.out" 2>&1 &
+dnp=$!
+ok "but one writable by the node's own group is used" wait_for 20 grep -q \
+    "short-circuit local reads on $T/open/dn.sock" "$T/dn1o.out"
+kill "$dnp" 2>/dev/null
+wait "$dnp"
 
 chmod 0755 "$C/datanode2" "$C/datanode2/current" "$C/namenode"
 chmod 0644 "$C/namenode/namespace.db"
