@@ -175,7 +175,6 @@ store_del(struct dn_store *st, dfs_block_id id)
 	}
 }
 
-
 /* The cluster this node has joined, or "".  Borrowed. */
 const char *
 dn_store_cluster(struct dn_store *st)
