@@ -15,7 +15,9 @@
  * DIR/users/NAME.conf      from "adduser": a client config with NAME's own
  *                          certificate and key (all 0600)
  * DIR/namenode/, DIR/datanodeN/   their state (SQLite, block files)
- * DIR/logs/NAME.log, DIR/run/NAME.pid
+ * DIR/logs/NAME.log (0600), DIR/run/NAME.pid
+ * DIR/run/datanodeN.sock   each data node's local socket (run/ is 0755,
+ *                          the socket 0666: a token decides)
  * DIR/mnt                  with --mount, the cluster through dfs-mount
  *                          (run/mount.pid; "down" unmounts it first)
  *
@@ -27,6 +29,7 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -194,11 +197,13 @@ cp_spawn(const struct cp_cluster *cl, const struct cp_daemon *d,
 	if ((pid = fork()) < 0)
 		fprintf(stderr, "dfs cluster: fork: %s\n", strerror(errno));
 	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		/* Logs name paths and blocks: the owner's alone. */
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		int null = open("/dev/null", O_RDONLY);
 		int i = 3;
 		setsid();
 		if (fd >= 0) {
+			(void)fchmod(fd, 0600);
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
 		}
@@ -231,6 +236,7 @@ cp_start(const struct cp_cluster *cl, struct cp_daemon *d)
 	d->started = pid;
 	pidf = cp_path(cl, "run/%s.pid", d->name);
 	if ((f = fopen(pidf, "w")) != NULL) {
+		(void)fchmod(fileno(f), 0644);	/* "down" trusts it */
 		fprintf(f, "%ld\n", (long)pid);
 		fclose(f);
 	}
@@ -315,6 +321,9 @@ cp_write_conf(const struct cp_cluster *cl, const char *name,
 		    strerror(errno));
 		rc = -1;
 	} else {
+		/* Readable by all (it names no secret, only paths), writable
+		 * by its owner alone, whatever the umask. */
+		(void)fchmod(fileno(f), 0644);
 		fprintf(f, "# written by dfs cluster up\n");
 		if (dfs_config_write(cfg, f, NULL) != 0 || fclose(f) != 0 ||
 		    rename(tmp, path) != 0) {
@@ -602,14 +611,42 @@ cp_conf_copy(const struct dfs_config *cfg)
 }
 
 
+/*
+ * mkdir, accepting an existing directory.  A new one is 0755 whatever
+ * the umask: run/ holds the data nodes' local sockets, which every local
+ * user must reach (each node keeps its own directory 0700 itself).
+ */
 void
 cp_mkdir(const char *path)
 {
-	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-		fprintf(stderr, "dfs cluster: cannot create %s: %s\n", path,
-		    strerror(errno));
-		exit(1);
-	}
+	if (mkdir(path, 0755) == 0) {
+		if (chmod(path, 0755) == 0)
+			return;
+	} else if (errno == EEXIST)
+		return;
+	fprintf(stderr, "dfs cluster: cannot create %s: %s\n", path,
+	    strerror(errno));
+	exit(1);
+}
+
+/*
+ * A data node's local socket in DIR/run (0755), where every local user
+ * reaches it, unless the command line chose one (or none).  A DIR too
+ * long for a socket path leaves the node's own default.
+ */
+static void
+cp_local_socket(const struct cp_cluster *cl, const struct dfs_config *common,
+    struct dfs_config *c, const struct cp_daemon *d)
+{
+	struct sockaddr_un	 sun;
+	char			*p;
+
+	if (dfs_config_is_set(common, "datanode.local_socket"))
+		return;
+	p = cp_path(cl, "run/%s.sock", d->name);
+	if (strlen(p) < sizeof sun.sun_path)
+		cp_set(c, "datanode.local_socket", p);
+	free(p);
 }
 
 static int
@@ -770,6 +807,7 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 		cp_set(c, "datanode.data_dir", (p = cp_path(&cl, "%s",
 		    d->name)));
 		free(p);
+		cp_local_socket(&cl, common, c, d);
 		rc = cp_tls_daemon(&cl, c, d, DFS_ROLE_DATANODE);
 		if (rc == 0)
 			rc = cp_write_conf(&cl, d->name, c);

@@ -352,11 +352,12 @@ dn_blkw_create(const char *tmpdir, const char *where, const struct dn_block *b,
 	xasprintf(&w->tmp_data, "%s/blk_%" PRIu64 "_%" PRIu64 ".%" PRIu64,
 	    tmpdir, b->id, b->gen, seq);
 	xasprintf(&w->tmp_meta, "%s.meta", w->tmp_data);
+	/* Only this node may read a replica (lib/private.c). */
 	w->data_fd = open(w->tmp_data, O_WRONLY | O_CREAT | O_EXCL |
-	    O_CLOEXEC, 0644);
+	    O_CLOEXEC, 0600);
 	if (w->data_fd >= 0)
 		w->meta_fd = open(w->tmp_meta, O_WRONLY | O_CREAT | O_EXCL |
-		    O_CLOEXEC, 0644);
+		    O_CLOEXEC, 0600);
 	if (w->data_fd < 0 || w->meta_fd < 0) {
 		rc = blkfile_io_error(w, -errno, "creating its files", cause);
 		goto fail;

@@ -6,6 +6,8 @@
  * when read: a damaged one stops the node rather than giving it a new
  * identity behind the operator's back.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,8 +47,10 @@ ident_write(const char *dir, const char *name, const char *text,
 	xasprintf(&path, "%s/%s", dir, name);
 	xasprintf(&tmp, "%s/%s.tmp", dir, name);
 	errno = 0;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text, n) != (ssize_t)n || fsync(fd) != 0 ||
+	/* tmp may be left by a crash, with another mode: fchmod. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600) != 0 ||
+	    write(fd, text, n) != (ssize_t)n || fsync(fd) != 0 ||
 	    rename(tmp, path) != 0 || ident_fsync_dir(dir) != 0) {
 		rc = errno != 0 ? -errno : -EIO;
 		xasprintf(cause, "cannot write %s: %s", path, strerror(-rc));

@@ -24,6 +24,24 @@
  * through the same table and dispatch as one on the TCP port
  * (dn_server_dispatch), which sends every ERROR.
  *
+ * Where the socket lives.  Not in the data directory: that is 0700
+ * (block files are the node's alone, lib/private.c), so no other user
+ * could reach a socket inside it.  By default it sits beside it
+ * (DATA_DIR.sock), and `dfs cluster up` puts it in DIR/run.  The socket
+ * is 0666; its directory must not be writable by others (nor by a group
+ * but the node's own), who could otherwise put a socket of their own
+ * under the name clients learn from LOCAL_HERE, and so receive their
+ * tokens and hand them forged files with matching checksums.  A directory other users cannot
+ * search is logged, since short-circuit reads then work for the node's
+ * own user only.
+ *
+ * Who asks.  The kernel tells who the peer is (SO_PEERCRED: pid, uid,
+ * gid, read at accept and logged); a connection whose credentials
+ * cannot be read is closed.  Every LOCAL_OPEN still needs a read token,
+ * checked exactly as for a TCP READ.  Once tokens name the user they
+ * were issued to, the peer's uid must be that user's
+ * (local_peer_may_use_token, the one place to do it).
+ *
  * Only a finalized replica of the asked generation is handed out.  When
  * its files cannot be opened or have the wrong size the client is told
  * and falls back to a TCP READ of the same replica, which goes through
@@ -73,6 +91,7 @@ struct local_conn {
 	int		 fd;
 	struct dfs_sock	*s;		/* fd, for the shared handlers */
 	int		 slot;
+	struct ucred	 cred;		/* SO_PEERCRED, read at accept */
 	char		 peer[64];	/* "pid P uid U", for logs */
 };
 
@@ -165,6 +184,23 @@ local_open_files(struct dn *dn, const struct dn_block *b, int fds[2],
 }
 
 /*
+ * Whether the process at the other end (cred, from the kernel) may use
+ * tok.  The hook for tokens that name their user: then its uid must be
+ * the token's user's, or 0 (a host's root reads for its local users, as
+ * dfs-mount does).  Until tokens carry a user, any local process holding
+ * a valid token may, as on the TCP port.  0 or -EACCES with *cause.
+ */
+static int
+local_peer_may_use_token(const struct ucred *cred,
+    const struct dfs_token *tok, char **cause)
+{
+	(void)cred;
+	(void)tok;
+	(void)cause;
+	return 0;
+}
+
+/*
  * LOCAL_OPEN: check the token, find the replica, pass its files.  0 when
  * they were passed, or an errno with the cause for the ERROR that
  * dn-server.c's dispatch sends.
@@ -195,7 +231,11 @@ dn_local_op_open(struct dn_req *req, char **cause)
 		xasprintf(cause, "this is data node %s, not %s", uuid, want);
 		return -ESTALE;
 	}
-	if (dn_read_token_check(dn, &tok, block, gen, cause) != 0) {
+	if (dn_read_token_check(dn, &tok, block, gen, cause) != 0 ||
+	    req->cred == NULL ||
+	    local_peer_may_use_token(req->cred, &tok, cause) != 0) {
+		if (*cause == NULL)
+			xasprintf(cause, "no peer credentials");
 		log_warn("local read of block %" PRIu64 " by %s refused: %s",
 		    block, req->peer, *cause);
 		return -EACCES;
@@ -286,6 +326,7 @@ local_conn_main(void *arg)
 		req.dn = l->dn;
 		req.s = c->s;
 		req.peer = c->peer;
+		req.cred = &c->cred;
 		req.h = &h;
 		req.pl = pl;
 		req.out = &out;
@@ -303,6 +344,18 @@ local_conn_main(void *arg)
 	dfs_sock_close(c->s);
 	free(c);
 	return NULL;
+}
+
+/* Give back the slot of a connection that never got its thread. */
+static void
+local_untake(struct dn_local *l, int slot, int fd)
+{
+	pthread_mutex_lock(&l->lock);
+	l->conns[slot] = -1;
+	l->nconns--;
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+	close(fd);
 }
 
 /* Hand an accepted socket to a new thread, or refuse it when full. */
@@ -336,24 +389,28 @@ local_take(struct dn_local *l, int fd)
 	}
 	/* A reply with descriptors goes out in one blocking sendmsg. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	/* Who it is, from the kernel: a peer we cannot name is not served. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
+	    clen != sizeof cred) {
+		log_warn("refusing a local connection: no peer credentials "
+		    "(SO_PEERCRED: %s)", strerror(errno));
+		local_untake(l, slot, fd);
+		return;
+	}
+	log_debug("local connection from pid %ld uid %ld gid %ld",
+	    (long)cred.pid, (long)cred.uid, (long)cred.gid);
 	c = xcalloc(1, sizeof *c);
 	c->l = l;
 	c->fd = fd;
 	c->slot = slot;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
-		snprintf(c->peer, sizeof c->peer, "pid %ld uid %ld",
-		    (long)cred.pid, (long)cred.uid);
-	else
-		snprintf(c->peer, sizeof c->peer, "a local process");
+	c->cred = cred;
+	snprintf(c->peer, sizeof c->peer, "pid %ld uid %ld", (long)cred.pid,
+	    (long)cred.uid);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, local_conn_main, c) != 0) {
 		log_err("cannot start a thread for %s", c->peer);
-		pthread_mutex_lock(&l->lock);
-		l->conns[slot] = -1;
-		l->nconns--;
-		pthread_mutex_unlock(&l->lock);
-		close(fd);
+		local_untake(l, slot, fd);
 		free(c);
 	}
 	pthread_attr_destroy(&attr);
@@ -390,6 +447,61 @@ local_accept_main(void *arg)
 }
 
 /*
+ * The socket's directory must be writable by nobody but its owner (see
+ * the top of the file); one that other users cannot search is only
+ * logged.  0 or -EPERM with *cause.
+ */
+static int
+local_check_dir(const char *path, char **cause)
+{
+	struct stat	 sb;
+	char		*dir = xstrdup(path), *slash;
+	int		 rc = 0;
+
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		dir = xstrdup(".");
+	} else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &sb) != 0) {
+		rc = -errno;
+		xasprintf(cause, "datanode.local_socket %s: cannot use its "
+		    "directory %s: %s", path, dir, strerror(errno));
+		goto out;
+	}
+	/* A group-writable one is fine when the group is the node's own
+	 * (a umask of 002 with a group per user makes those). */
+	if ((sb.st_mode & S_IWOTH) ||
+	    ((sb.st_mode & S_IWGRP) && sb.st_gid != getegid())) {
+		rc = -EPERM;
+		xasprintf(cause, "datanode.local_socket %s: its directory %s "
+		    "is writable by other users (mode %04o), who could put "
+		    "their own socket there: choose a directory only its "
+		    "owner may write", path, dir,
+		    (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
+	/* Every directory on the way must be searchable by others. */
+	for (;;) {
+		if (stat(dir, &sb) == 0 && !(sb.st_mode & S_IXOTH)) {
+			log_warn("short-circuit local reads on %s work for "
+			    "this node's user only: other users cannot "
+			    "search %s (mode %04o)", path, dir,
+			    (unsigned)(sb.st_mode & 07777));
+			break;
+		}
+		if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+			break;
+		*slash = '\0';
+	}
+out:
+	free(dir);
+	return rc;
+}
+
+/*
  * Bind and listen on l->path.  A socket file left by a node that died is
  * replaced; one a live process answers on, or a file that is not a
  * socket, is an error.
@@ -401,6 +513,8 @@ local_bind(struct dn_local *l, char **cause)
 	struct stat		 sb;
 	int			 fd, rc;
 
+	if ((rc = local_check_dir(l->path, cause)) != 0)
+		return rc;
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, l->path, strlen(l->path) + 1);
@@ -441,19 +555,40 @@ local_bind(struct dn_local *l, char **cause)
 		close(fd);
 		return rc;
 	}
-	/* Anyone who can reach it may ask: the token decides. */
-	(void)chmod(l->path, 0666);
+	/* Any local user may ask (the umask has no say): the token and
+	 * the peer's credentials decide. */
+	if (chmod(l->path, 0666) != 0) {
+		rc = -errno;
+		xasprintf(cause, "cannot chmod %s: %s", l->path,
+		    strerror(errno));
+		close(fd);
+		unlink(l->path);
+		return rc;
+	}
 	l->listen_fd = fd;
 	l->dev = sb.st_dev;
 	l->ino = sb.st_ino;
 	return 0;
 }
 
+/* DATA_DIR.sock, beside the data directory.  Caller frees. */
+static char *
+local_auto_path(const char *dir)
+{
+	size_t	 n = strlen(dir);
+	char	*path;
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	xasprintf(&path, "%.*s.sock", (int)n, dir);
+	return path;
+}
+
 /*
- * Start the local socket named by datanode.local_socket ("auto": in the
- * data directory; empty: none).  An automatic path too long for a Unix
- * socket turns local reads off with a warning; a configured one that
- * cannot be used is an error.
+ * Start the local socket named by datanode.local_socket ("auto": beside
+ * the data directory, DATA_DIR.sock; empty: none).  An automatic path
+ * too long for a Unix socket turns local reads off with a warning; a
+ * configured one that cannot be used is an error.
  */
 int
 dn_local_start(struct dn *dn, char **cause)
@@ -472,7 +607,7 @@ dn_local_start(struct dn *dn, char **cause)
 		return 0;
 	}
 	if (automatic)
-		xasprintf(&path, "%s/local.sock", dn_store_dir(dn->store));
+		path = local_auto_path(dn_store_dir(dn->store));
 	else
 		path = xstrdup(conf);
 	if (strlen(path) >= sizeof sun.sun_path) {

@@ -2,7 +2,8 @@
  * dn-store.c: the replicas this node holds: the data directory and the
  * block table in memory.
  *
- * Layout of datanode.data_dir:
+ * Layout of datanode.data_dir (directories 0700, files 0600, tightened
+ * at start-up when found looser: see lib/private.c):
  *   node.uuid    this node's identity, made on first start; the namenode
  *                maps it to a stable node id
  *   cluster.id   the cluster this node joined at its first registration;
@@ -47,6 +48,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "private.h"
 #include "xmalloc.h"
 
 #include "dn_i.h"
@@ -171,16 +173,6 @@ store_del(struct dn_store *st, dfs_block_id id)
 			return;
 		}
 	}
-}
-
-/* mkdir that accepts an existing directory. */
-static int
-store_mkdir(const char *path, char **cause)
-{
-	if (mkdir(path, 0755) == 0 || errno == EEXIST)
-		return 0;
-	xasprintf(cause, "cannot create %s: %s", path, strerror(errno));
-	return -errno;
 }
 
 /* The cluster this node has joined, or "".  Borrowed. */
@@ -346,12 +338,13 @@ dn_store_open(const char *dir, struct dn_store **stp, char **cause)
 	pthread_cond_init(&st->parked_cond, NULL);
 	st->nbuckets = 1024;
 	st->buckets = xcalloc(st->nbuckets, sizeof *st->buckets);
-	if ((rc = store_mkdir(dir, cause)) != 0 ||
-	    (rc = store_mkdir(st->cur, cause)) != 0 ||
-	    (rc = store_mkdir(st->tmp, cause)) != 0)
+	/* Block files 0600 in 0700 directories: see lib/private.c. */
+	if ((rc = dfs_private_dir(dir, cause)) != 0 ||
+	    (rc = dfs_private_dir(st->cur, cause)) != 0 ||
+	    (rc = dfs_private_dir(st->tmp, cause)) != 0)
 		goto fail;
 	xasprintf(&lockp, "%s/lock", dir);
-	st->lock_fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	st->lock_fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(lockp);
 	if (st->lock_fd < 0 || flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		rc = -errno;
@@ -370,6 +363,9 @@ dn_store_open(const char *dir, struct dn_store **stp, char **cause)
 		    strerror(errno));
 		goto fail;
 	}
+	if ((rc = dfs_private_files(dir, NULL, cause)) != 0 ||
+	    (rc = dfs_private_files(st->cur, NULL, cause)) != 0)
+		goto fail;
 	if ((rc = dn_ident_load(st->dir, st->uuid, st->cluster, cause)) != 0)
 		goto fail;
 	store_clean_tmp(st);

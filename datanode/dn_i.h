@@ -75,6 +75,7 @@ struct dn_nn;
 struct dn_server;
 struct dn_scan;
 struct dn_local;
+struct ucred;
 
 /* The daemon.  Set up by main.c before any thread starts, then read-only
  * except for the atomic counters. */
@@ -166,6 +167,8 @@ struct dn_req {
 	struct dn		*dn;
 	struct dfs_sock		*s;	/* the peer's connection */
 	const char		*peer;	/* "ip:port", for logs */
+	const struct ucred	*cred;	/* the local socket's peer, from
+					   SO_PEERCRED; NULL on TCP */
 	const struct dfs_frame_hdr *h;
 	const uint8_t		*pl;	/* the payload, h->len bytes */
 	struct dfs_wbuf		*in;	/* the frame; WRITE receives into it */

@@ -108,7 +108,7 @@ const struct conf_key dfs_config_table[] = {
 	    "always, or below a pipeline's first node"),
 	K_STR("datanode.local_socket", "auto",
 	    "Unix socket for short-circuit local reads (auto: "
-	    "DATA_DIR/local.sock; empty: none)"),
+	    "DATA_DIR.sock, beside the data directory; empty: none)"),
 
 	K_SECS("client.timeout", 100 * MSEC, HOUR, "30s",
 	    "how long an operation waits for the namenode or a data node"),

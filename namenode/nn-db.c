@@ -33,14 +33,17 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "nn_i.h"
+#include "private.h"
 #include "uuid.h"
 #include "xmalloc.h"
 
@@ -329,6 +332,20 @@ nn_db_cluster_id(struct nn *nn, const char *path, bool format, char **cause)
 }
 
 /*
+ * namenode.meta_dir 0700 and the files in it 0600, tightened when found
+ * looser (lib/private.c): the database holds every name in the cluster.
+ */
+static int
+nn_db_private_dir(const char *dir, char **cause)
+{
+	int	rc;
+
+	if ((rc = dfs_private_dir(dir, cause)) == 0)
+		rc = dfs_private_files(dir, NULL, cause);
+	return rc;
+}
+
+/*
  * Open dir/namespace.db, set it up for WAL and upgrade its schema.  With
  * format, make a new, empty namespace with a new cluster id instead, and
  * refuse when the file exists.  Without it, a database that is missing,
@@ -342,16 +359,12 @@ nn_db_open(struct nn *nn, const char *dir, bool format, char **cause)
 	struct stat	 sb;
 	char		*path = NULL;
 	int64_t		 version = 0;
-	int		 flags, src, rc = 0;
+	int		 fd, flags, src, rc = 0;
 
 	xasprintf(&path, "%s/namespace.db", dir);
 	if (format) {
-		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-			rc = -errno;
-			xasprintf(cause, "cannot create namenode.meta_dir %s: "
-			    "%s", dir, strerror(errno));
+		if ((rc = nn_db_private_dir(dir, cause)) != 0)
 			goto out;
-		}
 		if (lstat(path, &sb) == 0) {
 			rc = -EEXIST;
 			xasprintf(cause, "%s exists: it holds a namespace, "
@@ -360,6 +373,15 @@ nn_db_open(struct nn *nn, const char *dir, bool format, char **cause)
 			    "cluster", path);
 			goto out;
 		}
+		/* SQLite would make it 0644 (and its WAL like it). */
+		if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600)) < 0) {
+			rc = -errno;
+			xasprintf(cause, "cannot create %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		close(fd);
 	} else if (stat(path, &sb) != 0) {
 		rc = -errno;
 		xasprintf(cause, "%s: %s.  A namenode never starts on a new, "
@@ -368,7 +390,8 @@ nn_db_open(struct nn *nn, const char *dir, bool format, char **cause)
 		    "database back; to make a new cluster on purpose, run "
 		    "dfs-namenode --format", path, strerror(errno));
 		goto out;
-	}
+	} else if ((rc = nn_db_private_dir(dir, cause)) != 0)
+		goto out;
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	if (format)
 		flags |= SQLITE_OPEN_CREATE;

@@ -63,10 +63,10 @@ for f in $FILES; do
 done
 
 for i in 1 2 3; do
-	ok "data node $i listens on its local socket" \
-	    test -S "$C/datanode$i/local.sock"
+	ok "data node $i listens on its local socket, in run/" \
+	    test -S "$C/run/datanode$i.sock"
 	ok "data node $i logs where" grep -q \
-	    "short-circuit local reads on $C/datanode$i/local.sock" \
+	    "short-circuit local reads on $C/run/datanode$i.sock" \
 	    "$C/logs/datanode$i.log"
 done
 
@@ -132,7 +132,8 @@ for i in 1 2 3; do
 done
 o=$((k % 3 + 1))
 "$PYTHON" "$top_srcdir/tests/integ/short_circuit.py" --secret "$C/secret" \
-    --node "$(dn_addr "$k")" --dir "$C/datanode$k" --block "$bid" \
+    --node "$(dn_addr "$k")" --dir "$C/datanode$k" \
+    --sock "$C/run/datanode$k.sock" --block "$bid" \
     --gen "$bgen" --len "$blen" --src "$T/in/multi" --offset "$boff" \
     --other-uuid "$(cat "$C/datanode$o/node.uuid")" >"$T/py.out" 2>&1
 py=$?
@@ -152,10 +153,10 @@ ok "and logged the refused tokens" grep -q \
 # Flip a byte in the replica each block of /multi was first read from; the
 # replicas are offered in random order, so read until one is met.
 sed -n 's/.*short-circuit read of block \([0-9]*\) generation /\1 /p' \
-    "$T/get.multi" | sed 's/ from data node .*(\(.*\)\/local.sock)$/ \1/' |
+    "$T/get.multi" | sed 's/ from data node .*\/run\/\(datanode[0-9]*\)\.sock)$/ \1/' |
     sort -u -k1,1n >"$T/first"
 while read -r b g d; do
-	flip "$d/current/blk_${b}_$g" $(( (b * 7919) % 100000 ))
+	flip "$C/$d/current/blk_${b}_$g" $(( (b * 7919) % 100000 ))
 done <"$T/first"
 echo "# flipped a byte in $(wc -l <"$T/first") replicas of /multi"
 gets=0
@@ -215,7 +216,7 @@ cluster_start
 # do for the killed one: give the new process a moment.)
 ok "restarted, data node 1 replaces its stale socket" wait_for 10 sh -c \
     "tail -n +$lines '$C/logs/datanode1.log' | grep -q \
-    'short-circuit local reads on $C/datanode1/local.sock'"
+    'short-circuit local reads on $C/run/datanode1.sock'"
 ok "no sanitizer report in the logs" sh -c "! grep -Eq \
     'AddressSanitizer|LeakSanitizer|runtime error' '$C'/logs/*.log"
 finish

@@ -3,9 +3,9 @@
 hostile requests.
 
 Run by short-circuit.sh against a node of a real cluster, with the
-cluster secret, the node's TCP address and data directory, and one block
-the node holds (id, generation, length, and where its bytes are in a
-source file).  Tokens are signed here with the secret exactly as the
+cluster secret, the node's TCP address, data directory and Unix socket,
+and one block the node holds (id, generation, length, and where its bytes
+are in a source file).  Tokens are signed here with the secret exactly as the
 namenode signs them (lib/token.c); CRC32C is computed here, independently
 of the C code.  Prints "ok - ..." per check and "N passed, M failed";
 exits 0 only when nothing failed.
@@ -90,6 +90,8 @@ def main():
     ap.add_argument("--secret", required=True)
     ap.add_argument("--node", required=True, help="host:port")
     ap.add_argument("--dir", required=True, help="the node's data_dir")
+    ap.add_argument("--sock", required=True,
+                    help="its datanode.local_socket")
     ap.add_argument("--block", type=int, required=True)
     ap.add_argument("--gen", type=int, required=True)
     ap.add_argument("--len", type=int, required=True)
@@ -104,7 +106,7 @@ def main():
     with open(a.src, "rb") as f:
         f.seek(a.offset)
         want = f.read(a.len)
-    sock_path = os.path.join(a.dir, "local.sock")
+    sock_path = a.sock
     host, port = a.node.rsplit(":", 1)
     B, G = a.block, a.gen
 
