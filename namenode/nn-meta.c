@@ -831,7 +831,9 @@ nn_meta_op_delete(struct nn_req *req)
 		if (yes && !recursive)
 			rc = nn_server_fail(req, -ENOTEMPTY, "directory not "
 			    "empty: %s", p.norm);
-		else if (yes && (rc = nn_perm_tree(req, ino, p.norm)) == 0)
+		else if (yes && (rc = nn_perm_tree(req, ino, p.norm)) != 0)
+			;	/* rm -r may not empty all of it */
+		else if (yes)
 			rc = nn_meta_unlink_tree(nn, parent, p.comp[p.n - 1],
 			    ino);
 		else
