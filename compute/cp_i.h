@@ -11,6 +11,7 @@ struct cp_ctx {
 	struct dfs_config	*cfg;
 	const char		*conf_path;	/* NULL: defaults only */
 	struct dfs_client	*client;
+	const char		*act_as;	/* --as UID:GID[:G1,G2] */
 };
 
 typedef int (*cp_cmd_fn)(struct cp_ctx *, int, char **);
@@ -32,6 +33,7 @@ int	cp_cmd_mv(struct cp_ctx *, int, char **);
 int	cp_cmd_stat(struct cp_ctx *, int, char **);
 int	cp_cmd_fsck(struct cp_ctx *, int, char **);
 int	cp_cmd_report(struct cp_ctx *, int, char **);
+int	cp_cmd_whoami(struct cp_ctx *, int, char **);
 int	cp_cmd_cluster(struct cp_ctx *, int, char **);
 int	cp_cmd_ca(struct cp_ctx *, int, char **);
 

@@ -152,16 +152,20 @@ client_conn_broken(int rc)
 	    rc == -ENOTCONN || rc == -EPROTO || rc == -ECONNREFUSED;
 }
 
-/* An idle connection, or a new one when there is none or fresh is set.
- * The lock is never held while connecting.  Caller puts or frees it. */
+/* An idle connection, or a new one when there is none or fresh is set;
+ * *gen: the credential it was told (client-cred.c).  The lock is never
+ * held while connecting.  Caller puts or frees it. */
 static struct dfs_conn *
-client_take(struct dfs_client *c, bool fresh, char **cause)
+client_take(struct dfs_client *c, bool fresh, uint64_t *gen, char **cause)
 {
 	struct dfs_conn	*nn = NULL;
 
+	*gen = 0;
 	pthread_mutex_lock(&c->lock);
-	if (!fresh && c->nidle > 0)
+	if (!fresh && c->nidle > 0) {
 		nn = c->idle[--c->nidle];
+		*gen = c->idle_gen[c->nidle];
+	}
 	pthread_mutex_unlock(&c->lock);
 	if (nn == NULL &&
 	    dfs_conn_open(c->nn_addr, c->timeout_ms, &nn, cause) != 0)
@@ -171,10 +175,11 @@ client_take(struct dfs_client *c, bool fresh, char **cause)
 
 /* Give a healthy connection back to the pool (or close it if full). */
 static void
-client_give(struct dfs_client *c, struct dfs_conn *nn)
+client_give(struct dfs_client *c, struct dfs_conn *nn, uint64_t gen)
 {
 	pthread_mutex_lock(&c->lock);
 	if (c->nidle < DFS_CLIENT_POOL) {
+		c->idle_gen[c->nidle] = gen;
 		c->idle[c->nidle++] = nn;
 		nn = NULL;
 	}
@@ -208,6 +213,7 @@ client_call_once(struct dfs_client *c, uint16_t type, uint16_t expect,
 {
 	struct dfs_conn	*nn;
 	struct dfs_rbuf	 r;
+	uint64_t	 gen;
 	int		 rc = 0, tries;
 
 	for (tries = 0; tries < 2; tries++) {
@@ -215,23 +221,25 @@ client_call_once(struct dfs_client *c, uint16_t type, uint16_t expect,
 			free(*cause);
 			*cause = NULL;
 		}
-		if ((nn = client_take(c, tries > 0, cause)) == NULL) {
+		if ((nn = client_take(c, tries > 0, &gen, cause)) == NULL) {
 			rc = -ECONNREFUSED;
 			break;
 		}
-		build(dfs_conn_begin(nn, type), barg);
-		rc = dfs_conn_call(nn, expect, &r, cause);
+		if ((rc = dfs_client_cred_sync(c, nn, &gen, cause)) == 0) {
+			build(dfs_conn_begin(nn, type), barg);
+			rc = dfs_conn_call(nn, expect, &r, cause);
+		}
 		if (rc == 0) {
 			rc = parse != NULL ? parse(&r, parg) :
 			    dfs_rbuf_done(&r);
 			if (rc != 0 && cause != NULL && *cause == NULL)
 				xasprintf(cause, "malformed reply from the "
 				    "namenode");
-			client_give(c, nn);
+			client_give(c, nn, gen);
 			break;
 		}
 		if (!client_conn_broken(rc)) {
-			client_give(c, nn);
+			client_give(c, nn, gen);
 			break;
 		}
 		dfs_conn_free(nn);

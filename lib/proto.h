@@ -202,7 +202,7 @@ enum dfs_msg {
 				   -> OK: the namespace requests that follow
 				   on this connection act as this credential
 				   (EACCES when the peer's identity may not
-				   claim it, EINVAL over 64 groups) */
+				   claim it, EINVAL over DFS_MAX_GROUPS) */
 	DFS_NN_WHOAMI = 151,	/* (empty) -> NN_WHOAMI_REPLY */
 	DFS_NN_WHOAMI_REPLY = 152, /* str name, str role, str peer address,
 				   u32 uid, u32 gid, u32 n, n x u32 groups,
@@ -229,6 +229,9 @@ enum dfs_msg {
  * answers, 0 being itself) of the node that refused, so the writer knows
  * which node to avoid.  Other readers of ERROR ignore it.
  */
+
+/* Supplementary groups of one credential (ACT_AS), at most. */
+#define DFS_MAX_GROUPS	64
 
 /* The valid mask of DFS_NN_SETATTR. */
 enum dfs_set {
