@@ -121,7 +121,8 @@ fm_read_ahead(struct fm *fm)
 		log_debug("%s: %d KiB", fm->read_ahead_path, FM_READ_AHEAD_KB);
 }
 
-/* The mount of the request being served. */
+/* The mount of the request being served; the namenode calls that follow
+ * act as its caller (fm-cred.c). */
 struct fm *
 fm_get(void)
 {
@@ -130,6 +131,7 @@ fm_get(void)
 	if (!atomic_load(&fm->read_ahead_set) &&
 	    !atomic_exchange(&fm->read_ahead_set, true))
 		fm_read_ahead(fm);
+	fm_cred_caller(fm);	/* its namenode calls act as its caller */
 	return fm;
 }
 
@@ -746,6 +748,7 @@ fm_op_readdir(const char *unused, void *buf, fuse_fill_dir_t filler,
 	uint64_t		 k;
 	int			 rc;
 
+	fm_cred_caller(d->fm);
 	if (flags & FUSE_READDIR_PLUS)
 		plus = FUSE_FILL_DIR_PLUS;
 	if (off < 0)

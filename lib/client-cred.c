@@ -8,10 +8,10 @@
  * (dfs_client_act_as_thread): dfs-mount's threads each serve whichever
  * caller the kernel hands them.  A call acts as its thread's credential,
  * else the client's, else as the namenode treats the connection without
- * one.  Each pooled connection remembers the generation of the credential
- * it was told last, so ACT_AS is sent only when a call's credential is
- * another: once per connection for the CLI, at a change of caller for a
- * mount, and again on every new connection (after a reconnect, too).  A
+ * one.  Each pooled connection remembers the credential it was told last,
+ * so ACT_AS is sent only when a call's credential is another: once per
+ * connection for the CLI, at a change of caller for a mount, and again on
+ * every new connection (after a reconnect, too).  A
  * file being written keeps the credential it was opened with
  * (dfs_client_call_as), so its later calls (from a release, or the lease
  * renewer's thread) act as its writer.
@@ -25,11 +25,11 @@
 #include "client_i.h"
 #include "xmalloc.h"
 
-/* The calling thread's credential for client c (gen 0: none). */
+/* The calling thread's credential for client c, when set. */
 static __thread struct {
 	const struct dfs_client	*c;
 	struct dfs_cred		 cred;
-	uint64_t		 gen;
+	bool			 set;
 } client_tcred;
 
 /* Whether a and b are the same credential. */
@@ -41,38 +41,23 @@ client_cred_same(const struct dfs_cred *a, const struct dfs_cred *b)
 	    a->ngroups * sizeof a->groups[0]) == 0;
 }
 
-/* Fill cred; -EINVAL with more than DFS_MAX_GROUPS groups. */
-static int
-client_cred_fill(struct dfs_cred *cred, uint32_t uid, uint32_t gid,
-    const uint32_t *groups, size_t n)
-{
-	if (n > DFS_MAX_GROUPS)
-		return -EINVAL;
-	memset(cred, 0, sizeof *cred);
-	cred->uid = uid;
-	cred->gid = gid;
-	cred->ngroups = (uint32_t)n;
-	if (n > 0)
-		memcpy(cred->groups, groups, n * sizeof *groups);
-	return 0;
-}
-
 /* Every call of c from now on acts as uid, gid and groups (unless its
- * thread has a credential of its own). */
+ * thread has a credential of its own); -EINVAL with more than
+ * DFS_MAX_GROUPS groups. */
 int
 dfs_client_act_as(struct dfs_client *c, uint32_t uid, uint32_t gid,
     const uint32_t *groups, size_t n)
 {
-	struct dfs_cred	cred;
-	int		rc;
-
-	if ((rc = client_cred_fill(&cred, uid, gid, groups, n)) != 0)
-		return rc;
+	if (n > DFS_MAX_GROUPS)
+		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
-	if (c->cred_gen == 0 || !client_cred_same(&c->cred, &cred)) {
-		c->cred = cred;
-		c->cred_gen = ++c->cred_next;
-	}
+	memset(&c->cred, 0, sizeof c->cred);
+	c->cred.uid = uid;
+	c->cred.gid = gid;
+	c->cred.ngroups = (uint32_t)n;
+	if (n > 0)
+		memcpy(c->cred.groups, groups, n * sizeof *groups);
+	c->has_cred = true;
 	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
@@ -83,19 +68,14 @@ int
 dfs_client_act_as_thread(struct dfs_client *c, const struct dfs_cred *cred)
 {
 	if (cred == NULL) {
-		client_tcred.gen = 0;
+		client_tcred.set = false;
 		return 0;
 	}
 	if (cred->ngroups > DFS_MAX_GROUPS)
 		return -EINVAL;
-	if (client_tcred.c == c && client_tcred.gen != 0 &&
-	    client_cred_same(&client_tcred.cred, cred))
-		return 0;
 	client_tcred.c = c;
 	client_tcred.cred = *cred;
-	pthread_mutex_lock(&c->lock);
-	client_tcred.gen = ++c->cred_next;
-	pthread_mutex_unlock(&c->lock);
+	client_tcred.set = true;
 	return 0;
 }
 
@@ -106,12 +86,12 @@ dfs_client_cred_get(struct dfs_client *c, struct dfs_cred *cred)
 {
 	int	rc = 0;
 
-	if (client_tcred.c == c && client_tcred.gen != 0) {
+	if (client_tcred.c == c && client_tcred.set) {
 		*cred = client_tcred.cred;
 		return 0;
 	}
 	pthread_mutex_lock(&c->lock);
-	if (c->cred_gen != 0)
+	if (c->has_cred)
 		*cred = c->cred;
 	else
 		rc = -ENOENT;
@@ -119,41 +99,35 @@ dfs_client_cred_get(struct dfs_client *c, struct dfs_cred *cred)
 	return rc;
 }
 
-/* The credential (and its generation) a call from this thread acts as;
- * gen 0 when none was set. */
-static uint64_t
-client_cred_want(struct dfs_client *c, struct dfs_cred *cred)
+/* Whether a connection that was told *told can serve a call from this
+ * thread: not when it acts for someone and the call has no credential
+ * (ACT_AS cannot be taken back). */
+bool
+dfs_client_cred_fits(struct dfs_client *c, const struct dfs_told *told)
 {
-	uint64_t	gen;
+	struct dfs_cred	cred;
 
-	if (client_tcred.c == c && client_tcred.gen != 0) {
-		*cred = client_tcred.cred;
-		return client_tcred.gen;
-	}
-	pthread_mutex_lock(&c->lock);
-	*cred = c->cred;
-	gen = c->cred_gen;
-	pthread_mutex_unlock(&c->lock);
-	return gen;
+	return !told->set || dfs_client_cred_get(c, &cred) == 0;
 }
 
 /*
- * Before a call on connection nn, which was last told the credential of
- * generation *sent (0: none): tell it this thread's, unless it has it.
- * A refusal (-EACCES: the peer's identity may not claim it) fails the
- * call with the namenode's reason.
+ * Before a call on connection nn, which was last told *told: tell it this
+ * thread's credential, unless it has it (compared by value, so threads
+ * acting for the same caller share connections without a word).  A
+ * refusal (-EACCES: the peer's identity may not claim it) fails the call
+ * with the namenode's reason.
  */
 int
 dfs_client_cred_sync(struct dfs_client *c, struct dfs_conn *nn,
-    uint64_t *sent, char **cause)
+    struct dfs_told *told, char **cause)
 {
 	struct dfs_cred	 cred;
 	struct dfs_wbuf	*b;
 	struct dfs_rbuf	 r;
-	uint64_t	 gen;
 	int		 rc;
 
-	if ((gen = client_cred_want(c, &cred)) == 0 || gen == *sent)
+	if (dfs_client_cred_get(c, &cred) != 0 ||
+	    (told->set && client_cred_same(&told->cred, &cred)))
 		return 0;
 	b = dfs_conn_begin(nn, DFS_NN_ACT_AS);
 	dfs_put_u32(b, cred.uid);
@@ -161,10 +135,12 @@ dfs_client_cred_sync(struct dfs_client *c, struct dfs_conn *nn,
 	dfs_put_u32(b, cred.ngroups);
 	for (uint32_t i = 0; i < cred.ngroups; i++)
 		dfs_put_u32(b, cred.groups[i]);
-	if ((rc = dfs_conn_call(nn, DFS_MSG_OK, &r, cause)) == 0)
-		*sent = gen;
-	else
-		*sent = 0;	/* unknown now: tell it again next time */
+	/* Unknown until the answer: told again next time unless it is OK. */
+	told->set = false;
+	if ((rc = dfs_conn_call(nn, DFS_MSG_OK, &r, cause)) == 0) {
+		told->set = true;
+		told->cred = cred;
+	}
 	return rc;
 }
 
@@ -178,7 +154,7 @@ dfs_client_call_as(struct dfs_client *c, const struct dfs_cred *cred,
 {
 	const struct dfs_client	*oc = client_tcred.c;
 	struct dfs_cred		 ocred = client_tcred.cred;
-	uint64_t		 ogen = client_tcred.gen;
+	bool			 oset = client_tcred.set;
 	int			 rc;
 
 	if (cred != NULL && dfs_client_act_as_thread(c, cred) != 0)
@@ -186,7 +162,7 @@ dfs_client_call_as(struct dfs_client *c, const struct dfs_cred *cred,
 	rc = dfs_client_call(c, type, expect, build, barg, parse, parg, cause);
 	client_tcred.c = oc;
 	client_tcred.cred = ocred;
-	client_tcred.gen = ogen;
+	client_tcred.set = oset;
 	return rc;
 }
 

@@ -62,6 +62,12 @@ struct dfs_local_scratch {
 	size_t		 crcs_cap;
 };
 
+/* What a namenode connection was told to act as (ACT_AS), if anything. */
+struct dfs_told {
+	bool		set;
+	struct dfs_cred	cred;
+};
+
 struct dfs_client {
 	char		*nn_addr;
 	char		*name;		/* lease holder name */
@@ -83,12 +89,11 @@ struct dfs_client {
 	struct dfs_local_node local[DFS_CLIENT_LOCAL];
 	uint64_t	 local_tick;
 	/* Whom calls act as (client-cred.c), with lock: the client's
-	 * credential when cred_gen is not 0, the last generation handed
-	 * out, and the one each idle connection was told last. */
+	 * credential when has_cred, and the one each idle connection was
+	 * told last. */
 	struct dfs_cred	 cred;
-	uint64_t	 cred_gen;
-	uint64_t	 cred_next;
-	uint64_t	 idle_gen[DFS_CLIENT_POOL];
+	bool		 has_cred;
+	struct dfs_told	 idle_told[DFS_CLIENT_POOL];
 	/* Lease renewal for the open writers (client-write.c). */
 	pthread_mutex_t	 rlock;		/* guards writers, rstop, renewer* */
 	pthread_cond_t	 rcond;
@@ -106,7 +111,8 @@ int	dfs_client_call_as(struct dfs_client *, const struct dfs_cred *,
 	    void (*build)(struct dfs_wbuf *, void *), void *,
 	    int (*parse)(struct dfs_rbuf *, void *), void *, char **cause);
 int	dfs_client_cred_sync(struct dfs_client *, struct dfs_conn *,
-	    uint64_t *sent, char **cause);
+	    struct dfs_told *, char **cause);
+bool	dfs_client_cred_fits(struct dfs_client *, const struct dfs_told *);
 void	dfs_client_mark_slow(struct dfs_client *, const char *addr);
 bool	dfs_client_is_slow(struct dfs_client *, const char *addr);
 void	dfs_client_renewer_stop(struct dfs_client *);
