@@ -579,6 +579,20 @@ nn_perm_tree(struct nn_req *req, dfs_ino top, const char *path)
 	return rc;
 }
 
+/*
+ * FSCK and VERIFY walk whole trees (every name under path, whatever the
+ * modes of the directories on the way) and set data nodes to work: the
+ * superuser's, as HDFS keeps fsck.
+ */
+int
+nn_perm_super(struct nn_req *req, const char *path)
+{
+	if (req->peer->cred.super)
+		return 0;
+	return nn_perm_refuse(req, -EACCES, "(only the superuser checks a "
+	    "tree)", path);
+}
+
 /* ---- ACT_AS and WHOAMI ---------------------------------------------- */
 
 /* ACT_AS: the credential the following requests of this connection act

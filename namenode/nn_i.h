@@ -282,6 +282,7 @@ int	 nn_perm_rewrite(struct nn_req *, dfs_ino, const char *path,
 	     uint32_t *mode, uint32_t *uid, uint32_t *gid);
 int	 nn_perm_writer(struct nn_req *, dfs_ino);
 int	 nn_perm_tree(struct nn_req *, dfs_ino top, const char *path);
+int	 nn_perm_super(struct nn_req *, const char *path);
 int	 nn_perm_op_act_as(struct nn_req *);
 int	 nn_perm_op_whoami(struct nn_req *);
 

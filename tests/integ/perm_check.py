@@ -22,6 +22,7 @@ import npdfs_wire as w  # noqa: E402
 MKDIR, STAT, ATTR, LIST, CREATE, ADD_BLOCK = 100, 101, 102, 103, 105, 106
 COMPLETE, GET_BLOCKS, RENAME, DELETE, SET_REPL = 108, 110, 112, 113, 114
 SETATTR, UNLINK, MKNOD = 120, 123, 130
+FSCK, VERIFY = 115, 140
 ACT_AS, WHOAMI, WHOAMI_REPLY = 150, 151, 152
 SET_MODE, SET_UID, SET_GID, SET_ATIME, SET_MTIME, SET_SIZE0 = (
     1, 2, 4, 8, 16, 32)
@@ -326,6 +327,14 @@ def main(addr, rootfile):
     check("but may rename it within /tmp (no '..' changes)",
           bob.rename("/tmp/rootdir", "/tmp/rootdir2") == 0)
     root.setattr("/tmp", SET_MODE, 0o1777)
+
+    # fsck and verify walk whole trees: the superuser's.
+    check("bob cannot fsck /", bob.err(FSCK, w.Payload().str("/").u64(0)
+                                       .u32(0)) == EACCES)
+    check("bob cannot ask for a verify of /", bob.err(
+        VERIFY, w.Payload().str("/").u64(0)) == EACCES)
+    check("the superuser can fsck /", root.err(
+        FSCK, w.Payload().str("/").u64(0).u32(0)) == 0)
 
     # The superuser does everything.
     check("the superuser deletes alice's private tree",
