@@ -476,23 +476,28 @@ nn_perm_wrote(struct nn_req *req, dfs_ino ino)
 
 /*
  * CREATE over the existing file ino (open with O_TRUNC): write permission
- * on it; a non-superuser leaves its owner and mode as they are (less the
- * set-ID bits a write clears), as open(2) does, whatever the request
- * asked.
+ * on it, or its owner.  The owner could give itself write permission
+ * anyway, and dfs-mount rewrites a file it created at the first write
+ * after the open, which open(2) lets write whatever mode it gave (a file
+ * made 0444 by cp, tar or git).  A non-superuser leaves its owner and
+ * mode as they are (less the set-ID bits a write clears), as open(2)
+ * does, whatever the request asked.
  */
 int
 nn_perm_rewrite(struct nn_req *req, dfs_ino ino, const char *path,
     uint32_t *mode, uint32_t *uid, uint32_t *gid)
 {
-	struct nn_perm_obj	o;
-	int			rc;
+	const struct nn_cred	*c = &req->peer->cred;
+	struct nn_perm_obj	 o;
+	int			 rc;
 
-	if ((rc = nn_perm_check(req, ino, NN_PERM_W, path)) != 0)
-		return rc;
-	if (req->peer->cred.super)
+	if (c->super)
 		return 0;
 	if ((rc = nn_perm_load(req->nn, ino, &o)) != 0)
 		return rc;
+	if (c->uid != o.uid && !nn_perm_may(c, &o, NN_PERM_W))
+		return nn_perm_refuse(req, -EACCES, "(no write permission)",
+		    path);
 	*mode = nn_perm_kill_suid(o.type, o.mode);
 	*uid = o.uid;
 	*gid = o.gid;

@@ -107,6 +107,11 @@ sys.exit(c.setattr(sys.argv[4], p.SET_MODE, int(sys.argv[5], 8))[0] != 0)' \
 	    "mkdir $M/tmp/am && head -c 70000 /dev/urandom >$M/tmp/am/f"
 	ok "it is hers on the namenode" sh -c "'$top_builddir/dfs' -c \
 	    '$C/client.conf' ls -l /tmp/am/f | grep -q ' $u '"
+	ok "alice writes a file she creates 0444 (as cp and git do)" as 1002 \
+	    "'$PYTHON' -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o444)
+os.write(fd, b\"x\" * 100000)
+os.close(fd)' $M/tmp/am/ro && test \$(wc -c <$M/tmp/am/ro) -eq 100000"
 	ok "bob stats it (the kernel caches 0644)" as 1001 "stat $M/tmp/am/f"
 	ok "bob lists her directory (cached 0755)" as 1001 "ls $M/tmp/am"
 	ok "alice chmods her file 0600 behind the mount's back" \

@@ -271,6 +271,16 @@ def main(addr, rootfile):
     check("alice's chmod g+s on a file of a group she is not in drops it",
           e == 0 and a["mode"] & 0o7777 == 0o755, (e, a))
 
+    # A read-only file its owner made is still its owner's to write (a
+    # mount rewrites at the first write after open(O_CREAT, 0444)).
+    check("alice makes a 0444 file", alice.mknod("/tmp/ro", FT_FILE,
+                                                 0o444) == 0)
+    e, a = alice.create("/tmp/ro", 0o444, client="ro", overwrite=True)
+    check("alice, its owner, may rewrite it", e == 0, (e, a))
+    alice.complete(a["ino"], "ro")
+    check("bob may not", bob.create("/tmp/ro", overwrite=True)[0] ==
+          EACCES)
+
     # Times.
     check("bob cannot set explicit times on alice's 0666 file",
           bob.setattr("/tmp/shared", SET_MTIME, mt=1)[0] == EPERM)
