@@ -357,3 +357,25 @@ cp_cmd_report(struct cp_ctx *ctx, int argc, char **argv)
 	    &cause);
 	return rc == 0 ? 0 : cp_fail(ctx, "report", rc, cause);
 }
+
+/* whoami: whom the namenode takes this client for (WHOAMI). */
+int
+cp_cmd_whoami(struct cp_ctx *ctx, int argc, char **argv)
+{
+	struct dfs_whoami	 w;
+	char			*cause = NULL;
+	int			 rc;
+
+	(void)argv;
+	if (argc != 1)
+		return cp_usage("whoami");
+	if ((rc = dfs_client_whoami(cp_client(ctx), &w, &cause)) != 0)
+		return cp_fail(ctx, "whoami", rc, cause);
+	printf("name: %s\nrole: %s\naddress: %s\nuid: %u\ngid: %u\ngroups:",
+	    w.name[0] != '\0' ? w.name : "-", w.role, w.addr, w.cred.uid,
+	    w.cred.gid);
+	for (uint32_t i = 0; i < w.cred.ngroups; i++)
+		printf("%s%u", i == 0 ? " " : ",", w.cred.groups[i]);
+	printf("\nsuperuser: %s\n", w.super ? "yes" : "no");
+	return 0;
+}

@@ -1,5 +1,5 @@
 /*
- * cp-owner.c: dfs chmod, chown, chgrp and whoami: owners managing what
+ * cp-owner.c: dfs chmod, chown and chgrp: owners managing what
  * they own without a mount.
  *
  * Each change is one SETATTR to the namenode, which decides whether the
@@ -460,59 +460,3 @@ cp_cmd_chgrp(struct cp_ctx *ctx, int argc, char **argv)
 	return cp_owner_run(ctx, "chgrp", argc, argv, cp_owner_chgrp_arg);
 }
 
-/*
- * Print an identity, one "key: value" a line.  The one place whoami
- * prints, whether the identity comes from the certificate (today) or
- * from the namenode's view of the connection (later).
- */
-void
-cp_owner_print_identity(FILE *f, const struct dfs_identity *id)
-{
-	const char	*role = dfs_pki_role_name(id->role);
-
-	fputs("name: ", f);
-	cp_name_print(f, id->name);
-	fprintf(f, "\nrole: %s\n", role != NULL ? role : "unknown");
-	if (!dfs_pki_role_has_uid(id->role)) {
-		fprintf(f, "uid: -\ngid: -\ngroups: -\n");
-		return;
-	}
-	fprintf(f, "uid: %u\ngid: %u\ngroups: ", id->uid, id->gid);
-	for (size_t i = 0; i < id->ngroups; i++)
-		fprintf(f, "%s%u", i > 0 ? "," : "", id->groups[i]);
-	fprintf(f, "%s\n", id->ngroups == 0 ? "-" : "");
-}
-
-/* dfs whoami: who this configuration acts as, from its tls.cert. */
-int
-cp_cmd_whoami(struct cp_ctx *ctx, int argc, char **argv)
-{
-	struct dfs_identity	 id;
-	const char		*path = dfs_config_str(ctx->cfg, "tls.cert");
-	char			*cause = NULL;
-	X509			*cert = NULL;
-	int			 rc;
-
-	if (argc != 1)
-		return cp_usage("whoami");
-	if (path == NULL || *path == '\0') {
-		fprintf(stderr, "%s: whoami: no tls.cert in the client "
-		    "configuration (%s): this client has no identity; use "
-		    "the config file of dfs cluster up (DIR/client.conf) or "
-		    "one an operator issued (see npdfs.conf(5))\n", ctx->prog,
-		    ctx->conf_path != NULL ? ctx->conf_path : "no config file");
-		return 1;
-	}
-	if ((rc = dfs_pki_load_cert(path, &cert, &cause)) == 0)
-		rc = dfs_pki_identity(cert, &id, &cause);
-	X509_free(cert);
-	if (rc != 0) {
-		fprintf(stderr, "%s: whoami: ", ctx->prog);
-		cp_name_print(stderr, cause != NULL ? cause : strerror(-rc));
-		fputc('\n', stderr);
-		free(cause);
-		return 1;
-	}
-	cp_owner_print_identity(stdout, &id);
-	return 0;
-}

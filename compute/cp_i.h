@@ -15,6 +15,7 @@ struct cp_ctx {
 	struct dfs_config	*cfg;
 	const char		*conf_path;	/* NULL: defaults only */
 	struct dfs_client	*client;
+	const char		*act_as;	/* --as UID:GID[:G1,G2] */
 };
 
 typedef int (*cp_cmd_fn)(struct cp_ctx *, int, char **);
@@ -40,13 +41,12 @@ int	cp_cmd_mv(struct cp_ctx *, int, char **);
 int	cp_cmd_stat(struct cp_ctx *, int, char **);
 int	cp_cmd_fsck(struct cp_ctx *, int, char **);
 int	cp_cmd_report(struct cp_ctx *, int, char **);
+int	cp_cmd_whoami(struct cp_ctx *, int, char **);
 int	cp_cmd_cluster(struct cp_ctx *, int, char **);
 int	cp_cmd_ca(struct cp_ctx *, int, char **);
 int	cp_cmd_chmod(struct cp_ctx *, int, char **);
 int	cp_cmd_chown(struct cp_ctx *, int, char **);
 int	cp_cmd_chgrp(struct cp_ctx *, int, char **);
-int	cp_cmd_whoami(struct cp_ctx *, int, char **);
-void	cp_owner_print_identity(FILE *, const struct dfs_identity *);
 
 /* cp-ca.c, for cp-cluster.c too */
 int	cp_ca_groups(const char *, struct dfs_identity *);

@@ -12,6 +12,7 @@
 
 #include "cp_i.h"
 #include "log.h"
+#include "pki.h"
 #include "xmalloc.h"
 
 static const struct {
@@ -51,7 +52,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: dfs [-c FILE | --namenode HOST:PORT] [-o KEY=VALUE] "
-	    "COMMAND [ARGS]\n       dfs --help | --version\ncommands:\n");
+	    "[--as UID:GID[:G1,G2...]] COMMAND [ARGS]\n       dfs --help | --version\ncommands:\n");
 	for (size_t i = 0; i < sizeof cp_cmds / sizeof cp_cmds[0]; i++)
 		fprintf(f, "  dfs %s\n", cp_cmds[i].usage);
 	fprintf(f, "The client configuration comes from -c FILE, else "
@@ -81,6 +82,34 @@ cp_fail(struct cp_ctx *ctx, const char *cmd, int rc, char *cause)
 	return 1;
 }
 
+/*
+ * --as UID:GID[:G1,G2...]: whom the namespace calls act as (ACT_AS), when
+ * this client's identity may claim it (a host or the superuser; see
+ * dfs(1)).  0 or -EINVAL.
+ */
+static int
+cp_act_as(struct dfs_client *c, const char *spec, char **cause)
+{
+	const char	*colon, *colon2;
+	uint32_t	 uid, gid, groups[DFS_MAX_GROUPS];
+	size_t		 n = 0;
+
+	if ((colon = strchr(spec, ':')) == NULL ||
+	    dfs_pki_parse_id(spec, (size_t)(colon - spec), &uid) != 0)
+		goto bad;
+	colon2 = strchr(colon + 1, ':');
+	if (dfs_pki_parse_id(colon + 1, colon2 != NULL ?
+	    (size_t)(colon2 - colon - 1) : strlen(colon + 1), &gid) != 0)
+		goto bad;
+	if (colon2 != NULL && dfs_pki_parse_groups(colon2 + 1,
+	    strlen(colon2 + 1), groups, &n, NULL) != 0)
+		goto bad;
+	return dfs_client_act_as(c, uid, gid, groups, n);
+bad:
+	xasprintf(cause, "--as %s: not UID:GID or UID:GID:G1,G2...", spec);
+	return -EINVAL;
+}
+
 /* The cluster client, created on first use (exits on a bad address). */
 struct dfs_client *
 cp_client(struct cp_ctx *ctx)
@@ -88,7 +117,9 @@ cp_client(struct cp_ctx *ctx)
 	char	*cause = NULL;
 
 	if (ctx->client == NULL &&
-	    dfs_client_from_config(ctx->cfg, &ctx->client, &cause) != 0) {
+	    (dfs_client_from_config(ctx->cfg, &ctx->client, &cause) != 0 ||
+	    (ctx->act_as != NULL && cp_act_as(ctx->client, ctx->act_as,
+	    &cause) != 0))) {
 		fprintf(stderr, "%s: %s\n", ctx->prog, cause);
 		exit(1);
 	}
@@ -136,6 +167,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "namenode", required_argument, NULL, 'N' },
+		{ "as", required_argument, NULL, 'A' },
 		{ "set", required_argument, NULL, 'o' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -160,6 +192,9 @@ main(int argc, char **argv)
 			break;
 		case 'N':
 			namenode = optarg;
+			break;
+		case 'A':
+			ctx.act_as = optarg;
 			break;
 		case 'o':
 			break;		/* applied after the file */

@@ -645,12 +645,13 @@ fm_file_commit(struct fm_file *f)
 	char			*path, *cause = NULL;
 	int			 rc;
 
+	if (f->state != FM_STREAM && !(f->state == FM_SPOOL && f->dirty))
+		return 0;
+	fm_cred_file(f);	/* a release acts as the file's writer */
 	if (f->state == FM_STREAM)
 		rc = fm_file_close_stream(f);
-	else if (f->state == FM_SPOOL && f->dirty)
-		rc = fm_file_writeback(f);
 	else
-		return 0;
+		rc = fm_file_writeback(f);
 	if (rc != 0 || f->pend_valid == 0)
 		return rc;
 	memset(&s, 0, sizeof s);

@@ -610,6 +610,7 @@ fm_file_read(const char *unused, char *buf, size_t size, off_t off,
 	bool			 seq;
 	int			 rc;
 
+	fm_cred_caller(h->f->fm);
 	pthread_mutex_lock(&f->lock);
 	if (f->state == FM_STREAM && (rc = fm_file_unstream(f)) != 0) {
 		pthread_mutex_unlock(&f->lock);
@@ -659,7 +660,9 @@ fm_file_write(const char *unused, const char *buf, size_t size, off_t off,
 	char			*path;
 	int			 rc = 0;
 
+	fm_cred_caller(h->f->fm);
 	pthread_mutex_lock(&f->lock);
+	fm_cred_wrote(f);
 	if (f->err != 0) {
 		rc = f->err;	/* until a flush reports it */
 		goto out;
@@ -732,6 +735,7 @@ fm_file_flush(const char *unused, struct fuse_file_info *fi)
 {
 	struct fm_handle	*h = fm_handle_of(fi);
 
+	fm_cred_caller(h->f->fm);
 	if (!h->wrote)
 		return 0;
 	h->wrote = false;
@@ -743,6 +747,7 @@ fm_file_fsync(const char *unused, int datasync, struct fuse_file_info *fi)
 {
 	struct fm_handle	*h = fm_handle_of(fi);
 
+	fm_cred_caller(h->f->fm);
 	if (!fm_writing(h->flags))
 		return 0;
 	return fm_file_sync(h->f);
@@ -758,6 +763,7 @@ fm_file_release(const char *unused, struct fuse_file_info *fi)
 	char			*path;
 	int			 rc;
 
+	fm_cred_caller(h->f->fm);
 	if (h->wrote || fm_file_alone(f)) {
 		pthread_mutex_lock(&f->lock);
 		if ((rc = fm_file_commit(f)) != 0 || f->err != 0) {

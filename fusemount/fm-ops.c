@@ -46,13 +46,15 @@
  * with it, is EIO after at most client.timeout, with the cause in the
  * log; the next operation reconnects.
  *
- * Permissions are the kernel's (default_permissions is always on): it
- * checks the modes and owners returned here, the sticky bit on unlink
+ * Permissions are the kernel's first (default_permissions is always on):
+ * it checks the modes and owners returned here, the sticky bit on unlink
  * and rename, and asks for S_ISUID and S_ISGID to be cleared (a chmod)
- * on a write or chown by someone without CAP_FSETID.  New entries belong
- * to the calling process's uid and gid; in a set-group-ID directory the
- * namenode gives them the directory's group (and new directories the
- * bit), so every client gets the same rule.
+ * on a write or chown by someone without CAP_FSETID.  The namenode checks
+ * them again, since every request acts as its caller (fm-cred.c), so
+ * attributes the kernel cached before a change elsewhere let nothing
+ * through.  New entries belong to the calling process's uid and gid; in a
+ * set-group-ID directory the namenode gives them the directory's group
+ * (and new directories the bit), so every client gets the same rule.
  *
  * Special files.  A FIFO, socket or device is an inode with its type and
  * device number and nothing else: opening one never reaches this file
@@ -121,7 +123,8 @@ fm_read_ahead(struct fm *fm)
 		log_debug("%s: %d KiB", fm->read_ahead_path, FM_READ_AHEAD_KB);
 }
 
-/* The mount of the request being served. */
+/* The mount of the request being served; the namenode calls that follow
+ * act as its caller (fm-cred.c). */
 struct fm *
 fm_get(void)
 {
@@ -130,6 +133,7 @@ fm_get(void)
 	if (!atomic_load(&fm->read_ahead_set) &&
 	    !atomic_exchange(&fm->read_ahead_set, true))
 		fm_read_ahead(fm);
+	fm_cred_caller(fm);	/* its namenode calls act as its caller */
 	return fm;
 }
 
@@ -746,6 +750,7 @@ fm_op_readdir(const char *unused, void *buf, fuse_fill_dir_t filler,
 	uint64_t		 k;
 	int			 rc;
 
+	fm_cred_caller(d->fm);
 	if (flags & FUSE_READDIR_PLUS)
 		plus = FUSE_FILL_DIR_PLUS;
 	if (off < 0)

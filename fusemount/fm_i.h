@@ -107,6 +107,8 @@ struct fm_file {
 						   commit (enum dfs_set) */
 	int64_t			 pend_atime;
 	int64_t			 pend_mtime;
+	struct dfs_cred		 wcred;		/* its last writer here */
+	bool			 has_wcred;	/* (fm-cred.c) */
 };
 
 /* A dfs_reader of one version (gen) of a file. */
@@ -141,6 +143,12 @@ struct fm	*fm_get(void);
 int		 fm_errno(int rc, char *cause, const char *op,
 		     const char *path);
 int		 fm_check_path(const char *path);
+
+/* fm-cred.c */
+int		 fm_cred_own(struct fm *);
+void		 fm_cred_caller(struct fm *);
+void		 fm_cred_wrote(struct fm_file *);
+void		 fm_cred_file(struct fm_file *);
 
 /* fm-fresh.c */
 void		 fm_fresh_clear(void);

@@ -368,6 +368,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "dfs-mount: %s\n", cause);
 		goto out;
 	}
+	fm_cred_own(&fm);	/* each request then acts as its caller */
 	if (dfs_client_stat(fm.client, "/", &root, &cause) != 0) {
 		fprintf(stderr, "dfs-mount: cannot reach the namenode at %s: "
 		    "%s\n", dfs_config_str(cfg, "namenode.address"), cause);

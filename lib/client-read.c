@@ -47,6 +47,8 @@ struct reader_conn {
 
 struct dfs_reader {
 	struct dfs_client	*c;
+	struct dfs_cred		 cred;		/* its opener's, for later */
+	bool			 has_cred;	/* fetches (client-cred.c) */
 	char			*path;
 	struct dfs_attr		 attr;
 	uint32_t		 nblocks;
@@ -112,8 +114,9 @@ reader_fetch(struct dfs_reader *r, char **cause)
 
 	r->nblocks = 0;
 	for (;;) {
-		rc = dfs_client_call(r->c, DFS_NN_GET_BLOCKS, DFS_NN_BLOCKS,
-		    build_get_blocks, &a, parse_blocks, &a, cause);
+		rc = dfs_client_call_as(r->c, r->has_cred ? &r->cred : NULL,
+		    DFS_NN_GET_BLOCKS, DFS_NN_BLOCKS, build_get_blocks, &a,
+		    parse_blocks, &a, cause);
 		if (rc != 0 || a.got == 0 || r->nblocks == 0)
 			return rc;
 		const struct dfs_lblock *last = &r->blocks[r->nblocks - 1];
@@ -133,6 +136,7 @@ dfs_reader_open(struct dfs_client *c, const char *path,
 
 	r = xcalloc(1, sizeof *r);
 	r->c = c;
+	r->has_cred = dfs_client_cred_get(c, &r->cred) == 0;
 	r->path = xstrdup(path);
 	for (int i = 0; i < READER_LOCAL; i++)
 		r->local[i].data_fd = r->local[i].meta_fd = -1;

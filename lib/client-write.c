@@ -65,6 +65,8 @@ enum head_state { HEAD_PENDING, HEAD_NPY, HEAD_PLAIN };
 
 struct dfs_writer {
 	struct dfs_client	*c;
+	struct dfs_cred		 cred;		/* whom its calls act as */
+	bool			 has_cred;	/* (client-cred.c) */
 	char			*path;
 	const struct dfs_write_opts *opts;	/* during open only */
 	struct dfs_attr		 attr;		/* of the new file */
@@ -140,8 +142,8 @@ writer_nn_call(struct dfs_writer *w, uint16_t type, uint16_t expect,
 {
 	int	rc;
 
-	rc = dfs_client_call(w->c, type, expect, build, barg, parse, parg,
-	    cause);
+	rc = dfs_client_call_as(w->c, w->has_cred ? &w->cred : NULL, type,
+	    expect, build, barg, parse, parg, cause);
 	atomic_store(&w->last_nn_ms, dfs_now_ms());
 	return rc;
 }
@@ -196,10 +198,14 @@ writer_renewer(void *arg)
 	struct dfs_writer	*w;
 	struct timespec		 ts;
 	dfs_ino			 due[DFS_RENEW_BATCH];
+	struct dfs_cred		*creds;		/* each writer's, or NULL */
+	struct dfs_cred		**as;
 	char			*why = NULL;
 	bool			 warned = false;
 	int			 n;
 
+	creds = xcalloc(DFS_RENEW_BATCH, sizeof *creds);
+	as = xcalloc(DFS_RENEW_BATCH, sizeof *as);
 	pthread_mutex_lock(&c->rlock);
 	while (!c->rstop) {
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -216,13 +222,17 @@ writer_renewer(void *arg)
 		for (w = c->writers; w != NULL && n < DFS_RENEW_BATCH;
 		    w = w->rnext)
 			if (dfs_now_ms() - atomic_load(&w->last_nn_ms) >=
-			    DFS_RENEW_MS)
+			    DFS_RENEW_MS) {
+				creds[n] = w->cred;
+				as[n] = w->has_cred ? &creds[n] : NULL;
 				due[n++] = w->attr.ino;
+			}
 		pthread_mutex_unlock(&c->rlock);
 		for (int i = 0; i < n; i++) {
 			struct renew_args a = { due[i], c->name };
-			if (dfs_client_call(c, DFS_NN_RENEW_LEASE, DFS_MSG_OK,
-			    build_renew, &a, NULL, NULL, &why) != 0 &&
+			if (dfs_client_call_as(c, as[i], DFS_NN_RENEW_LEASE,
+			    DFS_MSG_OK, build_renew, &a, NULL, NULL,
+			    &why) != 0 &&
 			    !warned) {
 				log_warn("cannot renew the lease of inode "
 				    "%llu: %s", (unsigned long long)due[i],
@@ -241,6 +251,8 @@ writer_renewer(void *arg)
 					    dfs_now_ms());
 	}
 	pthread_mutex_unlock(&c->rlock);
+	free(creds);
+	free(as);
 	return NULL;
 }
 
@@ -307,6 +319,7 @@ dfs_writer_open(struct dfs_client *c, const char *path,
 
 	w = xcalloc(1, sizeof *w);
 	w->c = c;
+	w->has_cred = dfs_client_cred_get(c, &w->cred) == 0;
 	w->path = xstrdup(path);
 	w->chunk = c->chunk_size;
 	w->opts = opts;

@@ -170,17 +170,27 @@ client_conn_broken(int rc)
 	    rc == -ENOTCONN || rc == -EPROTO || rc == -ECONNREFUSED;
 }
 
-/* An idle connection, or a new one when there is none or fresh is set.
- * The lock is never held while connecting.  Caller puts or frees it. */
+/* An idle connection, or a new one when there is none or fresh is set;
+ * *told: the credential it was told (client-cred.c).  The lock is never
+ * held while connecting.  Caller puts or frees it. */
 static struct dfs_conn *
-client_take(struct dfs_client *c, bool fresh, char **cause)
+client_take(struct dfs_client *c, bool fresh, struct dfs_told *told,
+    char **cause)
 {
 	struct dfs_conn	*nn = NULL;
 
+	told->set = false;
 	pthread_mutex_lock(&c->lock);
-	if (!fresh && c->nidle > 0)
+	if (!fresh && c->nidle > 0) {
 		nn = c->idle[--c->nidle];
+		*told = c->idle_told[c->nidle];
+	}
 	pthread_mutex_unlock(&c->lock);
+	if (nn != NULL && !dfs_client_cred_fits(c, told)) {
+		dfs_conn_free(nn);	/* it acts for someone: not for us */
+		nn = NULL;
+		told->set = false;
+	}
 	if (nn == NULL &&
 	    dfs_conn_open(c->tls, c->nn_addr, DFS_ROLE_NAMENODE,
 	    c->timeout_ms, &nn, cause) != 0)
@@ -190,10 +200,12 @@ client_take(struct dfs_client *c, bool fresh, char **cause)
 
 /* Give a healthy connection back to the pool (or close it if full). */
 static void
-client_give(struct dfs_client *c, struct dfs_conn *nn)
+client_give(struct dfs_client *c, struct dfs_conn *nn,
+    const struct dfs_told *told)
 {
 	pthread_mutex_lock(&c->lock);
 	if (c->nidle < DFS_CLIENT_POOL) {
+		c->idle_told[c->nidle] = *told;
 		c->idle[c->nidle++] = nn;
 		nn = NULL;
 	}
@@ -227,6 +239,7 @@ client_call_once(struct dfs_client *c, uint16_t type, uint16_t expect,
 {
 	struct dfs_conn	*nn;
 	struct dfs_rbuf	 r;
+	struct dfs_told	 told;
 	int		 rc = 0, tries;
 
 	for (tries = 0; tries < 2; tries++) {
@@ -234,23 +247,25 @@ client_call_once(struct dfs_client *c, uint16_t type, uint16_t expect,
 			free(*cause);
 			*cause = NULL;
 		}
-		if ((nn = client_take(c, tries > 0, cause)) == NULL) {
+		if ((nn = client_take(c, tries > 0, &told, cause)) == NULL) {
 			rc = -ECONNREFUSED;
 			break;
 		}
-		build(dfs_conn_begin(nn, type), barg);
-		rc = dfs_conn_call(nn, expect, &r, cause);
+		if ((rc = dfs_client_cred_sync(c, nn, &told, cause)) == 0) {
+			build(dfs_conn_begin(nn, type), barg);
+			rc = dfs_conn_call(nn, expect, &r, cause);
+		}
 		if (rc == 0) {
 			rc = parse != NULL ? parse(&r, parg) :
 			    dfs_rbuf_done(&r);
 			if (rc != 0 && cause != NULL && *cause == NULL)
 				xasprintf(cause, "malformed reply from the "
 				    "namenode");
-			client_give(c, nn);
+			client_give(c, nn, &told);
 			break;
 		}
 		if (!client_conn_broken(rc)) {
-			client_give(c, nn);
+			client_give(c, nn, &told);
 			break;
 		}
 		dfs_conn_free(nn);

@@ -53,6 +53,31 @@ struct dfs_statfs {
 	uint32_t	live_nodes;
 };
 
+/* Whom namespace calls act as (client-cred.c, ACT_AS). */
+struct dfs_cred {
+	uint32_t	uid;
+	uint32_t	gid;
+	uint32_t	ngroups;
+	uint32_t	groups[DFS_MAX_GROUPS];
+};
+
+/* What the namenode holds for a connection (WHOAMI). */
+struct dfs_whoami {
+	char		name[65];	/* the certificate's; "" without */
+	char		role[16];	/* "none" without a certificate */
+	char		addr[64];	/* as the namenode sees us */
+	struct dfs_cred	cred;
+	bool		super;
+};
+
+int	 dfs_client_act_as(struct dfs_client *, uint32_t uid, uint32_t gid,
+	     const uint32_t *groups, size_t n);
+int	 dfs_client_act_as_thread(struct dfs_client *,
+	     const struct dfs_cred *);
+int	 dfs_client_cred_get(struct dfs_client *, struct dfs_cred *);
+int	 dfs_client_whoami(struct dfs_client *, struct dfs_whoami *,
+	     char **cause);
+
 int	 dfs_client_create(const char *nn_addr, struct dfs_tls *,
 	     int timeout_ms, struct dfs_client **, char **cause);
 int	 dfs_client_from_config(const struct dfs_config *,

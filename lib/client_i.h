@@ -62,6 +62,12 @@ struct dfs_local_scratch {
 	size_t		 crcs_cap;
 };
 
+/* What a namenode connection was told to act as (ACT_AS), if anything. */
+struct dfs_told {
+	bool		set;
+	struct dfs_cred	cred;
+};
+
 struct dfs_client {
 	struct dfs_tls	*tls;		/* every connection's credentials */
 	char		*nn_addr;
@@ -83,6 +89,12 @@ struct dfs_client {
 	bool		 no_short_circuit;
 	struct dfs_local_node local[DFS_CLIENT_LOCAL];
 	uint64_t	 local_tick;
+	/* Whom calls act as (client-cred.c), with lock: the client's
+	 * credential when has_cred, and the one each idle connection was
+	 * told last. */
+	struct dfs_cred	 cred;
+	bool		 has_cred;
+	struct dfs_told	 idle_told[DFS_CLIENT_POOL];
 	/* Lease renewal for the open writers (client-write.c). */
 	pthread_mutex_t	 rlock;		/* guards writers, rstop, renewer* */
 	pthread_cond_t	 rcond;
@@ -95,6 +107,13 @@ struct dfs_client {
 int	dfs_client_call(struct dfs_client *, uint16_t type, uint16_t expect,
 	    void (*build)(struct dfs_wbuf *, void *), void *,
 	    int (*parse)(struct dfs_rbuf *, void *), void *, char **cause);
+int	dfs_client_call_as(struct dfs_client *, const struct dfs_cred *,
+	    uint16_t type, uint16_t expect,
+	    void (*build)(struct dfs_wbuf *, void *), void *,
+	    int (*parse)(struct dfs_rbuf *, void *), void *, char **cause);
+int	dfs_client_cred_sync(struct dfs_client *, struct dfs_conn *,
+	    struct dfs_told *, char **cause);
+bool	dfs_client_cred_fits(struct dfs_client *, const struct dfs_told *);
 void	dfs_client_mark_slow(struct dfs_client *, const char *addr);
 bool	dfs_client_is_slow(struct dfs_client *, const char *addr);
 void	dfs_client_renewer_stop(struct dfs_client *);

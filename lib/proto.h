@@ -197,6 +197,17 @@ enum dfs_msg {
 	DFS_NN_VERIFY_PAGE = 141, /* u32 replicas asked, u64 next_cursor,
 				   u8 more */
 
+	/* Who a connection acts as (issue 11, nn-perm.c). */
+	DFS_NN_ACT_AS = 150,	/* u32 uid, u32 gid, u32 n, n x u32 groups
+				   -> OK: the namespace requests that follow
+				   on this connection act as this credential
+				   (EACCES when the peer's identity may not
+				   claim it, EINVAL over DFS_MAX_GROUPS) */
+	DFS_NN_WHOAMI = 151,	/* (empty) -> NN_WHOAMI_REPLY */
+	DFS_NN_WHOAMI_REPLY = 152, /* str name, str role, str peer address,
+				   u32 uid, u32 gid, u32 n, n x u32 groups,
+				   u8 superuser */
+
 	/* Short-circuit local reads: a client on the data node's machine
 	 * gets a replica's files as descriptors over a Unix socket. */
 	DFS_DX_LOCAL_WHERE = 308, /* (empty) -> DX_LOCAL_HERE, or ERROR
@@ -218,6 +229,9 @@ enum dfs_msg {
  * answers, 0 being itself) of the node that refused, so the writer knows
  * which node to avoid.  Other readers of ERROR ignore it.
  */
+
+/* Supplementary groups of one credential (ACT_AS), at most. */
+#define DFS_MAX_GROUPS	64
 
 /* The valid mask of DFS_NN_SETATTR. */
 enum dfs_set {

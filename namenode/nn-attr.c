@@ -62,8 +62,11 @@ nn_meta_op_setattr(struct nn_req *req)
 	}
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
-	    &req->cause)) != 0)
+	if ((rc = nn_path_resolve(nn, &req->peer->cred, &p, p.n,
+	    &ino, &type, &req->cause)) != 0)
+		goto out;
+	if ((rc = nn_perm_setattr(req, ino, p.norm, &valid, &mode, uid,
+	    gid)) != 0)
 		goto out;
 	if (valid & DFS_SET_SIZE0) {
 		/* mtime changes with the size, as truncate(2) says. */
@@ -75,7 +78,8 @@ nn_meta_op_setattr(struct nn_req *req)
 		    a.under_construction)
 			rc = nn_server_fail(req, -ETXTBSY, "file is being "
 			    "written: %s", p.norm);
-		else if (rc == 0 && (rc = nn_blockmap_drop_file(nn, ino)) == 0)
+		else if (rc == 0 && (rc = nn_blockmap_drop_file(nn, ino)) == 0 &&
+		    (rc = nn_perm_wrote(req, ino)) == 0)
 			rc = nn_db_exec(nn, sql_empty, "i", (int64_t)ino);
 		if (rc != 0)
 			goto out;
@@ -128,7 +132,8 @@ nn_meta_op_unlink(struct nn_req *req)
 	}
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_parent(nn, &p, &parent, &req->cause)) != 0)
+	if ((rc = nn_path_parent(nn, &req->peer->cred, &p, &parent,
+	    &req->cause)) != 0)
 		goto out;
 	if ((rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &ino,
 	    &type)) != 0) {
@@ -137,6 +142,8 @@ nn_meta_op_unlink(struct nn_req *req)
 			    p.norm);
 		goto out;
 	}
+	if ((rc = nn_perm_delete(req, parent, ino, p.norm)) != 0)
+		goto out;
 	if (dir && type != DFS_FT_DIR)
 		rc = nn_server_fail(req, -ENOTDIR, "not a directory: %s",
 		    p.norm);
@@ -166,7 +173,7 @@ nn_meta_op_symlink(struct nn_req *req)
 	struct nn_path	 p;
 	struct dfs_attr	 a;
 	char		*path, *target;
-	uint32_t	 uid, gid;
+	uint32_t	 uid, gid, mode = 0777;
 	dfs_ino		 parent, ino;
 	int		 type, rc;
 
@@ -186,14 +193,16 @@ nn_meta_op_symlink(struct nn_req *req)
 	}
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_parent(nn, &p, &parent, &req->cause)) != 0)
+	if ((rc = nn_path_parent(nn, &req->peer->cred, &p, &parent,
+	    &req->cause)) != 0)
 		goto out;
 	rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &ino, &type);
 	if (rc == 0)
 		rc = nn_server_fail(req, -EEXIST, "file exists: %s", p.norm);
-	else if (rc == -ENOENT)
+	else if (rc == -ENOENT && (rc = nn_perm_create(req, parent, p.norm,
+	    DFS_FT_SYMLINK, &mode, &uid, &gid)) == 0)
 		rc = nn_meta_new(nn, parent, p.comp[p.n - 1], DFS_FT_SYMLINK,
-		    0777, uid, gid, 0, 0, NULL, &ino);
+		    mode, uid, gid, 0, 0, NULL, &ino);
 	if (rc == 0)
 		rc = nn_db_exec(nn, "UPDATE inodes SET size = ?2 WHERE id = ?1",
 		    "ii", (int64_t)ino, (int64_t)strlen(target));
@@ -225,8 +234,8 @@ nn_meta_op_readlink(struct nn_req *req)
 		return rc;
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
-	    &req->cause)) != 0)
+	if ((rc = nn_path_resolve(nn, &req->peer->cred, &p, p.n,
+	    &ino, &type, &req->cause)) != 0)
 		goto out;
 	if (type != DFS_FT_SYMLINK) {
 		rc = nn_server_fail(req, -EINVAL, "not a symbolic link: %s",
@@ -267,6 +276,7 @@ nn_meta_op_hardlink(struct nn_req *req)
 	struct dfs_attr	 a;
 	char		*src, *dst;
 	dfs_ino		 ino, parent, other;
+	uint32_t	 mode = 0, uid = 0, gid = 0;	/* unused */
 	int64_t		 now = nn_wall_ns();
 	int		 type, otype, rc;
 
@@ -280,20 +290,24 @@ nn_meta_op_hardlink(struct nn_req *req)
 	}
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_resolve(nn, &s, s.n, &ino, &type,
-	    &req->cause)) != 0)
+	if ((rc = nn_path_resolve(nn, &req->peer->cred, &s, s.n,
+	    &ino, &type, &req->cause)) != 0)
 		goto out;
 	if (type == DFS_FT_DIR) {
 		rc = nn_server_fail(req, -EPERM, "cannot hard-link a "
 		    "directory: %s", s.norm);
 		goto out;
 	}
-	if ((rc = nn_path_parent(nn, &d, &parent, &req->cause)) != 0)
+	if ((rc = nn_path_parent(nn, &req->peer->cred, &d, &parent,
+	    &req->cause)) != 0)
 		goto out;
 	rc = nn_path_lookup(nn, parent, d.comp[d.n - 1], &other, &otype);
 	if (rc == 0)
 		rc = nn_server_fail(req, -EEXIST, "file exists: %s", d.norm);
-	else if (rc == -ENOENT && (rc = nn_meta_attr(nn, ino, &a)) == 0 &&
+	else if (rc == -ENOENT)
+		rc = nn_perm_create(req, parent, d.norm, type, &mode, &uid,
+		    &gid);
+	if (rc == 0 && (rc = nn_meta_attr(nn, ino, &a)) == 0 &&
 	    a.nlink >= NN_MAX_LINKS)
 		rc = nn_server_fail(req, -EMLINK, "too many links: %s",
 		    s.norm);
@@ -360,15 +374,19 @@ nn_meta_op_mknod(struct nn_req *req)
 	}
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_parent(nn, &p, &parent, &req->cause)) != 0)
+	if ((rc = nn_path_parent(nn, &req->peer->cred, &p, &parent,
+	    &req->cause)) != 0)
 		goto out;
 	rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &ino, &type);
 	if (rc == 0)
 		rc = nn_server_fail(req, -EEXIST, "file exists: %s", p.norm);
-	else if (rc == -ENOENT && ftype == DFS_FT_FILE)
+	else if (rc == -ENOENT)
+		rc = nn_perm_create(req, parent, p.norm, ftype, &mode, &uid,
+		    &gid);
+	if (rc == 0 && ftype == DFS_FT_FILE)
 		rc = nn_meta_new(nn, parent, p.comp[p.n - 1], ftype, mode, uid,
 		    gid, nn->replication, nn->block_size, NULL, &ino);
-	else if (rc == -ENOENT)
+	else if (rc == 0)
 		rc = nn_meta_new(nn, parent, p.comp[p.n - 1], ftype, mode, uid,
 		    gid, 0, 0, NULL, &ino);
 	if (rc == 0 && rdev != 0)

@@ -272,13 +272,16 @@ nn_blockmap_op_get_blocks(struct nn_req *req)
 		offset = INT64_MAX;
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
-	    &req->cause)) != 0)
+	if ((rc = nn_path_resolve(nn, &req->peer->cred, &p, p.n,
+	    &ino, &type, &req->cause)) != 0)
 		goto out;
 	if (type != DFS_FT_FILE) {
 		rc = nn_server_fail(req, -EISDIR, "is a directory: %s", p.norm);
 		goto out;
 	}
+	/* Read tokens only for those who may read. */
+	if ((rc = nn_perm_check(req, ino, NN_PERM_R, p.norm)) != 0)
+		goto out;
 	if ((rc = nn_meta_attr(nn, ino, &a)) != 0)
 		goto out;
 	st = nn_db_sql(nn, sql, "iii", (int64_t)ino, (int64_t)offset,

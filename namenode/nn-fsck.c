@@ -160,8 +160,9 @@ nn_fsck_op_fsck(struct nn_req *req)
 	next = cursor;
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_resolve(nn, &p, p.n, &top, &type,
-	    &req->cause)) != 0)
+	if ((rc = nn_perm_super(req, p.norm)) != 0 ||
+	    (rc = nn_path_resolve(nn, &req->peer->cred, &p, p.n,
+	    &top, &type, &req->cause)) != 0)
 		goto out;
 	b = nn_server_reply(req, DFS_NN_FSCK_PAGE);
 	npos = b->len;
@@ -415,8 +416,9 @@ nn_fsck_op_verify(struct nn_req *req)
 	next = cursor;
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_resolve(nn, &p, p.n, &top, &type,
-	    &req->cause)) != 0)
+	if ((rc = nn_perm_super(req, p.norm)) != 0 ||
+	    (rc = nn_path_resolve(nn, &req->peer->cred, &p, p.n,
+	    &top, &type, &req->cause)) != 0)
 		goto out;
 	if (type != DFS_FT_DIR) {
 		if (cursor < top)

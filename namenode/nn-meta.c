@@ -346,9 +346,14 @@ nn_meta_op_mkdir(struct nn_req *req)
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
 	for (int i = 0; i < p.n && rc == 0; i++) {
-		rc = nn_path_lookup(nn, ino, p.comp[i], &next, &type);
+		uint32_t m = mode, u = uid, g = gid;
+
 		where = nn_path_prefix(&p, i + 1);
-		if (rc == 0 && type != DFS_FT_DIR)
+		if ((rc = nn_perm_check(req, ino, NN_PERM_X, where)) == 0)
+			rc = nn_path_lookup(nn, ino, p.comp[i], &next, &type);
+		if (rc == -EACCES)
+			;	/* no search permission on the way */
+		else if (rc == 0 && type != DFS_FT_DIR)
 			rc = nn_server_fail(req, i + 1 < p.n ? -ENOTDIR :
 			    -EEXIST, "%s: %s", i + 1 < p.n ? "not a directory"
 			    : "file exists", where);
@@ -358,9 +363,10 @@ nn_meta_op_mkdir(struct nn_req *req)
 		else if (rc == -ENOENT && i + 1 < p.n && !parents)
 			rc = nn_server_fail(req, -ENOENT, "no such file or "
 			    "directory: %s", where);
-		else if (rc == -ENOENT)
-			rc = nn_meta_new(nn, ino, p.comp[i], DFS_FT_DIR, mode,
-			    uid, gid, 0, 0, NULL, &next);
+		else if (rc == -ENOENT && (rc = nn_perm_create(req, ino, where,
+		    DFS_FT_DIR, &m, &u, &g)) == 0)
+			rc = nn_meta_new(nn, ino, p.comp[i], DFS_FT_DIR, m, u,
+			    g, 0, 0, NULL, &next);
 		free(where);
 		ino = next;
 	}
@@ -384,7 +390,7 @@ nn_meta_op_stat(struct nn_req *req)
 	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
 		return rc;
 	if ((rc = nn_server_enter(req)) == 0 &&
-	    (rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
+	    (rc = nn_path_resolve(nn, &req->peer->cred, &p, p.n, &ino, &type,
 	    &req->cause)) == 0 && (rc = nn_meta_attr(nn, ino, &a)) == 0)
 		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
 	nn_path_free(&p);
@@ -426,8 +432,11 @@ nn_meta_op_list(struct nn_req *req)
 		max = DFS_LIST_MAX;
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
-	    &req->cause)) != 0)
+	if ((rc = nn_path_resolve(nn, &req->peer->cred, &p, p.n,
+	    &ino, &type, &req->cause)) != 0)
+		goto out;
+	if (type == DFS_FT_DIR &&
+	    (rc = nn_perm_check(req, ino, NN_PERM_R, p.norm)) != 0)
 		goto out;
 	b = nn_server_reply(req, DFS_NN_LISTING);
 	npos = b->len;
@@ -601,7 +610,8 @@ nn_meta_op_create(struct nn_req *req)
 	}
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_parent(nn, &p, &parent, &req->cause)) != 0)
+	if ((rc = nn_path_parent(nn, &req->peer->cred, &p, &parent,
+	    &req->cause)) != 0)
 		goto out;
 	rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &old, &type);
 	if (rc == 0 && type == DFS_FT_DIR)
@@ -609,6 +619,14 @@ nn_meta_op_create(struct nn_req *req)
 	else if (rc == 0 && !overwrite)
 		rc = nn_server_fail(req, -EEXIST, "file exists: %s (use -f to "
 		    "overwrite)", p.norm);
+	else if (rc == 0 && type == DFS_FT_FILE &&
+	    (rc = nn_perm_rewrite(req, old, p.norm, &mode, &uid, &gid)) != 0)
+		;	/* may not write it */
+	else if (rc == 0 && type != DFS_FT_FILE &&
+	    ((rc = nn_perm_delete(req, parent, old, p.norm)) != 0 ||
+	    (rc = nn_perm_create(req, parent, p.norm, DFS_FT_FILE, &mode,
+	    &uid, &gid)) != 0))
+		;	/* may not replace it */
 	else if (rc == 0 && (rc = nn_meta_lease_ok(nn, old, client,
 	    &ok)) == 0 && !ok)
 		rc = nn_server_fail(req, -EPERM, "file is being written by "
@@ -622,7 +640,8 @@ nn_meta_op_create(struct nn_req *req)
 		log_debug("create: replacing %s", p.norm);
 		rc = nn_meta_unlink(nn, parent, p.comp[p.n - 1], old, type);
 	} else if (rc == -ENOENT)
-		rc = 0;
+		rc = nn_perm_create(req, parent, p.norm, DFS_FT_FILE, &mode,
+		    &uid, &gid);
 	if (rc != 0)
 		goto out;
 	if (ino == 0)
@@ -666,13 +685,15 @@ nn_meta_do_rename(struct nn_req *req, const struct nn_path *s,
 	bool		 yes, dexists;
 	int64_t		 now = nn_wall_ns();
 
-	if ((rc = nn_path_parent(nn, s, &sp, &req->cause)) != 0)
+	if ((rc = nn_path_parent(nn, &req->peer->cred, s, &sp,
+	    &req->cause)) != 0)
 		return rc;
 	if ((rc = nn_path_lookup(nn, sp, s->comp[s->n - 1], &sino,
 	    &stype)) != 0)
 		return rc != -ENOENT ? rc : nn_server_fail(req, -ENOENT,
 		    "no such file or directory: %s", s->norm);
-	if ((rc = nn_path_parent(nn, d, &dp, &req->cause)) != 0)
+	if ((rc = nn_path_parent(nn, &req->peer->cred, d, &dp,
+	    &req->cause)) != 0)
 		return rc;
 	rc = nn_path_lookup(nn, dp, d->comp[d->n - 1], &dino, &dtype);
 	if (rc != 0 && rc != -ENOENT)
@@ -688,6 +709,9 @@ nn_meta_do_rename(struct nn_req *req, const struct nn_path *s,
 			    "directory into itself: %s to %s", s->norm,
 			    d->norm);
 	}
+	if ((rc = nn_perm_rename(req, sp, sino, dp, dexists ? dino : 0,
+	    s->norm, d->norm)) != 0)
+		return rc;
 	if (dexists) {
 		if (flags & DFS_RENAME_NOREPLACE)
 			return nn_server_fail(req, -EEXIST, "file exists: %s",
@@ -789,7 +813,8 @@ nn_meta_op_delete(struct nn_req *req)
 	}
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_parent(nn, &p, &parent, &req->cause)) != 0)
+	if ((rc = nn_path_parent(nn, &req->peer->cred, &p, &parent,
+	    &req->cause)) != 0)
 		goto out;
 	if ((rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &ino,
 	    &type)) != 0) {
@@ -798,12 +823,16 @@ nn_meta_op_delete(struct nn_req *req)
 			    p.norm);
 		goto out;
 	}
+	if ((rc = nn_perm_delete(req, parent, ino, p.norm)) != 0)
+		goto out;
 	if (type == DFS_FT_DIR) {
 		if ((rc = nn_meta_has_children(nn, ino, &yes)) != 0)
 			goto out;
 		if (yes && !recursive)
 			rc = nn_server_fail(req, -ENOTEMPTY, "directory not "
 			    "empty: %s", p.norm);
+		else if (yes && (rc = nn_perm_tree(req, ino, p.norm)) != 0)
+			;	/* rm -r may not empty all of it */
 		else if (yes)
 			rc = nn_meta_unlink_tree(nn, parent, p.comp[p.n - 1],
 			    ino);
@@ -841,12 +870,13 @@ nn_meta_op_set_repl(struct nn_req *req)
 	}
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_resolve(nn, &p, p.n, &ino, &type,
-	    &req->cause)) == 0) {
+	if ((rc = nn_path_resolve(nn, &req->peer->cred, &p, p.n,
+	    &ino, &type, &req->cause)) == 0) {
 		if (type != DFS_FT_FILE)
 			rc = nn_server_fail(req, -EISDIR, "is a directory: %s",
 			    p.norm);
-		else
+		else if ((rc = nn_perm_check(req, ino, NN_PERM_W,
+		    p.norm)) == 0)
 			rc = nn_db_exec(nn, "UPDATE inodes SET "
 			    "replication = ?2, ctime_ns = ?3 WHERE id = ?1",
 			    "iii", (int64_t)ino, (int64_t)repl, nn_wall_ns());

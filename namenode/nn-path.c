@@ -119,17 +119,69 @@ nn_path_lookup(struct nn *nn, dfs_ino parent, const char *name, dfs_ino *ino,
 }
 
 /*
- * Resolve the first upto components of p: 0 with its inode and type,
- * -ENOENT when one is missing, -ENOTDIR when a file is on the way.
+ * The entry name in directory parent, with what a permission check needs
+ * of it (*o); as nn_path_lookup.
  */
-int
-nn_path_resolve(struct nn *nn, const struct nn_path *p, int upto,
-    dfs_ino *inop, int *typep, char **cause)
+static int
+nn_path_step(struct nn *nn, dfs_ino parent, const char *name, dfs_ino *ino,
+    struct nn_perm_obj *o)
 {
+	static const char sql[] =
+	    "SELECT d.ino, i.type, i.mode, i.uid, i.gid FROM dirents d "
+	    "JOIN inodes i ON i.id = d.ino WHERE d.parent = ? AND d.name = ?";
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	st = nn_db_sql(nn, sql, "it", (int64_t)parent, name);
+	if ((rc = nn_db_step(nn, st)) != 1)
+		return rc == 0 ? -ENOENT : rc;
+	*ino = (dfs_ino)sqlite3_column_int64(st, 0);
+	nn_perm_row(st, 1, o);
+	nn_db_reset(st);
+	return 0;
+}
+
+/* -EACCES when c may not search directory o, the first n components of
+ * p (the path asked for is named, and the directory that refused). */
+static int
+nn_path_search(const struct nn_cred *c, const struct nn_perm_obj *o,
+    const struct nn_path *p, int n, char **cause)
+{
+	char	*where;
+
+	if (c == NULL || nn_perm_may(c, o, NN_PERM_X))
+		return 0;
+	if (cause != NULL) {
+		where = nn_path_prefix(p, n);
+		free(*cause);
+		xasprintf(cause, "permission denied: %s (no search permission "
+		    "on %s)", p->norm, where);
+		free(where);
+	}
+	return -EACCES;
+}
+
+/*
+ * Resolve the first upto components of p: 0 with its inode and type,
+ * -ENOENT when one is missing, -ENOTDIR when a file is on the way.  With
+ * a credential c that is not the superuser's, each directory looked into
+ * must be searchable by c (-EACCES), as a Linux path walk asks, once per
+ * component; *last (when not NULL) gets the inode's owner and mode then.
+ */
+static int
+nn_path_walk(struct nn *nn, const struct nn_cred *c, const struct nn_path *p,
+    int upto, dfs_ino *inop, int *typep, struct nn_perm_obj *last,
+    char **cause)
+{
+	struct nn_perm_obj o = { DFS_FT_DIR, 0, 0, 0 };
 	dfs_ino	 ino = DFS_ROOT_INO;
 	int	 type = DFS_FT_DIR, rc;
 	char	*where;
 
+	if (c != NULL && c->super)
+		c = NULL;	/* no directory refuses it a search */
+	if (c != NULL && (rc = nn_perm_load(nn, DFS_ROOT_INO, &o)) != 0)
+		return rc;
 	for (int i = 0; i < upto; i++) {
 		if (type != DFS_FT_DIR) {
 			if (cause != NULL) {
@@ -139,8 +191,15 @@ nn_path_resolve(struct nn *nn, const struct nn_path *p, int upto,
 			}
 			return -ENOTDIR;
 		}
-		if ((rc = nn_path_lookup(nn, ino, p->comp[i], &ino,
-		    &type)) != 0) {
+		if ((rc = nn_path_search(c, &o, p, i, cause)) != 0)
+			return rc;
+		if (c != NULL)
+			rc = nn_path_step(nn, ino, p->comp[i], &ino, &o);
+		else
+			rc = nn_path_lookup(nn, ino, p->comp[i], &ino, &type);
+		if (rc == 0 && c != NULL)
+			type = o.type;
+		if (rc != 0) {
 			if (rc == -ENOENT && cause != NULL) {
 				where = nn_path_prefix(p, upto);
 				xasprintf(cause, "no such file or "
@@ -152,18 +211,36 @@ nn_path_resolve(struct nn *nn, const struct nn_path *p, int upto,
 	}
 	*inop = ino;
 	*typep = type;
+	if (last != NULL && c != NULL)
+		*last = o;
 	return 0;
 }
 
-/* Resolve the parent directory of p (which is not the root). */
+/* Resolve the first upto components of p as c (NULL: unchecked) may:
+ * nn_path_walk. */
 int
-nn_path_parent(struct nn *nn, const struct nn_path *p, dfs_ino *parent,
+nn_path_resolve(struct nn *nn, const struct nn_cred *c,
+    const struct nn_path *p, int upto, dfs_ino *inop, int *typep,
     char **cause)
 {
+	return nn_path_walk(nn, c, p, upto, inop, typep, NULL, cause);
+}
+
+/* Resolve the parent directory of p (which is not the root), which c (NULL:
+ * unchecked) must also be able to search: its last entry is looked up
+ * next. */
+int
+nn_path_parent(struct nn *nn, const struct nn_cred *c, const struct nn_path *p,
+    dfs_ino *parent, char **cause)
+{
+	struct nn_perm_obj o = { 0, 0, 0, 0 };
 	int	type, rc;
 	char	*where;
 
-	if ((rc = nn_path_resolve(nn, p, p->n - 1, parent, &type, cause)) != 0)
+	if (c != NULL && c->super)
+		c = NULL;
+	if ((rc = nn_path_walk(nn, c, p, p->n - 1, parent, &type, &o,
+	    cause)) != 0)
 		return rc;
 	if (type != DFS_FT_DIR) {
 		if (cause != NULL) {
@@ -173,7 +250,7 @@ nn_path_parent(struct nn *nn, const struct nn_path *p, dfs_ino *parent,
 		}
 		return -ENOTDIR;
 	}
-	return 0;
+	return nn_path_search(c, &o, p, p->n - 1, cause);
 }
 
 /* The path of ino (of a file with several names, any one of them), walking

@@ -142,6 +142,8 @@ nn_write_lease(struct nn_req *req, dfs_ino ino, const char *client,
 	if (f->lease == NULL || strcmp(f->lease, client) != 0)
 		return nn_server_fail(req, -EPERM, "file is being written by "
 		    "another client");
+	if ((rc = nn_perm_writer(req, ino)) != 0)
+		return rc;
 	if (renew)
 		return nn_db_exec(nn, "UPDATE inodes SET lease_ms = ?2 WHERE "
 		    "id = ?1", "ii", (int64_t)ino, nn_wall_ns() / 1000000);
@@ -186,7 +188,8 @@ nn_write_do_add(struct nn_req *req, dfs_ino ino, const char *client,
 	uint64_t	 expect;
 	int		 n, rc;
 
-	if ((rc = nn_write_lease(req, ino, client, true, &f)) != 0)
+	if ((rc = nn_write_lease(req, ino, client, true, &f)) != 0 ||
+	    (rc = nn_perm_wrote(req, ino)) != 0)
 		goto out;
 	rc = nn_blockmap_get(nn, sql_last_block, (int64_t)ino, &last);
 	if (rc != 0 && rc != -ENOENT)
@@ -771,7 +774,8 @@ nn_write_do_update(struct nn_req *req, dfs_ino ino, const char *client,
 	int		 n = 0, rc;
 
 	memset(lb, 0, sizeof *lb);
-	if ((rc = nn_write_lease(req, ino, client, true, &f)) != 0)
+	if ((rc = nn_write_lease(req, ino, client, true, &f)) != 0 ||
+	    (rc = nn_perm_wrote(req, ino)) != 0)
 		goto out;
 	rc = nn_blockmap_get(nn, sql_last_block, (int64_t)ino, &last);
 	if (rc != 0 && rc != -ENOENT)

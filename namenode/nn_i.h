@@ -232,13 +232,65 @@ void	 nn_path_free(struct nn_path *);
 char	*nn_path_prefix(const struct nn_path *, int n);
 int	 nn_path_lookup(struct nn *, dfs_ino parent, const char *name,
 	     dfs_ino *ino, int *type);
-int	 nn_path_resolve(struct nn *, const struct nn_path *, int upto,
-	     dfs_ino *ino, int *type, char **cause);
-int	 nn_path_parent(struct nn *, const struct nn_path *, dfs_ino *parent,
+int	 nn_path_resolve(struct nn *, const struct nn_cred *,
+	     const struct nn_path *, int upto, dfs_ino *ino, int *type,
 	     char **cause);
+int	 nn_path_parent(struct nn *, const struct nn_cred *,
+	     const struct nn_path *, dfs_ino *parent, char **cause);
 char	*nn_path_of(struct nn *, dfs_ino);
 int	 nn_path_is_ancestor(struct nn *, dfs_ino anc, dfs_ino ino,
 	     bool *yes);
+
+/* nn-perm.c */
+#define NN_PERM_X	1	/* as MAY_EXEC: search, for a directory */
+#define NN_PERM_W	2
+#define NN_PERM_R	4
+/* What a permission check needs of an inode. */
+struct nn_perm_obj {
+	int		type;		/* enum dfs_ftype */
+	uint32_t	mode;
+	uint32_t	uid;
+	uint32_t	gid;
+};
+bool	 nn_perm_in_group(const struct nn_cred *, uint32_t gid);
+bool	 nn_perm_may(const struct nn_cred *, const struct nn_perm_obj *,
+	     int mask);
+int	 nn_perm_may_create(const struct nn_cred *,
+	     const struct nn_perm_obj *dir);
+int	 nn_perm_may_delete(const struct nn_cred *,
+	     const struct nn_perm_obj *dir, const struct nn_perm_obj *victim);
+int	 nn_perm_may_rename(const struct nn_cred *,
+	     const struct nn_perm_obj *sdir, const struct nn_perm_obj *src,
+	     const struct nn_perm_obj *ddir, const struct nn_perm_obj *dst,
+	     bool same_parent);
+int	 nn_perm_may_setattr(const struct nn_cred *,
+	     const struct nn_perm_obj *, uint32_t valid, uint32_t *mode,
+	     uint32_t uid, uint32_t gid);
+uint32_t nn_perm_kill_suid(int type, uint32_t mode);
+void	 nn_perm_new_owner(const struct nn_cred *,
+	     const struct nn_perm_obj *parent, int type, uint32_t *mode,
+	     uint32_t *uid, uint32_t *gid);
+int	 nn_perm_may_act_as(const struct nn_peer *, struct nn_cred *want,
+	     char **cause);
+int	 nn_perm_load(struct nn *, dfs_ino, struct nn_perm_obj *);
+void	 nn_perm_row(sqlite3_stmt *, int col, struct nn_perm_obj *);
+int	 nn_perm_check(struct nn_req *, dfs_ino, int mask, const char *path);
+int	 nn_perm_create(struct nn_req *, dfs_ino parent, const char *path,
+	     int type, uint32_t *mode, uint32_t *uid, uint32_t *gid);
+int	 nn_perm_delete(struct nn_req *, dfs_ino parent, dfs_ino ino,
+	     const char *path);
+int	 nn_perm_rename(struct nn_req *, dfs_ino sp, dfs_ino sino, dfs_ino dp,
+	     dfs_ino dino, const char *src, const char *dst);
+int	 nn_perm_setattr(struct nn_req *, dfs_ino, const char *path,
+	     uint32_t *valid, uint32_t *mode, uint32_t uid, uint32_t gid);
+int	 nn_perm_wrote(struct nn_req *, dfs_ino);
+int	 nn_perm_rewrite(struct nn_req *, dfs_ino, const char *path,
+	     uint32_t *mode, uint32_t *uid, uint32_t *gid);
+int	 nn_perm_writer(struct nn_req *, dfs_ino);
+int	 nn_perm_tree(struct nn_req *, dfs_ino top, const char *path);
+int	 nn_perm_super(struct nn_req *, const char *path);
+int	 nn_perm_op_act_as(struct nn_req *);
+int	 nn_perm_op_whoami(struct nn_req *);
 
 /* nn-meta.c */
 #define NN_MODE_MASK		07777	/* the mode bits an inode keeps */

@@ -34,9 +34,9 @@ static const uint16_t client_only[] = {
 	DFS_NN_REPORT, DFS_NN_BAD_BLOCK, DFS_NN_SETATTR, DFS_NN_STATFS,
 	DFS_NN_UNLINK, DFS_NN_SYMLINK, DFS_NN_READLINK,
 	DFS_NN_UPDATE_PIPELINE, DFS_NN_RENEW_LEASE, DFS_NN_HARDLINK,
-	DFS_NN_MKNOD, DFS_NN_VERIFY,
+	DFS_NN_MKNOD, DFS_NN_VERIFY, DFS_NN_ACT_AS,
 };
-static const uint16_t anyone[] = { DFS_MSG_HELLO };
+static const uint16_t anyone[] = { DFS_MSG_HELLO, DFS_NN_WHOAMI };
 #define NITEMS(a)	(sizeof (a) / sizeof (a)[0])
 
 static void
