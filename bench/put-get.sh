@@ -24,7 +24,8 @@ done
 t=$(mktemp -d "${TMPDIR:-/var/tmp}/npdfs-bench.XXXXXX")
 stopped=
 trap '[ -n "$stopped" ] && kill -CONT "$stopped"
-"$b/dfs" cluster down "$t/c" >/dev/null 2>&1 || true; rm -rf "$t"' EXIT
+"$b/dfs" cluster down "$t/c" >/dev/null 2>&1 || true
+"$b/dfs" cluster down "$t/p" >/dev/null 2>&1 || true; rm -rf "$t"' EXIT
 # A bench stopped by a signal still stops its cluster.
 trap 'exit 1' INT TERM HUP
 
@@ -33,8 +34,13 @@ trap 'exit 1' INT TERM HUP
 head -c $((mib << 20)) /dev/urandom >"$t/src"
 "$b/dfs" cluster up "$t/c" -n 3 -r 3 $opts >/dev/null
 dfs() { "$b/dfs" -c "$t/c/client.conf" "$@"; }
+# The same cluster with block data outside TLS (net.encrypt_data=false on
+# every node and the client: authenticated, not encrypted), side by side.
+"$b/dfs" cluster up "$t/p" -n 3 -r 3 $opts -o net.encrypt_data=false \
+    >/dev/null
+dfsp() { "$b/dfs" -c "$t/p/client.conf" -o net.encrypt_data=false "$@"; }
 
-cps=""; puts=""; gets=""; floors=""
+cps=""; puts=""; gets=""; floors=""; pputs=""; pgets=""
 for i in 1 2 3; do
 	sync
 	s=$(now); cp "$t/src" "$t/cp$i"; sync "$t/cp$i"; e=$(now)
@@ -49,8 +55,18 @@ for i in 1 2 3; do
 	gets="$gets $(rate "$mib" "$s" "$e")"
 	cmp "$t/src" "$t/got$i"
 	rm -f "$t/got$i"
+	sync
+	s=$(now); dfsp put -f "$t/src" /big; e=$(now)
+	pputs="$pputs $(rate "$mib" "$s" "$e")"
+	sync
+	s=$(now); dfsp get /big "$t/got$i"; sync "$t/got$i"; e=$(now)
+	pgets="$pgets $(rate "$mib" "$s" "$e")"
+	cmp "$t/src" "$t/got$i"
+	rm -f "$t/got$i"
 done
+"$b/dfs" cluster down "$t/p" >/dev/null
 cp=$(best $cps); put=$(best $puts); get=$(best $gets); fl=$(best $floors)
+pput=$(best $pputs); pget=$(best $pgets)
 echo "file: $mib MiB, 3 data nodes, replication 3" \
     "(best of 3 runs)${opts:+,$opts}"
 echo "cp (local disk, synced): $cp MB/s   runs:$cps"
@@ -58,6 +74,9 @@ echo "3 durable copies at once: $fl MB/s   runs:$floors"
 echo "dfs put:                 $put MB/s   runs:$puts"
 echo "dfs get (synced):        $get MB/s   runs:$gets"
 echo "$put $get $cp $fl" | awk '{ printf "put/cp = %.2fx (target >= 0.45; the disk allows at most %.2fx)\nput/(3 durable copies) = %.2fx\nget/cp = %.2fx (target >= 0.80)\n", $1 / $3, $4 / $3, $1 / $4, $2 / $3 }'
+echo "dfs put, data unencrypted:  $pput MB/s   runs:$pputs"
+echo "dfs get, data unencrypted:  $pget MB/s   runs:$pgets"
+echo "$put $get $pput $pget" | awk '{ printf "encrypted/unencrypted: put %.2fx (target >= 0.85), get %.2fx (target >= 0.75)\n", $1 / $3, $2 / $4 }'
 
 # The stall: extra seconds of a read while one data node is stopped.
 head -c $((64 << 20)) "$t/src" >"$t/small"

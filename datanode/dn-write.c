@@ -353,7 +353,10 @@ write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
 	dfs_wbuf_init(&b);
 	*failed = 1;
 	memcpy(x->down_addr, down[0], sizeof x->down_addr);
-	if ((rc = dfs_sock_connect(x->dn->tls, down[0], DFS_ROLE_DATANODE,
+	/* Data that reached us encrypted leaves us encrypted: the writer's
+	 * choice holds down the whole pipeline. */
+	if ((rc = (dfs_sock_plain_data(x->up) ? dfs_sock_connect :
+	    dfs_sock_connect_sealed)(x->dn->tls, down[0], DFS_ROLE_DATANODE,
 	    x->dn->timeout_ms, &x->down, &why)) != 0) {
 		x->down = NULL;
 		rc = -EHOSTUNREACH;

@@ -122,6 +122,10 @@ const struct conf_key dfs_config_table[] = {
 	K_SIZE("mount.max_memory", 16 * MiB, 64 * GiB, "256M",
 	    "memory for the mount's read and write buffers"),
 
+	K_BOOL("net.encrypt_data", "true",
+	    "encrypt block data between clients and data nodes (false: "
+	    "authenticated but readable; trusted networks only)"),
+
 	K_STR("tls.ca", "",
 	    "the cluster CA's certificate (PEM): the only CA trusted"),
 	K_STR("tls.cert", "",

@@ -2,6 +2,7 @@
 #ifndef DFS_NET_H
 #define DFS_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,13 @@ struct dfs_tls;
 int	dfs_sock_connect(struct dfs_tls *, const char *addr,
 	    enum dfs_role want, int timeout_ms, struct dfs_sock **,
 	    char **cause);
+/* The same, keeping block data inside TLS whatever net.encrypt_data
+ * says: a data node forwarding what reached it encrypted. */
+int	dfs_sock_connect_sealed(struct dfs_tls *, const char *addr,
+	    enum dfs_role want, int timeout_ms, struct dfs_sock **,
+	    char **cause);
+/* Whether the connection carries block data outside TLS (MAC only). */
+bool	dfs_sock_plain_data(const struct dfs_sock *);
 /* The same in two steps, so another thread may cut a slow handshake
  * short (dfs_sock_shutdown): a TCP connection, then its handshake. */
 int	dfs_sock_tcp(const char *addr, int timeout_ms, struct dfs_sock **,

@@ -43,6 +43,7 @@ struct dfs_sock {
 	unsigned		 gen;		/* list last checked against */
 	char			 addr[64];
 	char			 err[160];	/* TLS's word on -EPROTO */
+	struct dfs_sock_mac	*mac;		/* block data outside TLS */
 };
 
 static struct dfs_sock *
@@ -81,6 +82,12 @@ dfs_sock_addr(const struct dfs_sock *s)
 	return s->addr;
 }
 
+struct dfs_sock_mac *
+dfs_sock_mac(const struct dfs_sock *s)
+{
+	return s->mac;
+}
+
 const char *
 dfs_sock_error(const struct dfs_sock *s)
 {
@@ -102,7 +109,7 @@ dfs_sock_close(struct dfs_sock *s)
 	if (s->ssl != NULL) {
 		/* One try at close_notify; the peer need not answer. */
 		pthread_mutex_lock(&s->lock);
-		if (!s->broken) {
+		if (!s->broken && s->mac == NULL) {
 			ERR_clear_error();
 			SSL_shutdown(s->ssl);
 		}
@@ -111,6 +118,7 @@ dfs_sock_close(struct dfs_sock *s)
 		SSL_free(s->ssl);
 	}
 	close(s->fd);
+	dfs_sock_mac_free(s->mac);
 	X509_free(s->peer_cert);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -238,7 +246,7 @@ dfs_sock_wait_readable(struct dfs_sock *s, int timeout_ms)
 {
 	int	pending = 0, rc;
 
-	if (s->ssl != NULL) {
+	if (s->ssl != NULL && s->mac == NULL) {
 		pthread_mutex_lock(&s->lock);
 		/* Read ahead: bytes may wait in OpenSSL, not the socket. */
 		pending = SSL_has_pending(s->ssl);
@@ -274,6 +282,35 @@ sock_handshake_cause(struct dfs_sock *s, int rc, char **cause)
 	else
 		xasprintf(cause, "TLS handshake with %s failed: %s", s->addr,
 		    rc == -ENOTCONN ? "connection closed" : strerror(-rc));
+}
+
+/*
+ * When both ends allowed block data in the clear (ALPN, tls.c), leave
+ * TLS for sock-mac.c's authenticated records, keyed per direction from
+ * the session.
+ */
+static int
+sock_plain_data(struct dfs_sock *s, char **cause)
+{
+	static const char	 label[] = "EXPORTER-npdfs-plain-data";
+	const unsigned char	*alpn = NULL;
+	unsigned int		 alen = 0;
+	uint8_t			 k[32];
+
+	SSL_get0_alpn_selected(s->ssl, &alpn, &alen);
+	if (alen != sizeof DFS_TLS_ALPN_PLAIN - 1 ||
+	    memcmp(alpn, DFS_TLS_ALPN_PLAIN, alen) != 0)
+		return 0;
+	if (SSL_export_keying_material(s->ssl, k, sizeof k, label,
+	    sizeof label - 1, NULL, 0, 0) != 1) {
+		xasprintf(cause, "%s: cannot derive the data keys", s->addr);
+		return -EPROTO;
+	}
+	/* k[0..15] protects what the client sends, k[16..31] the server. */
+	s->mac = SSL_is_server(s->ssl) ? dfs_sock_mac_new(k + 16, k) :
+	    dfs_sock_mac_new(k, k + 16);
+	OPENSSL_cleanse(k, sizeof k);
+	return 0;
 }
 
 /* Run the handshake to its end before the deadline; then learn who the
@@ -316,7 +353,7 @@ sock_handshake(struct dfs_sock *s, enum dfs_role want, int64_t deadline,
 		    dfs_pki_role_name(s->peer.role));
 		return -EACCES;
 	}
-	return 0;
+	return sock_plain_data(s, cause);
 }
 
 int
@@ -333,13 +370,19 @@ dfs_sock_tcp(const char *addr, int timeout_ms, struct dfs_sock **out,
 	return 0;
 }
 
-int
-dfs_sock_start_tls(struct dfs_sock *s, struct dfs_tls *tls,
-    enum dfs_role want, int timeout_ms, char **cause)
+/* The handshake, asking for plain block data only when sealed is false. */
+static int
+sock_start_tls(struct dfs_sock *s, struct dfs_tls *tls, enum dfs_role want,
+    bool sealed, int timeout_ms, char **cause)
 {
 	int	rc;
 
 	s->ssl = dfs_tls_session(tls, s->fd, false);
+	if (want == DFS_ROLE_DATANODE && dfs_tls_plain_data(tls) && !sealed) {
+		static const unsigned char proto[] = "\x10" DFS_TLS_ALPN_PLAIN;
+		if (SSL_set_alpn_protos(s->ssl, proto, sizeof proto - 1) != 0)
+			abort();	/* out of memory */
+	}
 	if ((rc = sock_handshake(s, want, dfs_now_ms() + timeout_ms,
 	    cause)) != 0)
 		return rc;
@@ -348,8 +391,15 @@ dfs_sock_start_tls(struct dfs_sock *s, struct dfs_tls *tls,
 }
 
 int
-dfs_sock_connect(struct dfs_tls *tls, const char *addr, enum dfs_role want,
-    int timeout_ms, struct dfs_sock **out, char **cause)
+dfs_sock_start_tls(struct dfs_sock *s, struct dfs_tls *tls,
+    enum dfs_role want, int timeout_ms, char **cause)
+{
+	return sock_start_tls(s, tls, want, false, timeout_ms, cause);
+}
+
+static int
+sock_connect(struct dfs_tls *tls, const char *addr, enum dfs_role want,
+    bool sealed, int timeout_ms, struct dfs_sock **out, char **cause)
 {
 	struct dfs_sock	*s;
 	int64_t		 deadline = dfs_now_ms() + timeout_ms;
@@ -358,14 +408,34 @@ dfs_sock_connect(struct dfs_tls *tls, const char *addr, enum dfs_role want,
 	*out = NULL;
 	if ((rc = dfs_sock_tcp(addr, timeout_ms, &s, cause)) != 0)
 		return rc;
-	rc = dfs_sock_start_tls(s, tls, want, (int)(deadline - dfs_now_ms()),
-	    cause);
+	rc = sock_start_tls(s, tls, want, sealed,
+	    (int)(deadline - dfs_now_ms()), cause);
 	if (rc != 0) {
 		dfs_sock_close(s);
 		return rc;
 	}
 	*out = s;
 	return 0;
+}
+
+int
+dfs_sock_connect(struct dfs_tls *tls, const char *addr, enum dfs_role want,
+    int timeout_ms, struct dfs_sock **out, char **cause)
+{
+	return sock_connect(tls, addr, want, false, timeout_ms, out, cause);
+}
+
+int
+dfs_sock_connect_sealed(struct dfs_tls *tls, const char *addr,
+    enum dfs_role want, int timeout_ms, struct dfs_sock **out, char **cause)
+{
+	return sock_connect(tls, addr, want, true, timeout_ms, out, cause);
+}
+
+bool
+dfs_sock_plain_data(const struct dfs_sock *s)
+{
+	return s->mac != NULL;
 }
 
 int

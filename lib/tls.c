@@ -38,6 +38,7 @@ struct dfs_tls {
 	X509			*cert;
 	EVP_PKEY		*key;
 	struct dfs_identity	 self;
+	bool			 plain_data;	/* net.encrypt_data=false */
 	char			*ca_path;
 	char			*crl_path;	/* NULL: no list */
 	struct timespec		 crl_mtime;
@@ -56,6 +57,32 @@ tls_error(char *buf, size_t len)
 		ERR_error_string_n(e, buf, len);
 	ERR_clear_error();
 	return buf;
+}
+
+/*
+ * Block data in the clear (net.encrypt_data=false) is asked for in the
+ * handshake, by ALPN: a client whose configuration allows it offers
+ * DFS_TLS_ALPN_PLAIN to a data node, and a data node whose configuration
+ * allows it too selects it.  Either side left at the default keeps the
+ * whole connection inside TLS.
+ */
+static int
+tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char plain[] = DFS_TLS_ALPN_PLAIN;
+	size_t	n = sizeof plain - 1;
+
+	(void)ssl;
+	(void)arg;
+	for (unsigned int i = 0; i < inlen; i += 1 + in[i])
+		if (in[i] == n && i + 1 + n <= inlen &&
+		    memcmp(in + i + 1, plain, n) == 0) {
+			*out = in + i + 1;
+			*outlen = (unsigned char)n;
+			return SSL_TLSEXT_ERR_OK;
+		}
+	return SSL_TLSEXT_ERR_NOACK;
 }
 
 /* A context for this program's certificate and the given trust store. */
@@ -96,6 +123,8 @@ tls_ctx_new(struct dfs_tls *t, X509_STORE *store, char **cause)
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
+	if (t->plain_data && t->self.role == DFS_ROLE_DATANODE)
+		SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
 	return ctx;
 fail:
 	xasprintf(cause, "cannot set up TLS 1.3: %s", tls_error(err,
@@ -138,6 +167,7 @@ dfs_tls_open(const struct dfs_config *cfg, struct dfs_tls **out,
 	t->ca_path = xstrdup(dfs_config_str(cfg, "tls.ca"));
 	crl = dfs_config_str(cfg, "tls.crl");
 	t->crl_path = crl[0] != '\0' ? xstrdup(crl) : NULL;
+	t->plain_data = !dfs_config_bool(cfg, "net.encrypt_data");
 	if ((rc = dfs_pki_load_cert(dfs_config_str(cfg, "tls.cert"), &t->cert,
 	    cause)) != 0 ||
 	    (rc = dfs_pki_load_key(dfs_config_str(cfg, "tls.key"), &t->key,
@@ -183,6 +213,12 @@ dfs_tls_free(struct dfs_tls *t)
 	free(t->crl_path);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
+}
+
+bool
+dfs_tls_plain_data(const struct dfs_tls *t)
+{
+	return t->plain_data;
 }
 
 const struct dfs_identity *
@@ -343,6 +379,10 @@ dfs_tls_session(struct dfs_tls *t, int fd, bool server)
 	BIO_set_data(bio, fdp);
 	BIO_set_init(bio, 1);
 	SSL_set_bio(ssl, bio, bio);
+	/* Where block data may leave TLS after the handshake, OpenSSL must
+	 * not read ahead past its last record (sock.c reads the rest). */
+	if (t->plain_data && (!server || t->self.role == DFS_ROLE_DATANODE))
+		SSL_set_read_ahead(ssl, 0);
 	if (server)
 		SSL_set_accept_state(ssl);
 	else

@@ -23,6 +23,9 @@
 
 struct dfs_tls;
 
+/* The ALPN name that asks for block data outside TLS records. */
+#define DFS_TLS_ALPN_PLAIN	"npdfs-plain-data"
+
 /*
  * Load tls.ca, tls.cert, tls.key and tls.crl from cfg.  Every one but
  * tls.crl must be set: there is no unauthenticated mode.  A key file
@@ -31,6 +34,9 @@ struct dfs_tls;
 int	dfs_tls_open(const struct dfs_config *, struct dfs_tls **,
 	    char **cause);
 void	dfs_tls_free(struct dfs_tls *);
+/* Whether net.encrypt_data is false: block data may travel in the
+ * clear (authenticated by sock.c's MAC), where both ends allow it. */
+bool	dfs_tls_plain_data(const struct dfs_tls *);
 /* The identity of this program's own certificate.  Borrowed. */
 const struct dfs_identity *dfs_tls_self(const struct dfs_tls *);
 

@@ -10,7 +10,10 @@
 # 3. data node messages are refused from a user's certificate, and pass
 #    the role check from a data node's; afterwards the cluster is whole;
 # 4. a capture of loopback traffic during a put holds neither the file's
-#    bytes nor its name.
+#    bytes nor its name;
+# 5. with net.encrypt_data=false on the data nodes and the client, the
+#    same capture shows the file's bytes (authenticated, not encrypted)
+#    but never its name; a client left at the default still encrypts.
 set -u
 . "$top_srcdir/tests/lib/cluster.sh"
 
@@ -115,5 +118,45 @@ ok "the capture does not hold the marker" \
 ok "the capture does not hold the file's name" \
     test "$(grep -ca "$NAME" "$T/lo.pcap")" -eq 0
 ok "the file reads back identical" cmp "$T/marked" "$T/marked.out"
+
+# === 5. block data unencrypted where both ends allow it ======================
+# capture FILE COMMAND...: loopback traffic while COMMAND runs.
+capture() {
+	cap=$1
+	shift
+	rm -f "$T/tcpdump.log"
+	tcpdump -i lo -U -s 0 -w "$cap" tcp >"$T/tcpdump.log" 2>&1 &
+	TCPD=$!
+	i=0
+	while ! grep -q "listening on" "$T/tcpdump.log" 2>/dev/null &&
+	    [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	"$@"
+	st=$?
+	sleep 1
+	kill "$TCPD"
+	wait "$TCPD" 2>/dev/null
+	return $st
+}
+"$top_builddir/dfs" cluster down "$C" >/dev/null 2>&1
+C="$T/plain"
+cluster_start -n 3 --heartbeat 1 -o net.encrypt_data=false
+capture "$T/enc.pcap" dfs put "$T/marked" "/$NAME"
+ok "a default client's put to plain-data nodes succeeds" test $? -eq 0
+ok "... and its data stays encrypted (both ends must agree)" \
+    test "$(grep -ca "$MARK" "$T/enc.pcap")" -eq 0
+capture "$T/plain.pcap" dfs -o net.encrypt_data=false put "$T/marked" \
+    "/$NAME-2"
+ok "a put with net.encrypt_data=false succeeds" test $? -eq 0
+ok "its block data is readable on the wire" \
+    test "$(grep -ca "$MARK" "$T/plain.pcap")" -gt 0
+ok "its name is not" test "$(grep -ca "$NAME" "$T/plain.pcap")" -eq 0
+dfs -o net.encrypt_data=false get "/$NAME-2" "$T/plain.out"
+ok "it reads back identical (unencrypted)" cmp "$T/marked" "$T/plain.out"
+dfs get "/$NAME-2" "$T/plain.out2"
+ok "and with encryption" cmp "$T/marked" "$T/plain.out2"
+ok "fsck is healthy (the pipeline ran unencrypted)" dfs fsck /
 
 finish
