@@ -30,6 +30,7 @@ cleanup() {
 		fusermount3 -u "$t/null" 2>/dev/null || fusermount3 -uz "$t/null"
 	fi
 	"$b/dfs" cluster down "$t/c" >/dev/null 2>&1 || true
+	"$b/dfs" cluster down "$t/p" >/dev/null 2>&1 || true
 	rm -rf "$t"
 }
 trap cleanup EXIT
@@ -40,7 +41,7 @@ trap 'exit 1' INT TERM HUP
 
 # A fresh mount: the kernel and dfs-mount start with nothing cached.
 mount_up() {
-	"$b/dfs-mount" -c "$t/c/client.conf" -f \
+	"$b/dfs-mount" -c "${1:-$t/c/client.conf}" -f \
 	    ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} "$mnt" 2>>"$t/mount.log" &
 	pid=$!
 	for i in $(seq 100); do
@@ -90,10 +91,15 @@ null_read() {
 
 head -c $((mib << 20)) /dev/urandom >"$t/src"
 "$b/dfs" cluster up "$t/c" -n 3 -r 3 >/dev/null
+# The same cluster with block data outside TLS (authenticated, not
+# encrypted: net.encrypt_data=false on its nodes and its mount).
+"$b/dfs" cluster up "$t/p" -n 3 -r 3 -o net.encrypt_data=false >/dev/null
+cp "$t/p/client.conf" "$t/p/plain.conf"
+printf '[net]\nencrypt_data = false\n' >>"$t/p/plain.conf"
 mkdir "$mnt" "$t/local"
 mount_up
 
-lw=""; mw=""; lr=""; mr=""; fw=""; nr=""; nd=""
+lw=""; mw=""; lr=""; mr=""; fw=""; nr=""; nd=""; pw=""; pr=""
 for i in 1 2 3; do
 	drop
 	fw="$fw $(floor "$t/src" "$mib")"
@@ -121,8 +127,26 @@ for i in 1 2 3; do
 	dd if="$t/local/big" of=/dev/null bs=1M 2>/dev/null
 	e=$(now)
 	lr="$lr $(rate "$mib" "$s" "$e")"
+	# The same write and read with block data unencrypted.
+	mount_down
+	mount_up "$t/p/plain.conf"
+	drop
+	s=$(now)
+	dd if="$t/src" of="$mnt/big" bs=1M conv=fsync 2>/dev/null
+	e=$(now)
+	pw="$pw $(rate "$mib" "$s" "$e")"
+	mount_down
+	mount_up "$t/p/plain.conf"
+	drop
+	s=$(now)
+	dd if="$mnt/big" of=/dev/null bs=1M 2>/dev/null
+	e=$(now)
+	pr="$pr $(rate "$mib" "$s" "$e")"
+	mount_down
+	mount_up
 done
 cmp "$t/src" "$mnt/big"
+"$b/dfs" cluster down "$t/p" >/dev/null
 
 # Empty files: create, stat, ls -l from a fresh mount, unlink.
 files() {
@@ -174,6 +198,11 @@ row() {
 row "write (dd, fsync)" "$mw" "$lw" ">= 0.45x"
 row "  3 durable copies" "$fw" "$lw" "the most the disk allows"
 row "read (fresh mount)" "$mr" "$lr" ">= 0.80x"
+row "write, data unencrypted" "$pw" "$lw" ""
+row "read, data unencrypted" "$pr" "$lr" ""
+echo "$(best $mw) $(best $pw) $(best $mr) $(best $pr)" | awk '{ printf \
+    "encrypted/unencrypted: write %.2fx (target >= 0.85), read %.2fx" \
+    " (target >= 0.75)\n", $1 / $2, $3 / $4 }'
 row "  fuse-null, page cache" "$nr" "$lr" "what FUSE allows"
 row "  fuse-null, direct_io" "$nd" "$lr" "what FUSE allows"
 printf "%-24s %10s/s %10s/s %7s  %s\n" "create $nfiles empty" "$mc" "$lc" \
