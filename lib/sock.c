@@ -11,6 +11,8 @@
  * stopped peer still costs a bounded stall, never a hang.
  */
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -443,9 +445,12 @@ dfs_sock_accept(struct dfs_tls *tls, int fd, int timeout_ms,
     struct dfs_sock **out, char **cause)
 {
 	struct dfs_sock	*s = sock_new(fd);
-	int		 rc, fl;
+	int		 rc, fl, one = 1;
 
 	*out = NULL;
+	/* A TLS record is one write, smaller than loopback's segments:
+	 * Nagle would hold the second record of a reply for an ACK. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	/* TLS steps must never block under the lock (see above). */
 	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {

@@ -120,6 +120,9 @@ class Conn:
         if conf is None:
             conf = os.environ.get("NPDFS_TEST_CONF")
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        # As the C client: no Nagle (a request right after the handshake
+        # would otherwise wait for a delayed ACK, ~40 ms).
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         ctx = tls_context(conf) if conf else None
         if ctx is not None:
             self.sock = ctx.wrap_socket(self.sock)
