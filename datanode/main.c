@@ -296,6 +296,7 @@ main(int argc, char **argv)
 	    dn_replicate_active() == 0) {
 		dn_nn_free(dn.nn);
 		dn_store_free(dn.store);
+		dfs_tls_free(dn.tls);
 		free(dn.listen_addr);
 		free(dn.advertise);
 		free(local);
