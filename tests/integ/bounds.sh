@@ -37,6 +37,14 @@ rss_kib() {	# rss_kib PID: VmRSS in KiB
 	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$1/status"
 }
 
+# Under AddressSanitizer (CI's --enable-asan run), freed memory waits in a
+# quarantine of up to 256 MiB, which the attacker's churn of failed
+# handshakes fills: RSS would measure the sanitizer, not the daemon.
+# A small quarantine keeps the bound meaningful (ignored without ASan).
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
+ASAN_OPTIONS="$ASAN_OPTIONS:thread_local_quarantine_size_kb=64"
+export ASAN_OPTIONS
+
 # --- a namespace for the attacker: a failure here fails the test ----------
 if ! ip netns add "$NS" 2>"$T/netns.err"; then
 	echo "not ok - ip netns add failed (this test needs root and network"
@@ -133,10 +141,20 @@ ok "dfs ls / still answers after a while" timed ls2 ls /
 sample
 cat "$T/attack.log" | tail -n 2
 echo "# peak RSS under attack: namenode $maxnn KiB, data node $maxdn KiB"
-ok "the namenode's RSS stays under 100 MiB ($maxnn KiB)" \
-    test "$maxnn" -lt 102400
-ok "the data node's RSS stays under 100 MiB ($maxdn KiB)" \
-    test "$maxdn" -lt 102400
+# 100 MiB, as issue 11 asks.  A sanitizer's shadow memory and allocator
+# caches cost about 0.6 MiB per connection thread (a build with ASan
+# measured 182 and 168 MiB here, 503 and 307 MiB before the caps, against
+# 28 and 24 MiB without ASan, 80 and 77 MiB before): there, 300 MiB,
+# which still catches the 800 MiB of 200 filled 4 MiB buffers.
+limit=102400
+if grep -q __asan_init "$top_builddir/dfs-namenode"; then
+	limit=307200
+	echo "# a sanitizer build: RSS bound $limit KiB"
+fi
+ok "the namenode's RSS stays under $((limit / 1024)) MiB ($maxnn KiB)" \
+    test "$maxnn" -lt "$limit"
+ok "the data node's RSS stays under $((limit / 1024)) MiB ($maxdn KiB)" \
+    test "$maxdn" -lt "$limit"
 few_lines() {	# few_lines LOG: 1 to 19 refusal lines for the attacker
 	n=$(grep -c "refusing connections from $ATTIP" "$1")
 	echo "# $(basename "$1"): $n refusal lines"
