@@ -6,8 +6,11 @@
  * long transfer at a time (a block being written or read), so a thread
  * that simply loops read-verify-send is the clearest code and, on these
  * machines, moves data at memory and loopback speed.  The number of
- * connections is capped and each keeps its buffers for its whole life, so
- * a busy node allocates nothing per request.  Every frame is validated
+ * connections is capped, in all and per source address and certificate
+ * name (lib/connlimit.c, counted before a thread is started), and each
+ * keeps its buffers for its whole life, so a busy node allocates nothing
+ * per request; a buffer grows only as payload bytes arrive, so a length
+ * announced and never sent costs little.  Every frame is validated
  * before it is used: a header that does not decode gets an ERROR and the
  * connection is closed (the stream can no longer be trusted), a payload
  * that does not decode gets an ERROR and the connection goes on.

@@ -7,7 +7,8 @@
  * each system call), so a stopped peer costs a bounded stall, never a hang.
  * A frame is received in two steps: the fixed header is read and validated
  * (wire.c) before the payload, whose length is bounded, is read into a
- * buffer that the connection reuses.
+ * buffer that the connection reuses and that grows only as the payload
+ * arrives (dfs_net_read_grow).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>

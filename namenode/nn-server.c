@@ -5,7 +5,10 @@
  * Why it is built this way: a blocking thread per connection (detached,
  * at most NN_MAX_CONNS) is the simplest server that cannot be stalled by
  * one slow peer, and every operation ends in the one namenode lock anyway
- * (nn-db.c), so an event loop would buy nothing.  A connection thread
+ * (nn-db.c), so an event loop would buy nothing.  So that one peer cannot
+ * take every thread, the accept loop counts each socket against its
+ * source address before it starts one, and the thread counts it against
+ * the certificate's name after the handshake (lib/connlimit.c).  A connection thread
  * reads a frame (the header is validated before the payload, whose length
  * is bounded: wire.c), looks its type up in one table, checks the peer's
  * role and calls the handler, which decodes the payload with the
