@@ -121,6 +121,14 @@ connlimit_find(struct dfs_connlimit *cl, const char *key, bool create)
 	return e;
 }
 
+/* How a log line names e's peer: "from" an address, "with certificate"
+ * a name. */
+static const char *
+connlimit_whose(const struct connlimit_entry *e)
+{
+	return e->key[0] == 'a' ? "from" : "with certificate";
+}
+
 /* Drop e when nothing holds it, saying how many were refused since the
  * last line; the lock is held. */
 static void
@@ -131,9 +139,9 @@ connlimit_put(struct dfs_connlimit *cl, struct connlimit_entry *e)
 	if (e->total > 0 || e->handshaking > 0)
 		return;
 	if (e->refused > 0)
-		log_warn("%s: %d more connection%s from %s refused before its "
+		log_warn("%s: %d more connection%s %s %s refused before its "
 		    "count fell", cl->who, e->refused, e->refused == 1 ? "" :
-		    "s", e->key + 2);
+		    "s", connlimit_whose(e), e->key + 2);
 	for (pp = &cl->table[connlimit_hash(e->key)]; *pp != e;
 	    pp = &(*pp)->next)
 		;
@@ -152,9 +160,9 @@ connlimit_refuse(struct dfs_connlimit *cl, struct connlimit_entry *e,
 	e->refused++;
 	if (e->logged_ms != 0 && now - e->logged_ms < CONNLIMIT_LOG_MS)
 		return;
-	log_warn("%s: refusing connections from %s: %d %s (%s); %d refused "
-	    "(at most one line per %d s)", cl->who, e->key + 2, cap, what, key,
-	    e->refused, CONNLIMIT_LOG_MS / 1000);
+	log_warn("%s: refusing connections %s %s: %d %s (%s); %d refused "
+	    "(at most one line per %d s)", cl->who, connlimit_whose(e),
+	    e->key + 2, cap, what, key, e->refused, CONNLIMIT_LOG_MS / 1000);
 	e->refused = 0;
 	e->logged_ms = now;
 }
