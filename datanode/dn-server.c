@@ -6,8 +6,11 @@
  * long transfer at a time (a block being written or read), so a thread
  * that simply loops read-verify-send is the clearest code and, on these
  * machines, moves data at memory and loopback speed.  The number of
- * connections is capped and each keeps its buffers for its whole life, so
- * a busy node allocates nothing per request.  Every frame is validated
+ * connections is capped, in all and per source address and certificate
+ * name (lib/connlimit.c, counted before a thread is started), and each
+ * keeps its buffers for its whole life, so a busy node allocates nothing
+ * per request; a buffer grows only as payload bytes arrive, so a length
+ * announced and never sent costs little.  Every frame is validated
  * before it is used: a header that does not decode gets an ERROR and the
  * connection is closed (the stream can no longer be trusted), a payload
  * that does not decode gets an ERROR and the connection goes on.
@@ -48,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "connlimit.h"
 #include "log.h"
 #include "net.h"
 #include "xmalloc.h"
@@ -63,6 +67,8 @@ struct dn_server {
 	pthread_cond_t	 cond;		/* a connection ended */
 	int		 conns[DN_MAX_CONNS];	/* fds, -1 when free */
 	int		 nconns;
+	int64_t		 full_ms;	/* last "already open" line */
+	struct dfs_connlimit *limits;	/* per address and identity */
 };
 
 /* One client connection, owned by its thread. */
@@ -71,6 +77,7 @@ struct server_conn {
 	int		 fd;		/* until the handshake */
 	struct dfs_sock	*s;		/* after it */
 	int		 slot;
+	struct dfs_conntick tick;	/* counted per address, identity */
 	char		 peer[80];
 	struct dfs_wbuf	 in;		/* a received frame, header first */
 	struct dfs_wbuf	 out;		/* replies and DATA frames */
@@ -88,7 +95,6 @@ dn_recv_frame(struct dfs_sock *s, struct dfs_frame_hdr *h,
     struct dfs_wbuf *buf, int timeout_ms, char **cause)
 {
 	uint8_t	 hdr[DFS_WIRE_HDR_LEN];
-	uint8_t	*p;
 	int	 rc;
 
 	dfs_wbuf_reset(buf);
@@ -101,10 +107,10 @@ dn_recv_frame(struct dfs_sock *s, struct dfs_frame_hdr *h,
 	}
 	if ((rc = dfs_frame_hdr_decode(hdr, sizeof hdr, h, cause)) != 0)
 		return rc;
-	p = dfs_wbuf_reserve(buf, DFS_WIRE_HDR_LEN + h->len);
-	memcpy(p, hdr, sizeof hdr);
-	if ((rc = dfs_net_read_all(s, p + DFS_WIRE_HDR_LEN, h->len,
-	    timeout_ms)) != 0) {
+	memcpy(dfs_wbuf_reserve(buf, sizeof hdr), hdr, sizeof hdr);
+	/* The payload grows the buffer only as it arrives (lib/net.c). */
+	if ((rc = dfs_net_read_grow(s, buf, h->len, timeout_ms,
+	    false)) != 0) {
 		if (rc == -ENOTCONN)
 			rc = -ECONNRESET;
 		if (cause != NULL)
@@ -488,8 +494,14 @@ server_conn_main(void *arg)
 	rc = dfs_sock_accept(c->dn->tls, c->fd, DFS_TLS_HANDSHAKE_MS, &c->s,
 	    &cause);
 	if (rc != 0) {
-		log_info("refused a connection: %s", cause);
+		dfs_connlimit_failed(s->limits, &c->tick, cause);
 		free(cause);
+		goto out;
+	}
+	if (dfs_connlimit_identify(s->limits, &c->tick,
+	    dfs_sock_peer(c->s)->name) != 0) {
+		dfs_net_send_error(c->s, 0, -EBUSY, "too many connections "
+		    "with this certificate (net.max_conns_per_identity)");
 		goto out;
 	}
 	for (;;) {
@@ -536,6 +548,7 @@ out:
 	s->nconns--;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+	dfs_connlimit_release(s->limits, &c->tick);
 	dfs_sock_close(c->s);	/* (the handshake closed fd if it failed) */
 	dfs_wbuf_release(&c->in);
 	dfs_wbuf_release(&c->out);
@@ -550,8 +563,15 @@ server_take(struct dn_server *s, int fd)
 	struct server_conn	*c;
 	pthread_attr_t		 attr;
 	pthread_t		 t;
+	struct dfs_conntick	 tick;
 	int			 one = 1, sz = 4 << 20, slot = -1;
 
+	/* Per address first: one peer over its cap costs an accept and a
+	 * close, and never a slot of the global cap. */
+	if (dfs_connlimit_admit(s->limits, fd, &tick) != 0) {
+		close(fd);
+		return;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
@@ -562,10 +582,14 @@ server_take(struct dn_server *s, int fd)
 		s->conns[slot] = fd;
 		s->nconns++;
 	}
+	if (slot < 0 && dfs_now_ms() - s->full_ms >= 10000) {
+		s->full_ms = dfs_now_ms();
+		log_warn("refusing connections: %d already open",
+		    DN_MAX_CONNS);
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (slot < 0) {
-		log_warn("refusing a connection: %d already open",
-		    DN_MAX_CONNS);
+		dfs_connlimit_release(s->limits, &tick);
 		close(fd);
 		return;
 	}
@@ -573,6 +597,7 @@ server_take(struct dn_server *s, int fd)
 	c->dn = s->dn;
 	c->fd = fd;
 	c->slot = slot;
+	c->tick = tick;
 	dfs_net_peer_addr(fd, c->peer, sizeof c->peer);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -582,6 +607,7 @@ server_take(struct dn_server *s, int fd)
 		s->conns[slot] = -1;
 		s->nconns--;
 		pthread_mutex_unlock(&s->lock);
+		dfs_connlimit_release(s->limits, &c->tick);
 		close(fd);
 		free(c);
 	}
@@ -626,6 +652,7 @@ dn_server_start(struct dn *dn, int listen_fd, char **cause)
 	s->listen_fd = listen_fd;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	s->limits = dfs_connlimit_create(dn->cfg, "data node");
 	for (int i = 0; i < DN_MAX_CONNS; i++)
 		s->conns[i] = -1;
 	dn->server = s;
@@ -633,6 +660,7 @@ dn_server_start(struct dn *dn, int listen_fd, char **cause)
 	    s) != 0) {
 		xasprintf(cause, "cannot start the accept thread");
 		dn->server = NULL;
+		dfs_connlimit_free(s->limits);
 		free(s);
 		return -EAGAIN;
 	}
@@ -674,6 +702,7 @@ dn_server_stop(struct dn *dn)
 	if (left == 0) {
 		pthread_mutex_destroy(&s->lock);
 		pthread_cond_destroy(&s->cond);
+		dfs_connlimit_free(s->limits);
 		free(s);
 		dn->server = NULL;
 	}

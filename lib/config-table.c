@@ -125,6 +125,12 @@ const struct conf_key dfs_config_table[] = {
 	K_BOOL("net.encrypt_data", "true",
 	    "encrypt block data between clients and data nodes (false: "
 	    "authenticated but readable; trusted networks only)"),
+	K_INT("net.max_handshakes_per_addr", 1, 1024, "64",
+	    "connections from one address still in their TLS handshake"),
+	K_INT("net.max_conns_per_addr", 1, 1024, "256",
+	    "connections open from one address"),
+	K_INT("net.max_conns_per_identity", 1, 1024, "256",
+	    "connections open with one certificate name"),
 
 	K_STR("tls.ca", "",
 	    "the cluster CA's certificate (PEM): the only CA trusted"),

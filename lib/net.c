@@ -7,7 +7,8 @@
  * each system call), so a stopped peer costs a bounded stall, never a hang.
  * A frame is received in two steps: the fixed header is read and validated
  * (wire.c) before the payload, whose length is bounded, is read into a
- * buffer that the connection reuses.
+ * buffer that the connection reuses and that grows only as the payload
+ * arrives (dfs_net_read_grow).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -406,6 +407,72 @@ dfs_net_read_all(struct dfs_sock *s, void *buf, size_t len, int timeout_ms)
 	return net_read(s, buf, len, timeout_ms, false);
 }
 
+#define NET_GROW_MIN	(64U << 10)	/* the first step of a new buffer */
+
+/*
+ * Append len bytes to buf, read as net_read does, growing buf only as
+ * the bytes arrive: a peer that announces 4 MiB and sends nothing costs
+ * the first 64 KiB step, not 4 MiB.  Each step is at least what has
+ * arrived so far (doubling), so a big payload on a new buffer is copied
+ * by realloc about once in all; a buffer already big enough (the
+ * connection reuses it) is read into directly, the fast path.
+ */
+int
+dfs_net_read_grow(struct dfs_sock *s, struct dfs_wbuf *buf, size_t len,
+    int timeout_ms, bool idle)
+{
+	size_t	 start = buf->len, got = 0, room, step;
+	int64_t	 deadline = dfs_now_ms() + timeout_ms;
+	ssize_t	 n;
+	short	 want;
+	int	 rc;
+
+	/* Authenticated records (sock-mac.c) are proven whole before a byte
+	 * is handed over, so they are read whole, from a peer that both
+	 * showed its certificate and asked for plain data. */
+	if (dfs_sock_mac(s) != NULL) {
+		rc = net_read(s, dfs_wbuf_reserve(buf, len), len, timeout_ms,
+		    idle);
+		buf->len = rc == 0 ? start + len : start;
+		return rc;
+	}
+	while (got < len) {
+		room = buf->cap - start - got;
+		if (room == 0) {
+			step = got > NET_GROW_MIN ? got : NET_GROW_MIN;
+			if (step > len - got)
+				step = len - got;
+			buf->len = start + got;
+			dfs_wbuf_reserve(buf, step);	/* grows cap */
+			room = buf->cap - start - got;
+		}
+		if (room > len - got)
+			room = len - got;
+		n = dfs_sock_read_some(s, buf->data + start + got, room, &want);
+		if (n == -EAGAIN) {
+			if ((rc = dfs_sock_poll(s, want, deadline)) != 0)
+				goto fail;
+			continue;
+		}
+		if (n == 0) {
+			rc = got == 0 ? -ENOTCONN : -ECONNRESET;
+			goto fail;
+		}
+		if (n < 0) {
+			rc = (int)n;
+			goto fail;
+		}
+		got += n;
+		if (idle)
+			deadline = dfs_now_ms() + timeout_ms;
+	}
+	buf->len = start + len;
+	return 0;
+fail:
+	buf->len = start;
+	return rc;
+}
+
 /* Why a read failed, in words: TLS's own for a protocol error. */
 static const char *
 net_why(struct dfs_sock *s, int rc)
@@ -431,8 +498,7 @@ net_recv_frame(struct dfs_sock *s, struct dfs_frame_hdr *h,
 	}
 	if ((rc = dfs_frame_hdr_decode(hdr, sizeof hdr, h, cause)) != 0)
 		return rc;
-	if ((rc = net_read(s, dfs_wbuf_reserve(buf, h->len), h->len,
-	    timeout_ms, idle)) != 0) {
+	if ((rc = dfs_net_read_grow(s, buf, h->len, timeout_ms, idle)) != 0) {
 		if (rc == -ENOTCONN)
 			rc = -ECONNRESET;
 		if (cause != NULL)

@@ -67,6 +67,9 @@ int	dfs_sock_wait_readable(struct dfs_sock *, int timeout_ms);
 int	dfs_net_write_all(struct dfs_sock *, const void *, size_t,
 	    int timeout_ms);
 int	dfs_net_read_all(struct dfs_sock *, void *, size_t, int timeout_ms);
+/* Append len bytes to the buffer, growing it only as they arrive. */
+int	dfs_net_read_grow(struct dfs_sock *, struct dfs_wbuf *, size_t len,
+	    int timeout_ms, bool idle);
 int	dfs_net_recv_frame(struct dfs_sock *, struct dfs_frame_hdr *,
 	    struct dfs_wbuf *payload, int timeout_ms, char **cause);
 int	dfs_net_recv_frame_idle(struct dfs_sock *, struct dfs_frame_hdr *,

@@ -146,6 +146,8 @@ nn_settings(struct nn *nn, const struct dfs_config *cfg, char **cause)
 	nn->safemode_threshold = dfs_config_double(cfg,
 	    "namenode.safemode_threshold");
 	nn->delete_grace_ms = dfs_config_int(cfg, "namenode.delete_grace");
+	/* Never freed: connection threads may outlive the stop. */
+	nn->limits = dfs_connlimit_create(cfg, "namenode");
 	if (nn->token_lifetime_s < 1)
 		nn->token_lifetime_s = 1;
 	if ((rc = dfs_hostport_split(listen, host, sizeof host, &port,

@@ -5,7 +5,10 @@
  * Why it is built this way: a blocking thread per connection (detached,
  * at most NN_MAX_CONNS) is the simplest server that cannot be stalled by
  * one slow peer, and every operation ends in the one namenode lock anyway
- * (nn-db.c), so an event loop would buy nothing.  A connection thread
+ * (nn-db.c), so an event loop would buy nothing.  So that one peer cannot
+ * take every thread, the accept loop counts each socket against its
+ * source address before it starts one, and the thread counts it against
+ * the certificate's name after the handshake (lib/connlimit.c).  A connection thread
  * reads a frame (the header is validated before the payload, whose length
  * is bounded: wire.c), looks its type up in one table, checks the peer's
  * role and calls the handler, which decodes the payload with the
@@ -27,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "connlimit.h"
 #include "log.h"
 #include "net.h"
 #include "nn_i.h"
@@ -37,6 +41,7 @@ struct nn_conn {
 	int		 fd;		/* until the handshake */
 	struct dfs_sock	*s;		/* after it */
 	struct nn_peer	 peer;
+	struct dfs_conntick tick;	/* counted per address and identity */
 };
 
 static int	nn_server_hello(struct nn_req *);
@@ -384,8 +389,14 @@ nn_server_conn(void *arg)
 	rc = dfs_sock_accept(nn->tls, c->fd, DFS_TLS_HANDSHAKE_MS, &c->s,
 	    &cause);
 	if (rc != 0) {
-		log_info("refused a connection: %s", cause);
+		dfs_connlimit_failed(nn->limits, &c->tick, cause);
 		free(cause);
+		goto out;
+	}
+	if (dfs_connlimit_identify(nn->limits, &c->tick,
+	    dfs_sock_peer(c->s)->name) != 0) {
+		dfs_net_send_error(c->s, 0, -EBUSY, "too many connections "
+		    "with this certificate (net.max_conns_per_identity)");
 		goto out;
 	}
 	nn_server_peer_from(&c->peer, dfs_sock_peer(c->s),
@@ -435,6 +446,7 @@ out:
 	dfs_sock_close(c->s);	/* (the handshake closed fd if it failed) */
 	dfs_wbuf_release(&in);
 	dfs_wbuf_release(&out);
+	dfs_connlimit_release(nn->limits, &c->tick);
 	free(c);
 	atomic_fetch_sub(&nn->nconns, 1);
 	return NULL;
@@ -457,13 +469,23 @@ nn_server_reload(struct nn *nn, int64_t *last)
 		log_info("revocation list reloaded");
 }
 
+/* Say the global cap is reached, at most once every ten seconds. */
+static void
+nn_server_full(int64_t *last)
+{
+	if (*last != 0 && dfs_now_ms() - *last < 10000)
+		return;
+	*last = dfs_now_ms();
+	log_warn("refusing connections: %d already open", NN_MAX_CONNS);
+}
+
 /* The accept loop; polls so a stop is noticed within half a second. */
 static void *
 nn_server_accept(void *arg)
 {
 	struct nn	*nn = arg;
 	pthread_attr_t	 attr;
-	int64_t		 reloaded = dfs_now_ms();
+	int64_t		 reloaded = dfs_now_ms(), full_ms = 0;
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -486,18 +508,27 @@ nn_server_accept(void *arg)
 			}
 			continue;
 		}
-		if (atomic_fetch_add(&nn->nconns, 1) >= NN_MAX_CONNS) {
-			atomic_fetch_sub(&nn->nconns, 1);
-			log_warn("refusing a connection: %d already open",
-			    NN_MAX_CONNS);
+		c = xcalloc(1, sizeof *c);
+		/* Per address first: one peer over its cap costs an
+		 * accept and a close, and never a slot of the global cap. */
+		if (dfs_connlimit_admit(nn->limits, fd, &c->tick) != 0) {
 			close(fd);
+			free(c);
 			continue;
 		}
-		c = xcalloc(1, sizeof *c);
+		if (atomic_fetch_add(&nn->nconns, 1) >= NN_MAX_CONNS) {
+			atomic_fetch_sub(&nn->nconns, 1);
+			nn_server_full(&full_ms);
+			dfs_connlimit_release(nn->limits, &c->tick);
+			close(fd);
+			free(c);
+			continue;
+		}
 		c->nn = nn;
 		c->fd = fd;
 		if (pthread_create(&t, &attr, nn_server_conn, c) != 0) {
 			log_warn("cannot start a connection thread");
+			dfs_connlimit_release(nn->limits, &c->tick);
 			close(fd);
 			free(c);
 			atomic_fetch_sub(&nn->nconns, 1);

@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "config.h"
+#include "connlimit.h"
 #include "clock.h"
 #include "pki.h"
 #include "proto.h"
@@ -116,6 +117,7 @@ struct nn {
 
 	/* Outside the lock. */
 	struct dfs_tls	*tls;			/* every connection's */
+	struct dfs_connlimit *limits;		/* per address, identity */
 	int		 listen_fd;
 	atomic_bool	 stopping;
 	atomic_int	 nconns;
