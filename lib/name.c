@@ -1,5 +1,6 @@
 /*
- * name.c: names as dfs prints them, and as the namenode writes them to its audit log.
+ * name.c: names as dfs prints them, and as the namenode writes them in
+ * its audit log.
  *
  * A name in the namespace may hold any byte but '/' and NUL, as POSIX
  * says: a newline, a terminal's escape sequence (ESC [ 2 J clears the

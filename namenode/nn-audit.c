@@ -107,8 +107,8 @@ nn_audit_flusher(void *arg)
 {
 	struct nn_audit	*a = arg;
 	struct timespec	 ts;
-	char		*out = NULL, *cause = NULL, lost[96];
-	size_t		 outlen, outcap = 0;
+	char		*out = NULL, *cause = NULL, *t, lost[96];
+	size_t		 outlen, outcap = 0, c;
 	uint64_t	 dropped;
 	bool		 stop, reopen;
 
@@ -120,11 +120,11 @@ nn_audit_flusher(void *arg)
 			pthread_cond_timedwait(&a->wake, &a->lock, &ts);
 		}
 		/* Swap buffers: writers go on into the empty one. */
-		char *t = a->buf;
+		t = a->buf;
 		a->buf = out;
 		out = t;
 		outlen = a->len;
-		size_t c = a->cap;
+		c = a->cap;
 		a->cap = outcap;
 		outcap = c;
 		a->len = 0;
@@ -171,11 +171,12 @@ nn_audit_flusher(void *arg)
 int
 nn_audit_open(struct nn *nn, const struct dfs_config *cfg, char **cause)
 {
-	const char		*path = dfs_config_str(cfg, "namenode.audit_log");
+	const char		*path;
 	struct nn_audit		*a;
 	pthread_condattr_t	 ca;
 	int			 rc;
 
+	path = dfs_config_str(cfg, "namenode.audit_log");
 	nn->audit = NULL;
 	if (path[0] == '\0') {
 		log_info("no audit log (namenode.audit_log is empty)");
