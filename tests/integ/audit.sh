@@ -123,4 +123,28 @@ ok "after a rotation and SIGHUP, new lines go to a new audit.log" \
     wait_for 10 grep -q "cmd=STAT .* src=/home dst=-" "$A"
 ok "... and not to the renamed one" \
     test "$(grep -c "cmd=STAT .* src=/home dst=-" "$A.1")" -eq 0
+
+# namenode.audit_log: a relative path is in namenode.meta_dir; empty is
+# no audit log at all.
+restart() {	# restart VALUE: the cluster again, with audit_log=VALUE
+	"$B/dfs" cluster down "$C" >/dev/null 2>&1
+	cluster_start -o namenode.audit_log="$1"
+	wait_for 20 dfs stat /home
+}
+restart rel.log
+dfs stat /home/alice >/dev/null
+ok "audit_log=rel.log: the log is namenode.meta_dir/rel.log" \
+    wait_for 10 grep -q "cmd=STAT .* src=/home/alice dst=-" \
+    "$C/namenode/rel.log"
+# (every audit line there is, wherever a default could have put it)
+all_lines() { cat "$A" "$C"/namenode/*.log 2>/dev/null | wc -l; }
+n=$(all_lines)
+restart ""
+dfs stat /home/alice >/dev/null
+bob cat /home/alice/g >/dev/null 2>&1
+sleep 2
+ok "audit_log empty: no audit line anywhere" \
+    test "$(all_lines)" -eq "$n"
+ok "... and the namenode says so" grep -q "no audit log" \
+    "$C/logs/namenode.log"
 finish
