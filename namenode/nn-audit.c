@@ -274,10 +274,11 @@ nn_audit_add(struct nn_audit *a, const char *line, size_t n)
 /*
  * The requests audited whatever their result: every namespace operation,
  * reads too (GET_BLOCKS is HDFS's "open", STAT its "getfileinfo", LIST
- * its "listStatus"), and ACT_AS, which changes whom a connection acts
- * as.  Not the write steps of a file already opened (ADD_BLOCK, COMPLETE,
- * RENEW_LEASE...), nor data node traffic, nor requests that touch no
- * name (STATFS, REPORT, WHOAMI): those only when refused (nn_audit_req).
+ * its "listStatus").  Not the write steps of a file already opened
+ * (ADD_BLOCK, COMPLETE, RENEW_LEASE...), nor data node traffic, nor
+ * requests that touch no name (STATFS, REPORT, WHOAMI), nor ACT_AS (a
+ * mount sends one whenever its caller changes, and every line says whom
+ * its request acted as): those only when refused (nn_audit_req).
  */
 static bool
 nn_audit_wanted(uint16_t type)
@@ -287,7 +288,7 @@ nn_audit_wanted(uint16_t type)
 		DFS_NN_GET_BLOCKS, DFS_NN_RENAME, DFS_NN_DELETE,
 		DFS_NN_SET_REPL, DFS_NN_FSCK, DFS_NN_BAD_BLOCK, DFS_NN_SETATTR,
 		DFS_NN_UNLINK, DFS_NN_SYMLINK, DFS_NN_READLINK,
-		DFS_NN_HARDLINK, DFS_NN_MKNOD, DFS_NN_VERIFY, DFS_NN_ACT_AS,
+		DFS_NN_HARDLINK, DFS_NN_MKNOD, DFS_NN_VERIFY,
 	};
 
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)

@@ -95,12 +95,17 @@ def call(who, t, p):
 bad = w.Payload().u64(block).u64(gen).u64(1).str("test")
 print("HEARTBEAT", call("bob", 202, w.Payload().str("x").u64(1).u64(0)
       .u64(0).u64(0).u32(0)) == -errno.EACCES)
+print("ACT_AS", call("bob", 150, w.Payload().u32(2001).u32(2001).u32(0)))
 print("BAD_BLOCK bob", call("bob", 119, bad))
 print("BAD_BLOCK alice", call("alice", 119, bad))
 EOF
 ok "HEARTBEAT with bob's certificate refused" grep -q "^HEARTBEAT True" "$T/py"
 ok "the refused HEARTBEAT is audited with bob's certificate" \
     once "result=EACCES cmd=HEARTBEAT cert=bob role=user .* src=- dst=-$"
+ok "bob claiming alice's uid (ACT_AS) is refused" \
+    grep -qx "ACT_AS -$(python3 -c 'import errno; print(errno.EACCES)')" "$T/py"
+ok "... and audited, as bob" \
+    once "result=EACCES cmd=ACT_AS $ID_B src=- dst=-$"
 ok "BAD_BLOCK from bob, who cannot read the file: EACCES" \
     grep -qx "BAD_BLOCK bob -$(python3 -c 'import errno; print(errno.EACCES)')" "$T/py"
 ok "BAD_BLOCK from alice, who can: accepted" \
