@@ -126,7 +126,7 @@ parse_fsck(struct dfs_rbuf *r, void *arg)
 			free(lines);
 			continue;
 		}
-		cp_name_print(stdout, path);
+		dfs_name_print(stdout, path);
 		printf(": %s%s, %llu bytes, %u block(s), replication %u\n",
 		    cp_block_status(worst), state != 0 ?
 		    " (being written)" : "", (unsigned long long)size, nb, repl);

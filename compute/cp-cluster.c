@@ -16,6 +16,7 @@
  *                          certificate and key (all 0600)
  * DIR/namenode/, DIR/datanodeN/   their state (SQLite, block files)
  * DIR/logs/NAME.log (0600), DIR/run/NAME.pid
+ * DIR/logs/audit.log       the namenode's audit log (0600)
  * DIR/run/datanodeN.sock   each data node's local socket (run/ is 0755,
  *                          the socket 0666: a token decides)
  * DIR/mnt                  with --mount, the cluster through dfs-mount
@@ -780,6 +781,12 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 		cp_set(c, "namenode.meta_dir", (p = cp_path(&cl, "%s",
 		    "namenode")));
 		free(p);
+		/* Beside the daemons' logs, unless -o said otherwise. */
+		if (!dfs_config_is_set(common, "namenode.audit_log")) {
+			cp_set(c, "namenode.audit_log", (p = cp_path(&cl,
+			    "%s", "logs/audit.log")));
+			free(p);
+		}
 		rc = cp_tls_daemon(&cl, c, &cl.nn, DFS_ROLE_NAMENODE);
 		if (rc == 0)
 			rc = cp_write_conf(&cl, "namenode", c);

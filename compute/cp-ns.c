@@ -88,7 +88,7 @@ ls_entry(const char *name, const struct dfs_attr *a, void *arg)
 	char		 mode[11], when[32], owner[80], *e;
 
 	if (!la->long_form) {
-		cp_name_print(stdout, name);
+		dfs_name_print(stdout, name);
 		putchar('\n');
 		return 0;
 	}
@@ -98,11 +98,11 @@ ls_entry(const char *name, const struct dfs_attr *a, void *arg)
 	if (a->type == DFS_FT_CHR || a->type == DFS_FT_BLK)
 		printf("%s %2u %s %5u, %5u %s %s\n", mode, a->nlink, owner,
 		    major((dev_t)a->rdev), minor((dev_t)a->rdev), when,
-		    (e = cp_name_escape(name)));
+		    (e = dfs_name_escape(name)));
 	else
 		printf("%s %2u %s %12llu %s %s\n", mode, a->nlink, owner,
 		    (unsigned long long)a->size, when,
-		    (e = cp_name_escape(name)));
+		    (e = dfs_name_escape(name)));
 	free(e);
 	return 0;
 }
@@ -127,7 +127,7 @@ cp_cmd_ls(struct cp_ctx *ctx, int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		if (argc - optind > 1) {
 			printf("%s", i > optind ? "\n" : "");
-			cp_name_print(stdout, argv[i]);
+			dfs_name_print(stdout, argv[i]);
 			printf(":\n");
 		}
 		rc = dfs_client_list(cp_client(ctx), argv[i], ls_entry, &la,
@@ -226,7 +226,7 @@ cp_print_stat(const char *path, const struct dfs_attr *a)
 
 	cp_mode_string(a, mode);
 	printf("path: ");
-	cp_name_print(stdout, path);
+	dfs_name_print(stdout, path);
 	printf("\n");
 	printf("type: %s\n", cp_types[cp_type_index(a->type)].name);
 	printf("inode: %llu\n", (unsigned long long)a->ino);

@@ -203,9 +203,9 @@ cp_owner_error(struct cp_owner_run *r, const char *path, int rc, char *cause)
 	why = cause != NULL ? cp_owner_reason(cause, path, buf, sizeof buf) :
 	    strerror(rc < 0 ? -rc : rc);
 	fprintf(stderr, "%s: %s: ", r->ctx->prog, r->cmd);
-	cp_name_print(stderr, path);
+	dfs_name_print(stderr, path);
 	fputs(": ", stderr);
-	cp_name_print(stderr, why);
+	dfs_name_print(stderr, why);
 	fputc('\n', stderr);
 	free(cause);
 	r->failed = true;
@@ -322,7 +322,7 @@ cp_owner_bad(struct cp_owner_run *r, const char *what, const char *arg,
     const char *hint)
 {
 	fprintf(stderr, "%s: %s: invalid %s: '", r->ctx->prog, r->cmd, what);
-	cp_name_print(stderr, arg);
+	dfs_name_print(stderr, arg);
 	fprintf(stderr, "' (%s)\n", hint);
 	return -EINVAL;
 }

@@ -8,6 +8,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "name.h"
 #include "pki.h"
 
 struct cp_ctx {
@@ -26,10 +27,6 @@ int	cp_usage(const char *cmd);
 int	cp_parse_size(const char *, uint64_t *);
 char	*cp_join(const char *dir, const char *name);
 const char *cp_basename(const char *);
-
-/* cp-name.c: every name from the namespace is printed through these. */
-char	*cp_name_escape(const char *);
-void	 cp_name_print(FILE *, const char *);
 
 int	cp_cmd_put(struct cp_ctx *, int, char **);
 int	cp_cmd_get(struct cp_ctx *, int, char **);

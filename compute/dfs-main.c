@@ -70,12 +70,12 @@ cp_usage(const char *cmd)
 }
 
 /* Report a failed operation and return exit code 1.  Consumes cause,
- * which is escaped (cp-name.c): it may quote a path. */
+ * which is escaped (lib/name.c): it may quote a path. */
 int
 cp_fail(struct cp_ctx *ctx, const char *cmd, int rc, char *cause)
 {
 	fprintf(stderr, "%s %s: ", ctx->prog, cmd);
-	cp_name_print(stderr, cause != NULL ? cause :
+	dfs_name_print(stderr, cause != NULL ? cause :
 	    strerror(rc < 0 ? -rc : rc));
 	fputc('\n', stderr);
 	free(cause);

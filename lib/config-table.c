@@ -68,6 +68,8 @@ const struct conf_key dfs_config_table[] = {
 	    "address the namenode binds"),
 	K_STR("namenode.meta_dir", "/var/lib/npdfs/namenode",
 	    "SQLite database directory"),
+	K_STR("namenode.audit_log", "audit.log",
+	    "audit log file, relative to namenode.meta_dir; empty: none"),
 	K_SECS("namenode.heartbeat", 100 * MSEC, HOUR, "3s",
 	    "data node heartbeat interval"),
 	K_SECS("namenode.dead_timeout", SEC, DAY, "30s",

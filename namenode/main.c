@@ -277,6 +277,8 @@ main(int argc, char **argv)
 	if (nn_listen(&nn, dfs_config_str(cfg, "namenode.listen"), port_file,
 	    &cause) != 0)
 		goto fail;
+	if (nn_audit_open(&nn, cfg, &cause) != 0)
+		goto fail;
 	if (nn_datanodes_start(&nn, &cause) != 0)
 		goto fail;
 	if (nn_server_start(&nn, &cause) != 0)
@@ -289,7 +291,9 @@ main(int argc, char **argv)
 		if (sigwait(&ss, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_info("SIGHUP ignored (restart to reconfigure)");
+			log_info("SIGHUP: reopening the audit log (restart to "
+			    "reconfigure)");
+			nn_audit_reopen(&nn);
 			continue;
 		}
 		break;
@@ -297,6 +301,7 @@ main(int argc, char **argv)
 	log_info("%s: shutting down", strsignal(sig));
 	nn_server_stop(&nn);
 	nn_datanodes_stop(&nn);
+	nn_audit_close(&nn);
 	/* Keep the lock: a connection thread must not use the closed
 	 * database before the process is gone. */
 	pthread_mutex_lock(&nn.lock);

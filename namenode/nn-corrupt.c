@@ -205,7 +205,8 @@ nn_corrupt_holder_bad(struct nn *nn, dfs_node_id node, dfs_block_id block,
 /*
  * BAD_BLOCK: a reader could not verify a replica.  The replica becomes
  * suspect and its holder is asked to verify it; nothing more until the
- * holder answers (DN_VERIFIED).
+ * holder answers (DN_VERIFIED).  Only from a caller who may read the
+ * block's file (-EACCES otherwise).
  */
 int
 nn_corrupt_op_bad_block(struct nn_req *req)
@@ -238,6 +239,9 @@ nn_corrupt_op_bad_block(struct nn_req *req)
 		goto out;
 	}
 	if (rc != 0)
+		goto out;
+	/* Only a reader of the file: see nn_perm_block. */
+	if ((rc = nn_perm_block(req, block)) != 0)
 		goto out;
 	if ((rc = nn_db_exec(nn, "UPDATE live.replicas SET corrupt = -1 "
 	    "WHERE block = ? AND node = ? AND gen = ? AND corrupt = 0", "iii",

@@ -294,8 +294,9 @@ nn_meta_get_path(struct nn_req *req)
  * The preamble every path request shares, once all its fields are read:
  * the payload must have decoded exactly (-EBADMSG), then *path1 (and
  * *path2 unless path2 is NULL) must parse (-EINVAL, with a cause) into p1
- * (and p2).  Consumes the path strings, leaving NULL behind; p1 and p2
- * are safe to nn_path_free whatever the result.
+ * (and p2).  Consumes the path strings, leaving NULL behind (the request
+ * keeps them for its audit line); p1 and p2 are safe to nn_path_free
+ * whatever the result.
  */
 int
 nn_meta_paths(struct nn_req *req, char **path1, struct nn_path *p1,
@@ -310,12 +311,7 @@ nn_meta_paths(struct nn_req *req, char **path1, struct nn_path *p1,
 		rc = nn_path_parse(*path1, p1, &req->cause);
 	if (rc == 0 && path2 != NULL)
 		rc = nn_path_parse(*path2, p2, &req->cause);
-	free(*path1);
-	*path1 = NULL;
-	if (path2 != NULL) {
-		free(*path2);
-		*path2 = NULL;
-	}
+	nn_audit_paths(req, path1, path2);
 	return rc;
 }
 

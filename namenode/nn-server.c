@@ -349,6 +349,7 @@ nn_server_dispatch(struct nn *nn, struct dfs_sock *s, struct nn_peer *peer,
 	else
 		rc = nn_server_leave(&req,
 		    nn_server_lookup(h->type)->fn(&req));
+	nn_audit_req(&req, rc > 0 || rc < -4095 ? -EIO : rc);
 	if (rc != 0) {
 		if (rc > 0 || rc < -4095)
 			rc = -EIO;
@@ -366,6 +367,8 @@ nn_server_dispatch(struct nn *nn, struct dfs_sock *s, struct nn_peer *peer,
 		rc = dfs_net_send(s, out, NN_SEND_TIMEOUT_MS);
 	}
 	free(req.cause);
+	free(req.audit_src);
+	free(req.audit_dst);
 	if (rc != 0)
 		log_debug("reply to %s: %s", dfs_msg_name(h->type),
 		    strerror(-rc));

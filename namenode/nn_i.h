@@ -116,6 +116,7 @@ struct nn {
 	dfs_block_id	 repl_cursor;		/* where the next scan starts */
 
 	/* Outside the lock. */
+	struct nn_audit	*audit;			/* nn-audit.c; NULL: off */
 	struct dfs_tls	*tls;			/* every connection's */
 	struct dfs_connlimit *limits;		/* per address, identity */
 	int		 listen_fd;
@@ -186,6 +187,8 @@ struct nn_req {
 	int		 flags;		/* the table's NN_LOCK, NN_TXN */
 	bool		 locked;	/* nn_server_enter() took the lock */
 	bool		 in_txn;	/* ... and began the transaction */
+	char		*audit_src;	/* its path(s) as sent, for the */
+	char		*audit_dst;	/* audit line (nn_audit_paths) */
 };
 
 /* nn-server.c */
@@ -204,6 +207,14 @@ int	 nn_server_dispatch(struct nn *, struct dfs_sock *, struct nn_peer *,
 int	 nn_server_fail(struct nn_req *, int err, const char *fmt, ...)
 	     __attribute__((format(printf, 3, 4)));
 int64_t	 nn_wall_ns(void);
+
+/* nn-audit.c */
+struct dfs_config;
+int	 nn_audit_open(struct nn *, const struct dfs_config *, char **cause);
+void	 nn_audit_reopen(struct nn *);
+void	 nn_audit_close(struct nn *);
+void	 nn_audit_paths(struct nn_req *, char **src, char **dst);
+void	 nn_audit_req(struct nn_req *, int rc);
 
 /* nn-db.c */
 int	 nn_db_open(struct nn *, const char *dir, bool format,
@@ -291,6 +302,7 @@ int	 nn_perm_rewrite(struct nn_req *, dfs_ino, const char *path,
 int	 nn_perm_writer(struct nn_req *, dfs_ino);
 int	 nn_perm_tree(struct nn_req *, dfs_ino top, const char *path);
 int	 nn_perm_super(struct nn_req *, const char *path);
+int	 nn_perm_block(struct nn_req *, dfs_block_id);
 int	 nn_perm_op_act_as(struct nn_req *);
 int	 nn_perm_op_whoami(struct nn_req *);
 

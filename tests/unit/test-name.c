@@ -1,6 +1,6 @@
 /*
- * test-cp-name.c: the escape every name printed by dfs goes through
- * (compute/cp-name.c), held to the rule dfs(1) states.
+ * test-name.c: the escape every name printed by dfs goes through
+ * (lib/name.c), held to the rule dfs(1) states.
  *
  * Hostile names first: control characters, a terminal escape sequence,
  * backslashes that could fake an escape.  UTF-8 validity is checked
@@ -22,12 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cp_i.h"
+#include "name.h"
 
 static void
 expect(const char *in, const char *want)
 {
-	char	*got = cp_name_escape(in);
+	char	*got = dfs_name_escape(in);
 
 	if (strcmp(got, want) != 0)
 		fail_msg("escape of '%s': got '%s', want '%s'", in, got, want);
@@ -49,6 +49,23 @@ test_name_controls(void **state)
 	/* A backslash in a name cannot pass for an escape. */
 	expect("a\\nb", "a\\\\nb");
 	expect("\\x1b", "\\\\x1b");
+}
+
+/* The audit log's form: one word, so a path cannot fake a KEY=VALUE
+ * field or a line. */
+static void
+test_name_word(void **state)
+{
+	char	*got;
+
+	(void)state;
+	got = dfs_name_escape_word("/a b\n cmd=delete\nx");
+	assert_string_equal(got, "/a\\x20b\\n\\x20cmd=delete\\nx");
+	free(got);
+	got = dfs_name_escape_word("/a b\ncmd=x\x1b[2J");
+	assert_string_equal(got, "/a\\x20b\\ncmd=x\\x1b[2J");
+	assert_null(strpbrk(got, " \n"));
+	free(got);
 }
 
 static void
@@ -141,7 +158,7 @@ test_name_random(void **state)
 			    (c | 0x80));
 		}
 		name[n] = '\0';
-		e = cp_name_escape(name);
+		e = dfs_name_escape(name);
 		for (const char *p = e; *p != '\0'; p++)
 			if ((uint8_t)*p < 0x20 || *p == 0x7f)
 				fail_msg("a control byte in an escape");
@@ -173,6 +190,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_name_controls),
+		cmocka_unit_test(test_name_word),
 		cmocka_unit_test(test_name_utf8),
 		cmocka_unit_test(test_name_random),
 	};

@@ -1,5 +1,6 @@
 /*
- * cp-name.c: names as dfs prints them.
+ * name.c: names as dfs prints them, and as the namenode writes them in
+ * its audit log.
  *
  * A name in the namespace may hold any byte but '/' and NUL, as POSIX
  * says: a newline, a terminal's escape sequence (ESC [ 2 J clears the
@@ -20,19 +21,24 @@
  *   - every other byte is printed as it is.
  *
  * The output is one line, and different names never print the same.
+ *
+ * The namenode's audit log (namenode/nn-audit.c) writes KEY=VALUE fields
+ * separated by spaces, so there a value also has its spaces escaped, as
+ * \x20 (dfs_name_escape_word): a path cannot fake a field either.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cp_i.h"
+#include "name.h"
 #include "xmalloc.h"
 
 /* How many bytes the valid UTF-8 sequence at s is (1 to 4), or 0 when
  * the byte at s starts no valid sequence.  ASCII is 1. */
 static size_t
-cp_name_utf8_len(const uint8_t *s)
+dfs_name_utf8_len(const uint8_t *s)
 {
 	uint8_t	c = s[0], lo = 0x80, hi = 0xbf;
 	size_t	n;
@@ -66,7 +72,7 @@ cp_name_utf8_len(const uint8_t *s)
 
 /* Append byte c to out as \xHH. */
 static char *
-cp_name_hex(char *out, uint8_t c)
+dfs_name_hex(char *out, uint8_t c)
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -77,10 +83,10 @@ cp_name_hex(char *out, uint8_t c)
 	return out;
 }
 
-/* name escaped by the rule above, safe to print on a line.  Caller
- * frees. */
-char *
-cp_name_escape(const char *name)
+/* name escaped by the rule above, and its spaces too when word is set.
+ * Caller frees. */
+static char *
+dfs_name_do_escape(const char *name, bool word)
 {
 	const uint8_t	*s = (const uint8_t *)name;
 	size_t		 len = strlen(name), n;
@@ -91,13 +97,13 @@ cp_name_escape(const char *name)
 			*out++ = '\\';
 			*out++ = *s == '\\' ? '\\' : *s == '\t' ? 't' : 'n';
 			s++;
-		} else if (*s < 0x20 || *s == 0x7f)
-			out = cp_name_hex(out, *s++);
-		else if ((n = cp_name_utf8_len(s)) == 0)
-			out = cp_name_hex(out, *s++);
+		} else if (*s < 0x20 || *s == 0x7f || (word && *s == ' '))
+			out = dfs_name_hex(out, *s++);
+		else if ((n = dfs_name_utf8_len(s)) == 0)
+			out = dfs_name_hex(out, *s++);
 		else if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0) {
-			out = cp_name_hex(out, *s++);	/* C1 control */
-			out = cp_name_hex(out, *s++);
+			out = dfs_name_hex(out, *s++);	/* C1 control */
+			out = dfs_name_hex(out, *s++);
 		} else {
 			memcpy(out, s, n);
 			out += n;
@@ -108,11 +114,27 @@ cp_name_escape(const char *name)
 	return buf;
 }
 
+/* name escaped by the rule above, safe to print on a line.  Caller
+ * frees. */
+char *
+dfs_name_escape(const char *name)
+{
+	return dfs_name_do_escape(name, false);
+}
+
+/* name escaped as one space-free word (a KEY=VALUE field).  Caller
+ * frees. */
+char *
+dfs_name_escape_word(const char *name)
+{
+	return dfs_name_do_escape(name, true);
+}
+
 /* fputs of name escaped: for names printed without a format. */
 void
-cp_name_print(FILE *f, const char *name)
+dfs_name_print(FILE *f, const char *name)
 {
-	char	*e = cp_name_escape(name);
+	char	*e = dfs_name_escape(name);
 
 	fputs(e, f);
 	free(e);
