@@ -240,8 +240,10 @@ nn_corrupt_op_bad_block(struct nn_req *req)
 	}
 	if (rc != 0)
 		goto out;
-	/* Only a reader of the file: see nn_perm_block. */
-	if ((rc = nn_perm_block(req, block)) != 0)
+	/* Only a reader of the file (see nn_perm_block), or a data node,
+	 * whose word on replicas the namenode takes anyway. */
+	if (!(req->peer->roles & NN_ROLE_DATANODE) &&
+	    (rc = nn_perm_block(req, block)) != 0)
 		goto out;
 	if ((rc = nn_db_exec(nn, "UPDATE live.replicas SET corrupt = -1 "
 	    "WHERE block = ? AND node = ? AND gen = ? AND corrupt = 0", "iii",

@@ -99,7 +99,9 @@ static const struct nn_server_entry {
 	{ DFS_NN_SET_REPL, nn_meta_op_set_repl, NN_CHANGE, NN_ROLE_CLIENT },
 	{ DFS_NN_FSCK, nn_fsck_op_fsck, NN_READ, NN_ROLE_CLIENT },
 	{ DFS_NN_REPORT, nn_fsck_op_report, NN_READ, NN_ROLE_CLIENT },
-	{ DFS_NN_BAD_BLOCK, nn_corrupt_op_bad_block, NN_UPDATE, NN_ROLE_CLIENT },
+	/* From a reader who found a bad replica, or a data node. */
+	{ DFS_NN_BAD_BLOCK, nn_corrupt_op_bad_block, NN_UPDATE,
+	    NN_ROLE_CLIENT | NN_ROLE_DATANODE },
 	{ DFS_DN_REGISTER, nn_datanodes_op_register, NN_UPDATE,
 	    NN_ROLE_DATANODE },
 	{ DFS_DN_HEARTBEAT, nn_datanodes_op_heartbeat, NN_READ,
@@ -257,7 +259,8 @@ nn_server_permitted(uint16_t type, int roles, int *flags)
 	if ((e = nn_server_lookup(type)) == NULL)
 		return -ENOSYS;
 	*flags = e->flags;
-	if ((e->role & roles) != e->role)
+	/* An entry names the roles that may send it: any one will do. */
+	if (e->role != NN_ROLE_ANY && (e->role & roles) == 0)
 		return -EACCES;
 	return 0;
 }
@@ -334,8 +337,9 @@ nn_server_dispatch(struct nn *nn, struct dfs_sock *s, struct nn_peer *peer,
 	if (rc == -ENOSYS)
 		nn_server_fail(&req, rc, "unknown message type %u", h->type);
 	else if (rc == -EACCES) {
-		const char *only = nn_server_lookup(h->type)->role ==
-		    NN_ROLE_DATANODE ? "data nodes" : "clients";
+		int need = nn_server_lookup(h->type)->role;
+		const char *only = need == NN_ROLE_DATANODE ? "data nodes" :
+		    need == NN_ROLE_CLIENT ? "clients" : "clients and data nodes";
 		log_warn("refused %s from %s (%s, a %s certificate): it is for "
 		    "%s only", dfs_msg_name(h->type), peer->addr,
 		    peer->id.name[0] != '\0' ? peer->id.name : "-",

@@ -75,6 +75,13 @@ ok "root's client is still answered" dfs stat /base
 # === 3. data node duties only from data nodes ===============================
 "$top_builddir/dfs" cluster adduser "$C" bob --uid 1001 --gid 1001 \
     >"$T/bob.path"
+dfs put "$T/base" /private
+dfs chmod 0600 /private
+TLS_PRIVATE_BLOCK=$(dfs fsck /private --blocks |
+    sed -n 's/^ *block \([0-9]*\) gen \([0-9]*\) .*/\1 \2/p' | head -n 1)
+export TLS_PRIVATE_BLOCK
+ok "a block of /private to report ($TLS_PRIVATE_BLOCK)" \
+    test -n "$TLS_PRIVATE_BLOCK"
 nblk0=$(find "$C"/datanode* -name 'blk_*' ! -name '*.meta' | wc -l)
 "$PYTHON" "$PY" roles "$C" "$(cat "$T/bob.path")" "$C/datanode3.conf" \
     >"$T/roles.out" 2>&1

@@ -30,6 +30,7 @@ import npdfs_wire as w  # noqa: E402
 STAT, ATTR = 101, 102
 DN_REGISTER, DN_HEARTBEAT, DN_BLOCK_REPORT = 200, 202, 204
 DN_RECEIVED, DN_VERIFIED = 205, 210
+BAD_BLOCK = 119
 failed = 0
 
 
@@ -214,6 +215,11 @@ def roles(c, user_conf, dn_conf):
         "VERIFIED": (DN_VERIFIED, w.Payload().u64(999999).u64(1).u64(1)
                      .u8(0).str("")),
     }
+    # BAD_BLOCK of a real block of a file bob may not read (tls.sh makes
+    # /private 0600): refused for bob by permission, taken from a node.
+    block, gen = (int(x) for x in os.environ["TLS_PRIVATE_BLOCK"].split())
+    msgs["BAD_BLOCK"] = (BAD_BLOCK, w.Payload().u64(block).u64(gen)
+                         .u64(999999).str("tls_check"))
     u = w.Conn(host, int(port), conf=user_conf)
     d = w.Conn(host, int(port), conf=dn_conf)
     for name, (t, p) in msgs.items():

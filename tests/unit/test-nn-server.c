@@ -31,11 +31,13 @@ static const uint16_t client_only[] = {
 	DFS_NN_MKDIR, DFS_NN_STAT, DFS_NN_LIST, DFS_NN_CREATE,
 	DFS_NN_ADD_BLOCK, DFS_NN_COMPLETE, DFS_NN_ABANDON, DFS_NN_GET_BLOCKS,
 	DFS_NN_RENAME, DFS_NN_DELETE, DFS_NN_SET_REPL, DFS_NN_FSCK,
-	DFS_NN_REPORT, DFS_NN_BAD_BLOCK, DFS_NN_SETATTR, DFS_NN_STATFS,
+	DFS_NN_REPORT, DFS_NN_SETATTR, DFS_NN_STATFS,
 	DFS_NN_UNLINK, DFS_NN_SYMLINK, DFS_NN_READLINK,
 	DFS_NN_UPDATE_PIPELINE, DFS_NN_RENEW_LEASE, DFS_NN_HARDLINK,
 	DFS_NN_MKNOD, DFS_NN_VERIFY, DFS_NN_ACT_AS,
 };
+/* A bad replica, from a reader or a data node; neither from no one. */
+static const uint16_t either[] = { DFS_NN_BAD_BLOCK };
 static const uint16_t anyone[] = { DFS_MSG_HELLO, DFS_NN_WHOAMI };
 #define NITEMS(a)	(sizeof (a) / sizeof (a)[0])
 
@@ -62,6 +64,14 @@ test_roles_table(void **state)
 		assert_int_equal(nn_server_permitted(client_only[i],
 		    NN_ROLE_DATANODE, &flags), -EACCES);
 		assert_int_equal(nn_server_permitted(client_only[i],
+		    NN_ROLE_ANY, &flags), -EACCES);
+	}
+	for (size_t i = 0; i < NITEMS(either); i++) {
+		assert_int_equal(nn_server_permitted(either[i],
+		    NN_ROLE_CLIENT, &flags), 0);
+		assert_int_equal(nn_server_permitted(either[i],
+		    NN_ROLE_DATANODE, &flags), 0);
+		assert_int_equal(nn_server_permitted(either[i],
 		    NN_ROLE_ANY, &flags), -EACCES);
 	}
 	for (size_t i = 0; i < NITEMS(anyone); i++) {
@@ -94,7 +104,7 @@ test_roles_complete(void **state)
 		    &flags) == 0)
 			known++;
 	assert_int_equal(known, NITEMS(dn_only) + NITEMS(client_only) +
-	    NITEMS(anyone));
+	    NITEMS(either) + NITEMS(anyone));
 }
 
 /* A transaction is only ever taken under the lock; a write is refused in
