@@ -652,8 +652,8 @@ dn_write_op_write(struct dn_req *req, char **cause)
 	}
 	/* Past here every refusal ends the connection. */
 	req->close = true;
-	if (dfs_token_check(&dn->keys, &tok, x->block, x->gen,
-	    DFS_TOKEN_WRITE, time(NULL), cause) != 0) {
+	if (dn_token_check(req, &tok, x->block, x->gen, DFS_TOKEN_WRITE,
+	    cause) != 0) {
 		log_warn("%s of block %" PRIu64 " from %s refused: %s", what,
 		    x->block, req->peer, *cause);
 		rc = -EACCES;

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """dn_token.py: block tokens, checksums and hostile input at real data nodes.
 
-Run by dn-token.sh, which starts two data nodes (A and B) whose namenode
-is unreachable, and passes their addresses, data directories and the
-cluster secret.  Tokens are signed here with the secret exactly as the
-namenode signs them (lib/token.c); CRC32C is computed here, independently
-of the C code.  Prints "ok - ..." per check and "N passed, M failed";
+Run by dn-token.sh, which starts two data nodes (A and B) whose fake
+namenode hands them one token key, and passes their addresses, data
+directories, that key's file and two users' certificates.  Tokens are
+signed here with the key exactly as the namenode signs them (lib/token.c,
+doc/protocol.md section 10); CRC32C is computed here, independently of the
+C code.  Prints "ok - ..." per check and "N passed, M failed";
 exits 0 only when nothing failed.
 """
 import argparse
@@ -32,9 +33,9 @@ def hostport(addr):
     return host, int(port)
 
 
-def connect(addr, hello=True):
+def connect(addr, hello=True, conf=None):
     h, p = hostport(addr)
-    return w.Conn(h, p, timeout=15.0, hello=hello)
+    return w.Conn(h, p, timeout=15.0, hello=hello, conf=conf)
 
 
 def dir_digest(d):
@@ -121,9 +122,9 @@ def write_block(addr, tok, block, gen, data, downstream=(), chunk=CHUNK,
         c.close()
 
 
-def read_block(addr, tok, block, gen, off, length, conn=None):
+def read_block(addr, tok, block, gen, off, length, conn=None, conf=None):
     """Read a range; returns (bytes covering it, list of DATA frames)."""
-    c = conn or connect(addr)
+    c = conn or connect(addr, conf=conf)
     try:
         c.send_raw(w.frame(w.DX_READ, w.read_request(tok, block, gen, off,
                                                      length), 9))
@@ -167,7 +168,9 @@ def frames_cover(frames, data, off, length):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--secret", required=True)
+    ap.add_argument("--keys", required=True)
+    ap.add_argument("--alice", required=True, help="uid 1001's config")
+    ap.add_argument("--bob", required=True, help="uid 1002's config")
     ap.add_argument("--node-a", required=True)
     ap.add_argument("--dir-a", required=True)
     ap.add_argument("--node-b", required=True)
@@ -175,7 +178,7 @@ def main():
     ap.add_argument("--closed", required=True,
                     help="host:port where nothing listens")
     a = ap.parse_args()
-    secret = w.load_secret(a.secret)
+    secret = w.load_keys(a.keys)
     A, B = a.node_a, a.node_b
     data = os.urandom(300000)          # 3 packets, short last chunk
     blk, gen = 1001, 7
@@ -254,6 +257,54 @@ def main():
           read_missing_block)
     check("READ past the end of the block: EINVAL", read_beyond_end)
 
+    # Tokens name their user: a user's certificate may present only its
+    # own uid's tokens; the superuser's (and a host's) any.
+    BOB = 1002
+
+    def bobs_token_by(conf):
+        return read_block(A, w.sign_token(secret, blk, gen, w.TOKEN_READ,
+                                          uid=BOB), blk, gen, 0, len(data),
+                          conf=conf)
+
+    def bob_reads_his_own():
+        frames = bobs_token_by(a.bob)
+        expect(b"".join(f[3] for f in frames) == data, "bytes differ")
+
+    def alice_presents_bobs():
+        try:
+            bobs_token_by(a.alice)
+        except RuntimeError as ex:
+            msg = str(ex)
+            expect(("%d " % -errno.EACCES) in msg and "uid 1002" in msg and
+                   "alice" in msg, msg)
+            return
+        raise AssertionError("alice read with bob's token")
+
+    def alice_writes_with_bobs():
+        tok = w.sign_token(secret, 5551, 1, w.TOKEN_WRITE, uid=BOB)
+        c = connect(A, conf=a.alice)
+        try:
+            c.send_raw(w.frame(w.DX_WRITE, w.write_request(
+                tok, 5551, 1, CHUNK), 7))
+            e, msg = error_reply(c)
+            expect(e == -errno.EACCES and "uid 1002" in msg, msg)
+        finally:
+            c.close()
+        expect(not os.path.exists(block_files(a.dir_a, 5551, 1)[0]),
+               "a block file was created")
+
+    def root_presents_bobs():
+        bobs_token_by(None)
+
+    check("bob's certificate reads with a token issued to bob",
+          bob_reads_his_own)
+    check("alice's certificate with bob's read token: EACCES, says whose",
+          alice_presents_bobs)
+    check("alice's certificate with bob's write token: EACCES, no block",
+          alice_writes_with_bobs)
+    check("the superuser's certificate may present bob's token",
+          root_presents_bobs)
+
     before = dir_digest(a.dir_a)
     nblk, ngen = 2002, 3
     now = int(time.time())
@@ -272,7 +323,7 @@ def main():
          "expired"),
         ("token under a retired key",
          w.sign_token(secret, nblk, ngen, w.TOKEN_WRITE,
-                      key_id=now // 86400 - 5), "key"),
+                      key_id=secret[0][0] ^ 0x5a5a), "key"),
         ("read token used to write",
          w.sign_token(secret, nblk, ngen, w.TOKEN_READ), "does not grant"),
     ]
