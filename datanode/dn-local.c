@@ -233,7 +233,7 @@ dn_local_op_open(struct dn_req *req, char **cause)
 		return -ESTALE;
 	}
 	if (dn_token_check(req, &tok, block, gen, DFS_TOKEN_READ,
-	    cause) != 0 ||
+	    NULL, cause) != 0 ||
 	    req->cred == NULL ||
 	    local_peer_may_use_token(req->cred, &tok, cause) != 0) {
 		if (*cause == NULL)

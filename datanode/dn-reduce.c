@@ -269,7 +269,7 @@ dn_reduce_op_reduce(struct dn_req *req, char **cause)
 	ra.itemsize = itemsize;
 	ra.little = little;
 	if (dn_token_check(req, &tok, block, gen, DFS_TOKEN_READ,
-	    cause) != 0) {
+	    NULL, cause) != 0) {
 		log_warn("REDUCE of block %" PRIu64 " from %s refused: %s",
 		    block, req->peer, *cause);
 		rc = -EACCES;

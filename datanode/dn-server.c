@@ -266,7 +266,7 @@ server_read(struct dn_req *req, char **cause)
 		return -EBADMSG;
 	}
 	if (dn_token_check(req, &tok, block, gen, DFS_TOKEN_READ,
-	    cause) != 0) {
+	    NULL, cause) != 0) {
 		log_warn("READ of block %" PRIu64 " from %s refused: %s", block,
 		    req->peer, *cause);
 		return -EACCES;

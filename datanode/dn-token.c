@@ -17,16 +17,17 @@
 
 #include "dn_i.h"
 
-/* 0 if req's peer may do mode on (block, gen) with tok, else -EACCES
- * and why. */
+/* 0 if req's peer may do mode on (block, gen) with tok (a write through
+ * the pipeline whose targets hash is given), else -EACCES and why. */
 int
 dn_token_check(struct dn_req *req, const struct dfs_token *tok,
-    dfs_block_id block, uint64_t gen, uint8_t mode, char **cause)
+    dfs_block_id block, uint64_t gen, uint8_t mode, const uint8_t *targets,
+    char **cause)
 {
 	int	rc;
 
 	if ((rc = dfs_token_check(&req->dn->keys, tok, block, gen, mode,
-	    time(NULL), cause)) != 0)
+	    targets, time(NULL), cause)) != 0)
 		return rc;
 	if (req->cred != NULL)
 		return 0;	/* the local socket: dn-local.c checks the uid */

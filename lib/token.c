@@ -2,8 +2,9 @@
  * token.c: block access tokens and the keys that sign them.
  *
  * A token is an HMAC-SHA256, made with one of the namenode's keys, over
- * the block id, generation stamp, access mode, expiry, key id and the uid
- * of the user it was issued to.  Keys are 32 random bytes from
+ * the block id, generation stamp, access mode, expiry, key id, the uid of
+ * the user it was issued to and, for a write, a hash of the pipeline's
+ * data nodes (so no node forwards a write anywhere else).  Keys are 32 random bytes from
  * RAND_bytes, made by the namenode and kept only in memory: nothing on
  * any disk can sign a token.  The namenode sends its keys to each data
  * node over the node's authenticated connection (REGISTERED, and the KEYS
@@ -296,10 +297,47 @@ dfs_token_get_keys(struct dfs_rbuf *r, struct dfs_token_key *out,
 	return r->err == 0 ? n : 0;
 }
 
-static void
-token_mac(const uint8_t *key, const struct dfs_token *t, uint8_t *mac)
+/*
+ * The pipeline a write token binds, one node at a time: hash starts as 32
+ * zero bytes and each address, in pipeline order, makes it
+ * SHA-256(hash || u32le(strlen(addr)) || addr).  The namenode signs the
+ * hash of the whole pipeline; each data node gets the hash of the nodes
+ * above it from its upstream and steps it over itself and the nodes it
+ * is asked to forward to, so it forwards only to nodes the namenode
+ * named, in its order.
+ */
+void
+dfs_token_targets_step(uint8_t *hash, const char *addr)
 {
-	uint8_t		msg[36];
+	EVP_MD_CTX	*ctx = EVP_MD_CTX_new();
+	uint8_t		 len[4];
+	unsigned	 n = DFS_TOKEN_TARGETS_LEN;
+
+	dfs_le32enc(len, (uint32_t)strlen(addr));
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, hash, DFS_TOKEN_TARGETS_LEN) != 1 ||
+	    EVP_DigestUpdate(ctx, len, sizeof len) != 1 ||
+	    EVP_DigestUpdate(ctx, addr, strlen(addr)) != 1 ||
+	    EVP_DigestFinal_ex(ctx, hash, &n) != 1)
+		memset(hash, 0xff, DFS_TOKEN_TARGETS_LEN);	/* matches no
+								   token */
+	EVP_MD_CTX_free(ctx);
+}
+
+/* The hash of a located block's whole pipeline (its locs in order). */
+void
+dfs_token_targets_lblock(uint8_t *hash, const struct dfs_lblock *lb)
+{
+	memset(hash, 0, DFS_TOKEN_TARGETS_LEN);
+	for (uint32_t i = 0; i < lb->nlocs && i < DFS_MAX_REPLICATION; i++)
+		dfs_token_targets_step(hash, lb->locs[i].addr);
+}
+
+static void
+token_mac(const uint8_t *key, const struct dfs_token *t,
+    const uint8_t *targets, uint8_t *mac)
+{
+	uint8_t		msg[36 + DFS_TOKEN_TARGETS_LEN];
 	unsigned	len = 32;
 
 	dfs_le64enc(msg, t->block);
@@ -309,16 +347,21 @@ token_mac(const uint8_t *key, const struct dfs_token *t, uint8_t *mac)
 	dfs_le64enc(msg + 20, t->expiry);
 	dfs_le32enc(msg + 28, t->key_id);
 	dfs_le32enc(msg + 32, t->uid);
+	if (targets != NULL)
+		memcpy(msg + 36, targets, DFS_TOKEN_TARGETS_LEN);
+	else
+		memset(msg + 36, 0, DFS_TOKEN_TARGETS_LEN);
 	HMAC(EVP_sha256(), key, DFS_TOKEN_KEY_LEN, msg, sizeof msg, mac,
 	    &len);
 }
 
-/* Sign t for user uid with the current key (rotating first when due);
- * -EIO if no key can be made. */
+/* Sign t for user uid (and a write token for the pipeline whose targets
+ * hash is given; NULL: none) with the current key, rotating first when
+ * due; -EIO if no key can be made. */
 int
 dfs_token_sign(struct dfs_token_keys *k, struct dfs_token *t,
     dfs_block_id block, uint64_t gen, uint8_t mode, uint32_t uid,
-    time_t now)
+    const uint8_t *targets, time_t now)
 {
 	struct dfs_token_key	*key;
 	int			 rc = 0;
@@ -338,16 +381,18 @@ dfs_token_sign(struct dfs_token_keys *k, struct dfs_token *t,
 	if (t->expiry > key->expiry)
 		t->expiry = key->expiry;
 	t->key_id = key->id;
-	token_mac(key->key, t, t->mac);
+	token_mac(key->key, t, targets, t->mac);
 out:
 	pthread_mutex_unlock(&k->lock);
 	return rc;
 }
 
-/* 0 if the token grants mode on this block now, else -EACCES and why. */
+/* 0 if the token grants mode on this block (for the pipeline whose
+ * targets hash is given, or NULL) now, else -EACCES and why. */
 int
 dfs_token_check(struct dfs_token_keys *k, const struct dfs_token *t,
-    dfs_block_id block, uint64_t gen, uint8_t mode, time_t now, char **cause)
+    dfs_block_id block, uint64_t gen, uint8_t mode, const uint8_t *targets,
+    time_t now, char **cause)
 {
 	struct dfs_token_key	*key;
 	uint8_t			 mac[32];
@@ -358,12 +403,13 @@ dfs_token_check(struct dfs_token_keys *k, const struct dfs_token *t,
 	if (key == NULL || key->expiry < (uint64_t)now)
 		why = "its key has expired or is unknown";
 	else
-		token_mac(key->key, t, mac);
+		token_mac(key->key, t, targets, mac);
 	pthread_mutex_unlock(&k->lock);
 	if (why != NULL)
 		;
 	else if (CRYPTO_memcmp(mac, t->mac, sizeof mac) != 0)
-		why = "bad signature";
+		why = targets != NULL ? "bad signature, or a pipeline it does "
+		    "not name" : "bad signature";
 	else if (t->block != block || t->gen != gen)
 		why = "it is for another block";
 	else if ((t->mode & mode) != mode)

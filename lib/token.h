@@ -55,12 +55,16 @@ void	dfs_token_put_keys(struct dfs_wbuf *, const struct dfs_token_key *,
 size_t	dfs_token_get_keys(struct dfs_rbuf *, struct dfs_token_key *,
 	    size_t max);
 
+#define DFS_TOKEN_TARGETS_LEN	32
+
+void	dfs_token_targets_step(uint8_t *hash, const char *addr);
+void	dfs_token_targets_lblock(uint8_t *hash, const struct dfs_lblock *);
 int	dfs_token_sign(struct dfs_token_keys *, struct dfs_token *,
 	    dfs_block_id, uint64_t gen, uint8_t mode, uint32_t uid,
-	    time_t now);
+	    const uint8_t *targets, time_t now);
 int	dfs_token_check(struct dfs_token_keys *, const struct dfs_token *,
-	    dfs_block_id, uint64_t gen, uint8_t mode, time_t now,
-	    char **cause);
+	    dfs_block_id, uint64_t gen, uint8_t mode, const uint8_t *targets,
+	    time_t now, char **cause);
 int	dfs_token_may_use(const struct dfs_token *,
 	    const struct dfs_identity *, char **cause);
 

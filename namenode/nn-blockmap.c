@@ -229,7 +229,7 @@ nn_blockmap_locate(struct nn *nn, const struct nn_block *b, uint32_t uid,
 		nn_db_reset(st);
 		rc = 0;
 	}
-	nn_keys_sign(nn, &lb->token, b->id, b->gen, DFS_TOKEN_READ, uid,
+	nn_keys_sign(nn, &lb->token, b->id, b->gen, DFS_TOKEN_READ, uid, NULL,
 	    time(NULL));
 	return rc;
 }

@@ -247,6 +247,31 @@ nn_datanodes_op_register(struct nn_req *req)
 	return 0;
 }
 
+/* The targets of a queued REPLICATE (an lblock without its token, as
+ * nn-place.c queued it), for the token that binds them; none if it does
+ * not parse. */
+static void
+nn_datanodes_pipeline(const void *body, size_t len, struct dfs_lblock *lb)
+{
+	struct dfs_rbuf	r;
+
+	memset(lb, 0, sizeof *lb);
+	dfs_rbuf_init(&r, body, len);
+	lb->block = dfs_get_u64(&r);
+	lb->gen = dfs_get_u64(&r);
+	lb->offset = dfs_get_u64(&r);
+	lb->len = dfs_get_u64(&r);
+	lb->nlocs = dfs_get_u32(&r);
+	if (lb->nlocs > DFS_MAX_REPLICATION)
+		r.err = -EBADMSG;
+	for (uint32_t i = 0; i < lb->nlocs && r.err == 0; i++) {
+		lb->locs[i].node = dfs_get_u64(&r);
+		dfs_get_strbuf(&r, lb->locs[i].addr, sizeof lb->locs[i].addr);
+	}
+	if (r.err != 0)
+		lb->nlocs = 0;
+}
+
 /* Append node's queued commands to b (at most NN_MAX_CMDS) and forget
  * them.  Returns how many. */
 static uint32_t
@@ -259,6 +284,7 @@ nn_datanodes_drain(struct nn *nn, dfs_node_id node, struct dfs_wbuf *b)
 	    "DELETE FROM live.commands WHERE node = ?1 AND seq <= ?2 AND "
 	    "(?3 OR kind != 1)";
 	bool		 deletes = nn_datanodes_may_delete(nn);
+	struct dfs_lblock *lb = xmalloc(sizeof *lb);
 	struct dfs_token tok;
 	sqlite3_stmt	*st;
 	int64_t		 last = -1;
@@ -284,10 +310,13 @@ nn_datanodes_drain(struct nn *nn, dfs_node_id node, struct dfs_wbuf *b)
 			dfs_put_u64(b, block);
 			dfs_put_u64(b, gen);
 		} else if (kind == DFS_CMD_REPLICATE) {
-			dfs_put_raw(b, sqlite3_column_blob(st, 4),
-			    (size_t)sqlite3_column_bytes(st, 4));
+			const void *body = sqlite3_column_blob(st, 4);
+			size_t len = (size_t)sqlite3_column_bytes(st, 4);
+
+			dfs_put_raw(b, body, len);
+			nn_datanodes_pipeline(body, len, lb);
 			nn_keys_sign(nn, &tok, block, gen,
-			    DFS_TOKEN_WRITE, 0, now);
+			    DFS_TOKEN_WRITE, 0, lb, now);
 			dfs_proto_put_token(b, &tok);
 		}
 		n++;
@@ -296,6 +325,7 @@ nn_datanodes_drain(struct nn *nn, dfs_node_id node, struct dfs_wbuf *b)
 	    (int64_t)deletes) != 0)
 		log_warn("cannot dequeue commands of node %llu",
 		    (unsigned long long)node);
+	free(lb);
 	return n;
 }
 

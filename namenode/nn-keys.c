@@ -65,13 +65,20 @@ nn_keys_rotate(struct nn *nn)
 	}
 }
 
-/* Sign a token for uid (0 for the namenode's and data nodes' own use). */
+/* Sign a token for uid (0 for the namenode's and data nodes' own use);
+ * a write token for the pipeline of lb (NULL for a read token). */
 void
 nn_keys_sign(struct nn *nn, struct dfs_token *t, dfs_block_id block,
-    uint64_t gen, uint8_t mode, uint32_t uid, time_t now)
+    uint64_t gen, uint8_t mode, uint32_t uid, const struct dfs_lblock *lb,
+    time_t now)
 {
+	uint8_t	targets[DFS_TOKEN_TARGETS_LEN];
+
+	if (lb != NULL)
+		dfs_token_targets_lblock(targets, lb);
 	nn_keys_rotate(nn);
-	if (dfs_token_sign(&nn->keys, t, block, gen, mode, uid, now) != 0)
+	if (dfs_token_sign(&nn->keys, t, block, gen, mode, uid,
+	    lb != NULL ? targets : NULL, now) != 0)
 		log_warn("cannot sign a token for block %llu: no key",
 		    (unsigned long long)block);
 }

@@ -116,7 +116,7 @@ nn_recover_source(struct nn *nn, dfs_ino ino, struct nn_recover_src *src)
 	if (src->len > NN_MAX_NPY_HEADER)
 		src->len = NN_MAX_NPY_HEADER;
 	nn_keys_sign(nn, &src->token, src->block, src->gen, DFS_TOKEN_READ,
-	    0, time(NULL));
+	    0, NULL, time(NULL));
 	return 0;
 }
 

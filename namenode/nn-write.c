@@ -100,7 +100,7 @@ static void
 nn_write_reply_block(struct nn_req *req, struct dfs_lblock *lb)
 {
 	nn_keys_sign(req->nn, &lb->token, lb->block, lb->gen,
-	    DFS_TOKEN_WRITE, req->peer->cred.uid, time(NULL));
+	    DFS_TOKEN_WRITE, req->peer->cred.uid, lb, time(NULL));
 	dfs_proto_put_lblock(nn_server_reply(req, DFS_NN_LBLOCK), lb);
 }
 

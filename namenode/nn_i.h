@@ -401,7 +401,8 @@ int	 nn_keys_init(struct nn *, const struct dfs_config *, char **cause);
 void	 nn_keys_free(struct nn *);
 void	 nn_keys_rotate(struct nn *);
 void	 nn_keys_sign(struct nn *, struct dfs_token *, dfs_block_id,
-	     uint64_t gen, uint8_t mode, uint32_t uid, time_t now);
+	     uint64_t gen, uint8_t mode, uint32_t uid,
+	     const struct dfs_lblock *pipeline, time_t now);
 
 /* nn-datanodes.c */
 bool	 nn_datanodes_live(struct nn *, dfs_node_id);

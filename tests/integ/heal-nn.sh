@@ -181,7 +181,7 @@ secret = w.load_keys(sys.argv[1])
 host, port = sys.argv[2].rsplit(":", 1)
 c = w.Conn(host, int(port))
 blk, gen, chunk = 990002, 7, 65536
-tok = w.sign_token(secret, blk, gen, w.TOKEN_WRITE)
+tok = w.sign_token(secret, blk, gen, w.TOKEN_WRITE, targets=[sys.argv[2]])
 t, p = c.call(w.DX_WRITE, w.write_request(tok, blk, gen, chunk))
 print("open", t, w.error_of(p) if t == w.MSG_ERROR else "")
 data = os.urandom(8 * chunk)
@@ -255,7 +255,7 @@ import npdfs_wire as w
 secret = w.load_keys(sys.argv[1])
 host, port = sys.argv[2].rsplit(":", 1)
 c = w.Conn(host, int(port))
-tok = w.sign_token(secret, 990001, 7, w.TOKEN_WRITE)
+tok = w.sign_token(secret, 990001, 7, w.TOKEN_WRITE, targets=[sys.argv[2]])
 t, p = c.call(w.DX_WRITE, w.write_request(tok, 990001, 7, 65536))
 print(t, w.error_of(p) if t == w.MSG_ERROR else "")
 EOF

@@ -103,15 +103,16 @@ def get_lblock(r):
     return lb
 
 
-def token_ok(uid, t):
-    """The token is for uid and its HMAC, recomputed as doc/protocol.md
-    section 10 says with a key the namenode sent its data nodes, agrees."""
+def token_ok(uid, t, targets=None):
+    """The token is for uid (and a write token for the pipeline of the
+    addresses targets) and its HMAC, recomputed as doc/protocol.md section
+    10 says with a key the namenode sent its data nodes, agrees."""
     if t["key_id"] not in KEYS or t["uid"] != uid:
         return False
     exp, key = KEYS[t["key_id"]]
     return t["expiry"] <= exp and hmac.compare_digest(
         w.token_mac(key, t["block"], t["gen"], t["mode"], t["expiry"],
-                    t["key_id"], t["uid"]), t["mac"])
+                    t["key_id"], t["uid"], targets), t["mac"])
 
 
 # --- a client -------------------------------------------------------------
@@ -712,7 +713,9 @@ def blockmap(addr):
     t = lb["token"]
     check("the block token is a valid WRITE token for the block",
           t["mode"] == 2 and t["block"] == lb["block"] and
-          t["gen"] == lb["gen"] and token_ok(0, t))
+          t["gen"] == lb["gen"] and
+          token_ok(0, t, [a for _, a in lb["locs"]]) and
+          not token_ok(0, t, [a for _, a in lb["locs"]][::-1] + ["x:1"]))
     e, r = c.add_block(f["ino"], "w2", 0, 0, 0)
     check("add_block by another client is -EPERM", e == -errno.EPERM, r)
     byid = {d.id: d for d in dns}
@@ -828,7 +831,8 @@ def blockmap(addr):
     reps += sum((d.take(CMD_REPLICATE) for d in others), [])
     check("the under-replicated block is copied to another node",
           any(cmd[1]["block"] == blocks[0]["block"] and
-              token_ok(0, cmd[1]["token"]) for cmd in reps), reps)
+              token_ok(0, cmd[1]["token"],
+                       [a for _, a in cmd[1]["locs"]]) for cmd in reps), reps)
 
     # Block reports: a replica is deleted only on positive knowledge.  A
     # block id below the namenode's counter that the namespace no longer

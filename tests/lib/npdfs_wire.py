@@ -226,18 +226,31 @@ def load_keys(path):
         time.sleep(0.1)
 
 
-def token_mac(key, block, gen, mode, expiry, key_id, uid):
-    """HMAC-SHA256 over the 36-byte message of doc/protocol.md section 10."""
+def targets_hash(addrs):
+    """The hash of a write pipeline (doc/protocol.md section 10): from 32
+    zero bytes, h = SHA-256(h || u32le(len(addr)) || addr) per node."""
+    h = bytes(32)
+    for a in addrs:
+        a = a.encode()
+        h = hashlib.sha256(h + struct.pack("<I", len(a)) + a).digest()
+    return h
+
+
+def token_mac(key, block, gen, mode, expiry, key_id, uid, targets=None):
+    """HMAC-SHA256 over the 68-byte message of doc/protocol.md section 10;
+    targets: the write pipeline's addresses (None or () for a read)."""
     msg = struct.pack("<QQB3xQII", block, gen, mode, expiry, key_id, uid)
+    msg += targets_hash(targets) if targets else bytes(32)
     return hmac.new(key, msg, hashlib.sha256).digest()
 
 
 def sign_token(keys, block, gen, mode, uid=0, lifetime=600, now=None,
-               expiry=None, key_id=None):
+               expiry=None, key_id=None, targets=None):
     """A token as the namenode signs it with keys[0] (from load_keys, or
     one (id, expiry, key) triple list): a dict with block, gen, mode,
-    expiry, key_id, uid and mac.  expiry and key_id may be forced (the mac
-    is still made with keys[0]'s bytes)."""
+    expiry, key_id, uid and mac.  A write token binds its pipeline,
+    targets (the nodes' addresses in order).  expiry and key_id may be
+    forced (the mac is still made with keys[0]'s bytes)."""
     kid, kexp, key = keys[0]
     now = int(time.time()) if now is None else now
     if key_id is None:
@@ -246,7 +259,8 @@ def sign_token(keys, block, gen, mode, uid=0, lifetime=600, now=None,
         expiry = min(now + lifetime, kexp)
     return {"block": block, "gen": gen, "mode": mode, "expiry": expiry,
             "key_id": key_id, "uid": uid,
-            "mac": token_mac(key, block, gen, mode, expiry, key_id, uid)}
+            "mac": token_mac(key, block, gen, mode, expiry, key_id, uid,
+                             targets)}
 
 
 def get_token(r):

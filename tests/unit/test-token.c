@@ -101,11 +101,19 @@ static void
 test_token_worked_example(void **state)
 {
 	static const uint8_t mac[32] = {
-		0x64, 0x1e, 0x32, 0xe1, 0x35, 0xee, 0xc9, 0x4f,
-		0x7e, 0xcf, 0x6d, 0x39, 0x82, 0x0e, 0x5b, 0x61,
-		0x6f, 0x20, 0x98, 0x3b, 0x5b, 0xb4, 0x26, 0x62,
-		0xf4, 0x0e, 0xfe, 0xda, 0xfe, 0xeb, 0x78, 0xc0,
+		0xbd, 0x5b, 0x8f, 0x33, 0x00, 0xf3, 0x01, 0xa8,
+		0x0d, 0x37, 0xdb, 0xb6, 0x12, 0xb0, 0xdb, 0xf9,
+		0xb3, 0xb3, 0x47, 0x6c, 0x88, 0xed, 0x8a, 0x05,
+		0xf6, 0x7c, 0x19, 0xc7, 0x56, 0x7f, 0x17, 0x48,
 	};
+	static const uint8_t wmac[32] = {	/* the write token below */
+		0xbd, 0xa5, 0xf1, 0x9e, 0x35, 0xc1, 0xce, 0xf5,
+		0xe6, 0x81, 0x9f, 0xdb, 0xb3, 0x30, 0x80, 0x5c,
+		0x06, 0xd8, 0xa5, 0xd4, 0x21, 0x3f, 0x26, 0xfd,
+		0x61, 0x22, 0x6f, 0x79, 0x92, 0x73, 0xaa, 0xc7,
+	};
+	uint8_t			h[DFS_TOKEN_TARGETS_LEN], h1[sizeof h];
+	struct dfs_lblock	lb;
 	struct dfs_token_keys	dn;
 	struct dfs_token_key	key;
 	struct dfs_token	t;
@@ -126,14 +134,57 @@ test_token_worked_example(void **state)
 	t.key_id = 0x01020304;
 	t.uid = 1001;
 	memcpy(t.mac, mac, sizeof mac);
-	assert_int_equal(dfs_token_check(&dn, &t, 42, 7, DFS_TOKEN_READ, NOW,
+	assert_int_equal(dfs_token_check(&dn, &t, 42, 7, DFS_TOKEN_READ, NULL, NOW,
 	    NULL), 0);
 	/* The uid is inside the MAC: a token of 1001 is not one of 1002. */
 	t.uid = 1002;
-	assert_int_equal(dfs_token_check(&dn, &t, 42, 7, DFS_TOKEN_READ, NOW,
+	assert_int_equal(dfs_token_check(&dn, &t, 42, 7, DFS_TOKEN_READ, NULL, NOW,
 	    &cause), -EACCES);
 	assert_non_null(strstr(cause, "bad signature"));
 	free(cause);
+	cause = NULL;
+	/* A write token for the pipeline 127.0.0.1:9866 -> :9867. */
+	t.uid = 1001;
+	t.mode = DFS_TOKEN_WRITE;
+	memcpy(t.mac, wmac, sizeof wmac);
+	memset(&lb, 0, sizeof lb);
+	lb.nlocs = 2;
+	strcpy(lb.locs[0].addr, "127.0.0.1:9866");
+	strcpy(lb.locs[1].addr, "127.0.0.1:9867");
+	dfs_token_targets_lblock(h, &lb);
+	assert_int_equal(dfs_token_check(&dn, &t, 42, 7, DFS_TOKEN_WRITE, h,
+	    NOW, NULL), 0);
+	/* The same, stepped node by node as the data nodes do. */
+	memset(h1, 0, sizeof h1);
+	dfs_token_targets_step(h1, "127.0.0.1:9866");
+	dfs_token_targets_step(h1, "127.0.0.1:9867");
+	assert_memory_equal(h, h1, sizeof h);
+	/* Another downstream, the nodes swapped, one left out or added, no
+	 * pipeline at all: all refused. */
+	lb.nlocs = 1;
+	dfs_token_targets_lblock(h, &lb);
+	assert_int_equal(dfs_token_check(&dn, &t, 42, 7, DFS_TOKEN_WRITE, h,
+	    NOW, &cause), -EACCES);
+	assert_non_null(strstr(cause, "pipeline"));
+	free(cause);
+	lb.nlocs = 3;
+	strcpy(lb.locs[2].addr, "10.6.6.6:22");
+	dfs_token_targets_lblock(h, &lb);
+	assert_int_equal(dfs_token_check(&dn, &t, 42, 7, DFS_TOKEN_WRITE, h,
+	    NOW, NULL), -EACCES);
+	lb.nlocs = 2;
+	strcpy(lb.locs[0].addr, "127.0.0.1:9867");
+	strcpy(lb.locs[1].addr, "127.0.0.1:9866");
+	dfs_token_targets_lblock(h, &lb);
+	assert_int_equal(dfs_token_check(&dn, &t, 42, 7, DFS_TOKEN_WRITE, h,
+	    NOW, NULL), -EACCES);
+	/* Address boundaries are in the hash: "1.2.3.4:5" + "6" is not
+	 * "1.2.3.4:56". */
+	memset(h, 0, sizeof h);
+	dfs_token_targets_step(h, "127.0.0.1:9866127.0.0.1:9867");
+	assert_memory_not_equal(h, h1, sizeof h);
+	assert_int_equal(dfs_token_check(&dn, &t, 42, 7, DFS_TOKEN_WRITE,
+	    NULL, NOW, NULL), -EACCES);
 	dfs_token_keys_free(&dn);
 }
 
@@ -154,12 +205,12 @@ test_token_sign_check(void **state)
 	dfs_token_keys_init(&other, 3600, 600);
 	assert_int_equal(dfs_token_keys_rotate(&nn, NOW), 1);
 	assert_int_equal(dfs_token_keys_rotate(&nn, NOW + 1), 0);
-	assert_int_equal(dfs_token_sign(&nn, &t, 5, 2, DFS_TOKEN_WRITE, 1001,
+	assert_int_equal(dfs_token_sign(&nn, &t, 5, 2, DFS_TOKEN_WRITE, 1001, NULL,
 	    NOW), 0);
 	assert_int_equal(t.uid, 1001);
 	assert_true(t.expiry == NOW + 600);
 	/* No keys yet: refused, whatever the token. */
-	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_WRITE, NOW,
+	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_WRITE, NULL, NOW,
 	    &cause), -EACCES);
 	assert_non_null(strstr(cause, "unknown"));
 	free(cause);
@@ -167,34 +218,34 @@ test_token_sign_check(void **state)
 	n = dfs_token_keys_export(&nn, NOW, keys, DFS_TOKEN_MAX_KEYS, NULL);
 	assert_int_equal(n, 2);		/* the current and the next */
 	dfs_token_keys_merge(&dn, NOW, keys, n);
-	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_WRITE, NOW,
+	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_WRITE, NULL, NOW,
 	    NULL), 0);
 	/* Another namenode's keys (another cluster, a forger's) sign
 	 * nothing here. */
 	assert_int_equal(dfs_token_sign(&other, &bad, 5, 2, DFS_TOKEN_WRITE,
-	    1001, NOW), 0);
-	assert_int_equal(dfs_token_check(&dn, &bad, 5, 2, DFS_TOKEN_WRITE,
+	    1001, NULL, NOW), 0);
+	assert_int_equal(dfs_token_check(&dn, &bad, 5, 2, DFS_TOKEN_WRITE, NULL,
 	    NOW, NULL), -EACCES);
 	/* Each field. */
 	bad = t;
 	bad.uid = 0;
-	assert_int_equal(dfs_token_check(&dn, &bad, 5, 2, DFS_TOKEN_WRITE,
+	assert_int_equal(dfs_token_check(&dn, &bad, 5, 2, DFS_TOKEN_WRITE, NULL,
 	    NOW, NULL), -EACCES);
 	bad = t;
 	bad.expiry += 3600;
-	assert_int_equal(dfs_token_check(&dn, &bad, 5, 2, DFS_TOKEN_WRITE,
+	assert_int_equal(dfs_token_check(&dn, &bad, 5, 2, DFS_TOKEN_WRITE, NULL,
 	    NOW, NULL), -EACCES);
 	bad = t;
 	bad.mac[31] ^= 1;
-	assert_int_equal(dfs_token_check(&dn, &bad, 5, 2, DFS_TOKEN_WRITE,
+	assert_int_equal(dfs_token_check(&dn, &bad, 5, 2, DFS_TOKEN_WRITE, NULL,
 	    NOW, NULL), -EACCES);
-	assert_int_equal(dfs_token_check(&dn, &t, 6, 2, DFS_TOKEN_WRITE, NOW,
+	assert_int_equal(dfs_token_check(&dn, &t, 6, 2, DFS_TOKEN_WRITE, NULL, NOW,
 	    NULL), -EACCES);
-	assert_int_equal(dfs_token_check(&dn, &t, 5, 3, DFS_TOKEN_WRITE, NOW,
+	assert_int_equal(dfs_token_check(&dn, &t, 5, 3, DFS_TOKEN_WRITE, NULL, NOW,
 	    NULL), -EACCES);
-	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_READ, NOW,
+	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_READ, NULL, NOW,
 	    NULL), -EACCES);
-	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_WRITE,
+	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_WRITE, NULL,
 	    NOW + 601, &cause), -EACCES);
 	assert_non_null(strstr(cause, "expired"));
 	free(cause);
@@ -217,7 +268,7 @@ test_token_rotation(void **state)
 	(void)state;
 	dfs_token_keys_init(&nn, R, L);
 	dfs_token_keys_init(&dn, 0, 0);
-	assert_int_equal(dfs_token_sign(&nn, &t0, 1, 1, DFS_TOKEN_READ, 7,
+	assert_int_equal(dfs_token_sign(&nn, &t0, 1, 1, DFS_TOKEN_READ, 7, NULL,
 	    NOW), 0);
 	n = dfs_token_keys_export(&nn, NOW, keys, DFS_TOKEN_MAX_KEYS, NULL);
 	dfs_token_keys_merge(&dn, NOW, keys, n);
@@ -226,13 +277,13 @@ test_token_rotation(void **state)
 			old = keys[i];
 	/* One rotation later the data node, told nothing new, already
 	 * holds the key that now signs. */
-	assert_int_equal(dfs_token_sign(&nn, &t1, 1, 1, DFS_TOKEN_READ, 7,
+	assert_int_equal(dfs_token_sign(&nn, &t1, 1, 1, DFS_TOKEN_READ, 7, NULL,
 	    NOW + R), 0);
 	assert_int_not_equal(t1.key_id, t0.key_id);
-	assert_int_equal(dfs_token_check(&dn, &t1, 1, 1, DFS_TOKEN_READ,
+	assert_int_equal(dfs_token_check(&dn, &t1, 1, 1, DFS_TOKEN_READ, NULL,
 	    NOW + R, NULL), 0);
 	/* The old key's tokens live out their lifetime across it. */
-	assert_int_equal(dfs_token_check(&dn, &t0, 1, 1, DFS_TOKEN_READ,
+	assert_int_equal(dfs_token_check(&dn, &t0, 1, 1, DFS_TOKEN_READ, NULL,
 	    NOW + L, NULL), 0);
 	/* Two rotations on, the captured old key is gone everywhere: a
 	 * token it signs with a fresh expiry is refused. */
@@ -252,14 +303,14 @@ test_token_rotation(void **state)
 		thief.rotated = NOW + 2 * R;	/* no rotation in sign */
 		thief.rotation_s = 1000000;
 		assert_int_equal(dfs_token_sign(&thief, &f, 1, 1,
-		    DFS_TOKEN_READ, 7, NOW + 2 * R), -EIO);	/* expired */
+		    DFS_TOKEN_READ, 7, NULL, NOW + 2 * R), -EIO);	/* expired */
 		/* Forged by hand with the old key: refused by the node. */
 		f = t0;
 		f.expiry = NOW + 2 * R + 10;
 		assert_int_equal(dfs_token_check(&dn, &f, 1, 1,
-		    DFS_TOKEN_READ, NOW + 2 * R, NULL), -EACCES);
+		    DFS_TOKEN_READ, NULL, NOW + 2 * R, NULL), -EACCES);
 		assert_int_equal(dfs_token_check(&dn, &t0, 1, 1,
-		    DFS_TOKEN_READ, NOW + 2 * R, NULL), -EACCES);
+		    DFS_TOKEN_READ, NULL, NOW + 2 * R, NULL), -EACCES);
 		dfs_token_keys_free(&thief);
 	}
 	dfs_token_keys_free(&nn);
