@@ -37,13 +37,6 @@ nn_keys_init(struct nn *nn, const struct dfs_config *cfg, char **cause)
 	return 0;
 }
 
-/* Forget the keys. */
-void
-nn_keys_free(struct nn *nn)
-{
-	dfs_token_keys_free(&nn->keys);
-}
-
 /* Rotate when a period has passed; the test key file follows. */
 void
 nn_keys_rotate(struct nn *nn)

@@ -398,7 +398,6 @@ int	 nn_fsck_op_verify(struct nn_req *);
 
 /* nn-keys.c */
 int	 nn_keys_init(struct nn *, const struct dfs_config *, char **cause);
-void	 nn_keys_free(struct nn *);
 void	 nn_keys_rotate(struct nn *);
 void	 nn_keys_sign(struct nn *, struct dfs_token *, dfs_block_id,
 	     uint64_t gen, uint8_t mode, uint32_t uid,
