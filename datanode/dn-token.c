@@ -30,6 +30,6 @@ dn_token_check(struct dn_req *req, const struct dfs_token *tok,
 	    targets, time(NULL), cause)) != 0)
 		return rc;
 	if (req->cred != NULL)
-		return 0;	/* the local socket: dn-local.c checks the uid */
+		return 0;	/* the local socket: dn-local.c checks uids */
 	return dfs_token_may_use(tok, dfs_sock_peer(req->s), cause);
 }

@@ -4,12 +4,12 @@
  * A token is an HMAC-SHA256, made with one of the namenode's keys, over
  * the block id, generation stamp, access mode, expiry, key id, the uid of
  * the user it was issued to and, for a write, a hash of the pipeline's
- * data nodes (so no node forwards a write anywhere else).  Keys are 32 random bytes from
- * RAND_bytes, made by the namenode and kept only in memory: nothing on
- * any disk can sign a token.  The namenode sends its keys to each data
- * node over the node's authenticated connection (REGISTERED, and the KEYS
- * command of a heartbeat reply whenever its ring changed), and a data
- * node keeps them in memory.
+ * data nodes (so no node forwards a write anywhere else).  Keys are 32
+ * random bytes from RAND_bytes, made by the namenode and kept only in
+ * memory: nothing on any disk can sign a token.  The namenode sends its
+ * keys to each data node over the node's authenticated connection
+ * (REGISTERED, and the KEYS command that opens every heartbeat reply),
+ * and a data node keeps them in memory.
  *
  * Rotation: every namenode.key_rotation the namenode's "next" key becomes
  * the signing key and a new next key is made.  A key is sent a whole
@@ -72,6 +72,7 @@ dfs_token_keys_free(struct dfs_token_keys *k)
 	pthread_mutex_destroy(&k->lock);
 }
 
+/* The key of this id in the ring, or NULL; the lock is held. */
 static struct dfs_token_key *
 keys_find(struct dfs_token_keys *k, uint32_t id)
 {
@@ -333,6 +334,7 @@ dfs_token_targets_lblock(uint8_t *hash, const struct dfs_lblock *lb)
 		dfs_token_targets_step(hash, lb->locs[i].addr);
 }
 
+/* The MAC of t (doc/protocol.md section 10) into mac (32 bytes). */
 static void
 token_mac(const uint8_t *key, const struct dfs_token *t,
     const uint8_t *targets, uint8_t *mac)

@@ -37,7 +37,7 @@ struct dfs_token_keys {
 	uint32_t		current;	/* the signing key's id */
 	uint32_t		next;		/* sent, signs from the next
 						   rotation */
-	time_t			rotated;	/* when current began; 0: none */
+	time_t			rotated;	/* current began; 0: none */
 };
 
 void	dfs_token_keys_init(struct dfs_token_keys *, int64_t rotation_s,

@@ -134,12 +134,12 @@ test_token_worked_example(void **state)
 	t.key_id = 0x01020304;
 	t.uid = 1001;
 	memcpy(t.mac, mac, sizeof mac);
-	assert_int_equal(dfs_token_check(&dn, &t, 42, 7, DFS_TOKEN_READ, NULL, NOW,
-	    NULL), 0);
+	assert_int_equal(dfs_token_check(&dn, &t, 42, 7, DFS_TOKEN_READ,
+	    NULL, NOW, NULL), 0);
 	/* The uid is inside the MAC: a token of 1001 is not one of 1002. */
 	t.uid = 1002;
-	assert_int_equal(dfs_token_check(&dn, &t, 42, 7, DFS_TOKEN_READ, NULL, NOW,
-	    &cause), -EACCES);
+	assert_int_equal(dfs_token_check(&dn, &t, 42, 7, DFS_TOKEN_READ,
+	    NULL, NOW, &cause), -EACCES);
 	assert_non_null(strstr(cause, "bad signature"));
 	free(cause);
 	cause = NULL;
@@ -205,21 +205,21 @@ test_token_sign_check(void **state)
 	dfs_token_keys_init(&other, 3600, 600);
 	assert_int_equal(dfs_token_keys_rotate(&nn, NOW), 1);
 	assert_int_equal(dfs_token_keys_rotate(&nn, NOW + 1), 0);
-	assert_int_equal(dfs_token_sign(&nn, &t, 5, 2, DFS_TOKEN_WRITE, 1001, NULL,
-	    NOW), 0);
+	assert_int_equal(dfs_token_sign(&nn, &t, 5, 2, DFS_TOKEN_WRITE, 1001,
+	    NULL, NOW), 0);
 	assert_int_equal(t.uid, 1001);
 	assert_true(t.expiry == NOW + 600);
 	/* No keys yet: refused, whatever the token. */
-	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_WRITE, NULL, NOW,
-	    &cause), -EACCES);
+	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_WRITE,
+	    NULL, NOW, &cause), -EACCES);
 	assert_non_null(strstr(cause, "unknown"));
 	free(cause);
 	cause = NULL;
 	n = dfs_token_keys_export(&nn, NOW, keys, DFS_TOKEN_MAX_KEYS, NULL);
 	assert_int_equal(n, 2);		/* the current and the next */
 	dfs_token_keys_merge(&dn, NOW, keys, n);
-	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_WRITE, NULL, NOW,
-	    NULL), 0);
+	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_WRITE,
+	    NULL, NOW, NULL), 0);
 	/* Another namenode's keys (another cluster, a forger's) sign
 	 * nothing here. */
 	assert_int_equal(dfs_token_sign(&other, &bad, 5, 2, DFS_TOKEN_WRITE,
@@ -239,12 +239,12 @@ test_token_sign_check(void **state)
 	bad.mac[31] ^= 1;
 	assert_int_equal(dfs_token_check(&dn, &bad, 5, 2, DFS_TOKEN_WRITE, NULL,
 	    NOW, NULL), -EACCES);
-	assert_int_equal(dfs_token_check(&dn, &t, 6, 2, DFS_TOKEN_WRITE, NULL, NOW,
-	    NULL), -EACCES);
-	assert_int_equal(dfs_token_check(&dn, &t, 5, 3, DFS_TOKEN_WRITE, NULL, NOW,
-	    NULL), -EACCES);
-	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_READ, NULL, NOW,
-	    NULL), -EACCES);
+	assert_int_equal(dfs_token_check(&dn, &t, 6, 2, DFS_TOKEN_WRITE,
+	    NULL, NOW, NULL), -EACCES);
+	assert_int_equal(dfs_token_check(&dn, &t, 5, 3, DFS_TOKEN_WRITE,
+	    NULL, NOW, NULL), -EACCES);
+	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_READ,
+	    NULL, NOW, NULL), -EACCES);
 	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_WRITE, NULL,
 	    NOW + 601, &cause), -EACCES);
 	assert_non_null(strstr(cause, "expired"));
@@ -303,7 +303,7 @@ test_token_rotation(void **state)
 		thief.rotated = NOW + 2 * R;	/* no rotation in sign */
 		thief.rotation_s = 1000000;
 		assert_int_equal(dfs_token_sign(&thief, &f, 1, 1,
-		    DFS_TOKEN_READ, 7, NULL, NOW + 2 * R), -EIO);	/* expired */
+		    DFS_TOKEN_READ, 7, NULL, NOW + 2 * R), -EIO); /* gone */
 		/* Forged by hand with the old key: refused by the node. */
 		f = t0;
 		f.expiry = NOW + 2 * R + 10;
