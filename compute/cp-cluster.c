@@ -2,7 +2,6 @@
  * cp-cluster.c: dfs cluster up/down/status: a whole cluster on one
  * machine, with every file it needs under one directory.
  *
- * DIR/secret               the token secret (0600)
  * DIR/namenode.conf        each daemon's config file, written here
  * DIR/datanodeN.conf
  * DIR/client.conf          for dfs -c, or NPDFS_CONF (the invoking user's
@@ -23,8 +22,8 @@
  *                          (run/mount.pid; "down" unmounts it first)
  *
  * The config files are the cluster's memory: "up" on an existing DIR
- * reads them back, so the same ports, data and secret come back, and only
- * daemons that are not running are started.  "down" stops exactly the
+ * reads them back, so the same ports, data and certificates come back, and
+ * only daemons that are not running are started.  "down" stops exactly the
  * processes whose PIDs it recorded, after checking that each PID still
  * runs the program it started.
  */
@@ -48,7 +47,6 @@
 
 #include "client_i.h"
 #include "cp_i.h"
-#include "token.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -748,13 +746,6 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 	free(p);
 
 	/* Settings every daemon shares. */
-	p = cp_path(&cl, "%s", "secret");
-	if (dfs_token_secret_create(p, &cause) != 0) {
-		fprintf(stderr, "dfs cluster up: %s\n", cause);
-		goto out;
-	}
-	cp_set(common, "cluster.secret_file", p);
-	free(p);
 	if (cp_tls_ca(&cl, common) != 0)
 		goto out;
 	if (bs != NULL)

@@ -6,7 +6,7 @@
  * stream here (MEASUREMENTS.md), well below what the page cache or the
  * disk delivers.  So, as HDFS does, the node lets a local client read the
  * replica's files itself: after the very token check a TCP READ makes
- * (dn_read_token_check in dn-server.c), it passes open, read-only
+ * (dn_token_check in dn-token.c), it passes open, read-only
  * descriptors of the block file and its checksum sidecar over a Unix
  * socket (SCM_RIGHTS).  Descriptors rather than names: the client needs
  * no permission on the data directory, and a name could be replaced
@@ -185,19 +185,20 @@ local_open_files(struct dn *dn, const struct dn_block *b, int fds[2],
 
 /*
  * Whether the process at the other end (cred, from the kernel) may use
- * tok.  The hook for tokens that name their user: then its uid must be
- * the token's user's, or 0 (a host's root reads for its local users, as
- * dfs-mount does).  Until tokens carry a user, any local process holding
- * a valid token may, as on the TCP port.  0 or -EACCES with *cause.
+ * tok: its uid must be the uid the token was issued to, or 0 (a host's
+ * root reads for its local users, as dfs-mount does).  0 or -EACCES with
+ * *cause.
  */
 static int
 local_peer_may_use_token(const struct ucred *cred,
     const struct dfs_token *tok, char **cause)
 {
-	(void)cred;
-	(void)tok;
-	(void)cause;
-	return 0;
+	if (cred->uid == 0 || cred->uid == tok->uid)
+		return 0;
+	xasprintf(cause, "token refused for block %llu: it was issued to "
+	    "uid %u, not to local uid %u", (unsigned long long)tok->block,
+	    tok->uid, (unsigned)cred->uid);
+	return -EACCES;
 }
 
 /*
@@ -231,7 +232,8 @@ dn_local_op_open(struct dn_req *req, char **cause)
 		xasprintf(cause, "this is data node %s, not %s", uuid, want);
 		return -ESTALE;
 	}
-	if (dn_read_token_check(dn, &tok, block, gen, cause) != 0 ||
+	if (dn_token_check(req, &tok, block, gen, DFS_TOKEN_READ,
+	    NULL, cause) != 0 ||
 	    req->cred == NULL ||
 	    local_peer_may_use_token(req->cred, &tok, cause) != 0) {
 		if (*cause == NULL)

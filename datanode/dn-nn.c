@@ -21,6 +21,8 @@
  */
 #include <sys/socket.h>
 
+#include <openssl/crypto.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -228,6 +230,20 @@ nn_stopping(struct dn_nn *nn)
 	return s;
 }
 
+/* The namenode's token keys (KEYS): kept with those it sent before
+ * until they expire, in memory only (lib/token.c). */
+static void
+nn_keys(struct dn_nn *nn, struct dfs_rbuf *r)
+{
+	struct dfs_token_key	keys[DFS_TOKEN_MAX_KEYS];
+	size_t			n;
+
+	n = dfs_token_get_keys(r, keys, DFS_TOKEN_MAX_KEYS);
+	if (r->err == 0)
+		dfs_token_keys_merge(&nn->dn->keys, time(NULL), keys, n);
+	OPENSSL_cleanse(keys, sizeof keys);
+}
+
 /*
  * REGISTER: our cluster, uuid, address and space; learn our node id and
  * the namenode's cluster.  A node that has joined a cluster talks to no
@@ -243,6 +259,8 @@ nn_register(struct dn_nn *nn, struct dfs_conn *c, bool *answered,
 	struct dfs_rbuf	 r;
 	char		 cluster[DFS_MAX_CLUSTER_ID + 1];
 	const char	*ours = dn_store_cluster(dn->store);
+	struct dfs_token_key keys[DFS_TOKEN_MAX_KEYS];
+	size_t		 nkeys = 0;
 	uint64_t	 cap, used, node;
 	uint32_t	 hb;
 	int		 rc;
@@ -260,6 +278,8 @@ nn_register(struct dn_nn *nn, struct dfs_conn *c, bool *answered,
 	node = dfs_get_u64(&r);
 	hb = dfs_get_u32(&r);
 	dfs_get_strbuf(&r, cluster, sizeof cluster);
+	if (r.err == 0 && dfs_rbuf_left(&r) > 0)
+		nkeys = dfs_token_get_keys(&r, keys, DFS_TOKEN_MAX_KEYS);
 	if (dfs_rbuf_done(&r) != 0) {
 		xasprintf(cause, "malformed REGISTERED reply");
 		*answered = false;
@@ -277,6 +297,8 @@ nn_register(struct dn_nn *nn, struct dfs_conn *c, bool *answered,
 		*answered = false;
 		return rc;
 	}
+	dfs_token_keys_merge(&dn->keys, time(NULL), keys, nkeys);
+	OPENSSL_cleanse(keys, sizeof keys);
 	if (hb < 100)
 		hb = 100;
 	if (hb > 3600 * 1000)
@@ -398,6 +420,9 @@ nn_commands(struct dn_nn *nn, struct dfs_rbuf *r, bool *reregister)
 			break;
 		case DFS_CMD_REREGISTER:
 			*reregister = true;
+			break;
+		case DFS_CMD_KEYS:
+			nn_keys(nn, r);
 			break;
 		case DFS_CMD_VERIFY:
 			block = dfs_get_u64(r);

@@ -268,8 +268,8 @@ dn_reduce_op_reduce(struct dn_req *req, char **cause)
 	ra.kind = (char)kind;
 	ra.itemsize = itemsize;
 	ra.little = little;
-	if (dfs_token_check(&dn->keys, &tok, block, gen, DFS_TOKEN_READ,
-	    time(NULL), cause) != 0) {
+	if (dn_token_check(req, &tok, block, gen, DFS_TOKEN_READ,
+	    NULL, cause) != 0) {
 		log_warn("REDUCE of block %" PRIu64 " from %s refused: %s",
 		    block, req->peer, *cause);
 		rc = -EACCES;

@@ -35,7 +35,7 @@
  *
  * LOCAL_WHERE tells a client on this machine where the node's Unix socket
  * for short-circuit reads is (dn-local.c); the token check behind READ is
- * dn_read_token_check, shared with that socket's LOCAL_OPEN.
+ * dn_token_check (dn-token.c), shared with that socket's LOCAL_OPEN.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -207,20 +207,6 @@ server_data_frame(struct dn_req *req, struct dn_rfile *rf, uint64_t pos,
 }
 
 /*
- * Whether tok lets its holder read (block, gen): the one check behind a
- * TCP READ and a short-circuit LOCAL_OPEN (dn-local.c), so both refuse
- * the same tokens (signature compared in constant time, key, block,
- * generation, mode, expiry: lib/token.c).  0 or -EACCES with why.
- */
-int
-dn_read_token_check(struct dn *dn, const struct dfs_token *tok,
-    dfs_block_id block, uint64_t gen, char **cause)
-{
-	return dfs_token_check(&dn->keys, tok, block, gen, DFS_TOKEN_READ,
-	    time(NULL), cause);
-}
-
-/*
  * LOCAL_WHERE: where this node's local socket is, and who this node is,
  * so a client on this machine can read replicas short-circuit and make
  * sure it reached the same node there.
@@ -285,7 +271,8 @@ server_read(struct dn_req *req, char **cause)
 		xasprintf(cause, "malformed READ request");
 		return -EBADMSG;
 	}
-	if (dn_read_token_check(dn, &tok, block, gen, cause) != 0) {
+	if (dn_token_check(req, &tok, block, gen, DFS_TOKEN_READ,
+	    NULL, cause) != 0) {
 		log_warn("READ of block %" PRIu64 " from %s refused: %s", block,
 		    req->peer, *cause);
 		return -EACCES;

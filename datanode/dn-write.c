@@ -82,6 +82,8 @@ struct write_xfer {
 	uint64_t	 old_gen;	/* RESUME: the interrupted write's */
 	uint64_t	 offset;	/* where the stream starts */
 	uint32_t	 depth;		/* nodes above us; 0: the writer's */
+	uint8_t		 above[DFS_TOKEN_TARGETS_LEN];	/* the pipeline's
+					   targets hash down to us (token.c) */
 	bool		 streaming;	/* packets were accepted */
 	bool		 local_err;	/* the failure is this node's */
 	bool		 committed;	/* the replica is in current/ */
@@ -379,6 +381,7 @@ write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
 	for (uint32_t i = 1; i < ndown; i++)
 		dfs_put_str(&b, down[i]);
 	dfs_put_u32(&b, x->depth + 1);
+	dfs_put_raw(&b, x->above, sizeof x->above);
 	dfs_frame_end(&b);
 	if ((rc = dfs_net_send(x->down, &b, x->dn->timeout_ms)) != 0 ||
 	    (rc = dfs_net_recv_frame(x->down, &rh, &b, x->dn->timeout_ms *
@@ -597,6 +600,29 @@ write_direct(struct dn *dn, uint32_t depth)
 }
 
 /*
+ * The pipeline this request names, as the token must have signed it: the
+ * upstream node's hash of the nodes above us (a writer sends none: 32
+ * zero bytes), stepped over us (our advertised address, as the namenode
+ * knows us) and the nodes we are asked to forward to.  x->above keeps the
+ * hash down to us, for the next node.
+ */
+static void
+write_targets(struct dfs_rbuf *r, struct write_xfer *x, char (*down)[256],
+    uint32_t ndown, uint8_t *targets)
+{
+	const void	*raw;
+
+	memset(x->above, 0, sizeof x->above);
+	if (r->err == 0 && dfs_rbuf_left(r) > 0 &&
+	    (raw = dfs_get_raw(r, sizeof x->above)) != NULL)
+		memcpy(x->above, raw, sizeof x->above);
+	dfs_token_targets_step(x->above, x->dn->advertise);
+	memcpy(targets, x->above, sizeof x->above);
+	for (uint32_t i = 0; i < ndown && i < DFS_MAX_REPLICATION; i++)
+		dfs_token_targets_step(targets, down[i]);
+}
+
+/*
  * WRITE or RESUME on a connection: check the token, take the replica's
  * files (new ones, or an interrupted write's cut back to the offset),
  * open the rest of the pipeline, answer OK, then receive the block.  0
@@ -614,6 +640,7 @@ dn_write_op_write(struct dn_req *req, char **cause)
 	struct dfs_rbuf		 r;
 	struct dfs_token	 tok;
 	char			 down[DFS_MAX_REPLICATION][256];
+	uint8_t			 targets[DFS_TOKEN_TARGETS_LEN];
 	const char		*what;
 	uint32_t		 ndown;
 	bool			 ok = false, started = false;
@@ -646,6 +673,7 @@ dn_write_op_write(struct dn_req *req, char **cause)
 	/* From a data node: how deep in the pipeline we are. */
 	if (r.err == 0 && dfs_rbuf_left(&r) > 0)
 		x->depth = dfs_get_u32(&r);
+	write_targets(&r, x, down, ndown, targets);
 	if (dfs_rbuf_done(&r) != 0 || x->depth >= DFS_MAX_REPLICATION ||
 	    (x->resume && (x->gen <= x->old_gen ||
 	    x->offset > DN_MAX_BLOCK_LEN))) {
@@ -655,8 +683,8 @@ dn_write_op_write(struct dn_req *req, char **cause)
 	}
 	/* Past here every refusal ends the connection. */
 	req->close = true;
-	if (dfs_token_check(&dn->keys, &tok, x->block, x->gen,
-	    DFS_TOKEN_WRITE, time(NULL), cause) != 0) {
+	if (dn_token_check(req, &tok, x->block, x->gen, DFS_TOKEN_WRITE,
+	    targets, cause) != 0) {
 		log_warn("%s of block %" PRIu64 " from %s refused: %s", what,
 		    x->block, req->peer, *cause);
 		rc = -EACCES;

@@ -191,6 +191,11 @@ int	dn_recv_frame(struct dfs_sock *, struct dfs_frame_hdr *,
 	    struct dfs_wbuf *, int timeout_ms, char **cause);
 void	dn_close_graceful(int fd);
 
+/* dn-token.c: the token check every block operation goes through. */
+int	dn_token_check(struct dn_req *, const struct dfs_token *,
+	    dfs_block_id, uint64_t gen, uint8_t mode, const uint8_t *targets,
+	    char **cause);
+
 /* dn-write.c */
 int	dn_write_op_write(struct dn_req *, char **cause);
 

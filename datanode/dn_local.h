@@ -22,8 +22,5 @@ int	dn_local_stop(struct dn *);
 const char *dn_local_path(const struct dn *);
 int	dn_local_op_open(struct dn_req *, char **cause);
 
-/* dn-server.c: the READ token check every read path goes through. */
-int	dn_read_token_check(struct dn *, const struct dfs_token *,
-	    dfs_block_id, uint64_t gen, char **cause);
 
 #endif

@@ -37,7 +37,7 @@ usage(FILE *f)
 	    "  -V, --version         show the version\n"
 	    "Keys used: datanode.listen, datanode.advertise, "
 	    "datanode.data_dir,\n"
-	    "cluster.secret_file, namenode.address, namenode.key_rotation,\n"
+	    "namenode.address, "
 	    "namenode.block_report_interval, namenode.block_report_part,\n"
 	    "datanode.scan_period, "
 	    "datanode.scan_rate, datanode.local_socket, cluster.block_size,\n"
@@ -163,7 +163,7 @@ main(int argc, char **argv)
 	};
 	struct dn		 dn;
 	struct dfs_config	*cfg;
-	const char		*conf = NULL, *port_file = NULL, *secret;
+	const char		*conf = NULL, *port_file = NULL;
 	char			**sets, *cause = NULL, *local = NULL;
 	int			 nsets = 0, ch, level, fd = -1, sig, rc;
 	int			 local_left;
@@ -233,13 +233,8 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-	secret = dfs_config_str(cfg, "cluster.secret_file");
-	if (secret[0] == '\0')
-		die(xstrdup("cluster.secret_file is not set: a data node needs "
-		    "the cluster secret to check block tokens"));
-	if (dfs_token_keys_load(&dn.keys, secret,
-	    dfs_config_int(cfg, "namenode.key_rotation") / 1000, &cause) != 0)
-		die(cause);
+	/* Empty until the namenode sends its keys (REGISTERED, KEYS). */
+	dfs_token_keys_init(&dn.keys, 0, 0);
 	if (dfs_tls_open(cfg, &dn.tls, &cause) != 0)
 		die(cause);
 	if (dfs_tls_self(dn.tls)->role != DFS_ROLE_DATANODE) {

@@ -106,6 +106,7 @@ dfs_proto_put_token(struct dfs_wbuf *b, const struct dfs_token *t)
 	dfs_put_u8(b, t->mode);
 	dfs_put_u64(b, t->expiry);
 	dfs_put_u32(b, t->key_id);
+	dfs_put_u32(b, t->uid);
 	dfs_put_raw(b, t->mac, sizeof t->mac);
 }
 
@@ -119,6 +120,7 @@ dfs_proto_get_token(struct dfs_rbuf *r, struct dfs_token *t)
 	t->mode = dfs_get_u8(r);
 	t->expiry = dfs_get_u64(r);
 	t->key_id = dfs_get_u32(r);
+	t->uid = dfs_get_u32(r);
 	if ((mac = dfs_get_raw(r, sizeof t->mac)) != NULL)
 		memcpy(t->mac, mac, sizeof t->mac);
 	else

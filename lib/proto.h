@@ -281,6 +281,7 @@ enum dfs_dn_cmd {
 	DFS_CMD_REPLICATE = 2,
 	DFS_CMD_REREGISTER = 3,
 	DFS_CMD_VERIFY = 4,	/* verify a whole replica, answer VERIFIED */
+	DFS_CMD_KEYS = 5,	/* the token keys (lib/token.h), all of them */
 };
 
 /* The result of DN_VERIFIED. */
@@ -357,13 +358,14 @@ struct dfs_attr {
 };
 
 /* token: u64 block, u64 gen, u8 mode, u64 expiry (unix s), u32 key_id,
- * 32 bytes HMAC-SHA256 */
+ * u32 uid (the user it was issued to), 32 bytes HMAC-SHA256: 65 bytes */
 struct dfs_token {
 	dfs_block_id	block;
 	uint64_t	gen;
 	uint8_t		mode;
 	uint64_t	expiry;
 	uint32_t	key_id;
+	uint32_t	uid;
 	uint8_t		mac[32];
 };
 

@@ -50,7 +50,7 @@ usage(FILE *f)
 	    "  -h, --help            show this help\n"
 	    "  -V, --version         show the version\n"
 	    "Keys used: cluster.block_size cluster.replication "
-	    "cluster.secret_file\n"
+	    "namenode.test_key_file\n"
 	    "  namenode.listen namenode.meta_dir namenode.heartbeat "
 	    "namenode.dead_timeout\n"
 	    "  namenode.safemode_threshold namenode.safemode_timeout "
@@ -127,7 +127,6 @@ nn_listen(struct nn *nn, const char *listen, const char *port_file,
 static int
 nn_settings(struct nn *nn, const struct dfs_config *cfg, char **cause)
 {
-	const char	*secret = dfs_config_str(cfg, "cluster.secret_file");
 	const char	*listen = dfs_config_str(cfg, "namenode.listen");
 	char		 host[256];
 	uint16_t	 port;
@@ -157,17 +156,7 @@ nn_settings(struct nn *nn, const struct dfs_config *cfg, char **cause)
 		    "HOST:PORT", listen);
 		return rc;
 	}
-	if (secret[0] == '\0') {
-		xasprintf(cause, "cluster.secret_file is not set: create one "
-		    "with `dfs cluster up` or `head -c 32 /dev/urandom | od "
-		    "-An -tx1 | tr -d ' \\n' > FILE; chmod 600 FILE` and set "
-		    "cluster.secret_file = FILE");
-		return -EINVAL;
-	}
-	if ((rc = dfs_token_keys_load(&nn->keys, secret,
-	    dfs_config_int(cfg, "namenode.key_rotation") / 1000, cause)) != 0)
-		return rc;
-	return 0;
+	return nn_keys_init(nn, cfg, cause);
 }
 
 /* The lock, its condition variables (on the monotonic clock). */

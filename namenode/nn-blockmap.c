@@ -194,7 +194,7 @@ nn_blockmap_drop_file(struct nn *nn, dfs_ino ino)
 /* Locations of block b for a reader: live, good replicas, least loaded
  * first, and a read token. */
 static int
-nn_blockmap_locate(struct nn *nn, const struct nn_block *b,
+nn_blockmap_locate(struct nn *nn, const struct nn_block *b, uint32_t uid,
     struct dfs_lblock *lb)
 {
 	static const char sql[] =
@@ -229,8 +229,8 @@ nn_blockmap_locate(struct nn *nn, const struct nn_block *b,
 		nn_db_reset(st);
 		rc = 0;
 	}
-	dfs_token_sign(&nn->keys, &lb->token, b->id, b->gen, DFS_TOKEN_READ,
-	    time(NULL), nn->token_lifetime_s);
+	nn_keys_sign(nn, &lb->token, b->id, b->gen, DFS_TOKEN_READ, uid, NULL,
+	    time(NULL));
 	return rc;
 }
 
@@ -300,7 +300,8 @@ nn_blockmap_op_get_blocks(struct nn_req *req)
 	npos = b->len;
 	dfs_put_u32(b, 0);
 	for (size_t i = 0; i < n && b->len < NN_PAGE_BYTES; i++) {
-		if ((rc = nn_blockmap_locate(nn, &blocks[i], &lb)) != 0)
+		if ((rc = nn_blockmap_locate(nn, &blocks[i],
+		    req->peer->cred.uid, &lb)) != 0)
 			break;
 		dfs_proto_put_lblock(b, &lb);
 		sent++;

@@ -21,6 +21,8 @@
  * heartbeat's usage figures include the blocks the node stored before
  * it, so their space reservations (live.pending kind 3) end there too.
  */
+#include <openssl/crypto.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +185,24 @@ nn_datanodes_do_register(struct nn_req *req, const char *uuid,
 	return 0;
 }
 
+/*
+ * The token keys a data node needs (lib/token.c), on every REGISTERED and
+ * every heartbeat reply: a few hundred bytes, and a lost reply never leaves
+ * a node without the key that signs the next tokens.
+ */
+static void
+nn_datanodes_put_keys(struct nn *nn, struct dfs_wbuf *b)
+{
+	struct dfs_token_key	keys[DFS_TOKEN_MAX_KEYS];
+	size_t			n;
+
+	nn_keys_rotate(nn);
+	n = dfs_token_keys_export(&nn->keys, time(NULL), keys,
+	    DFS_TOKEN_MAX_KEYS, NULL);
+	dfs_token_put_keys(b, keys, n);
+	OPENSSL_cleanse(keys, sizeof keys);
+}
+
 /* DN_REGISTER: a data node (re)joins; it learns its id and heartbeat. */
 int
 nn_datanodes_op_register(struct nn_req *req)
@@ -223,7 +243,33 @@ nn_datanodes_op_register(struct nn_req *req)
 	dfs_put_u64(b, (uint64_t)id);
 	dfs_put_u32(b, (uint32_t)nn->heartbeat_ms);
 	dfs_put_str(b, nn->cluster_id);
+	nn_datanodes_put_keys(nn, b);
 	return 0;
+}
+
+/* The targets of a queued REPLICATE (an lblock without its token, as
+ * nn-place.c queued it), for the token that binds them; none if it does
+ * not parse. */
+static void
+nn_datanodes_pipeline(const void *body, size_t len, struct dfs_lblock *lb)
+{
+	struct dfs_rbuf	r;
+
+	memset(lb, 0, sizeof *lb);
+	dfs_rbuf_init(&r, body, len);
+	lb->block = dfs_get_u64(&r);
+	lb->gen = dfs_get_u64(&r);
+	lb->offset = dfs_get_u64(&r);
+	lb->len = dfs_get_u64(&r);
+	lb->nlocs = dfs_get_u32(&r);
+	if (lb->nlocs > DFS_MAX_REPLICATION)
+		r.err = -EBADMSG;
+	for (uint32_t i = 0; i < lb->nlocs && r.err == 0; i++) {
+		lb->locs[i].node = dfs_get_u64(&r);
+		dfs_get_strbuf(&r, lb->locs[i].addr, sizeof lb->locs[i].addr);
+	}
+	if (r.err != 0)
+		lb->nlocs = 0;
 }
 
 /* Append node's queued commands to b (at most NN_MAX_CMDS) and forget
@@ -238,6 +284,7 @@ nn_datanodes_drain(struct nn *nn, dfs_node_id node, struct dfs_wbuf *b)
 	    "DELETE FROM live.commands WHERE node = ?1 AND seq <= ?2 AND "
 	    "(?3 OR kind != 1)";
 	bool		 deletes = nn_datanodes_may_delete(nn);
+	struct dfs_lblock *lb = xmalloc(sizeof *lb);
 	struct dfs_token tok;
 	sqlite3_stmt	*st;
 	int64_t		 last = -1;
@@ -263,10 +310,13 @@ nn_datanodes_drain(struct nn *nn, dfs_node_id node, struct dfs_wbuf *b)
 			dfs_put_u64(b, block);
 			dfs_put_u64(b, gen);
 		} else if (kind == DFS_CMD_REPLICATE) {
-			dfs_put_raw(b, sqlite3_column_blob(st, 4),
-			    (size_t)sqlite3_column_bytes(st, 4));
-			dfs_token_sign(&nn->keys, &tok, block, gen,
-			    DFS_TOKEN_WRITE, now, nn->token_lifetime_s);
+			const void *body = sqlite3_column_blob(st, 4);
+			size_t len = (size_t)sqlite3_column_bytes(st, 4);
+
+			dfs_put_raw(b, body, len);
+			nn_datanodes_pipeline(body, len, lb);
+			nn_keys_sign(nn, &tok, block, gen,
+			    DFS_TOKEN_WRITE, 0, lb, now);
 			dfs_proto_put_token(b, &tok);
 		}
 		n++;
@@ -275,6 +325,7 @@ nn_datanodes_drain(struct nn *nn, dfs_node_id node, struct dfs_wbuf *b)
 	    (int64_t)deletes) != 0)
 		log_warn("cannot dequeue commands of node %llu",
 		    (unsigned long long)node);
+	free(lb);
 	return n;
 }
 
@@ -360,7 +411,9 @@ nn_datanodes_op_heartbeat(struct nn_req *req)
 	    (int64_t)xceivers, dfs_now_ms(), (int64_t)(dfs_used > INT64_MAX ?
 	    INT64_MAX : dfs_used))) == 0 && nn_db_changes(nn) == 1) {
 		nn_datanodes_confirm(nn, node, capacity, used);
-		n = nn_datanodes_drain(nn, node, b);
+		dfs_put_u8(b, DFS_CMD_KEYS);
+		nn_datanodes_put_keys(nn, b);
+		n = 1 + nn_datanodes_drain(nn, node, b);
 	} else if (rc == 0) {
 		log_info("heartbeat from unknown or dead node %llu: asking it "
 		    "to register", (unsigned long long)node);

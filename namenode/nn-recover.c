@@ -115,8 +115,8 @@ nn_recover_source(struct nn *nn, dfs_ino ino, struct nn_recover_src *src)
 	nn_db_reset(st);
 	if (src->len > NN_MAX_NPY_HEADER)
 		src->len = NN_MAX_NPY_HEADER;
-	dfs_token_sign(&nn->keys, &src->token, src->block, src->gen,
-	    DFS_TOKEN_READ, time(NULL), nn->token_lifetime_s);
+	nn_keys_sign(nn, &src->token, src->block, src->gen, DFS_TOKEN_READ,
+	    0, NULL, time(NULL));
 	return 0;
 }
 

@@ -99,8 +99,8 @@ nn_write_get_file(struct nn_req *req, dfs_ino *ino)
 static void
 nn_write_reply_block(struct nn_req *req, struct dfs_lblock *lb)
 {
-	dfs_token_sign(&req->nn->keys, &lb->token, lb->block, lb->gen,
-	    DFS_TOKEN_WRITE, time(NULL), req->nn->token_lifetime_s);
+	nn_keys_sign(req->nn, &lb->token, lb->block, lb->gen,
+	    DFS_TOKEN_WRITE, req->peer->cred.uid, lb, time(NULL));
 	dfs_proto_put_lblock(nn_server_reply(req, DFS_NN_LBLOCK), lb);
 }
 

@@ -101,7 +101,8 @@ struct nn {
 	int64_t		 safemode_timeout_ms;
 	double		 safemode_threshold;
 	int64_t		 delete_grace_ms;	/* no DELETE before this */
-	struct dfs_token_keys keys;
+	struct dfs_token_keys keys;		/* nn-keys.c */
+	const char	*test_key_file;		/* "": none */
 	char		 cluster_id[DFS_MAX_CLUSTER_ID + 1];	/* nn-db.c */
 
 	/* The namenode lock and what it guards. */
@@ -408,6 +409,13 @@ int	 nn_fsck_op_fsck(struct nn_req *);
 int	 nn_fsck_op_report(struct nn_req *);
 int	 nn_fsck_op_statfs(struct nn_req *);
 int	 nn_fsck_op_verify(struct nn_req *);
+
+/* nn-keys.c */
+int	 nn_keys_init(struct nn *, const struct dfs_config *, char **cause);
+void	 nn_keys_rotate(struct nn *);
+void	 nn_keys_sign(struct nn *, struct dfs_token *, dfs_block_id,
+	     uint64_t gen, uint8_t mode, uint32_t uid,
+	     const struct dfs_lblock *pipeline, time_t now);
 
 /* nn-datanodes.c */
 bool	 nn_datanodes_live(struct nn *, dfs_node_id);

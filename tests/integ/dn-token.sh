@@ -1,6 +1,7 @@
 #!/bin/sh
-# dn-token.sh: two real data nodes, no namenode (namenode.address points at
-# a closed port, and a data node must serve regardless).  dn_token.py then
+# dn-token.sh: two real data nodes, no real namenode: a fake one
+# (dn_keys.py) hands them the token keys of a file this script writes, as
+# a namenode does over its authenticated connection.  dn_token.py then
 # checks block tokens (valid, forged, expired, wrong block, generation or
 # mode), chunk CRCs (a bad one is refused before anything is stored),
 # hostile frames, reads, and a two-node write pipeline.  Afterwards the
@@ -44,15 +45,30 @@ ok() {
 CLOSED=127.0.0.1:$("$PYTHON" -c 'import socket; s = socket.socket(); \
 s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-# Certificates: each data node's, and the superuser's for dn_token.py.
+# Certificates: each data node's, the superuser's for dn_token.py, two
+# users' (alice uid 1001, bob 1002), and the fake namenode's.
 . "$top_srcdir/tests/lib/pki.sh"
-pki_make "$T/pki" a:datanode b:datanode root:superuser || exit 1
+pki_make "$T/pki" a:datanode b:datanode root:superuser nn:namenode \
+    alice:user:1001 bob:user:1002 || exit 1
 NPDFS_TEST_CONF=$T/pki/root.conf
 NPDFS_TEST_DN_CONF=$T/pki/b.conf	# fake next nodes in a pipeline
-export NPDFS_TEST_CONF NPDFS_TEST_DN_CONF
+NPDFS_TEST_NN_CONF=$T/pki/nn.conf
+export NPDFS_TEST_CONF NPDFS_TEST_DN_CONF NPDFS_TEST_NN_CONF
 
-"$PYTHON" -c 'import os; print(os.urandom(32).hex())' >"$T/secret"
-chmod 600 "$T/secret"
+# The one token key, valid for an hour, and the fake namenode handing it
+# out.
+"$PYTHON" -c 'import os, time, random
+print(random.randrange(1, 1 << 32), int(time.time()) + 3600,
+      os.urandom(32).hex())' >"$T/keys"
+"$PYTHON" "$top_srcdir/tests/integ/dn_keys.py" "$T/nn.port" "$T/keys" \
+    2>"$T/nn.log" &
+PIDS="$PIDS $!"
+i=0
+while [ ! -s "$T/nn.port" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+NNADDR=$(cat "$T/nn.port")
 
 # start NAME: run a data node in the background, wait for its port file.
 start() {
@@ -60,8 +76,7 @@ start() {
 	ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0} \
 	    "$DN" $(pki_opts "$T/pki" "$1") -o datanode.listen=127.0.0.1:0 \
 	    -o "datanode.data_dir=$T/$1" \
-	    -o "cluster.secret_file=$T/secret" \
-	    -o "namenode.address=$CLOSED" \
+	    -o "namenode.address=$NNADDR" \
 	    -o client.timeout=5s \
 	    --port-file "$T/$1.port" 2>"$T/$1.log" &
 	eval "PID_$1=$!"
@@ -71,6 +86,17 @@ start() {
 		i=$((i + 1))
 		if [ $i -gt 100 ]; then
 			echo "not ok - data node $1 did not start:"
+			cat "$T/$1.log"
+			exit 1
+		fi
+		sleep 0.1
+	done
+	# Tokens are good only once the node holds the namenode's keys.
+	i=0
+	while ! grep -q "registered with namenode" "$T/$1.log"; do
+		i=$((i + 1))
+		if [ $i -gt 300 ]; then
+			echo "not ok - data node $1 did not register:"
 			cat "$T/$1.log"
 			exit 1
 		fi
@@ -91,7 +117,8 @@ ok "data node A made a random (version 4) node uuid" \
 ok "nodes A and B have different uuids" \
     test "$(cat "$T/a/node.uuid")" != "$(cat "$T/b/node.uuid")"
 
-"$PYTHON" "$top_srcdir/tests/integ/dn_token.py" --secret "$T/secret" \
+"$PYTHON" "$top_srcdir/tests/integ/dn_token.py" --keys "$T/keys" \
+    --alice "$T/pki/alice.conf" --bob "$T/pki/bob.conf" \
     --node-a "$A" --dir-a "$T/a" --node-b "$B" --dir-b "$T/b" \
     --closed "$CLOSED" >"$T/py.out" 2>&1
 py=$?
@@ -107,6 +134,24 @@ if [ $py -ne 0 ] && [ "$PY_FAILED" -eq 0 ]; then
 fi
 
 alive() { kill -0 "$1" 2>/dev/null; }
+# No token key on any disk: nothing under the data directories holds the
+# key's bytes, raw or in hex (the nodes were started with no secret file).
+nokey() {
+	"$PYTHON" - "$T/keys" "$T/a" "$T/b" <<'EOF'
+import os, sys
+key = bytes.fromhex(open(sys.argv[1]).read().split()[2])
+pats = (key, key.hex().encode(), key.hex().upper().encode())
+for top in sys.argv[2:]:
+    for d, _, fs in os.walk(top):
+        for f in fs:
+            p = os.path.join(d, f)
+            if os.path.isfile(p):
+                data = open(p, "rb").read()
+                if any(x in data for x in pats):
+                    sys.exit("key found in " + p)
+EOF
+}
+ok "no token key in the data directories" nokey
 ok "data node A survived everything" alive "$PID_a"
 ok "data node B survived everything" alive "$PID_b"
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """dn_token.py: block tokens, checksums and hostile input at real data nodes.
 
-Run by dn-token.sh, which starts two data nodes (A and B) whose namenode
-is unreachable, and passes their addresses, data directories and the
-cluster secret.  Tokens are signed here with the secret exactly as the
-namenode signs them (lib/token.c); CRC32C is computed here, independently
-of the C code.  Prints "ok - ..." per check and "N passed, M failed";
+Run by dn-token.sh, which starts two data nodes (A and B) whose fake
+namenode hands them one token key, and passes their addresses, data
+directories, that key's file and two users' certificates.  Tokens are
+signed here with the key exactly as the namenode signs them (lib/token.c,
+doc/protocol.md section 10); CRC32C is computed here, independently of the
+C code.  Prints "ok - ..." per check and "N passed, M failed";
 exits 0 only when nothing failed.
 """
 import argparse
@@ -32,9 +33,9 @@ def hostport(addr):
     return host, int(port)
 
 
-def connect(addr, hello=True):
+def connect(addr, hello=True, conf=None):
     h, p = hostport(addr)
-    return w.Conn(h, p, timeout=15.0, hello=hello)
+    return w.Conn(h, p, timeout=15.0, hello=hello, conf=conf)
 
 
 def dir_digest(d):
@@ -121,9 +122,9 @@ def write_block(addr, tok, block, gen, data, downstream=(), chunk=CHUNK,
         c.close()
 
 
-def read_block(addr, tok, block, gen, off, length, conn=None):
+def read_block(addr, tok, block, gen, off, length, conn=None, conf=None):
     """Read a range; returns (bytes covering it, list of DATA frames)."""
-    c = conn or connect(addr)
+    c = conn or connect(addr, conf=conf)
     try:
         c.send_raw(w.frame(w.DX_READ, w.read_request(tok, block, gen, off,
                                                      length), 9))
@@ -167,7 +168,9 @@ def frames_cover(frames, data, off, length):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--secret", required=True)
+    ap.add_argument("--keys", required=True)
+    ap.add_argument("--alice", required=True, help="uid 1001's config")
+    ap.add_argument("--bob", required=True, help="uid 1002's config")
     ap.add_argument("--node-a", required=True)
     ap.add_argument("--dir-a", required=True)
     ap.add_argument("--node-b", required=True)
@@ -175,7 +178,7 @@ def main():
     ap.add_argument("--closed", required=True,
                     help="host:port where nothing listens")
     a = ap.parse_args()
-    secret = w.load_secret(a.secret)
+    secret = w.load_keys(a.keys)
     A, B = a.node_a, a.node_b
     data = os.urandom(300000)          # 3 packets, short last chunk
     blk, gen = 1001, 7
@@ -185,7 +188,8 @@ def main():
         expect(w.crc32c(b"123456789") == 0xE3069283, "CRC32C check value")
 
     def valid_write():
-        tok = w.sign_token(secret, blk, gen, w.TOKEN_WRITE)
+        tok = w.sign_token(secret, blk, gen, w.TOKEN_WRITE,
+                           targets=[A])
         acks = write_block(A, tok, blk, gen, data)
         expect([x[0] for x in acks] == [0, 1, 2], "ack seqnos %r" % acks)
         expect(all(x[1] == 0 for x in acks), "ack status %r" % acks)
@@ -254,27 +258,88 @@ def main():
           read_missing_block)
     check("READ past the end of the block: EINVAL", read_beyond_end)
 
+    # Tokens name their user: a user's certificate may present only its
+    # own uid's tokens; the superuser's (and a host's) any.
+    BOB = 1002
+
+    def bobs_token_by(conf):
+        return read_block(A, w.sign_token(secret, blk, gen, w.TOKEN_READ,
+                                          uid=BOB), blk, gen, 0, len(data),
+                          conf=conf)
+
+    def bob_reads_his_own():
+        frames = bobs_token_by(a.bob)
+        expect(b"".join(f[3] for f in frames) == data, "bytes differ")
+
+    def alice_presents_bobs():
+        try:
+            bobs_token_by(a.alice)
+        except RuntimeError as ex:
+            msg = str(ex)
+            expect(("%d " % -errno.EACCES) in msg and "uid 1002" in msg and
+                   "alice" in msg, msg)
+            return
+        raise AssertionError("alice read with bob's token")
+
+    def alice_writes_with_bobs():
+        tok = w.sign_token(secret, 5551, 1, w.TOKEN_WRITE, uid=BOB,
+                           targets=[A])
+        c = connect(A, conf=a.alice)
+        try:
+            c.send_raw(w.frame(w.DX_WRITE, w.write_request(
+                tok, 5551, 1, CHUNK), 7))
+            e, msg = error_reply(c)
+            expect(e == -errno.EACCES and "uid 1002" in msg, msg)
+        finally:
+            c.close()
+        expect(not os.path.exists(block_files(a.dir_a, 5551, 1)[0]),
+               "a block file was created")
+
+    def root_presents_bobs():
+        bobs_token_by(None)
+
+    check("bob's certificate reads with a token issued to bob",
+          bob_reads_his_own)
+    check("alice's certificate with bob's read token: EACCES, says whose",
+          alice_presents_bobs)
+    check("alice's certificate with bob's write token: EACCES, no block",
+          alice_writes_with_bobs)
+    check("the superuser's certificate may present bob's token",
+          root_presents_bobs)
+
     before = dir_digest(a.dir_a)
     nblk, ngen = 2002, 3
     now = int(time.time())
-    good_w = w.sign_token(secret, nblk, ngen, w.TOKEN_WRITE)
+    good_w = w.sign_token(secret, nblk, ngen, w.TOKEN_WRITE, targets=[A])
     forged = dict(good_w, mac=bytes([good_w["mac"][0] ^ 1]) +
                   good_w["mac"][1:])
     refusals = [
         ("no token (zeroed)", w.zero_token(), "token refused"),
         ("forged mac", forged, "bad signature"),
         ("token for another block",
-         w.sign_token(secret, nblk + 1, ngen, w.TOKEN_WRITE), "another block"),
+         w.sign_token(secret, nblk + 1, ngen, w.TOKEN_WRITE,
+                      targets=[A]),
+         "another block"),
         ("token for another generation",
-         w.sign_token(secret, nblk, ngen + 1, w.TOKEN_WRITE), "another block"),
+         w.sign_token(secret, nblk, ngen + 1, w.TOKEN_WRITE,
+                      targets=[A]),
+         "another block"),
         ("expired token",
-         w.sign_token(secret, nblk, ngen, w.TOKEN_WRITE, expiry=now - 10),
+         w.sign_token(secret, nblk, ngen, w.TOKEN_WRITE, expiry=now - 10,
+                      targets=[A]),
          "expired"),
         ("token under a retired key",
          w.sign_token(secret, nblk, ngen, w.TOKEN_WRITE,
-                      key_id=now // 86400 - 5), "key"),
+                      key_id=secret[0][0] ^ 0x5a5a, targets=[A]), "key"),
         ("read token used to write",
-         w.sign_token(secret, nblk, ngen, w.TOKEN_READ), "does not grant"),
+         w.sign_token(secret, nblk, ngen, w.TOKEN_READ, targets=[A]),
+         "does not grant"),
+        ("token for the pipeline A -> B used for A alone",
+         w.sign_token(secret, nblk, ngen, w.TOKEN_WRITE, targets=[A, B]),
+         "pipeline it does not name"),
+        ("token for a pipeline without A",
+         w.sign_token(secret, nblk, ngen, w.TOKEN_WRITE, targets=[B]),
+         "pipeline it does not name"),
     ]
 
     def refused_write(tok, words):
@@ -334,7 +399,8 @@ def main():
     def rewrite_exists():
         c = connect(A)
         try:
-            tok = w.sign_token(secret, blk, gen, w.TOKEN_WRITE)
+            tok = w.sign_token(secret, blk, gen, w.TOKEN_WRITE,
+                               targets=[A])
             c.send_raw(w.frame(w.DX_WRITE, w.write_request(tok, blk, gen,
                                                            CHUNK)))
             e, msg = error_reply(c)
@@ -347,7 +413,8 @@ def main():
 
     def bad_crc():
         bblk, bgen = 3003, 1
-        tok = w.sign_token(secret, bblk, bgen, w.TOKEN_WRITE)
+        tok = w.sign_token(secret, bblk, bgen, w.TOKEN_WRITE,
+                           targets=[A])
         c = connect(A)
         try:
             c.send_raw(w.frame(w.DX_WRITE, w.write_request(tok, bblk, bgen,
@@ -384,7 +451,8 @@ def main():
 
     def bad_packet_offset():
         bblk, bgen = 3004, 1
-        tok = w.sign_token(secret, bblk, bgen, w.TOKEN_WRITE)
+        tok = w.sign_token(secret, bblk, bgen, w.TOKEN_WRITE,
+                           targets=[A])
         c = connect(A)
         try:
             c.send_raw(w.frame(w.DX_WRITE, w.write_request(tok, bblk, bgen,
@@ -503,7 +571,8 @@ def main():
 
     def empty_block():
         eb, eg = 5005, 2
-        tok = w.sign_token(secret, eb, eg, w.TOKEN_WRITE)
+        tok = w.sign_token(secret, eb, eg, w.TOKEN_WRITE,
+                           targets=[A])
         acks = write_block(A, tok, eb, eg, b"")
         expect(acks == [(0, 0, 0xFFFFFFFF, "")], "acks %r" % acks)
         expect(os.path.getsize(block_files(a.dir_a, eb, eg)[0]) == 0,
@@ -518,7 +587,8 @@ def main():
     pb, pg = 4004, 1
 
     def pipeline():
-        tok = w.sign_token(secret, pb, pg, w.TOKEN_WRITE)
+        tok = w.sign_token(secret, pb, pg, w.TOKEN_WRITE,
+                           targets=[A, B])
         acks = write_block(A, tok, pb, pg, pdata, downstream=[B])
         expect([x[:3] for x in acks] == [(i, 0, 0xFFFFFFFF)
                                          for i in range(3)],
@@ -556,7 +626,8 @@ def main():
 
     def pipeline_unreachable():
         ub, ug = 4005, 1
-        tok = w.sign_token(secret, ub, ug, w.TOKEN_WRITE)
+        tok = w.sign_token(secret, ub, ug, w.TOKEN_WRITE,
+                           targets=[A, a.closed])
         pipeline_refused(ub, ug, tok, a.closed, errno.EHOSTUNREACH)
 
     check("unreachable downstream: ERROR EHOSTUNREACH naming it",
@@ -565,16 +636,57 @@ def main():
     def pipeline_refused_downstream():
         # B already holds the block: A relays B's refusal, naming B.
         rb, rg = 4006, 1
-        tok = w.sign_token(secret, rb, rg, w.TOKEN_WRITE)
-        write_block(B, tok, rb, rg, b"x" * 10)
+        tok = w.sign_token(secret, rb, rg, w.TOKEN_WRITE,
+                           targets=[A, B])
+        write_block(B, w.sign_token(secret, rb, rg, w.TOKEN_WRITE,
+                                       targets=[B]), rb, rg, b"x" * 10)
         pipeline_refused(rb, rg, tok, B, errno.EEXIST)
 
     check("downstream refuses the WRITE: A relays its error, stores nothing",
           pipeline_refused_downstream)
 
+    def unsigned_downstream(targets):
+        # A WRITE naming a downstream the token does not: EACCES, and A
+        # never dials it (a listener there sees no connection).
+        def fn():
+            ls = socket.socket()
+            ls.bind(("127.0.0.1", 0))
+            ls.listen(4)
+            ls.settimeout(1.0)
+            evil = "127.0.0.1:%d" % ls.getsockname()[1]
+            ub, ug = 4010 + len(targets), 1
+            tok = w.sign_token(secret, ub, ug, w.TOKEN_WRITE,
+                               targets=targets)
+            c = connect(A)
+            try:
+                c.send_raw(w.frame(w.DX_WRITE, w.write_request(
+                    tok, ub, ug, CHUNK, [evil])))
+                e, msg = error_reply(c)
+                expect(e == -errno.EACCES and "pipeline" in msg,
+                       "errno %d %r" % (e, msg))
+            finally:
+                c.close()
+            try:
+                s, _ = ls.accept()
+                s.close()
+                raise AssertionError("A dialed the unsigned node")
+            except socket.timeout:
+                pass
+            finally:
+                ls.close()
+            expect(not os.path.exists(block_files(a.dir_a, ub, ug)[0]),
+                   "a block file was created on A")
+        return fn
+
+    check("WRITE naming a downstream its token does not: EACCES, not dialed",
+          unsigned_downstream([A]))
+    check("WRITE swapping B for another downstream: EACCES, not dialed",
+          unsigned_downstream([A, B]))
+
     def open_pipeline(blk, gen):
         # A WRITE to A with B downstream, accepted; the caller closes it.
-        tok = w.sign_token(secret, blk, gen, w.TOKEN_WRITE)
+        tok = w.sign_token(secret, blk, gen, w.TOKEN_WRITE,
+                           targets=[A, B])
         c = connect(A)
         c.send_raw(w.frame(w.DX_WRITE, w.write_request(
             tok, blk, gen, CHUNK, [B])))
@@ -672,7 +784,8 @@ def main():
         def fn():
             fb, fg = 7007 + want_failed, 1
             addr, th = fake_downstream(behaviour)
-            tok = w.sign_token(secret, fb, fg, w.TOKEN_WRITE)
+            tok = w.sign_token(secret, fb, fg, w.TOKEN_WRITE,
+                               targets=[A, addr])
             c = connect(A)
             try:
                 c.send_raw(w.frame(w.DX_WRITE, w.write_request(

@@ -166,22 +166,22 @@ else
 	echo "# skipped: cannot mount tmpfs ($(cat "$T/mount.err"))"
 fi
 if [ -n "$MNT" ]; then
-	cluster_start -n 4 -b 64K -r 3 $HB
+	cluster_start -n 4 -b 64K -r 3 $HB -o "namenode.test_key_file=$C/keys"
 	a1=$(sed -n 's/^listen *= *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' \
 	    "$C/datanode1.conf")
 	# With room for a block of the cluster's size but not for the
 	# 512 KiB this writer sends, the disk fills up half-way.
 	free=$(df -k "$MNT" | awk 'NR == 2 { print $4 }')
 	head -c $(((free - 200) * 1024)) /dev/zero >"$MNT/filler" 2>/dev/null
-	"$PYTHON" - "$C/secret" "$a1" >"$T/direct2" 2>&1 <<'EOF2'
+	"$PYTHON" - "$C/keys" "$a1" >"$T/direct2" 2>&1 <<'EOF2'
 import os, sys
 sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests", "lib"))
 import npdfs_wire as w
-secret = w.load_secret(sys.argv[1])
+secret = w.load_keys(sys.argv[1])
 host, port = sys.argv[2].rsplit(":", 1)
 c = w.Conn(host, int(port))
 blk, gen, chunk = 990002, 7, 65536
-tok = w.sign_token(secret, blk, gen, w.TOKEN_WRITE)
+tok = w.sign_token(secret, blk, gen, w.TOKEN_WRITE, targets=[sys.argv[2]])
 t, p = c.call(w.DX_WRITE, w.write_request(tok, blk, gen, chunk))
 print("open", t, w.error_of(p) if t == w.MSG_ERROR else "")
 data = os.urandom(8 * chunk)
@@ -248,14 +248,14 @@ namenode" wait_for 5 full_logged
 	done
 	ok "every file reads back identical" test $st -eq 0
 	# A block sent to it directly is refused before a byte is stored.
-	"$PYTHON" - "$C/secret" "$a1" >"$T/direct" 2>&1 <<'EOF'
+	"$PYTHON" - "$C/keys" "$a1" >"$T/direct" 2>&1 <<'EOF'
 import os, sys
 sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests", "lib"))
 import npdfs_wire as w
-secret = w.load_secret(sys.argv[1])
+secret = w.load_keys(sys.argv[1])
 host, port = sys.argv[2].rsplit(":", 1)
 c = w.Conn(host, int(port))
-tok = w.sign_token(secret, 990001, 7, w.TOKEN_WRITE)
+tok = w.sign_token(secret, 990001, 7, w.TOKEN_WRITE, targets=[sys.argv[2]])
 t, p = c.call(w.DX_WRITE, w.write_request(tok, 990001, 7, 65536))
 print(t, w.error_of(p) if t == w.MSG_ERROR else "")
 EOF

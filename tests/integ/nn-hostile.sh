@@ -41,14 +41,12 @@ pki_make "$T/pki" nn:namenode dn:datanode root:superuser || exit 1
 NPDFS_TEST_CONF=$T/pki/root.conf
 NPDFS_TEST_DN_CONF=$T/pki/dn.conf
 export NPDFS_TEST_CONF NPDFS_TEST_DN_CONF
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/secret"
-chmod 600 "$T/secret"
 
 # start_nn LOGNAME: start the namenode on a free port; sets pid and ADDR.
 start_nn() {
 	rm -f "$T/port"
 	# shellcheck disable=SC2046
-	"$NN" $(pki_opts "$T/pki" nn) -o cluster.secret_file="$T/secret" \
+	"$NN" $(pki_opts "$T/pki" nn) \
 	    -o namenode.listen=127.0.0.1:0 -o namenode.meta_dir="$T/meta" \
 	    -o namenode.heartbeat=1s -o namenode.dead_timeout=4s \
 	    -o cluster.replication=2 -o namenode.safemode_timeout=0 \
@@ -85,17 +83,7 @@ run_py() {
 	PYTHONDONTWRITEBYTECODE=1 "$PYTHON" "$PY" "$@" | tee -a "$T/results"
 }
 
-if "$NN" -o namenode.listen=127.0.0.1:0 -o namenode.meta_dir="$T/meta0" \
-    2>"$T/nosecret.log"; then
-	result not-ok "refuses to start without cluster.secret_file"
-elif grep -q 'cluster.secret_file is not set' "$T/nosecret.log"; then
-	result ok "refuses to start without cluster.secret_file"
-else
-	result not-ok "says cluster.secret_file is not set"
-	cat "$T/nosecret.log"
-fi
-
-if "$NN" -o cluster.secret_file="$T/secret" -o namenode.meta_dir="$T/meta" \
+if "$NN" -o namenode.meta_dir="$T/meta" \
     --format >"$T/format.out" 2>"$T/format.log" &&
     grep -q '^cluster id ' "$T/format.out"; then
 	result ok "--format makes a namespace and prints its cluster id"
@@ -105,7 +93,7 @@ else
 fi
 
 if start_nn first; then
-	run_py main "$ADDR" "$T/secret"
+	run_py main "$ADDR"
 	if kill -0 "$pid" 2>/dev/null; then
 		result ok "the namenode survived everything"
 	else

@@ -2,17 +2,17 @@
 
 Run by nn-hostile.sh against a running dfs-namenode:
 
-    nn_hostile.py main HOST:PORT SECRET_FILE    hostile input, namespace
+    nn_hostile.py main HOST:PORT                hostile input, namespace
                                                  and fake data node checks
     nn_hostile.py persist HOST:PORT STEP         namespace after a restart
 
 Prints one "ok - ..." or "not ok - ..." line per check (the shell script
 counts them).  Fake data nodes speak the data node side of the protocol
 so the block map is tested without a real data node; block tokens are
-checked against an HMAC computed here from the secret file.
+checked against an HMAC computed here with the keys the namenode sent
+those fake data nodes (REGISTERED, KEYS).
 """
 import errno
-import hashlib
 import hmac
 import os
 import random
@@ -35,7 +35,8 @@ RENAME, DELETE, SET_REPL, FSCK, FSCK_PAGE, REPORT, REPORT_REPLY = (
 BAD_BLOCK = 119
 DN_REGISTER, DN_REGISTERED, DN_HEARTBEAT, DN_COMMANDS = 200, 201, 202, 203
 DN_BLOCK_REPORT, DN_RECEIVED, DN_VERIFIED = 204, 205, 210
-CMD_DELETE, CMD_REPLICATE, CMD_REREGISTER, CMD_VERIFY = 1, 2, 3, 4
+CMD_DELETE, CMD_REPLICATE, CMD_REREGISTER, CMD_VERIFY, CMD_KEYS = \
+    1, 2, 3, 4, 5
 VERIFY_GOOD, VERIFY_BAD, VERIFY_ABSENT = 0, 1, 2
 BLK_HEALTHY, BLK_UNDER, BLK_MISSING, BLK_CORRUPT, BLK_OVER = range(5)
 
@@ -79,9 +80,18 @@ def get_attr(r):
     return a
 
 
-def get_token(r):
-    return {"block": r.u64(), "gen": r.u64(), "mode": r.u8(),
-            "expiry": r.u64(), "key_id": r.u32(), "mac": r.raw(32)}
+get_token = w.get_token
+
+# Token keys the namenode sent the fake data nodes (REGISTERED, KEYS):
+# id -> (expiry, key).  Tokens it signs are checked against these.
+KEYS = {}
+
+
+def get_keys(r):
+    """A keys record (doc/protocol.md section 10) into KEYS."""
+    for _ in range(r.u32()):
+        kid, exp, key = r.u32(), r.u64(), r.raw(32)
+        KEYS[kid] = (exp, key)
 
 
 def get_lblock(r):
@@ -93,14 +103,16 @@ def get_lblock(r):
     return lb
 
 
-def token_ok(secret, t):
-    """Recompute the token's HMAC as lib/token.c documents it."""
-    key = hmac.new(secret, b"npdfs token key" + struct.pack("<I", t["key_id"]),
-                   hashlib.sha256).digest()
-    msg = struct.pack("<QQB3xQI", t["block"], t["gen"], t["mode"],
-                      t["expiry"], t["key_id"])
-    return hmac.compare_digest(
-        hmac.new(key, msg, hashlib.sha256).digest(), t["mac"])
+def token_ok(uid, t, targets=None):
+    """The token is for uid (and a write token for the pipeline of the
+    addresses targets) and its HMAC, recomputed as doc/protocol.md section
+    10 says with a key the namenode sent its data nodes, agrees."""
+    if t["key_id"] not in KEYS or t["uid"] != uid:
+        return False
+    exp, key = KEYS[t["key_id"]]
+    return t["expiry"] <= exp and hmac.compare_digest(
+        w.token_mac(key, t["block"], t["gen"], t["mode"], t["expiry"],
+                    t["key_id"], t["uid"], targets), t["mac"])
 
 
 # --- a client -------------------------------------------------------------
@@ -241,6 +253,7 @@ class FakeDN:
         self.id = r.u64()
         hb = r.u32()
         self.cluster = r.str()
+        get_keys(r)
         return 0, hb
 
     def heartbeat(self, node=None, cluster=None):
@@ -257,6 +270,8 @@ class FakeDN:
                 cmds.append((kind, r.u64(), r.u64()))
             elif kind == CMD_REPLICATE:
                 cmds.append((kind, get_lblock(r)))
+            elif kind == CMD_KEYS:
+                get_keys(r)
             else:
                 cmds.append((kind,))
         with self.lock:
@@ -668,7 +683,7 @@ def full_node(c, dns):
           a["nblocks"] == 0, a)
 
 
-def blockmap(addr, secret):
+def blockmap(addr):
     c = NN(addr)
     dns = [FakeDN(addr, "uuid-%d" % i, "127.0.0.1:%d" % (40001 + i))
            for i in range(3)]
@@ -698,7 +713,9 @@ def blockmap(addr, secret):
     t = lb["token"]
     check("the block token is a valid WRITE token for the block",
           t["mode"] == 2 and t["block"] == lb["block"] and
-          t["gen"] == lb["gen"] and token_ok(secret, t))
+          t["gen"] == lb["gen"] and
+          token_ok(0, t, [a for _, a in lb["locs"]]) and
+          not token_ok(0, t, [a for _, a in lb["locs"]][::-1] + ["x:1"]))
     e, r = c.add_block(f["ino"], "w2", 0, 0, 0)
     check("add_block by another client is -EPERM", e == -errno.EPERM, r)
     byid = {d.id: d for d in dns}
@@ -726,7 +743,7 @@ def blockmap(addr, secret):
           all(len(b["locs"]) == 2 for b in blocks) and
           blocks[1]["offset"] == 65536 and blocks[1]["len"] == 100, blocks)
     check("read tokens are valid READ tokens", blocks and all(
-        b["token"]["mode"] == 1 and token_ok(secret, b["token"]) for b in
+        b["token"]["mode"] == 1 and token_ok(0, b["token"]) for b in
         blocks))
     e, a, part = c.get_blocks("/data", 65536, 10)
     check("get_blocks of a range returns the overlapping block",
@@ -814,7 +831,8 @@ def blockmap(addr, secret):
     reps += sum((d.take(CMD_REPLICATE) for d in others), [])
     check("the under-replicated block is copied to another node",
           any(cmd[1]["block"] == blocks[0]["block"] and
-              token_ok(secret, cmd[1]["token"]) for cmd in reps), reps)
+              token_ok(0, cmd[1]["token"],
+                       [a for _, a in cmd[1]["locs"]]) for cmd in reps), reps)
 
     # Block reports: a replica is deleted only on positive knowledge.  A
     # block id below the namenode's counter that the namespace no longer
@@ -1051,15 +1069,13 @@ def persist(addr, step):
 
 def main():
     if len(sys.argv) < 3:
-        sys.exit("usage: nn_hostile.py main ADDR SECRET | persist ADDR STEP")
+        sys.exit("usage: nn_hostile.py main ADDR | persist ADDR STEP")
     mode, addr = sys.argv[1], sys.argv[2]
     try:
         if mode == "main":
-            with open(sys.argv[3]) as f:
-                secret = bytes.fromhex(f.read().strip()[:64])
             hostile(addr)
             namespace(addr)
-            blockmap(addr, secret)
+            blockmap(addr)
         else:
             persist(addr, sys.argv[3])
     except Exception as ex:  # a crash of the test is a failure, not a pass

@@ -48,7 +48,8 @@ with open(sys.argv[1], "r+b") as f:
     f.write(bytes([b[0] ^ 0xFF]))' "$1" "$2"
 }
 
-cluster_start -n 3 -b 256K -r 2 -o log.level=debug --mount
+cluster_start -n 3 -b 256K -r 2 -o log.level=debug --mount \
+    -o "namenode.test_key_file=$C/keys"
 mkdir "$T/in" "$T/out"
 : >"$T/in/empty"
 head -c 1000 /dev/urandom >"$T/in/small"
@@ -131,7 +132,10 @@ for i in 1 2 3; do
 	[ -e "$C/datanode$i/current/blk_${bid}_$bgen" ] && k=$i && break
 done
 o=$((k % 3 + 1))
-"$PYTHON" "$top_srcdir/tests/integ/short_circuit.py" --secret "$C/secret" \
+# short_circuit.py tries the socket as uid 65534 too: let others search
+# the private directories on the way to it (as /var/lib/npdfs/run is).
+chmod o+x "$T" "$C" "$C/run"
+"$PYTHON" "$top_srcdir/tests/integ/short_circuit.py" --keys "$C/keys" \
     --node "$(dn_addr "$k")" --dir "$C/datanode$k" \
     --sock "$C/run/datanode$k.sock" --block "$bid" \
     --gen "$bgen" --len "$blen" --src "$T/in/multi" --offset "$boff" \

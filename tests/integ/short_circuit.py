@@ -87,7 +87,8 @@ def close_all(fds):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--secret", required=True)
+    ap.add_argument("--keys", required=True,
+                    help="the namenode's namenode.test_key_file")
     ap.add_argument("--node", required=True, help="host:port")
     ap.add_argument("--dir", required=True, help="the node's data_dir")
     ap.add_argument("--sock", required=True,
@@ -100,7 +101,7 @@ def main():
     ap.add_argument("--other-uuid", required=True)
     a = ap.parse_args()
 
-    secret = w.load_secret(a.secret)
+    secret = w.load_keys(a.keys)
     with open(os.path.join(a.dir, "node.uuid")) as f:
         uuid = f.read().strip()
     with open(a.src, "rb") as f:
@@ -224,8 +225,53 @@ def main():
           lambda: refused(tok(gen=G + 1)))
     check("a WRITE token is refused",
           lambda: refused(tok(mode=w.TOKEN_WRITE)))
-    check("a token of an old key is refused", lambda: refused(
-        tok(key_id=int(time.time()) // 86400 - 2)))
+    check("a token of an unknown key is refused", lambda: refused(
+        tok(key_id=secret[0][0] ^ 0x5a5a)))
+
+    # --- the peer's uid must be the token's (or 0) --------------------------
+    def as_uid(uid, fn):
+        """Run fn in a child process of that uid; whether it returned."""
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+                fn()
+                os._exit(0)
+            except BaseException as ex:  # noqa: B036 the child reports
+                sys.stderr.write("as uid %d: %s\n" % (uid, ex))
+                os._exit(1)
+        return os.waitpid(pid, 0)[1] == 0
+
+    def nobody_gets_own():
+        c = Local(sock_path)
+        mtype, pl, fds = c.call(w.DX_LOCAL_OPEN, w.local_open_request(
+            tok(uid=65534), B, G, uuid))
+        close_all(fds)
+        c.close()
+        expect(mtype == w.DX_LOCAL_FDS and len(fds) == 2,
+               "type %d, %d fds" % (mtype, len(fds)))
+
+    def root_uses_alices():
+        c = Local(sock_path)
+        mtype, pl, fds = c.call(w.DX_LOCAL_OPEN, w.local_open_request(
+            tok(uid=1001), B, G, uuid))
+        close_all(fds)
+        c.close()
+        expect(mtype == w.DX_LOCAL_FDS, "type %d" % mtype)
+
+    def nobody_with_alices():
+        msg = refused(tok(uid=1001))
+        expect("issued to uid 1001" in msg and "local uid 65534" in msg, msg)
+
+    if os.geteuid() == 0:
+        check("local uid 65534 opens with a token issued to 65534",
+              lambda: expect(as_uid(65534, nobody_gets_own), "refused"))
+        check("local uid 65534 with uid 1001's token: EACCES, says whose",
+              lambda: expect(as_uid(65534, nobody_with_alices), "failed"))
+        check("local uid 0 (a host's root) may use uid 1001's token",
+              root_uses_alices)
     check("an all-zero token is refused", lambda: refused(w.zero_token()))
     check("a valid token for a block the node lacks: ENOENT",
           lambda: refused(tok(block=B + 77777), block=B + 77777,

@@ -75,7 +75,7 @@ cluster_kill() {
 # --- every dtype, byte order, layout and the adversarial arrays ---------
 C="$T/c3"
 EXTRA="$C"
-cluster_start -n 3 -b 64K -r 3
+cluster_start -n 3 -b 64K -r 3 -o "namenode.test_key_file=$C/keys"
 while read -r name want; do
 	dfs put "$T/arr/$name.npy" "/$name.npy" ||
 	    echo "   put of $name.npy failed"
@@ -120,7 +120,7 @@ ok "NPDFS_CONF instead of -c" sh -c "NPDFS_CONF='$C/client.conf' \
 set -- $(dfs fsck /f8-le-1d.npy --blocks | sed -n \
     's/^  block \([0-9]*\) gen \([0-9]*\) offset [1-9][0-9]* len \([0-9]*\) .*: [0-9]*@\([^ (]*\).*/\1 \2 \3 \4/p' | head -1)
 if [ $# -eq 4 ]; then
-	"$PYTHON" "$CHECK" hostile "$4" "$C/secret" "$1" "$2" "$3" \
+	"$PYTHON" "$CHECK" hostile "$4" "$C/keys" "$1" "$2" "$3" \
 	    >"$T/hostile" 2>&1
 	st=$?
 	cat "$T/hostile"

@@ -200,11 +200,11 @@ def write_odd(path, descr, n):
     assert (np.load(path) == a).all()
 
 
-def hostile(addr, secret_path, block, gen, blen):
+def hostile(addr, keys_path, block, gen, blen):
     """Every malformed or forged REDUCE gets its ERROR; the connection
     goes on serving; a good request is answered with the right count."""
     host, port = addr.rsplit(":", 1)
-    secret = w.load_secret(secret_path)
+    secret = w.load_keys(keys_path)
     good = w.sign_token(secret, block, gen, w.TOKEN_READ)
     count = blen // 8
     passed = failed = 0

@@ -210,46 +210,79 @@ def chunk_crcs(data, chunk_size):
             for i in range(0, len(data), chunk_size)]
 
 
-def load_secret(path):
-    """The 32-byte cluster secret from its file (64 hex digits)."""
-    with open(path) as f:
-        return bytes.fromhex(f.read().strip()[:64])
+def load_keys(path):
+    """The namenode's token keys from its namenode.test_key_file (a test
+    setting: one "id expiry hexkey" line per key, the signing key first),
+    waiting up to 30 s for the file: [(id, expiry, key bytes), ...]."""
+    deadline = time.time() + 30
+    while True:
+        try:
+            with open(path) as f:
+                keys = [(int(i), int(e), bytes.fromhex(k)) for i, e, k in
+                        (line.split() for line in f if line.strip())]
+            if keys:
+                return keys
+        except FileNotFoundError:
+            pass
+        if time.time() > deadline:
+            raise RuntimeError("no token keys in " + path)
+        time.sleep(0.1)
 
 
-def token_key(secret, key_id):
-    """Key N = HMAC-SHA256(secret, "npdfs token key" || u32le(N))."""
-    return hmac.new(secret, b"npdfs token key" + struct.pack("<I", key_id),
-                    hashlib.sha256).digest()
+def targets_hash(addrs):
+    """The hash of a write pipeline (doc/protocol.md section 10): from 32
+    zero bytes, h = SHA-256(h || u32le(len(addr)) || addr) per node."""
+    h = bytes(32)
+    for a in addrs:
+        a = a.encode()
+        h = hashlib.sha256(h + struct.pack("<I", len(a)) + a).digest()
+    return h
 
 
-def token_mac(secret, block, gen, mode, expiry, key_id):
-    msg = struct.pack("<QQB3xQI", block, gen, mode, expiry, key_id)
-    return hmac.new(token_key(secret, key_id), msg, hashlib.sha256).digest()
+def token_mac(key, block, gen, mode, expiry, key_id, uid, targets=None):
+    """HMAC-SHA256 over the 68-byte message of doc/protocol.md section 10;
+    targets: the write pipeline's addresses (None or () for a read)."""
+    msg = struct.pack("<QQB3xQII", block, gen, mode, expiry, key_id, uid)
+    msg += targets_hash(targets) if targets else bytes(32)
+    return hmac.new(key, msg, hashlib.sha256).digest()
 
 
-def sign_token(secret, block, gen, mode, lifetime=600, rotation=86400,
-               now=None, expiry=None, key_id=None):
-    """A token as the namenode signs it: a dict with block, gen, mode,
-    expiry, key_id and mac.  expiry and key_id may be forced."""
+def sign_token(keys, block, gen, mode, uid=0, lifetime=600, now=None,
+               expiry=None, key_id=None, targets=None):
+    """A token as the namenode signs it with keys[0] (from load_keys, or
+    one (id, expiry, key) triple list): a dict with block, gen, mode,
+    expiry, key_id, uid and mac.  A write token binds its pipeline,
+    targets (the nodes' addresses in order).  expiry and key_id may be
+    forced (the mac is still made with keys[0]'s bytes)."""
+    kid, kexp, key = keys[0]
     now = int(time.time()) if now is None else now
     if key_id is None:
-        key_id = now // rotation
+        key_id = kid
     if expiry is None:
-        expiry = now + lifetime
+        expiry = min(now + lifetime, kexp)
     return {"block": block, "gen": gen, "mode": mode, "expiry": expiry,
-            "key_id": key_id,
-            "mac": token_mac(secret, block, gen, mode, expiry, key_id)}
+            "key_id": key_id, "uid": uid,
+            "mac": token_mac(key, block, gen, mode, expiry, key_id, uid,
+                             targets)}
+
+
+def get_token(r):
+    """A token record from a reader with u64/u8/u32/raw methods."""
+    return {"block": r.u64(), "gen": r.u64(), "mode": r.u8(),
+            "expiry": r.u64(), "key_id": r.u32(), "uid": r.u32(),
+            "mac": r.raw(32)}
 
 
 def zero_token():
     return {"block": 0, "gen": 0, "mode": 0, "expiry": 0, "key_id": 0,
-            "mac": bytes(32)}
+            "uid": 0, "mac": bytes(32)}
 
 
 def put_token(p, tok):
     """Append a token record to a Payload."""
     return (p.u64(tok["block"]).u64(tok["gen"]).u8(tok["mode"])
-            .u64(tok["expiry"]).u32(tok["key_id"]).raw(tok["mac"]))
+            .u64(tok["expiry"]).u32(tok["key_id"]).u32(tok["uid"])
+            .raw(tok["mac"]))
 
 
 def write_request(tok, block, gen, chunk_size, downstream=()):

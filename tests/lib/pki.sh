@@ -1,8 +1,10 @@
 # pki.sh: certificates for tests that start daemons by hand (sourced).
 #
 #   pki_make DIR NAME:ROLE...   a CA in DIR/ca and, for each NAME, a
-#                               certificate of ROLE (superuser: uid 0) and
-#                               DIR/NAME.conf holding its tls.* keys
+#                               certificate of ROLE (superuser: uid 0;
+#                               user:UID a user of uid and gid UID, plain
+#                               user uid 0) and DIR/NAME.conf holding its
+#                               tls.* keys
 #   pki_opts DIR NAME           the -o options giving a daemon NAME's keys
 #
 # Every npdfs connection is mutual TLS, so a daemon, a fake data node or
@@ -19,6 +21,9 @@ pki_make() {
 		set --
 		case $pki_role in
 		superuser|user) set -- --uid 0 --gid 0 ;;
+		user:*)
+			set -- --uid "${pki_role#user:}" --gid "${pki_role#user:}"
+			pki_role=user ;;
 		esac
 		"$top_builddir/dfs" ca issue "$pki_dir/ca" --role "$pki_role" \
 		    "$@" "$pki_name" >/dev/null || return 1

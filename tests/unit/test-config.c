@@ -388,7 +388,8 @@ test_duration_bounds(void **state)
 	    -ERANGE, NULL);
 	set_ok(cfg, "namenode.safemode_timeout", "0");
 	assert_int_equal(dfs_config_int(cfg, "namenode.safemode_timeout"), 0);
-	expect_set_fails(cfg, "namenode.key_rotation", "59s", -ERANGE, NULL);
+	expect_set_fails(cfg, "namenode.key_rotation", "0s", -ERANGE, NULL);
+	set_ok(cfg, "namenode.key_rotation", "1s");	/* tests rotate fast */
 	set_ok(cfg, "namenode.key_rotation", "1m");
 	assert_int_equal(dfs_config_int(cfg, "namenode.key_rotation"), 60000);
 	set_ok(cfg, "namenode.token_lifetime", "7d");
