@@ -31,18 +31,13 @@
  * ABANDON of a pipeline refused for space names the node, so that the
  * namenode sends no writer to it until its heartbeat shows room.
  *
- * Leases.  Each namenode call renews the file's lease; one thread per
- * client (as HDFS's lease renewer) sends RENEW_LEASE for each of its open
- * writers for which none was made for DFS_RENEW_MS, so a writer that sits
- * idle (a file held open in the mount) keeps its file.  One thread per
- * client rather than per writer: a mount creating many small files would
- * otherwise start and join a thread for each.
+ * Leases.  Each namenode call renews the file's lease, and the client's
+ * renewer (client-lease.c) renews those of writers that sit idle.
  */
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -58,8 +53,6 @@
 #define DFS_RING		(DFS_WINDOW + 1)	/* + the one filling */
 #define DFS_PIPELINE_TRIES	3
 #define DFS_RECOVER_TRIES	3	/* pipeline recoveries per block */
-#define DFS_RENEW_MS		2000	/* lease renewal when idle */
-#define DFS_RENEW_BATCH		256	/* writers renewed per pass */
 
 enum head_state { HEAD_PENDING, HEAD_NPY, HEAD_PLAIN };
 
@@ -117,10 +110,8 @@ struct dfs_writer {
 	bool			 failed;
 	int			 fail_rc;	/* why (-ENOSPC: no room) */
 
-	/* Lease renewal: on c's list of writers while open. */
-	struct dfs_writer	*rnext;
-	bool			 registered;
-	atomic_int_fast64_t	 last_nn_ms;	/* last namenode call */
+	/* Renewed by the client's renewer while open (client-lease.c). */
+	struct dfs_lease	 lease;
 };
 
 /* The ring buffer of packet idx, allocated on first use.  Borrowed. */
@@ -144,7 +135,7 @@ writer_nn_call(struct dfs_writer *w, uint16_t type, uint16_t expect,
 
 	rc = dfs_client_call_as(w->c, w->has_cred ? &w->cred : NULL, type,
 	    expect, build, barg, parse, parg, cause);
-	atomic_store(&w->last_nn_ms, dfs_now_ms());
+	dfs_lease_touch(&w->lease);
 	return rc;
 }
 
@@ -170,142 +161,6 @@ parse_attr(struct dfs_rbuf *r, void *arg)
 {
 	dfs_proto_get_attr(r, arg);
 	return dfs_rbuf_done(r);
-}
-
-struct renew_args {
-	dfs_ino			 ino;
-	const char		*client;
-};
-
-static void
-build_renew(struct dfs_wbuf *b, void *arg)
-{
-	struct renew_args	*a = arg;
-
-	dfs_put_u64(b, a->ino);
-	dfs_put_str(b, a->client);
-}
-
-/*
- * The client's renewer: every DFS_RENEW_MS, RENEW_LEASE for each writer
- * quiet that long.  The inodes are copied under rlock and renewed without
- * it, so closing a writer never waits for a namenode call.
- */
-static void *
-writer_renewer(void *arg)
-{
-	struct dfs_client	*c = arg;
-	struct dfs_writer	*w;
-	struct timespec		 ts;
-	dfs_ino			 due[DFS_RENEW_BATCH];
-	struct dfs_cred		*creds;		/* each writer's, or NULL */
-	struct dfs_cred		**as;
-	char			*why = NULL;
-	bool			 warned = false;
-	int			 n;
-
-	creds = xcalloc(DFS_RENEW_BATCH, sizeof *creds);
-	as = xcalloc(DFS_RENEW_BATCH, sizeof *as);
-	pthread_mutex_lock(&c->rlock);
-	while (!c->rstop) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += DFS_RENEW_MS / 1000;
-		ts.tv_nsec += (long)(DFS_RENEW_MS % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&c->rcond, &c->rlock, &ts);
-		if (c->rstop)
-			break;
-		n = 0;
-		for (w = c->writers; w != NULL && n < DFS_RENEW_BATCH;
-		    w = w->rnext)
-			if (dfs_now_ms() - atomic_load(&w->last_nn_ms) >=
-			    DFS_RENEW_MS) {
-				creds[n] = w->cred;
-				as[n] = w->has_cred ? &creds[n] : NULL;
-				due[n++] = w->attr.ino;
-			}
-		pthread_mutex_unlock(&c->rlock);
-		for (int i = 0; i < n; i++) {
-			struct renew_args a = { due[i], c->name };
-			if (dfs_client_call_as(c, as[i], DFS_NN_RENEW_LEASE,
-			    DFS_MSG_OK, build_renew, &a, NULL, NULL,
-			    &why) != 0 &&
-			    !warned) {
-				log_warn("cannot renew the lease of inode "
-				    "%llu: %s", (unsigned long long)due[i],
-				    why != NULL ? why : "error");
-				warned = true;
-			}
-			free(why);
-			why = NULL;
-		}
-		pthread_mutex_lock(&c->rlock);
-		/* Calls made here count for the writers renewed. */
-		for (w = c->writers; w != NULL; w = w->rnext)
-			for (int i = 0; i < n; i++)
-				if (w->attr.ino == due[i])
-					atomic_store(&w->last_nn_ms,
-					    dfs_now_ms());
-	}
-	pthread_mutex_unlock(&c->rlock);
-	free(creds);
-	free(as);
-	return NULL;
-}
-
-/* Put w on its client's list, starting the renewer with the first. */
-static void
-writer_register(struct dfs_writer *w)
-{
-	struct dfs_client	*c = w->c;
-
-	pthread_mutex_lock(&c->rlock);
-	if (!c->renewer_running && !c->rstop) {
-		if (pthread_create(&c->renewer, NULL, writer_renewer, c) == 0)
-			c->renewer_running = true;
-		else
-			log_warn("%s: cannot start the lease renewer",
-			    w->path);
-	}
-	w->rnext = c->writers;
-	c->writers = w;
-	w->registered = true;
-	pthread_mutex_unlock(&c->rlock);
-}
-
-/* Take w off its client's list. */
-static void
-writer_unregister(struct dfs_writer *w)
-{
-	struct dfs_client	*c = w->c;
-	struct dfs_writer	**pp;
-
-	if (!w->registered)
-		return;
-	pthread_mutex_lock(&c->rlock);
-	for (pp = &c->writers; *pp != NULL; pp = &(*pp)->rnext)
-		if (*pp == w) {
-			*pp = w->rnext;
-			break;
-		}
-	w->registered = false;
-	pthread_mutex_unlock(&c->rlock);
-}
-
-/* Stop c's renewer (dfs_client_free; every writer is closed by then). */
-void
-dfs_client_renewer_stop(struct dfs_client *c)
-{
-	pthread_mutex_lock(&c->rlock);
-	c->rstop = true;
-	pthread_cond_signal(&c->rcond);
-	pthread_mutex_unlock(&c->rlock);
-	if (c->renewer_running)
-		pthread_join(c->renewer, NULL);
-	c->renewer_running = false;
 }
 
 /* Create path on the namenode and return a writer for it.  Caller closes
@@ -339,7 +194,11 @@ dfs_writer_open(struct dfs_client *c, const char *path,
 	dfs_wbuf_init(&w->hdr);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
-	writer_register(w);
+	w->lease.ino = w->attr.ino;
+	w->lease.path = w->path;
+	w->lease.cred = w->cred;
+	w->lease.has_cred = w->has_cred;
+	dfs_lease_register(c, &w->lease);
 	*wp = w;
 	return 0;
 }
@@ -1032,7 +891,7 @@ dfs_writer_abort(struct dfs_writer *w)
 {
 	if (w == NULL)
 		return;
-	writer_unregister(w);
+	dfs_lease_unregister(w->c, &w->lease);
 	writer_end_block(w);
 	writer_disconnect(w);
 	pthread_mutex_destroy(&w->lock);

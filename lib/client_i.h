@@ -3,6 +3,7 @@
 #define DFS_CLIENT_I_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -68,6 +69,20 @@ struct dfs_told {
 	struct dfs_cred	cred;
 };
 
+/*
+ * An open writer's lease as the client's renewer sees it (client-lease.c):
+ * on the client's list while the writer is open.
+ */
+struct dfs_lease {
+	struct dfs_lease	*next;
+	dfs_ino			 ino;
+	const char		*path;		/* for messages */
+	struct dfs_cred		 cred;		/* whom the writer acts as */
+	bool			 has_cred;
+	bool			 registered;
+	atomic_int_fast64_t	 last_nn_ms;	/* last namenode call */
+};
+
 struct dfs_client {
 	struct dfs_tls	*tls;		/* every connection's credentials */
 	char		*nn_addr;
@@ -95,10 +110,10 @@ struct dfs_client {
 	struct dfs_cred	 cred;
 	bool		 has_cred;
 	struct dfs_told	 idle_told[DFS_CLIENT_POOL];
-	/* Lease renewal for the open writers (client-write.c). */
-	pthread_mutex_t	 rlock;		/* guards writers, rstop, renewer* */
+	/* Lease renewal for the open writers (client-lease.c). */
+	pthread_mutex_t	 rlock;		/* guards leases, rstop, renewer* */
 	pthread_cond_t	 rcond;
-	struct dfs_writer *writers;
+	struct dfs_lease *leases;
 	pthread_t	 renewer;
 	bool		 renewer_running;
 	bool		 rstop;
@@ -117,6 +132,9 @@ bool	dfs_client_cred_fits(struct dfs_client *, const struct dfs_told *);
 void	dfs_client_mark_slow(struct dfs_client *, const char *addr);
 bool	dfs_client_is_slow(struct dfs_client *, const char *addr);
 void	dfs_client_renewer_stop(struct dfs_client *);
+void	dfs_lease_register(struct dfs_client *, struct dfs_lease *);
+void	dfs_lease_unregister(struct dfs_client *, struct dfs_lease *);
+void	dfs_lease_touch(struct dfs_lease *);
 
 /* client-local.c: short-circuit reads of replicas on this machine. */
 int	dfs_local_open(struct dfs_client *, const struct dfs_lblock *,

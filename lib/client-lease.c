@@ -1,0 +1,161 @@
+/*
+ * client-lease.c: keeping the leases of a client's open writers.
+ *
+ * Each namenode call a writer makes renews its file's lease; one thread
+ * per client (as HDFS's lease renewer) sends RENEW_LEASE for each open
+ * writer that made none for DFS_RENEW_MS, so a writer that sits idle (a
+ * file held open in the mount) keeps its file.  One thread per client
+ * rather than per writer: a mount creating many small files would
+ * otherwise start and join a thread for each.  A writer's lease is a
+ * struct dfs_lease inside it, on the client's list while it is open;
+ * renewals act as the writer does (its credential).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "client_i.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define DFS_RENEW_MS		2000	/* lease renewal when idle */
+#define DFS_RENEW_BATCH		256	/* leases renewed per pass */
+
+struct renew_args {
+	dfs_ino			 ino;
+	const char		*client;
+};
+
+static void
+build_renew(struct dfs_wbuf *b, void *arg)
+{
+	struct renew_args	*a = arg;
+
+	dfs_put_u64(b, a->ino);
+	dfs_put_str(b, a->client);
+}
+
+/* A namenode call was just made for the lease's file. */
+void
+dfs_lease_touch(struct dfs_lease *l)
+{
+	atomic_store(&l->last_nn_ms, dfs_now_ms());
+}
+
+/*
+ * The client's renewer: every DFS_RENEW_MS, RENEW_LEASE for each lease
+ * quiet that long.  The inodes are copied under rlock and renewed without
+ * it, so closing a writer never waits for a namenode call.
+ */
+static void *
+lease_renewer(void *arg)
+{
+	struct dfs_client	*c = arg;
+	struct dfs_lease	*l;
+	struct timespec		 ts;
+	dfs_ino			 due[DFS_RENEW_BATCH];
+	struct dfs_cred		*creds;		/* each writer's, or NULL */
+	struct dfs_cred		**as;
+	char			*why = NULL;
+	bool			 warned = false;
+	int			 n;
+
+	creds = xcalloc(DFS_RENEW_BATCH, sizeof *creds);
+	as = xcalloc(DFS_RENEW_BATCH, sizeof *as);
+	pthread_mutex_lock(&c->rlock);
+	while (!c->rstop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += DFS_RENEW_MS / 1000;
+		ts.tv_nsec += (long)(DFS_RENEW_MS % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&c->rcond, &c->rlock, &ts);
+		if (c->rstop)
+			break;
+		n = 0;
+		for (l = c->leases; l != NULL && n < DFS_RENEW_BATCH;
+		    l = l->next)
+			if (dfs_now_ms() - atomic_load(&l->last_nn_ms) >=
+			    DFS_RENEW_MS) {
+				creds[n] = l->cred;
+				as[n] = l->has_cred ? &creds[n] : NULL;
+				due[n++] = l->ino;
+			}
+		pthread_mutex_unlock(&c->rlock);
+		for (int i = 0; i < n; i++) {
+			struct renew_args a = { due[i], c->name };
+			if (dfs_client_call_as(c, as[i], DFS_NN_RENEW_LEASE,
+			    DFS_MSG_OK, build_renew, &a, NULL, NULL,
+			    &why) != 0 &&
+			    !warned) {
+				log_warn("cannot renew the lease of inode "
+				    "%llu: %s", (unsigned long long)due[i],
+				    why != NULL ? why : "error");
+				warned = true;
+			}
+			free(why);
+			why = NULL;
+		}
+		pthread_mutex_lock(&c->rlock);
+		/* Calls made here count for the leases renewed. */
+		for (l = c->leases; l != NULL; l = l->next)
+			for (int i = 0; i < n; i++)
+				if (l->ino == due[i])
+					dfs_lease_touch(l);
+	}
+	pthread_mutex_unlock(&c->rlock);
+	free(creds);
+	free(as);
+	return NULL;
+}
+
+/* Put l on c's list, starting the renewer with the first. */
+void
+dfs_lease_register(struct dfs_client *c, struct dfs_lease *l)
+{
+	pthread_mutex_lock(&c->rlock);
+	if (!c->renewer_running && !c->rstop) {
+		if (pthread_create(&c->renewer, NULL, lease_renewer, c) == 0)
+			c->renewer_running = true;
+		else
+			log_warn("%s: cannot start the lease renewer",
+			    l->path);
+	}
+	l->next = c->leases;
+	c->leases = l;
+	l->registered = true;
+	pthread_mutex_unlock(&c->rlock);
+}
+
+/* Take l off c's list. */
+void
+dfs_lease_unregister(struct dfs_client *c, struct dfs_lease *l)
+{
+	struct dfs_lease	**pp;
+
+	if (!l->registered)
+		return;
+	pthread_mutex_lock(&c->rlock);
+	for (pp = &c->leases; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	l->registered = false;
+	pthread_mutex_unlock(&c->rlock);
+}
+
+/* Stop c's renewer (dfs_client_free; every writer is closed by then). */
+void
+dfs_client_renewer_stop(struct dfs_client *c)
+{
+	pthread_mutex_lock(&c->rlock);
+	c->rstop = true;
+	pthread_cond_signal(&c->rcond);
+	pthread_mutex_unlock(&c->rlock);
+	if (c->renewer_running)
+		pthread_join(c->renewer, NULL);
+	c->renewer_running = false;
+}
