@@ -144,9 +144,10 @@ dfs_net_local_port(int fd)
 	return -EAFNOSUPPORT;
 }
 
-/* Wait until fd is ready for events or the deadline passes (connect). */
-static int
-net_wait(int fd, short events, int64_t deadline)
+/* Wait until fd is ready for events or the deadline (dfs_now_ms) passes:
+ * 0, -ETIMEDOUT or -errno. */
+int
+dfs_net_wait(int fd, short events, int64_t deadline)
 {
 	struct pollfd	pfd = { .fd = fd, .events = events };
 	int		n;
@@ -197,7 +198,7 @@ dfs_net_connect(const char *addr, int timeout_ms, int *fdp, char **cause)
 				rc = -errno;
 				goto next;
 			}
-			if ((rc = net_wait(fd, POLLOUT, deadline)) != 0)
+			if ((rc = dfs_net_wait(fd, POLLOUT, deadline)) != 0)
 				goto next;
 			getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
 			if (err != 0) {
@@ -361,7 +362,7 @@ dfs_net_write_fd(int fd, const void *buf, size_t len, int timeout_ms)
 	int		 rc;
 
 	while (len > 0) {
-		if ((rc = net_wait(fd, POLLOUT, deadline)) != 0)
+		if ((rc = dfs_net_wait(fd, POLLOUT, deadline)) != 0)
 			return rc;
 		n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
@@ -385,7 +386,7 @@ dfs_net_read_fd(int fd, void *buf, size_t len, int timeout_ms)
 	int	 rc;
 
 	while (got < len) {
-		if ((rc = net_wait(fd, POLLIN, deadline)) != 0)
+		if ((rc = dfs_net_wait(fd, POLLIN, deadline)) != 0)
 			return rc;
 		n = recv(fd, p + got, len - got, MSG_DONTWAIT);
 		if (n == 0)

@@ -15,6 +15,7 @@ int	dfs_net_listen(const char *addr, int *fdp, char **cause);
 int	dfs_net_local_port(int fd);
 int	dfs_net_connect(const char *addr, int timeout_ms, int *fdp,
 	    char **cause);
+int	dfs_net_wait(int fd, short events, int64_t deadline);
 /*
  * A connection: a TCP socket under mutual TLS, or a plain socket (the
  * short-circuit Unix socket, whose peer the kernel vouches for).  One

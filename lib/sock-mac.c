@@ -120,25 +120,6 @@ mac_end(EVP_CIPHER_CTX *c, uint8_t tag[MAC_TAG])
 		abort();
 }
 
-/* Wait for events on fd until the deadline. */
-static int
-mac_wait(int fd, short events, int64_t deadline)
-{
-	struct pollfd	pfd = { .fd = fd, .events = events };
-	int		n;
-
-	for (;;) {
-		int64_t left = deadline - dfs_now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
-		if (n > 0)
-			return 0;
-		if (n < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
 int
 dfs_sock_mac_write(struct dfs_sock_mac *m, int fd, const void *buf,
     size_t len, int timeout_ms)
@@ -171,7 +152,8 @@ dfs_sock_mac_write(struct dfs_sock_mac *m, int fd, const void *buf,
 			if (n < 0) {
 				if (errno != EAGAIN && errno != EINTR)
 					return -errno;
-				if ((rc = mac_wait(fd, POLLOUT, deadline)) != 0)
+				if ((rc = dfs_net_wait(fd, POLLOUT,
+				    deadline)) != 0)
 					return rc;
 				continue;
 			}
@@ -212,7 +194,7 @@ mac_recv(int fd, void *buf, size_t len, int64_t *deadline, int timeout_ms,
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				return -errno;
-			if ((rc = mac_wait(fd, POLLIN, *deadline)) != 0)
+			if ((rc = dfs_net_wait(fd, POLLIN, *deadline)) != 0)
 				return rc;
 			continue;
 		}

@@ -163,38 +163,12 @@ sock_ssl_result(struct dfs_sock *s, int r, short *want)
 	}
 }
 
-ssize_t
-dfs_sock_read_some(struct dfs_sock *s, void *buf, size_t len, short *want)
-{
-	size_t	n = 0;
-	ssize_t	r;
-	int	rc;
-
-	if (s->ssl == NULL) {
-		r = recv(s->fd, buf, len, MSG_DONTWAIT);
-		if (r < 0) {
-			if (errno == EAGAIN || errno == EINTR) {
-				*want = POLLIN;
-				return -EAGAIN;
-			}
-			return -errno;
-		}
-		return r;
-	}
-	pthread_mutex_lock(&s->lock);
-	ERR_clear_error();
-	errno = 0;
-	r = SSL_read_ex(s->ssl, buf, len, &n);
-	rc = r == 1 ? 0 : sock_ssl_result(s, (int)r, want);
-	ERR_clear_error();
-	pthread_mutex_unlock(&s->lock);
-	if (rc == -ENOTCONN)
-		return 0;	/* end of stream */
-	return rc != 0 ? rc : (ssize_t)n;
-}
-
-ssize_t
-dfs_sock_write_some(struct dfs_sock *s, const void *buf, size_t len,
+/*
+ * One step of a read (writing false) or a write: a plain socket's
+ * recv(2) or send(2), or one TLS call under the lock.  See sock_i.h.
+ */
+static ssize_t
+sock_step(struct dfs_sock *s, bool writing, void *buf, size_t len,
     short *want)
 {
 	size_t	n = 0;
@@ -202,45 +176,45 @@ dfs_sock_write_some(struct dfs_sock *s, const void *buf, size_t len,
 	int	rc;
 
 	if (s->ssl == NULL) {
-		r = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (r < 0) {
-			if (errno == EAGAIN || errno == EINTR) {
-				*want = POLLOUT;
-				return -EAGAIN;
-			}
-			return -errno;
+		r = writing ? send(s->fd, buf, len, MSG_NOSIGNAL |
+		    MSG_DONTWAIT) : recv(s->fd, buf, len, MSG_DONTWAIT);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+			*want = writing ? POLLOUT : POLLIN;
+			return -EAGAIN;
 		}
-		return r;
+		return r < 0 ? -errno : r;
 	}
 	pthread_mutex_lock(&s->lock);
 	ERR_clear_error();
 	errno = 0;
-	r = SSL_write_ex(s->ssl, buf, len, &n);
+	r = writing ? SSL_write_ex(s->ssl, buf, len, &n) :
+	    SSL_read_ex(s->ssl, buf, len, &n);
 	rc = r == 1 ? 0 : sock_ssl_result(s, (int)r, want);
 	ERR_clear_error();
 	pthread_mutex_unlock(&s->lock);
 	if (rc == -ENOTCONN)
-		rc = -EPIPE;
+		return writing ? -EPIPE : 0;	/* end of stream */
 	return rc != 0 ? rc : (ssize_t)n;
+}
+
+ssize_t
+dfs_sock_read_some(struct dfs_sock *s, void *buf, size_t len, short *want)
+{
+	return sock_step(s, false, buf, len, want);
+}
+
+ssize_t
+dfs_sock_write_some(struct dfs_sock *s, const void *buf, size_t len,
+    short *want)
+{
+	return sock_step(s, true, (void *)buf, len, want);
 }
 
 /* Wait for events on the socket until the deadline (dfs_now_ms). */
 int
 dfs_sock_poll(struct dfs_sock *s, short events, int64_t deadline)
 {
-	struct pollfd	pfd = { .fd = s->fd, .events = events };
-	int		n;
-
-	for (;;) {
-		int64_t left = deadline - dfs_now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
-		if (n > 0)
-			return 0;
-		if (n < 0 && errno != EINTR)
-			return -errno;
-	}
+	return dfs_net_wait(s->fd, events, deadline);
 }
 
 int
