@@ -30,66 +30,35 @@ reported = []
 lock = threading.Lock()
 
 
-def reply(sock, mtype, req, payload=b""):
-    if isinstance(payload, w.Payload):
-        payload = payload.bytes()
-    sock.sendall(w.frame(mtype, payload, req))
-
-
 def serve(sock, cluster):
     # A namenode shows a namenode's certificate (the cluster's own: the
     # data node must refuse it for its cluster id, not its TLS).
-    sock.settimeout(5.0)
-    ctx = w.tls_context(os.environ["NPDFS_TEST_NN_CONF"], server=True)
-    try:
-        sock = ctx.wrap_socket(sock, server_side=True)
-    except (OSError, ValueError):
-        return
-    sock.settimeout(1.0)
-    buf = b""
-    while True:
-        try:
-            chunk = sock.recv(1 << 16)
-        except socket.timeout:
-            continue
-        except OSError:
-            return
-        if not chunk:
-            return
-        buf += chunk
-        while len(buf) >= w.HDR.size:
-            _, _, mtype, req, length, _ = w.HDR.unpack(buf[:w.HDR.size])
-            if len(buf) < w.HDR.size + length:
-                break
-            body = buf[w.HDR.size:w.HDR.size + length]
-            buf = buf[w.HDR.size + length:]
-            r = w.Reader(body)
-            if mtype == w.MSG_HELLO:
-                reply(sock, w.MSG_HELLO, req, w.Payload().u16(1).str("fake"))
-            elif mtype == REGISTER:
-                with lock:
-                    counts["register"] += 1
-                    said.add(r.str())
-                reply(sock, REGISTERED, req,
-                      w.Payload().u64(7).u32(200).str(cluster))
-            elif mtype == BLOCK_REPORT:
-                r.str(), r.u64(), r.u64(), r.u32(), r.u32()
-                with lock:
-                    counts["report"] += 1
-                    for _ in range(r.u32()):
-                        reported.append((r.u64(), r.u64()))
-                        r.u64(), r.u8()
-                reply(sock, w.MSG_OK, req)
-            elif mtype == HEARTBEAT:
-                p = w.Payload()
-                with lock:
-                    counts["heartbeat"] += 1
-                    p.u32(len(reported))
-                    for b, g in reported:
-                        p.u8(CMD_DELETE).u64(b).u64(g)
-                reply(sock, COMMANDS, req, p)
-            else:
-                reply(sock, w.MSG_OK, req)
+    def handle(sock, mtype, req, r):
+        if mtype == REGISTER:
+            with lock:
+                counts["register"] += 1
+                said.add(r.str())
+            w.reply(sock, REGISTERED, req,
+                    w.Payload().u64(7).u32(200).str(cluster))
+        elif mtype == BLOCK_REPORT:
+            r.str(), r.u64(), r.u64(), r.u32(), r.u32()
+            with lock:
+                counts["report"] += 1
+                for _ in range(r.u32()):
+                    reported.append((r.u64(), r.u64()))
+                    r.u64(), r.u8()
+            w.reply(sock, w.MSG_OK, req)
+        elif mtype == HEARTBEAT:
+            p = w.Payload()
+            with lock:
+                counts["heartbeat"] += 1
+                p.u32(len(reported))
+                for b, g in reported:
+                    p.u8(CMD_DELETE).u64(b).u64(g)
+            w.reply(sock, COMMANDS, req, p)
+        else:
+            w.reply(sock, w.MSG_OK, req)
+    w.serve_frames(sock, os.environ["NPDFS_TEST_NN_CONF"], handle)
 
 
 def main():

@@ -36,48 +36,19 @@ def put_keys(p, keyfile):
     return p
 
 
-def reply(sock, mtype, req, payload=b""):
-    if isinstance(payload, w.Payload):
-        payload = payload.bytes()
-    sock.sendall(w.frame(mtype, payload, req))
-
-
 def serve(sock, keyfile):
-    sock.settimeout(5.0)
-    ctx = w.tls_context(os.environ["NPDFS_TEST_NN_CONF"], server=True)
-    try:
-        sock = ctx.wrap_socket(sock, server_side=True)
-    except (OSError, ValueError):
-        return
-    sock.settimeout(1.0)
-    buf = b""
-    while True:
-        try:
-            chunk = sock.recv(1 << 16)
-        except socket.timeout:
-            continue
-        except OSError:
-            return
-        if not chunk:
-            return
-        buf += chunk
-        while len(buf) >= w.HDR.size:
-            _, _, mtype, req, length, _ = w.HDR.unpack(buf[:w.HDR.size])
-            if len(buf) < w.HDR.size + length:
-                break
-            buf = buf[w.HDR.size + length:]
-            if mtype == w.MSG_HELLO:
-                reply(sock, w.MSG_HELLO, req, w.Payload().u16(1).str("fake"))
-            elif mtype == REGISTER:
-                reply(sock, REGISTERED, req, put_keys(
-                    w.Payload().u64(7).u32(200).str(
-                        "0b5e7a1c-6d2f-4e8a-9c3b-7f1d2e4a5b6c"),
-                    keyfile))
-            elif mtype == HEARTBEAT:
-                reply(sock, COMMANDS, req,
-                      put_keys(w.Payload().u32(1).u8(CMD_KEYS), keyfile))
-            else:
-                reply(sock, w.MSG_OK, req)
+    def handle(sock, mtype, req, r):
+        if mtype == REGISTER:
+            w.reply(sock, REGISTERED, req, put_keys(
+                w.Payload().u64(7).u32(200).str(
+                    "0b5e7a1c-6d2f-4e8a-9c3b-7f1d2e4a5b6c"),
+                keyfile))
+        elif mtype == HEARTBEAT:
+            w.reply(sock, COMMANDS, req,
+                    put_keys(w.Payload().u32(1).u8(CMD_KEYS), keyfile))
+        else:
+            w.reply(sock, w.MSG_OK, req)
+    w.serve_frames(sock, os.environ["NPDFS_TEST_NN_CONF"], handle)
 
 
 def main():

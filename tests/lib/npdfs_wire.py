@@ -367,3 +367,46 @@ def summary():
     """Print "N passed, M failed"; the exit status: 0 when none failed."""
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
+
+
+def reply(sock, mtype, req, payload=b""):
+    """Send one reply frame (a fake daemon's side)."""
+    if isinstance(payload, Payload):
+        payload = payload.bytes()
+    sock.sendall(frame(mtype, payload, req))
+
+
+def serve_frames(sock, conf, handle):
+    """Play a daemon on an accepted socket: TLS with the certificate of
+    the config conf (server side, the peer's certificate required), HELLO
+    answered, and handle(sock, type, req_id, Reader) called for every
+    other frame until the peer goes."""
+    import socket as _socket
+    sock.settimeout(5.0)
+    try:
+        sock = tls_context(conf, server=True).wrap_socket(sock,
+                                                          server_side=True)
+    except (OSError, ValueError):
+        return
+    sock.settimeout(1.0)
+    buf = b""
+    while True:
+        try:
+            chunk = sock.recv(1 << 16)
+        except _socket.timeout:
+            continue
+        except OSError:
+            return
+        if not chunk:
+            return
+        buf += chunk
+        while len(buf) >= HDR.size:
+            _, _, mtype, req, length, _ = HDR.unpack(buf[:HDR.size])
+            if len(buf) < HDR.size + length:
+                break
+            body = buf[HDR.size:HDR.size + length]
+            buf = buf[HDR.size + length:]
+            if mtype == MSG_HELLO:
+                reply(sock, MSG_HELLO, req, Payload().u16(1).str("fake"))
+            else:
+                handle(sock, mtype, req, Reader(body))
