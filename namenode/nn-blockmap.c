@@ -434,7 +434,7 @@ static int
 nn_blockmap_node(struct nn_req *req, dfs_node_id node)
 {
 	if (nn_datanodes_live(req->nn, node))
-		return 0;
+		return nn_datanodes_own(req, (int64_t)node, false);
 	return nn_server_fail(req, -ENOENT, "unknown or dead data node %llu: "
 	    "register again", (unsigned long long)node);
 }

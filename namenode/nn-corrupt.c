@@ -345,7 +345,9 @@ nn_corrupt_op_verified(struct nn_req *req)
 		    result);
 		goto out;
 	}
-	if ((rc = nn_server_enter(req)) != 0)
+	if ((rc = nn_server_enter(req)) != 0 ||
+	    (node <= INT64_MAX &&
+	    (rc = nn_datanodes_own(req, (int64_t)node, false)) != 0))
 		goto out;
 	if (!nn_datanodes_live(nn, node)) {
 		rc = nn_server_fail(req, -ENOENT, "unknown or dead data node "

@@ -141,9 +141,16 @@ nn_datanodes_do_register(struct nn_req *req, const char *uuid,
 	int64_t		 id, others[16];
 	int		 n = 0, rc;
 
+	/* A uuid already known keeps its certificate (nn_datanodes_own)
+	 * before its address may change. */
+	if ((rc = nn_db_i64(nn, &id, "SELECT id FROM datanodes WHERE "
+	    "uuid = ?", "t", uuid)) == 0 &&
+	    (rc = nn_datanodes_own(req, id, false)) != 0)
+		return rc;
 	if ((rc = nn_db_exec(nn, sql_upsert, "tt", uuid, addr)) != 0 ||
 	    (rc = nn_db_i64(nn, &id, "SELECT id FROM datanodes WHERE "
-	    "uuid = ?", "t", uuid)) != 0)
+	    "uuid = ?", "t", uuid)) != 0 ||
+	    (rc = nn_datanodes_own(req, id, true)) != 0)
 		return rc;
 	/* Another node id at the same address is gone: its storage was
 	 * replaced. */
@@ -183,6 +190,51 @@ nn_datanodes_do_register(struct nn_req *req, const char *uuid,
 		return rc;
 	*idp = id;
 	return 0;
+}
+
+/*
+ * A node id belongs to the certificate that first registered it: another
+ * data node's certificate may not register, heartbeat, report or
+ * acknowledge as that node (it would take its address, its commands and
+ * its replicas).  The first registration binds; a peer without a
+ * certificate (unit tests) binds nothing.  0, or -EACCES logged.
+ */
+int
+nn_datanodes_own(struct nn_req *req, int64_t node, bool bind)
+{
+	const char	*mine = req->peer->id.name;
+	char		*cert = NULL;
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (mine[0] == '\0' || req->peer->id.role != DFS_ROLE_DATANODE)
+		return 0;
+	st = nn_db_sql(req->nn, "SELECT cert FROM datanode_certs WHERE id = ?",
+	    "i", node);
+	if ((rc = nn_db_step(req->nn, st)) == 1) {
+		cert = xstrdup((const char *)sqlite3_column_text(st, 0));
+		rc = 0;
+	} else if (rc == 0)
+		rc = -ENOENT;
+	nn_db_reset(st);
+	if (rc == -ENOENT) {
+		if (!bind)
+			return 0;	/* unknown: the handler says so */
+		return nn_db_exec(req->nn, "INSERT INTO datanode_certs(id, "
+		    "cert) VALUES (?, ?)", "it", node, mine);
+	}
+	if (rc != 0)
+		return rc;
+	if (strcmp(cert, mine) != 0) {
+		log_warn("refused %s for data node %lld from %s: that node "
+		    "belongs to certificate %s, not %s",
+		    dfs_msg_name(req->type), (long long)node, req->peer->addr,
+		    cert, mine);
+		rc = nn_server_fail(req, -EACCES, "data node %lld belongs to "
+		    "another certificate (%s)", (long long)node, cert);
+	}
+	free(cert);
+	return rc;
 }
 
 /*
@@ -405,6 +457,7 @@ nn_datanodes_op_heartbeat(struct nn_req *req)
 	npos = b->len;
 	dfs_put_u32(b, 0);
 	if ((rc = nn_server_enter(req)) == 0 && node <= INT64_MAX &&
+	    (rc = nn_datanodes_own(req, (int64_t)node, false)) == 0 &&
 	    (rc = nn_db_exec(nn, sql, "iiiiii",
 	    (int64_t)node, (int64_t)(capacity > INT64_MAX ? INT64_MAX :
 	    capacity), (int64_t)(used > INT64_MAX ? INT64_MAX : used),

@@ -94,6 +94,11 @@ static const char nn_db_schema[] =
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  uuid TEXT NOT NULL UNIQUE,"
 	"  addr TEXT NOT NULL);"
+	/* Added with certificates (an older database gains it on open):
+	 * the data node certificate that first registered each node id. */
+	"CREATE TABLE IF NOT EXISTS datanode_certs("
+	"  id INTEGER PRIMARY KEY,"
+	"  cert TEXT NOT NULL);"
 	/* Added with symbolic links; an older database gains it on open. */
 	"CREATE TABLE IF NOT EXISTS symlinks("
 	"  ino INTEGER PRIMARY KEY REFERENCES inodes(id) ON DELETE CASCADE,"

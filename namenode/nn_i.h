@@ -426,6 +426,7 @@ int	 nn_datanodes_queue(struct nn *, dfs_node_id, uint8_t kind,
 int	 nn_datanodes_start(struct nn *, char **cause);
 void	 nn_datanodes_stop(struct nn *);
 int	 nn_datanodes_op_register(struct nn_req *);
+int	 nn_datanodes_own(struct nn_req *, int64_t node, bool bind);
 int	 nn_datanodes_op_heartbeat(struct nn_req *);
 
 #endif

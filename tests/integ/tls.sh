@@ -8,7 +8,8 @@
 #    connection's next request is refused, on the namenode and a data
 #    node, within a few seconds of "dfs ca revoke";
 # 3. data node messages are refused from a user's certificate, and pass
-#    the role check from a data node's; afterwards the cluster is whole;
+#    the role check from a data node's; a data node's certificate cannot
+#    speak as another node; afterwards the cluster is whole;
 # 4. a capture of loopback traffic during a put holds neither the file's
 #    bytes nor its name;
 # 5. with net.encrypt_data=false on the data nodes and the client, the
@@ -82,6 +83,9 @@ TLS_PRIVATE_BLOCK=$(dfs fsck /private --blocks |
 export TLS_PRIVATE_BLOCK
 ok "a block of /private to report ($TLS_PRIVATE_BLOCK)" \
     test -n "$TLS_PRIVATE_BLOCK"
+TLS_NODE1_ID=$(dfs report | awk -v a="$DN1" '$2 == a { print $1 }')
+export TLS_NODE1_ID
+ok "node 1's id from dfs report ($TLS_NODE1_ID)" test -n "$TLS_NODE1_ID"
 nblk0=$(find "$C"/datanode* -name 'blk_*' ! -name '*.meta' | wc -l)
 "$PYTHON" "$PY" roles "$C" "$(cat "$T/bob.path")" "$C/datanode3.conf" \
     >"$T/roles.out" 2>&1

@@ -231,6 +231,25 @@ def roles(c, user_conf, dn_conf):
         e = w.error_of(rp)[0] if rt == w.MSG_ERROR else 0
         check("%s with a data node's certificate passes the role check"
               % name, e != -errno.EACCES, (rt, e))
+    # A data node's certificate speaking as another node: refused, so
+    # one node cannot take another's address, commands or replicas.
+    with open(os.path.join(c, "datanode1", "node.uuid")) as f:
+        uuid1 = f.read().strip()
+    node1 = int(os.environ["TLS_NODE1_ID"])
+    t, p = d.call(DN_REGISTER, w.Payload().str(cluster).str(uuid1)
+                  .str("127.0.0.1:9").u64(1 << 30).u64(0).u64(0))
+    e = w.error_of(p)[0] if t == w.MSG_ERROR else 0
+    check("REGISTER with node 1's uuid under node 3's certificate is "
+          "refused (EACCES)", e == -errno.EACCES, (t, e))
+    t, p = d.call(DN_HEARTBEAT, w.Payload().str(cluster).u64(node1)
+                  .u64(1 << 30).u64(0).u64(0).u32(0))
+    e = w.error_of(p)[0] if t == w.MSG_ERROR else 0
+    check("HEARTBEAT as node 1 under node 3's certificate is refused",
+          e == -errno.EACCES, (t, e))
+    t, p = d.call(DN_RECEIVED, w.Payload().u64(node1).u64(1).u64(1).u64(1))
+    e = w.error_of(p)[0] if t == w.MSG_ERROR else 0
+    check("RECEIVED as node 1 under node 3's certificate is refused",
+          e == -errno.EACCES, (t, e))
     u.close()
     d.close()
 
