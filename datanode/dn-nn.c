@@ -591,21 +591,6 @@ nn_log_change(char **said, const char *cause)
 	*said = xstrdup(cause);
 }
 
-/* Take a new revocation list when it changed: this node's server checks
- * its peers against it (dn-server.c).  Once a heartbeat is often enough. */
-static void
-nn_reload_tls(struct dn_nn *nn)
-{
-	char	*cause = NULL;
-	bool	 changed;
-
-	if (dfs_tls_reload(nn->dn->tls, &changed, &cause) != 0) {
-		log_warn("keeping the revocation list: %s", cause);
-		free(cause);
-	} else if (changed)
-		log_info("revocation list reloaded");
-}
-
 /* The link thread. */
 static void *
 nn_main(void *arg)
@@ -671,7 +656,11 @@ nn_main(void *arg)
 			answered = false;
 			goto failed;
 		}
-		nn_reload_tls(nn);
+		/* The link itself is checked against the current list. */
+		if (dfs_sock_recheck(c->s, nn->dn->tls, &cause) != 0) {
+			answered = false;
+			goto failed;
+		}
 		wait = (next_hb < next_report ? next_hb : next_report) -
 		    dfs_now_ms();
 		if (wait > 0)

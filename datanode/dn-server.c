@@ -606,9 +606,16 @@ static void *
 server_accept_main(void *arg)
 {
 	struct dn_server	*s = arg;
+	struct pollfd		 pfd = { .fd = s->listen_fd, .events = POLLIN };
+	int64_t			 reloaded = 0;
 	int			 fd;
 
 	while (!atomic_load(&s->dn->stopping)) {
+		/* A revoked certificate is refused within about a second,
+		 * whether or not the namenode is reachable. */
+		dfs_tls_tick(s->dn->tls, &reloaded);
+		if (poll(&pfd, 1, 1000) == 0)
+			continue;
 		fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd >= 0) {
 			server_take(s, fd);

@@ -33,11 +33,14 @@
 #include <openssl/evp.h>
 
 #include "clock.h"
+#include "wire.h"
 #include "sock_i.h"
 #include "xmalloc.h"
 
 #define MAC_TAG		16
-#define MAC_MAX_RECORD	(16U << 20)	/* longer than any frame */
+/* No record longer than a frame's payload (wire.h), whatever a header
+ * announces before its tag is checked. */
+#define MAC_MAX_RECORD	DFS_WIRE_MAX_PAYLOAD
 
 struct dfs_sock_mac {
 	EVP_CIPHER_CTX	*tx;
@@ -49,6 +52,7 @@ struct dfs_sock_mac {
 	size_t		 roff;
 	size_t		 rlen;
 	bool		 broken;	/* a tag failed: nothing more */
+	bool		 tx_broken;	/* a record half sent */
 };
 
 static EVP_CIPHER_CTX *
@@ -60,6 +64,13 @@ mac_ctx(const uint8_t key[16])
 	    NULL) != 1)
 		abort();	/* out of memory */
 	return c;
+}
+
+/* Whether proven bytes wait in the connection's buffer. */
+bool
+dfs_sock_mac_pending(const struct dfs_sock_mac *m)
+{
+	return m->roff < m->rlen;
 }
 
 struct dfs_sock_mac *
@@ -132,6 +143,8 @@ dfs_sock_mac_write(struct dfs_sock_mac *m, int fd, const void *buf,
 	ssize_t		 n;
 	int		 rc;
 
+	if (m->tx_broken)
+		return -EPIPE;
 	while (len > 0) {
 		uint32_t rl = len > MAC_MAX_RECORD ? MAC_MAX_RECORD :
 		    (uint32_t)len;
@@ -150,12 +163,14 @@ dfs_sock_mac_write(struct dfs_sock_mac *m, int fd, const void *buf,
 		while (msg.msg_iovlen > 0) {
 			n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n < 0) {
-				if (errno != EAGAIN && errno != EINTR)
-					return -errno;
-				if ((rc = dfs_net_wait(fd, POLLOUT,
-				    deadline)) != 0)
-					return rc;
-				continue;
+				rc = -errno;
+				if ((errno == EAGAIN || errno == EINTR) &&
+				    (rc = dfs_net_wait(fd, POLLOUT,
+				    deadline)) == 0)
+					continue;
+				/* The counter moved on: no more records. */
+				m->tx_broken = true;
+				return rc;
 			}
 			while (msg.msg_iovlen > 0 && (size_t)n >=
 			    msg.msg_iov[0].iov_len) {
@@ -261,6 +276,11 @@ dfs_sock_mac_read(struct dfs_sock_mac *m, int fd, void *buf, size_t len,
 			p += n;
 			len -= n;
 			moved = true;
+			if (m->roff == m->rlen && m->rcap > (256U << 10)) {
+				free(m->rbuf);	/* not kept while idle */
+				m->rbuf = NULL;
+				m->rcap = m->roff = m->rlen = 0;
+			}
 			continue;
 		}
 		if ((rc = mac_recv(fd, hdr, sizeof hdr, &deadline, timeout_ms,

@@ -148,12 +148,10 @@ sock_ssl_result(struct dfs_sock *s, int r, short *want)
 	case SSL_ERROR_ZERO_RETURN:
 		return -ENOTCONN;
 	case SSL_ERROR_SYSCALL:
+		/* Fatal: OpenSSL takes no further call on the session (our
+		 * BIO reports EAGAIN as a retry, never as this). */
 		s->broken = true;
-		if (errno == EAGAIN || errno == EINTR) {
-			*want = POLLIN | POLLOUT;
-			return -EAGAIN;
-		}
-		return errno != 0 ? -errno : -ECONNRESET;
+		return errno != 0 && errno != EAGAIN ? -errno : -ECONNRESET;
 	default:
 		s->broken = true;
 		if (ERR_peek_error() != 0)
@@ -222,6 +220,8 @@ dfs_sock_wait_readable(struct dfs_sock *s, int timeout_ms)
 {
 	int	pending = 0, rc;
 
+	if (s->mac != NULL && dfs_sock_mac_pending(s->mac))
+		return 1;
 	if (s->ssl != NULL && s->mac == NULL) {
 		pthread_mutex_lock(&s->lock);
 		/* Read ahead: bytes may wait in OpenSSL, not the socket. */
@@ -311,7 +311,9 @@ sock_handshake(struct dfs_sock *s, enum dfs_role want, int64_t deadline,
 		if (rc == 0)
 			break;
 		if (rc != -EAGAIN)
-			return rc == -ENOTCONN ? -ECONNRESET : -EACCES;
+			/* A peer that went away is not a refusal. */
+			return rc == -ENOTCONN ? -ECONNRESET : rc == -EPROTO ?
+			    -EACCES : rc;
 		if ((rc = dfs_sock_poll(s, ev, deadline)) != 0) {
 			sock_handshake_cause(s, rc, cause);
 			return rc;
@@ -351,19 +353,15 @@ static int
 sock_start_tls(struct dfs_sock *s, struct dfs_tls *tls, enum dfs_role want,
     bool sealed, int timeout_ms, char **cause)
 {
-	int	rc;
-
+	/* The list the handshake checks against is the one now or later. */
+	s->gen = dfs_tls_generation(tls);
 	s->ssl = dfs_tls_session(tls, s->fd, false);
 	if (want == DFS_ROLE_DATANODE && dfs_tls_plain_data(tls) && !sealed) {
 		static const unsigned char proto[] = "\x10" DFS_TLS_ALPN_PLAIN;
 		if (SSL_set_alpn_protos(s->ssl, proto, sizeof proto - 1) != 0)
 			abort();	/* out of memory */
 	}
-	if ((rc = sock_handshake(s, want, dfs_now_ms() + timeout_ms,
-	    cause)) != 0)
-		return rc;
-	s->gen = dfs_tls_generation(tls);
-	return 0;
+	return sock_handshake(s, want, dfs_now_ms() + timeout_ms, cause);
 }
 
 int

@@ -26,6 +26,7 @@ struct dfs_sock_mac *dfs_sock_mac(const struct dfs_sock *);
 struct dfs_sock_mac *dfs_sock_mac_new(const uint8_t tx_key[16],
 	    const uint8_t rx_key[16]);
 void	dfs_sock_mac_free(struct dfs_sock_mac *);
+bool	dfs_sock_mac_pending(const struct dfs_sock_mac *);
 int	dfs_sock_mac_write(struct dfs_sock_mac *, int fd, const void *,
 	    size_t, int timeout_ms);
 int	dfs_sock_mac_read(struct dfs_sock_mac *, int fd, void *, size_t,

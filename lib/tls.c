@@ -27,6 +27,7 @@
 #include <openssl/err.h>
 
 #include "tls.h"
+#include "clock.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -42,6 +43,8 @@ struct dfs_tls {
 	char			*ca_path;
 	char			*crl_path;	/* NULL: no list */
 	struct timespec		 crl_mtime;
+	struct timespec		 crl_ctime;
+	ino_t			 crl_ino;
 	off_t			 crl_size;
 };
 
@@ -138,6 +141,8 @@ static void
 tls_crl_stat(struct dfs_tls *t, struct stat *st)
 {
 	t->crl_mtime = st->st_mtim;
+	t->crl_ctime = st->st_ctim;	/* cp -p keeps mtime, not ctime */
+	t->crl_ino = st->st_ino;
 	t->crl_size = st->st_size;
 }
 
@@ -246,11 +251,16 @@ dfs_tls_reload(struct dfs_tls *t, bool *changed, char **cause)
 	}
 	if (st.st_mtim.tv_sec == t->crl_mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == t->crl_mtime.tv_nsec &&
-	    st.st_size == t->crl_size)
+	    st.st_ctim.tv_sec == t->crl_ctime.tv_sec &&
+	    st.st_ctim.tv_nsec == t->crl_ctime.tv_nsec &&
+	    st.st_ino == t->crl_ino && st.st_size == t->crl_size)
 		return 0;
 	if ((rc = dfs_pki_store_load(t->ca_path, t->crl_path, &store,
-	    cause)) != 0)
-		return rc;	/* keep the list we have */
+	    cause)) != 0) {
+		/* Keep the list we have, and say so once for this file. */
+		tls_crl_stat(t, &st);
+		return rc;
+	}
 	if ((ctx = tls_ctx_new(t, store, cause)) == NULL) {
 		X509_STORE_free(store);
 		return -EINVAL;
@@ -268,6 +278,23 @@ dfs_tls_reload(struct dfs_tls *t, bool *changed, char **cause)
 	if (changed != NULL)
 		*changed = true;
 	return 0;
+}
+
+/* A daemon's timer: about once a second, take a changed list (logged). */
+void
+dfs_tls_tick(struct dfs_tls *t, int64_t *last)
+{
+	char	*cause = NULL;
+	bool	 changed;
+
+	if (dfs_now_ms() - *last < 1000)
+		return;
+	*last = dfs_now_ms();
+	if (dfs_tls_reload(t, &changed, &cause) != 0) {
+		log_warn("keeping the revocation list: %s", cause);
+		free(cause);
+	} else if (changed)
+		log_info("revocation list reloaded");
 }
 
 unsigned

@@ -12,6 +12,7 @@
 #define DFS_TLS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <openssl/ssl.h>
 
@@ -48,6 +49,9 @@ const struct dfs_identity *dfs_tls_self(const struct dfs_tls *);
  * whether a new list was taken.
  */
 int	dfs_tls_reload(struct dfs_tls *, bool *changed, char **cause);
+/* dfs_tls_reload() about once a second (*last: when it last ran, in
+ * dfs_now_ms(); start it at 0), logging a new list or a bad one. */
+void	dfs_tls_tick(struct dfs_tls *, int64_t *last);
 /* A number that grows each time dfs_tls_reload() takes a new list. */
 unsigned dfs_tls_generation(struct dfs_tls *);
 /* Verify cert against the current CA and revocation list (-EACCES). */

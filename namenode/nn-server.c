@@ -459,23 +459,6 @@ out:
 	return NULL;
 }
 
-/* Take a new revocation list about once a second, when it changed. */
-static void
-nn_server_reload(struct nn *nn, int64_t *last)
-{
-	char	*cause = NULL;
-	bool	 changed;
-
-	if (dfs_now_ms() - *last < 1000)
-		return;
-	*last = dfs_now_ms();
-	if (dfs_tls_reload(nn->tls, &changed, &cause) != 0) {
-		log_warn("keeping the revocation list: %s", cause);
-		free(cause);
-	} else if (changed)
-		log_info("revocation list reloaded");
-}
-
 /* Say the global cap is reached, at most once every ten seconds. */
 static void
 nn_server_full(int64_t *last)
@@ -503,7 +486,7 @@ nn_server_accept(void *arg)
 		pthread_t	 t;
 		int		 fd;
 
-		nn_server_reload(nn, &reloaded);
+		dfs_tls_tick(nn->tls, &reloaded);
 		if (poll(&pfd, 1, 500) <= 0)
 			continue;
 		fd = accept4(nn->listen_fd, NULL, NULL, SOCK_CLOEXEC);
