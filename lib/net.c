@@ -307,7 +307,7 @@ dfs_net_write_all(struct dfs_sock *s, const void *buf, size_t len,
 		p += n;
 		len -= n;
 	}
-	return 0;
+	return dfs_sock_flush(s, deadline);
 }
 
 /*

@@ -208,6 +208,28 @@ dfs_sock_write_some(struct dfs_sock *s, const void *buf, size_t len,
 	return sock_step(s, true, (void *)buf, len, want);
 }
 
+/* Send what the TLS layer holds back (tls.c batches records) before the
+ * deadline: after each buffer a writer writes. */
+int
+dfs_sock_flush(struct dfs_sock *s, int64_t deadline)
+{
+	int	r, rc;
+
+	if (s->ssl == NULL || s->mac != NULL)
+		return 0;
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		r = BIO_flush(SSL_get_wbio(s->ssl));
+		pthread_mutex_unlock(&s->lock);
+		if (r > 0)
+			return 0;
+		if (r < 0 && !BIO_should_retry(SSL_get_wbio(s->ssl)))
+			return errno != 0 ? -errno : -EPIPE;
+		if ((rc = dfs_sock_poll(s, POLLOUT, deadline)) != 0)
+			return rc;
+	}
+}
+
 /* Wait for events on the socket until the deadline (dfs_now_ms). */
 int
 dfs_sock_poll(struct dfs_sock *s, short events, int64_t deadline)

@@ -14,6 +14,8 @@
 ssize_t	dfs_sock_read_some(struct dfs_sock *, void *, size_t, short *want);
 ssize_t	dfs_sock_write_some(struct dfs_sock *, const void *, size_t,
 	    short *want);
+/* Send what TLS holds back, before deadline (dfs_now_ms). */
+int	dfs_sock_flush(struct dfs_sock *, int64_t deadline);
 /* Wait for events until deadline (dfs_now_ms): 0 or -ETIMEDOUT. */
 int	dfs_sock_poll(struct dfs_sock *, short events, int64_t deadline);
 /* What TLS said when a step failed with -EPROTO ("" if nothing). */

@@ -329,26 +329,75 @@ dfs_tls_recheck(struct dfs_tls *t, X509 *cert, char **cause)
  * the signal, but a debugger stops on it and a library must not rely on
  * its host program; send(2) with MSG_NOSIGNAL says EPIPE and nothing else.
  */
+/* What our BIO holds: the socket, and records not yet sent. */
+struct tls_bio {
+	int	 fd;
+	uint8_t	*wbuf;		/* TLS_BIO_BATCH bytes */
+	size_t	 wlen;
+};
+#define TLS_BIO_BATCH	(256U << 10)
+
+/* Send what is held; 1 when all went, 0 when the socket is full, -1. */
+static int
+tls_bio_push(struct tls_bio *t)
+{
+	size_t	off = 0;
+	ssize_t	n;
+
+	if (t->wlen == 0)
+		return 1;
+	while (off < t->wlen) {
+		n = send(t->fd, t->wbuf + off, t->wlen - off,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				return -1;
+			break;
+		}
+		off += (size_t)n;
+	}
+	memmove(t->wbuf, t->wbuf + off, t->wlen - off);
+	t->wlen -= off;
+	return t->wlen == 0 ? 1 : 0;
+}
+
+/*
+ * Records are collected and sent a batch at a time: OpenSSL writes each
+ * 16 KiB record on its own, which for a 1 MiB packet meant 64 sends and
+ * as many segments (TCP_NODELAY).  The writer flushes at the end of each
+ * buffer it writes (dfs_sock_flush), and OpenSSL after each handshake
+ * flight.
+ */
 static int
 tls_bio_write(BIO *b, const char *buf, int len)
 {
-	ssize_t	n;
+	struct tls_bio	*t = BIO_get_data(b);
+	int		 rc;
 
 	BIO_clear_retry_flags(b);
-	n = send(*(int *)BIO_get_data(b), buf, (size_t)len,
-	    MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		BIO_set_retry_write(b);
-	return (int)n;
+	if (t->wlen + (size_t)len > TLS_BIO_BATCH) {
+		if ((rc = tls_bio_push(t)) < 0)
+			return -1;
+		if (t->wlen + (size_t)len > TLS_BIO_BATCH) {
+			BIO_set_retry_write(b);
+			return -1;
+		}
+	}
+	if (t->wbuf == NULL)	/* idle connections hold no buffer */
+		t->wbuf = xmalloc(TLS_BIO_BATCH);
+	memcpy(t->wbuf + t->wlen, buf, (size_t)len);
+	t->wlen += (size_t)len;
+	return len;
 }
 
 static int
 tls_bio_read(BIO *b, char *buf, int len)
 {
-	ssize_t	n;
+	struct tls_bio	*t = BIO_get_data(b);
+	ssize_t		 n;
 
 	BIO_clear_retry_flags(b);
-	n = recv(*(int *)BIO_get_data(b), buf, (size_t)len, MSG_DONTWAIT);
+	n = recv(t->fd, buf, (size_t)len, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		BIO_set_retry_read(b);
 	return (int)n;
@@ -357,16 +406,33 @@ tls_bio_read(BIO *b, char *buf, int len)
 static long
 tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
-	(void)b;
+	struct tls_bio	*t = BIO_get_data(b);
+	int		 rc;
+
 	(void)num;
 	(void)ptr;
-	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+	switch (cmd) {
+	case BIO_CTRL_FLUSH:
+		BIO_clear_retry_flags(b);
+		if ((rc = tls_bio_push(t)) == 0)
+			BIO_set_retry_write(b);
+		return rc;
+	case BIO_CTRL_WPENDING:
+		return (long)t->wlen;
+	default:
+		return 0;
+	}
 }
 
 static int
 tls_bio_destroy(BIO *b)
 {
-	free(BIO_get_data(b));	/* the descriptor is the dfs_sock's */
+	struct tls_bio	*t = BIO_get_data(b);
+
+	if (t != NULL) {
+		free(t->wbuf);	/* the descriptor is the dfs_sock's */
+		free(t);
+	}
 	BIO_set_data(b, NULL);
 	return 1;
 }
@@ -394,7 +460,7 @@ dfs_tls_session(struct dfs_tls *t, int fd, bool server)
 {
 	SSL	*ssl;
 	BIO	*bio;
-	int	*fdp = xmalloc(sizeof *fdp);
+	struct tls_bio	*tb = xcalloc(1, sizeof *tb);
 
 	pthread_once(&tls_bio_once, tls_bio_init);
 	pthread_mutex_lock(&t->lock);
@@ -402,8 +468,8 @@ dfs_tls_session(struct dfs_tls *t, int fd, bool server)
 	pthread_mutex_unlock(&t->lock);
 	if (ssl == NULL || (bio = BIO_new(tls_bio_method)) == NULL)
 		abort();	/* out of memory */
-	*fdp = fd;
-	BIO_set_data(bio, fdp);
+	tb->fd = fd;
+	BIO_set_data(bio, tb);
 	BIO_set_init(bio, 1);
 	SSL_set_bio(ssl, bio, bio);
 	/* Where block data may leave TLS after the handshake, OpenSSL must
