@@ -798,15 +798,81 @@ dn_store_sweep(struct dn_store *st)
 }
 
 /*
+ * A RESUME of a block this node finalized (see dn_store_resume): its
+ * first offset bytes, checked against their stored CRCs, are copied into
+ * a new write under new_gen, which then goes on as a resumed one.  The
+ * finalized replica stays until the new generation replaces it.  Called
+ * with new_gen pending; on failure it is not.
+ */
+static int
+resume_finalized(struct dn_store *st, const struct dn_block *fin,
+    uint64_t new_gen, uint64_t offset, uint32_t chunk_size,
+    struct dn_blkw **wp, char **cause)
+{
+	struct dn_rfile	*r = NULL;
+	struct dn_blkw	*w = NULL;
+	uint8_t		*data = NULL, crcs[4 * (DFS_MAX_PACKET / DFS_MIN_CHUNK)];
+	uint64_t	 seq, off;
+	size_t		 n;
+	int		 rc;
+
+	if (fin->chunk_size != chunk_size || offset > fin->len ||
+	    offset % chunk_size != 0) {
+		if (cause != NULL)
+			xasprintf(cause, "block %" PRIu64 ": cannot resume at "
+			    "offset %" PRIu64 " in chunks of %u (this node "
+			    "stored %" PRIu64 " bytes in chunks of %u)",
+			    fin->id, offset, chunk_size, fin->len,
+			    fin->chunk_size);
+		rc = -EINVAL;
+		goto out;
+	}
+	if ((rc = dn_store_open_replica(st, fin->id, fin->gen, &r,
+	    cause)) != 0)
+		goto out;
+	pthread_mutex_lock(&st->lock);
+	seq = ++st->seq;
+	pthread_mutex_unlock(&st->lock);
+	if ((rc = dn_blkw_create(st->tmp, st->dir, fin, seq, &w, cause)) != 0)
+		goto out;
+	data = xmalloc(DFS_MAX_PACKET);
+	for (off = 0; off < offset; off += n) {
+		n = offset - off < DFS_MAX_PACKET ? offset - off :
+		    DFS_MAX_PACKET;
+		if ((rc = dn_rfile_read(r, off, n, data, crcs, cause)) != 0 ||
+		    (rc = dn_blkw_append(w, data, n, crcs, cause)) != 0)
+			goto out;
+	}
+	if ((rc = dn_blkw_resume(w, new_gen, offset, cause)) != 0)
+		goto out;
+	log_info("block %" PRIu64 ": the write resumes from generation %"
+	    PRIu64 ", which this node had finalized (%" PRIu64 " bytes)",
+	    fin->id, fin->gen, fin->len);
+	*wp = w;
+	w = NULL;
+out:
+	free(data);
+	dn_rfile_free(r);
+	dn_blkw_free(w);
+	if (rc != 0)
+		store_unpend(st, fin->id, new_gen);
+	return rc;
+}
+
+/*
  * Take over the interrupted write of block id for a RESUME: cut to
  * offset bytes, renamed to new_gen, pending again.  The writer names the
  * generation it knew (old_gen); any older than new_gen will do, since
  * one block id has one writer and every generation of it holds the same
  * bytes up to what that writer saw acknowledged.  A write of it still
  * running (its stream is breaking as we speak) is waited for up to
- * wait_ms.  -ENOENT when this node has no such write, -ESTALE when it
- * stores new_gen or newer already, -EINVAL for a bad offset or chunk
- * size.  Caller releases with dn_store_release (or parks it again).
+ * wait_ms.  With no such write, an older finalized replica does as well:
+ * a node finalizes the block when the last packet reaches it, so when a
+ * node below fails on that packet the writer holds no final ack and
+ * resumes a block this node already stored (resume_finalized).  -ENOENT
+ * when this node has neither, -ESTALE when it stores new_gen or newer
+ * already, -EINVAL for a bad offset or chunk size.  Caller releases with
+ * dn_store_release (or parks it again).
  */
 int
 dn_store_resume(struct dn_store *st, dfs_block_id id, uint64_t old_gen,
@@ -816,9 +882,10 @@ dn_store_resume(struct dn_store *st, dfs_block_id id, uint64_t old_gen,
 	struct store_parked	*k = NULL, **kp;
 	struct store_pending	*p;
 	struct store_ent	*e;
+	struct dn_block		 fin = { 0 };
 	struct timespec		 ts;
 	int64_t			 deadline = dfs_now_ms() + wait_ms;
-	bool			 running;
+	bool			 running, have_fin = false;
 	int			 rc = 0;
 
 	*wp = NULL;
@@ -853,9 +920,15 @@ dn_store_resume(struct dn_store *st, dfs_block_id id, uint64_t old_gen,
 			break;
 		pthread_cond_timedwait(&st->parked_cond, &st->lock, &ts);
 	}
-	if (k == NULL)
+	e = store_get(st, id);
+	if (k == NULL && e != NULL && e->b.gen < new_gen &&
+	    !(e->b.flags & DFS_REPORT_CORRUPT)) {
+		fin = e->b;
+		have_fin = true;
+	}
+	if (k == NULL && !have_fin)
 		rc = -ENOENT;
-	else if ((e = store_get(st, id)) != NULL && e->b.gen >= new_gen)
+	else if (e != NULL && e->b.gen >= new_gen)
 		rc = -ESTALE;
 	else {
 		for (p = st->pending; p != NULL; p = p->next)
@@ -883,6 +956,9 @@ dn_store_resume(struct dn_store *st, dfs_block_id id, uint64_t old_gen,
 		}
 		return rc;
 	}
+	if (k == NULL)
+		return resume_finalized(st, &fin, new_gen, offset, chunk_size,
+		    wp, cause);
 	if (dn_blkw_block(k->w)->chunk_size != chunk_size) {
 		if (cause != NULL)
 			xasprintf(cause, "block %" PRIu64 ": chunk size %u "
