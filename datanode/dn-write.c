@@ -36,7 +36,10 @@
  * the writer asks the namenode for a new generation stamp and sends
  * RESUME down the surviving nodes, each of which cuts its replica back to
  * the writer's last acknowledged byte, renames it to the new generation,
- * forwards the RESUME and then carries on exactly as for WRITE.  A
+ * forwards the RESUME and then carries on exactly as for WRITE (a node
+ * that had already finalized the block, the last packet having reached
+ * it before a node below failed on it, starts from a copy of its
+ * replica).  A
  * refusal of WRITE or RESUME names the node that refused (a u32 after
  * the ERROR's message, 0 for this node, k for the k-th below), so the
  * writer avoids that node and no other.
