@@ -115,14 +115,16 @@ cp_ca_issue(int argc, char **argv)
 		{ "uid", required_argument, NULL, 'u' },
 		{ "gid", required_argument, NULL, 'g' },
 		{ "groups", required_argument, NULL, 'G' },
+		{ "uids", required_argument, NULL, 'U' },
 		{ "host", required_argument, NULL, 'h' },
 		{ "days", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct dfs_pki_request	 req;
 	bool			 uid = false, gid = false, groups = false;
+	bool			 uids = false;
 	long			 days = 0;
-	char			*end;
+	char			*end, *cause = NULL;
 	int			 ch;
 
 	memset(&req, 0, sizeof req);
@@ -153,6 +155,15 @@ cp_ca_issue(int argc, char **argv)
 			if (cp_ca_groups(optarg, &req.id) != 0)
 				return 2;
 			break;
+		case 'U':
+			uids = true;
+			if (dfs_pki_parse_uids(optarg, strlen(optarg), &req.id,
+			    &cause) != 0) {
+				fprintf(stderr, "dfs ca issue: --%s\n", cause);
+				free(cause);
+				return 2;
+			}
+			break;
 		case 'h':
 			if (req.nhosts == DFS_PKI_MAX_HOSTS) {
 				fprintf(stderr, "dfs ca issue: at most %d "
@@ -180,6 +191,12 @@ cp_ca_issue(int argc, char **argv)
 		fprintf(stderr, "dfs ca issue: roles user and superuser need "
 		    "--uid and --gid (and may have --groups); other roles take "
 		    "none of them\n");
+		return 2;
+	}
+	if (uids != (req.id.role == DFS_ROLE_HOST)) {
+		fprintf(stderr, "dfs ca issue: role host needs --uids, the "
+		    "uids its root speaks for (all, or ranges such as "
+		    "1000-1999,2500); other roles take none\n");
 		return 2;
 	}
 	snprintf(req.id.name, sizeof req.id.name, "%s", argv[optind + 1]);

@@ -119,7 +119,8 @@ cp_tls_self(const struct cp_cluster *cl, struct dfs_config *c)
 	return cp_tls_party(cl, c, &id, NULL);
 }
 
-/* DIR/host.conf: this machine's host identity, for a root dfs-mount. */
+/* DIR/host.conf: this machine's host identity, for a root dfs-mount.  On
+ * one machine its root speaks for all its users: uids=all. */
 int
 cp_tls_host(const struct cp_cluster *cl, const struct dfs_config *common)
 {
@@ -129,6 +130,7 @@ cp_tls_host(const struct cp_cluster *cl, const struct dfs_config *common)
 
 	memset(&id, 0, sizeof id);
 	id.role = DFS_ROLE_HOST;
+	id.all_uids = true;
 	snprintf(id.name, sizeof id.name, "host");
 	cp_set(c, "namenode.address", cl->nn.addr);
 	cp_set(c, "tls.ca", dfs_config_str(common, "tls.ca"));

@@ -43,7 +43,8 @@ static const struct {
 	    "[--groups G1,G2]" },
 	{ "ca", cp_cmd_ca, "ca init DIR\n"
 	    "       dfs ca issue DIR --role ROLE NAME [--uid UID --gid GID "
-	    "[--groups G1,G2]] [--host HOST]... [--days DAYS]\n"
+	    "[--groups G1,G2]] [--uids all|LO-HI,...] [--host HOST]... "
+	    "[--days DAYS]\n"
 	    "       dfs ca list DIR\n"
 	    "       dfs ca revoke DIR NAME|SERIAL" },
 };

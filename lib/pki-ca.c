@@ -405,6 +405,15 @@ pki_ca_check_request(const struct dfs_pki_request *req, char **cause)
 		    dfs_pki_role_name(id->role));
 		return -EINVAL;
 	}
+	if (id->role != DFS_ROLE_HOST && (id->all_uids || id->nranges != 0)) {
+		xasprintf(cause, "only role host takes uids");
+		return -EINVAL;
+	}
+	if (id->nranges > DFS_PKI_MAX_UID_RANGES) {
+		xasprintf(cause, "more than %d uid ranges",
+		    DFS_PKI_MAX_UID_RANGES);
+		return -E2BIG;
+	}
 	if (id->ngroups > DFS_PKI_MAX_GROUPS) {
 		xasprintf(cause, "more than %d groups", DFS_PKI_MAX_GROUPS);
 		return -E2BIG;

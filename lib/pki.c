@@ -6,6 +6,7 @@
  * a user's uid, gid and groups) as one subjectAltName URI:
  *
  *	npdfs:role=user;uid=1000;gid=1000;groups=10,20
+ *	npdfs:role=host;uids=1000-1999,2500
  *	npdfs:role=datanode
  *
  * A SAN URI rather than a private X.509 extension because (1) a private
@@ -22,7 +23,14 @@
  * DFS_PKI_URI_MAX bytes of printable ASCII, each key once, no unknown
  * keys, numbers in canonical decimal below 2^32 - 1 ((uid_t)-1 means "no
  * change" to chown and is never an identity), at most DFS_PKI_MAX_GROUPS
- * groups, uid/gid present exactly for user and superuser.  A certificate
+ * groups, uid/gid present exactly for user and superuser, uids exactly
+ * for host.  A host's uids are "all" or at most DFS_PKI_MAX_UID_RANGES
+ * ranges ("N-M", or "N" for one uid), sorted and apart (touching ranges
+ * are written as one), so a set of uids has one spelling and what an
+ * operator reads is what it grants.  A host certificate without uids is
+ * refused rather than read as "all": every host says for whom it speaks
+ * (there were no such certificates in use to stay compatible with).
+ * A certificate
  * the CA did not sign never gets this far; the strictness is against a
  * CA operator's typo and a future bug, not against forgers.
  */
@@ -146,6 +154,119 @@ dfs_pki_parse_groups(const char *s, size_t len, uint32_t *groups, size_t *n,
 	return 0;
 }
 
+/* Why a uids list is bad, with the piece at fault (at most 24 bytes). */
+static int
+pki_uids_bad(struct dfs_identity *id, char **cause, const char *why,
+    const char *s, size_t n)
+{
+	id->all_uids = false;
+	id->nranges = 0;
+	if (cause != NULL)
+		xasprintf(cause, "uids: %s '%.*s'", why, (int)(n > 24 ? 24 : n),
+		    s);
+	return -EINVAL;
+}
+
+/*
+ * A host's uids, shared by the URI parser and the CLI.  One spelling per
+ * set (see the top of this file): "all", or ranges in increasing order
+ * with a gap between each two, one uid as "N", never "N-N".
+ */
+int
+dfs_pki_parse_uids(const char *s, size_t len, struct dfs_identity *id,
+    char **cause)
+{
+	struct dfs_uid_range	 r;
+	const char		*f, *dash;
+	size_t			 start = 0, n;
+
+	id->all_uids = false;
+	id->nranges = 0;
+	if (len == 3 && memcmp(s, "all", 3) == 0) {
+		id->all_uids = true;
+		return 0;
+	}
+	if (len == 0) {
+		if (cause != NULL)
+			xasprintf(cause, "uids: empty (all, or ranges such as "
+			    "1000-1999,2500)");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && s[i] != ',')
+			continue;
+		f = s + start;
+		n = i - start;
+		start = i + 1;
+		if (id->nranges == DFS_PKI_MAX_UID_RANGES) {
+			if (cause != NULL)
+				xasprintf(cause, "uids: more than %d ranges",
+				    DFS_PKI_MAX_UID_RANGES);
+			id->nranges = 0;
+			return -EINVAL;
+		}
+		if ((dash = memchr(f, '-', n)) == NULL) {
+			if (dfs_pki_parse_id(f, n, &r.lo) != 0)
+				return pki_uids_bad(id, cause, "bad uid", f, n);
+			r.hi = r.lo;
+		} else {
+			if (dfs_pki_parse_id(f, (size_t)(dash - f),
+			    &r.lo) != 0 || dfs_pki_parse_id(dash + 1,
+			    n - (size_t)(dash - f) - 1, &r.hi) != 0)
+				return pki_uids_bad(id, cause, "bad range", f,
+				    n);
+			if (r.hi <= r.lo)
+				return pki_uids_bad(id, cause, "reversed or "
+				    "one-uid range (write one uid as N)", f, n);
+		}
+		if (id->nranges > 0 && (uint64_t)r.lo <=
+		    (uint64_t)id->ranges[id->nranges - 1].hi + 1)
+			return pki_uids_bad(id, cause, "out of order, "
+			    "overlapping or touching the range before (sort "
+			    "them, and join touching ones)", f, n);
+		id->ranges[id->nranges++] = r;
+	}
+	return 0;
+}
+
+/* The text dfs_pki_parse_uids() reads back; "" for no uids at all. */
+char *
+dfs_pki_uids_format(const struct dfs_identity *id)
+{
+	char	*s = xstrdup(""), *t;
+
+	if (id->all_uids) {
+		free(s);
+		return xstrdup("all");
+	}
+	for (size_t i = 0; i < id->nranges && i < DFS_PKI_MAX_UID_RANGES;
+	    i++) {
+		const struct dfs_uid_range *r = &id->ranges[i];
+		if (r->hi != r->lo)
+			xasprintf(&t, "%s%s%u-%u", s, i == 0 ? "" : ",", r->lo,
+			    r->hi);
+		else
+			xasprintf(&t, "%s%s%u", s, i == 0 ? "" : ",", r->lo);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+/* What a host's root may claim: only the uids its certificate names. */
+bool
+dfs_pki_host_speaks_for(const struct dfs_identity *id, uint32_t uid)
+{
+	if (id->role != DFS_ROLE_HOST)
+		return false;
+	if (id->all_uids)
+		return true;
+	for (size_t i = 0; i < id->nranges && i < DFS_PKI_MAX_UID_RANGES; i++)
+		if (uid >= id->ranges[i].lo && uid <= id->ranges[i].hi)
+			return true;
+	return false;
+}
+
 /* The one spelling of an identity; the parser reads it back exactly. */
 char *
 dfs_pki_identity_format(const struct dfs_identity *id)
@@ -154,6 +275,13 @@ dfs_pki_identity_format(const struct dfs_identity *id)
 
 	xasprintf(&s, "%srole=%s", PKI_URI_PREFIX,
 	    dfs_pki_role_name(id->role));
+	if (id->role == DFS_ROLE_HOST) {
+		char *u = dfs_pki_uids_format(id);
+		xasprintf(&t, "%s;uids=%s", s, u);
+		free(u);
+		free(s);
+		return t;
+	}
 	if (!dfs_pki_role_has_uid(id->role))
 		return s;
 	xasprintf(&t, "%s;uid=%u;gid=%u", s, id->uid, id->gid);
@@ -178,7 +306,8 @@ static int
 pki_field(const char *f, size_t len, struct dfs_identity *id, unsigned *seen,
     char **cause)
 {
-	static const char *const keys[] = { "role", "uid", "gid", "groups" };
+	static const char *const keys[] = { "role", "uid", "gid", "groups",
+	    "uids" };
 	const char	*eq = memchr(f, '=', len), *v;
 	size_t		 klen, vlen;
 	unsigned	 k;
@@ -192,10 +321,10 @@ pki_field(const char *f, size_t len, struct dfs_identity *id, unsigned *seen,
 	klen = (size_t)(eq - f);
 	v = eq + 1;
 	vlen = len - klen - 1;
-	for (k = 0; k < 4; k++)
+	for (k = 0; k < 5; k++)
 		if (strlen(keys[k]) == klen && memcmp(keys[k], f, klen) == 0)
 			break;
-	if (k == 4) {
+	if (k == 5) {
 		xasprintf(cause, "unknown field '%.*s'",
 		    (int)(klen > 32 ? 32 : klen), f);
 		return -EINVAL;
@@ -222,9 +351,11 @@ pki_field(const char *f, size_t len, struct dfs_identity *id, unsigned *seen,
 		if (dfs_pki_parse_id(v, vlen, &id->gid) != 0)
 			goto bad;
 		return 0;
-	default:
+	case 3:
 		return dfs_pki_parse_groups(v, vlen, id->groups, &id->ngroups,
 		    cause);
+	default:
+		return dfs_pki_parse_uids(v, vlen, id, cause);
 	}
 bad:
 	xasprintf(cause, "bad %s '%.*s'", keys[k], (int)(vlen > 16 ? 16 : vlen),
@@ -280,6 +411,15 @@ dfs_pki_identity_parse(const char *uri, size_t len, struct dfs_identity *id,
 	if (!dfs_pki_role_has_uid(id->role) && (seen & 14) != 0) {
 		xasprintf(&why, "role %s takes no uid, gid or groups",
 		    dfs_pki_role_name(id->role));
+		goto out;
+	}
+	if (id->role == DFS_ROLE_HOST && !(seen & 16)) {
+		xasprintf(&why, "role host needs uids (all, or ranges such as "
+		    "1000-1999,2500)");
+		goto out;
+	}
+	if (id->role != DFS_ROLE_HOST && (seen & 16) != 0) {
+		xasprintf(&why, "only role host takes uids");
 		goto out;
 	}
 	rc = 0;

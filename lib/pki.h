@@ -4,7 +4,7 @@
  * Every party (namenode, data node, host, user, superuser) holds an X.509
  * certificate signed by the cluster CA.  The certificate says who its
  * holder is: a role and, for users, the uid, gid and supplementary groups
- * it may act as.  pki.c reads and checks identities (what a daemon does
+ * it may act as; for hosts, the uids it speaks for.  pki.c reads and checks identities (what a daemon does
  * with a peer's certificate after a TLS handshake); pki-ca.c makes the CA,
  * issues and revokes (what "dfs ca" and "dfs cluster up" do).
  *
@@ -41,6 +41,13 @@ enum dfs_role {
 #define DFS_PKI_URI_MAX		1024	/* longest identity URI, bytes */
 #define DFS_PKI_NAME_MAX	64	/* certificate name (CN) */
 #define DFS_PKI_MAX_HOSTS	16	/* SAN host names/addresses */
+#define DFS_PKI_MAX_UID_RANGES	16	/* a host's uid ranges */
+
+/* The uids lo to hi, both included. */
+struct dfs_uid_range {
+	uint32_t	lo;
+	uint32_t	hi;
+};
 
 struct dfs_identity {
 	enum dfs_role	role;
@@ -48,6 +55,11 @@ struct dfs_identity {
 	uint32_t	gid;
 	size_t		ngroups;
 	uint32_t	groups[DFS_PKI_MAX_GROUPS];
+	/* HOST only: the uids its root speaks for (uids=all, or ranges
+	 * sorted, apart, at least one). */
+	bool		all_uids;
+	size_t		nranges;
+	struct dfs_uid_range ranges[DFS_PKI_MAX_UID_RANGES];
 	char		name[DFS_PKI_NAME_MAX + 1];	/* the subject CN */
 };
 
@@ -71,6 +83,14 @@ int	dfs_pki_parse_id(const char *s, size_t len, uint32_t *out);
 /* "10,20,30" (or "") into at most DFS_PKI_MAX_GROUPS ids. */
 int	dfs_pki_parse_groups(const char *s, size_t len, uint32_t *groups,
 	    size_t *n, char **cause);
+/* A host's "all" or "1000-1999,2500" (canonical: sorted, apart, "N" for
+ * one uid, at most DFS_PKI_MAX_UID_RANGES) into id.  0 or -EINVAL. */
+int	dfs_pki_parse_uids(const char *s, size_t len, struct dfs_identity *,
+	    char **cause);
+/* The text dfs_pki_parse_uids() reads back.  Caller frees. */
+char	*dfs_pki_uids_format(const struct dfs_identity *);
+/* Whether id is a host certificate speaking for uid. */
+bool	dfs_pki_host_speaks_for(const struct dfs_identity *, uint32_t uid);
 
 /* What a file holds, for dfs_pki_check_file(). */
 enum dfs_pki_file {

@@ -55,7 +55,7 @@ for n in 1 2; do
 done
 ok "the host certificate has role host" sh -c "openssl x509 -in \
     '$CA/issued/host.crt' -noout -ext subjectAltName | \
-    grep -q 'URI:npdfs:role=host,'"
+    grep -q 'URI:npdfs:role=host;uids=all,'"
 ok "the invoking user's certificate carries $myrole" sh -c "openssl x509 \
     -in '$CA/issued/$me.crt' -noout -ext subjectAltName | \
     grep -q 'URI:npdfs:$myrole'"
@@ -168,6 +168,25 @@ ok "a user certificate without --uid is a usage error" test "$st" -eq 2
 "$B/dfs" ca issue "$T/ca2" --role admin x >/dev/null 2>&1 && st=0 || st=$?
 ok "an unknown role is a usage error" test "$st" -eq 2
 ok "a name that is a path is refused" fails_with "bad certificate name" \
-    "$B/dfs" ca issue "$T/ca2" --role host ../x
+    "$B/dfs" ca issue "$T/ca2" --role host --uids all ../x
+# A host says for which uids its root speaks: --uids, checked strictly.
+"$B/dfs" ca issue "$T/ca2" --role host h0 >"$T/h0.out" 2>&1 && st=0 || st=$?
+ok "a host certificate without --uids is a usage error, saying so" sh -c \
+    "test $st -eq 2 && grep -q 'role host needs --uids' '$T/h0.out' && \
+    test ! -e '$T/ca2/issued/h0.crt'"
+"$B/dfs" ca issue "$T/ca2" --role host --uids 2000-2999,1000 h1 \
+    >"$T/h1.out" 2>&1 && st=0 || st=$?
+ok "--uids out of order is a usage error, saying so" sh -c \
+    "test $st -eq 2 && grep -q 'out of order' '$T/h1.out'"
+"$B/dfs" ca issue "$T/ca2" --role user --uid 1 --gid 1 --uids all u1 \
+    >/dev/null 2>&1 && st=0 || st=$?
+ok "--uids on a user certificate is a usage error" test "$st" -eq 2
+ok "dfs ca issue --role host --uids 1000-1999,2500" "$B/dfs" ca issue \
+    "$T/ca2" --role host --uids 1000-1999,2500 mnt-c
+ok "... whose certificate names those uids" sh -c "openssl x509 -in \
+    '$T/ca2/issued/mnt-c.crt' -noout -ext subjectAltName | grep -q \
+    'URI:npdfs:role=host;uids=1000-1999,2500\$'"
+ok "... and dfs ca list shows them" sh -c "'$B/dfs' ca list '$T/ca2' | \
+    grep '^mnt-c ' | grep -q 'npdfs:role=host;uids=1000-1999,2500\$'"
 
 finish

@@ -3,8 +3,9 @@
 #   pki_make DIR NAME:ROLE...   a CA in DIR/ca and, for each NAME, a
 #                               certificate of ROLE (superuser: uid 0;
 #                               user:UID a user of uid and gid UID, plain
-#                               user uid 0) and DIR/NAME.conf holding its
-#                               tls.* keys
+#                               user uid 0; host speaks for all uids,
+#                               host:UIDS for those, e.g. 1000-1999,2500)
+#                               and DIR/NAME.conf holding its tls.* keys
 #   pki_opts DIR NAME           the -o options giving a daemon NAME's keys
 #
 # Every npdfs connection is mutual TLS, so a daemon, a fake data node or
@@ -24,6 +25,10 @@ pki_make() {
 		user:*)
 			set -- --uid "${pki_role#user:}" --gid "${pki_role#user:}"
 			pki_role=user ;;
+		host) set -- --uids all ;;
+		host:*)
+			set -- --uids "${pki_role#host:}"
+			pki_role=host ;;
 		esac
 		"$top_builddir/dfs" ca issue "$pki_dir/ca" --role "$pki_role" \
 		    "$@" "$pki_name" >/dev/null || return 1

@@ -206,7 +206,8 @@ test_wrong_ca(void **state)
 static void
 test_expired(void **state)
 {
-	struct dfs_pki_request	 req = { .id.role = DFS_ROLE_HOST };
+	struct dfs_pki_request	 req = { .id.role = DFS_ROLE_HOST,
+				    .id.all_uids = true };
 	X509_STORE		*st = store(ca_dir);
 	X509			*x;
 	char			*cause;
@@ -223,6 +224,7 @@ test_expired(void **state)
 	/* Good for an hour: accepted now, refused two hours on. */
 	memset(&req, 0, sizeof req);
 	req.id.role = DFS_ROLE_HOST;
+	req.id.all_uids = true;
 	req.not_after = now + 3600;
 	x = issue(ca_dir, &req, "hour-host");
 	assert_null(verify(st, x, 0));
@@ -234,6 +236,7 @@ test_expired(void **state)
 	/* And one not yet valid. */
 	memset(&req, 0, sizeof req);
 	req.id.role = DFS_ROLE_HOST;
+	req.id.all_uids = true;
 	req.not_before = now + 86400;
 	req.not_after = now + 2 * 86400;
 	x = issue(ca_dir, &req, "future-host");
@@ -356,6 +359,80 @@ test_issue_refused(void **state)
 	dfs_pki_ca_free(ca);
 }
 
+/* A host's uids survive issue and read-back, and bound what it speaks
+ * for; requests the parser would not read back are never signed. */
+static void
+test_host_uids(void **state)
+{
+	struct dfs_pki_request	 req = { .id.role = DFS_ROLE_HOST };
+	struct dfs_pki_ca	*ca;
+	struct dfs_identity	 id;
+	X509			*x;
+	char			*cause = NULL, *u;
+
+	assert_int_equal(dfs_pki_parse_uids("1000-1999,2500", 14, &req.id,
+	    &cause), 0);
+	x = issue(ca_dir, &req, "mnt-b");
+	assert_int_equal(dfs_pki_identity(x, &id, &cause), 0);
+	X509_free(x);
+	assert_int_equal(id.role, DFS_ROLE_HOST);
+	assert_false(id.all_uids);
+	assert_int_equal(id.nranges, 2);
+	u = dfs_pki_uids_format(&id);
+	assert_string_equal(u, "1000-1999,2500");
+	free(u);
+	assert_false(dfs_pki_host_speaks_for(&id, 0));
+	assert_false(dfs_pki_host_speaks_for(&id, 999));
+	assert_true(dfs_pki_host_speaks_for(&id, 1000));
+	assert_true(dfs_pki_host_speaks_for(&id, 1999));
+	assert_false(dfs_pki_host_speaks_for(&id, 2000));
+	assert_false(dfs_pki_host_speaks_for(&id, 2499));
+	assert_true(dfs_pki_host_speaks_for(&id, 2500));
+	assert_false(dfs_pki_host_speaks_for(&id, 2501));
+	assert_false(dfs_pki_host_speaks_for(&id, 4294967294u));
+	/* Only a host speaks for anyone this way, whatever it carries. */
+	id.role = DFS_ROLE_USER;
+	assert_false(dfs_pki_host_speaks_for(&id, 1000));
+	id.role = DFS_ROLE_HOST;
+	id.nranges = 0;
+	assert_false(dfs_pki_host_speaks_for(&id, 1000));
+	id.all_uids = true;
+	assert_true(dfs_pki_host_speaks_for(&id, 0));
+	assert_true(dfs_pki_host_speaks_for(&id, 4294967294u));
+
+	/* Refused before signing: a host with no uids, ranges out of order
+	 * (made by hand, past the parser), too many, ranges on a user. */
+	assert_int_equal(dfs_pki_ca_open(ca_dir, &ca, &cause), 0);
+	memset(&req, 0, sizeof req);
+	req.id.role = DFS_ROLE_HOST;
+	snprintf(req.id.name, sizeof req.id.name, "nouids");
+	assert_int_equal(dfs_pki_ca_issue(ca, &req, NULL, NULL, NULL, &cause),
+	    -EINVAL);
+	assert_non_null(strstr(cause, "uids"));
+	free(cause);
+	req.id.nranges = 2;
+	req.id.ranges[0].lo = req.id.ranges[0].hi = 50;
+	req.id.ranges[1].lo = req.id.ranges[1].hi = 40;
+	assert_int_equal(dfs_pki_ca_issue(ca, &req, NULL, NULL, NULL, &cause),
+	    -EINVAL);
+	assert_non_null(strstr(cause, "out of order"));
+	free(cause);
+	req.id.nranges = DFS_PKI_MAX_UID_RANGES + 1;
+	assert_int_equal(dfs_pki_ca_issue(ca, &req, NULL, NULL, NULL, &cause),
+	    -E2BIG);
+	free(cause);
+	memset(&req, 0, sizeof req);
+	req.id.role = DFS_ROLE_USER;
+	req.id.uid = req.id.gid = 7;
+	req.id.all_uids = true;
+	snprintf(req.id.name, sizeof req.id.name, "useruids");
+	assert_int_equal(dfs_pki_ca_issue(ca, &req, NULL, NULL, NULL, &cause),
+	    -EINVAL);
+	assert_non_null(strstr(cause, "only role host"));
+	free(cause);
+	dfs_pki_ca_free(ca);
+}
+
 /* Good and bad identity URIs, the bad ones each for one reason. */
 static void
 test_parse_hostile(void **state)
@@ -363,7 +440,11 @@ test_parse_hostile(void **state)
 	static const char *const good[] = {
 		"npdfs:role=namenode",
 		"npdfs:role=datanode",
-		"npdfs:role=host",
+		"npdfs:role=host;uids=all",
+		"npdfs:uids=1000-1999,2500;role=host",
+		"npdfs:role=host;uids=0",
+		"npdfs:role=host;uids=0-4294967294",
+		"npdfs:role=host;uids=1,3,5-6,8-4294967294",
 		"npdfs:role=user;uid=0;gid=0",
 		"npdfs:gid=7;uid=1000;role=user",
 		"npdfs:role=user;uid=4294967294;gid=1;groups=",
@@ -377,7 +458,40 @@ test_parse_hostile(void **state)
 		"npdfs:role=user",			/* no uid, gid */
 		"npdfs:role=user;uid=1",		/* no gid */
 		"npdfs:role=datanode;uid=1",		/* uid on a daemon */
-		"npdfs:role=host;groups=1",
+		"npdfs:role=host;uids=all;groups=1",
+		"npdfs:role=host;uids=all;uid=1;gid=1",
+		"npdfs:role=host",			/* no uids */
+		"npdfs:role=host;uids=",		/* empty */
+		"npdfs:role=host;uids=1000-1999;uids=all",
+		"npdfs:role=user;uid=1;gid=1;uids=1",	/* only hosts */
+		"npdfs:role=superuser;uid=0;gid=0;uids=all",
+		"npdfs:role=datanode;uids=all",
+		"npdfs:role=host;uids=ALL",
+		"npdfs:role=host;uids=all,1",
+		"npdfs:role=host;uids=1,all",
+		"npdfs:role=host;uids=*",
+		"npdfs:role=host;uids=1999-1000",	/* reversed */
+		"npdfs:role=host;uids=5-5",		/* one uid is "5" */
+		"npdfs:role=host;uids=2000,1000",	/* out of order */
+		"npdfs:role=host;uids=1000-1999,1500",	/* overlapping */
+		"npdfs:role=host;uids=1000-1999,1999-2500",
+		"npdfs:role=host;uids=1000-1999,2000",	/* touching */
+		"npdfs:role=host;uids=5,5",		/* repeated */
+		"npdfs:role=host;uids=0-4294967295",	/* (uid_t)-1 */
+		"npdfs:role=host;uids=4294967296",
+		"npdfs:role=host;uids=01-5",
+		"npdfs:role=host;uids=1-05",
+		"npdfs:role=host;uids=-5",
+		"npdfs:role=host;uids=5-",
+		"npdfs:role=host;uids=-",
+		"npdfs:role=host;uids=1--5",
+		"npdfs:role=host;uids=1-2-3",
+		"npdfs:role=host;uids=+1-2",
+		"npdfs:role=host;uids=1,,3",
+		"npdfs:role=host;uids=1,",
+		"npdfs:role=host;uids=,1",
+		"npdfs:role=host;uids=0x10",
+		"npdfs:role=host;uids=1:2",
 		"npdfs:role=user;uid=4294967295;gid=1",	/* (uid_t)-1 */
 		"npdfs:role=user;uid=4294967296;gid=1",
 		"npdfs:role=user;uid=99999999999;gid=1",
@@ -454,6 +568,33 @@ test_parse_hostile(void **state)
 	free(cause);
 	free(big);
 
+	/* The most uid ranges allowed, and one more. */
+	big = xstrdup("npdfs:role=host;uids=0-1");
+	for (int i = 1; i < DFS_PKI_MAX_UID_RANGES; i++) {
+		char *t;
+		xasprintf(&t, "%s,%d-%d", big, 10 * i, 10 * i + 5);
+		free(big);
+		big = t;
+	}
+	cause = NULL;
+	assert_int_equal(dfs_pki_identity_parse(big, strlen(big), &id, &cause),
+	    0);
+	assert_int_equal(id.nranges, DFS_PKI_MAX_UID_RANGES);
+	assert_int_equal(id.ranges[DFS_PKI_MAX_UID_RANGES - 1].hi,
+	    10 * (DFS_PKI_MAX_UID_RANGES - 1) + 5);
+	{
+		char *t;
+		xasprintf(&t, "%s,9999", big);
+		free(big);
+		big = t;
+	}
+	assert_int_equal(dfs_pki_identity_parse(big, strlen(big), &id,
+	    &cause), -EINVAL);
+	assert_non_null(strstr(cause, "more than 16 ranges"));
+	assert_int_equal(id.nranges, 0);
+	free(cause);
+	free(big);
+
 	/* Too long, even when every byte is a harmless one. */
 	n = DFS_PKI_URI_MAX + 1;
 	big = xmalloc(n);
@@ -476,6 +617,14 @@ test_format_round_trip(void **state)
 	for (int r = DFS_ROLE_NAMENODE; r <= DFS_ROLE_SUPERUSER; r++) {
 		memset(&in, 0, sizeof in);
 		in.role = (enum dfs_role)r;
+		if (in.role == DFS_ROLE_HOST) {
+			in.nranges = 3;
+			in.ranges[0].lo = in.ranges[0].hi = 0;
+			in.ranges[1].lo = 1000;
+			in.ranges[1].hi = 1999;
+			in.ranges[2].lo = 2001;
+			in.ranges[2].hi = 4294967294u;
+		}
 		if (dfs_pki_role_has_uid(in.role)) {
 			in.uid = 1000 + (uint32_t)r;
 			in.gid = 100;
@@ -534,7 +683,7 @@ handmade(const char *cn, const char *const *uris, size_t nuris, bool san)
 static void
 test_identity_cert_hostile(void **state)
 {
-	static const char *const one[] = { "npdfs:role=host" };
+	static const char *const one[] = { "npdfs:role=host;uids=all" };
 	static const char *const two[] = { "npdfs:role=user;uid=1;gid=1",
 	    "npdfs:role=superuser;uid=0;gid=0" };
 	static const char *const other[] = { "https://example.org/" };
@@ -709,6 +858,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_host_uids),
 		cmocka_unit_test(test_parse_hostile),
 		cmocka_unit_test(test_identity_cert_hostile),
 		cmocka_unit_test(test_names),
