@@ -428,16 +428,31 @@ dfs_token_check(struct dfs_token_keys *k, const struct dfs_token *t,
 
 /*
  * Whether a TCP peer of this identity may present t: a user only its own
- * tokens; a host (its root speaks for its users), the superuser and a data
- * node (forwarding a pipeline or copying a replica) any.  0 or -EACCES.
+ * tokens; a host (its root speaks for its users) those of the uids its
+ * certificate speaks for; the superuser and a data node (forwarding a
+ * pipeline or copying a replica) any.  0 or -EACCES.
  */
 int
 dfs_token_may_use(const struct dfs_token *t, const struct dfs_identity *id,
     char **cause)
 {
+	char	*uids;
+
+	if (id != NULL && id->role == DFS_ROLE_HOST) {
+		if (dfs_pki_host_speaks_for(id, t->uid))
+			return 0;
+		if (cause != NULL) {
+			uids = dfs_pki_uids_format(id);
+			xasprintf(cause, "token refused for block %llu: it "
+			    "was issued to uid %u, and host %s speaks only "
+			    "for uids %s", (unsigned long long)t->block,
+			    t->uid, id->name, uids);
+			free(uids);
+		}
+		return -EACCES;
+	}
 	if (id != NULL) {
 		switch (id->role) {
-		case DFS_ROLE_HOST:
 		case DFS_ROLE_SUPERUSER:
 		case DFS_ROLE_DATANODE:
 		case DFS_ROLE_NAMENODE:

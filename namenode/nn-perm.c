@@ -241,9 +241,10 @@ nn_perm_same_groups(const uint32_t *a, size_t na, const uint32_t *b,
  * is trusted as before: any credential, the superuser with uid 0.  A user
  * only as its certificate says, groups as a set (dropping a group could
  * grant what a group's bits deny).  The superuser as anyone, the
- * superuser with uid 0.  A host (a mount's machine) as any uid but never
- * the superuser: its uid 0 is a plain uid 0 (root squash).  Data nodes and
- * namenodes never act for users.
+ * superuser with uid 0.  A host (a mount's machine) as the uids its
+ * certificate speaks for (uids=all or ranges), never the superuser: its
+ * uid 0 is a plain uid 0 (root squash), and only when 0 is one of its
+ * uids.  Data nodes and namenodes never act for users.
  */
 int
 nn_perm_may_act_as(const struct nn_peer *peer, struct nn_cred *want,
@@ -251,6 +252,7 @@ nn_perm_may_act_as(const struct nn_peer *peer, struct nn_cred *want,
 {
 	const struct dfs_identity *id = &peer->id;
 	const char	*why = NULL;
+	char		*uids;
 
 	want->super = false;
 	if (want->ngroups > DFS_PKI_MAX_GROUPS) {
@@ -265,7 +267,17 @@ nn_perm_may_act_as(const struct nn_peer *peer, struct nn_cred *want,
 		want->super = want->uid == 0;
 		return 0;
 	case DFS_ROLE_HOST:
-		return 0;
+		if (dfs_pki_host_speaks_for(id, want->uid))
+			return 0;
+		if (cause != NULL) {
+			uids = dfs_pki_uids_format(id);
+			xasprintf(cause, "permission denied: host %s may not "
+			    "act as uid %u: its certificate speaks only for "
+			    "uids %s", id->name[0] != '\0' ? id->name :
+			    peer->addr, want->uid, uids);
+			free(uids);
+		}
+		return -EACCES;
 	case DFS_ROLE_USER:
 		if (want->uid != id->uid || want->gid != id->gid)
 			why = "a user certificate acts only as its own uid "

@@ -200,12 +200,54 @@ test_may_act_as(void **state)
 	want.uid = 1001;
 	assert_int_equal(nn_perm_may_act_as(&p, &want, NULL), 0);
 	assert_false(want.super);
-	/* A host: any uid, never the superuser (root squash). */
+	/* A host of uids=all: any uid, never the superuser (root squash). */
 	p.id.role = DFS_ROLE_HOST;
+	p.id.all_uids = true;
 	want.uid = 0;
 	want.super = true;
 	assert_int_equal(nn_perm_may_act_as(&p, &want, NULL), 0);
 	assert_false(want.super);
+	want.uid = 4294967294u;
+	assert_int_equal(nn_perm_may_act_as(&p, &want, NULL), 0);
+	assert_false(want.super);
+	/* A host of uids=1000-1999,2500: those alone, and uid 0 not even
+	 * as a plain uid; any gid and groups with them. */
+	p.id.all_uids = false;
+	p.id.nranges = 2;
+	p.id.ranges[0].lo = 1000;
+	p.id.ranges[0].hi = 1999;
+	p.id.ranges[1].lo = p.id.ranges[1].hi = 2500;
+	snprintf(p.id.name, sizeof p.id.name, "mnt-b");
+	for (size_t i = 0; i < 4; i++) {
+		static const uint32_t yes[] = { 1000, 1500, 1999, 2500 };
+		want.uid = yes[i];
+		want.gid = 7;
+		want.super = true;
+		assert_int_equal(nn_perm_may_act_as(&p, &want, NULL), 0);
+		assert_false(want.super);
+	}
+	for (size_t i = 0; i < 6; i++) {
+		static const uint32_t no[] = { 0, 999, 2000, 2499, 2501, 3000 };
+		char uid[32];
+		want.uid = no[i];
+		want.super = true;
+		cause = NULL;
+		assert_int_equal(nn_perm_may_act_as(&p, &want, &cause),
+		    -EACCES);
+		assert_false(want.super);
+		snprintf(uid, sizeof uid, "uid %u:", no[i]);
+		assert_non_null(strstr(cause, uid));
+		assert_non_null(strstr(cause, "host mnt-b"));
+		assert_non_null(strstr(cause, "1000-1999,2500"));
+		free(cause);
+	}
+	cause = NULL;
+	/* A host certificate with neither (the parser refuses one): nobody. */
+	p.id.nranges = 0;
+	want.uid = 1000;
+	assert_int_equal(nn_perm_may_act_as(&p, &want, NULL), -EACCES);
+	want.gid = 0;
+	memset(&p.id, 0, sizeof p.id);
 	/* A user: its own uid, gid and groups exactly, in any order. */
 	p.id.role = DFS_ROLE_USER;
 	p.id.uid = 1001;

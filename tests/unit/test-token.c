@@ -370,8 +370,38 @@ test_token_may_use(void **state)
 	assert_int_equal(dfs_token_may_use(&t, &id, NULL), 0);
 	id.uid = 0;	/* a user certificate of uid 0 is still only uid 0 */
 	assert_int_equal(dfs_token_may_use(&t, &id, NULL), -EACCES);
+	/* A host: the tokens of the uids it speaks for. */
 	id.role = DFS_ROLE_HOST;
+	id.all_uids = true;
 	assert_int_equal(dfs_token_may_use(&t, &id, NULL), 0);
+	id.all_uids = false;
+	id.nranges = 2;
+	id.ranges[0].lo = 1000;
+	id.ranges[0].hi = 1001;	/* up to just below the token's uid */
+	id.ranges[1].lo = 1003;	/* and from just above it */
+	id.ranges[1].hi = 1999;
+	strcpy(id.name, "mnt-b");
+	assert_int_equal(dfs_token_may_use(&t, &id, &cause), -EACCES);
+	assert_non_null(strstr(cause, "uid 1002"));
+	assert_non_null(strstr(cause, "host mnt-b"));
+	assert_non_null(strstr(cause, "1000-1001,1003-1999"));
+	free(cause);
+	cause = NULL;
+	t.uid = 0;	/* a host's uid 0 only when it speaks for 0 */
+	assert_int_equal(dfs_token_may_use(&t, &id, NULL), -EACCES);
+	for (size_t i = 0; i < 4; i++) {
+		static const uint32_t yes[] = { 1000, 1001, 1003, 1999 };
+		t.uid = yes[i];
+		assert_int_equal(dfs_token_may_use(&t, &id, NULL), 0);
+	}
+	t.uid = 999;
+	assert_int_equal(dfs_token_may_use(&t, &id, NULL), -EACCES);
+	t.uid = 2000;
+	assert_int_equal(dfs_token_may_use(&t, &id, NULL), -EACCES);
+	id.nranges = 0;	/* no uids: none (the parser refuses such a one) */
+	t.uid = 1002;
+	assert_int_equal(dfs_token_may_use(&t, &id, NULL), -EACCES);
+	memset(&id, 0, sizeof id);
 	id.role = DFS_ROLE_SUPERUSER;
 	assert_int_equal(dfs_token_may_use(&t, &id, NULL), 0);
 	id.role = DFS_ROLE_DATANODE;
