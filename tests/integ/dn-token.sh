@@ -46,10 +46,11 @@ CLOSED=127.0.0.1:$("$PYTHON" -c 'import socket; s = socket.socket(); \
 s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 # Certificates: each data node's, the superuser's for dn_token.py, two
-# users' (alice uid 1001, bob 1002), and the fake namenode's.
+# users' (alice uid 1001, bob 1002), a host's speaking for uids 1000-1999,
+# and the fake namenode's.
 . "$top_srcdir/tests/lib/pki.sh"
 pki_make "$T/pki" a:datanode b:datanode root:superuser nn:namenode \
-    alice:user:1001 bob:user:1002 || exit 1
+    alice:user:1001 bob:user:1002 mnt:host:1000-1999 || exit 1
 NPDFS_TEST_CONF=$T/pki/root.conf
 NPDFS_TEST_DN_CONF=$T/pki/b.conf	# fake next nodes in a pipeline
 NPDFS_TEST_NN_CONF=$T/pki/nn.conf
@@ -119,6 +120,7 @@ ok "nodes A and B have different uuids" \
 
 "$PYTHON" "$top_srcdir/tests/integ/dn_token.py" --keys "$T/keys" \
     --alice "$T/pki/alice.conf" --bob "$T/pki/bob.conf" \
+    --host "$T/pki/mnt.conf" \
     --node-a "$A" --dir-a "$T/a" --node-b "$B" --dir-b "$T/b" \
     --closed "$CLOSED" >"$T/py.out" 2>&1
 py=$?

@@ -3,7 +3,8 @@
 
 Run by dn-token.sh, which starts two data nodes (A and B) whose fake
 namenode hands them one token key, and passes their addresses, data
-directories, that key's file and two users' certificates.  Tokens are
+directories, that key's file, two users' certificates and a host's that
+speaks for uids 1000-1999.  Tokens are
 signed here with the key exactly as the namenode signs them (lib/token.c,
 doc/protocol.md section 10); CRC32C is computed here, independently of the
 C code.  Prints "ok - ..." per check and "N passed, M failed";
@@ -171,6 +172,8 @@ def main():
     ap.add_argument("--keys", required=True)
     ap.add_argument("--alice", required=True, help="uid 1001's config")
     ap.add_argument("--bob", required=True, help="uid 1002's config")
+    ap.add_argument("--host", required=True,
+                    help="config of a host speaking for uids 1000-1999")
     ap.add_argument("--node-a", required=True)
     ap.add_argument("--dir-a", required=True)
     ap.add_argument("--node-b", required=True)
@@ -306,6 +309,56 @@ def main():
           alice_writes_with_bobs)
     check("the superuser's certificate may present bob's token",
           root_presents_bobs)
+
+    # A host's certificate (uids=1000-1999 here) may present the tokens
+    # of the uids it speaks for, and no other's, uid 0's included.
+    def host_reads_as(uid):
+        return read_block(A, w.sign_token(secret, blk, gen, w.TOKEN_READ,
+                                          uid=uid), blk, gen, 0, len(data),
+                          conf=a.host)
+
+    def host_presents_its_uids():
+        for uid in (1000, BOB, 1999):
+            frames = host_reads_as(uid)
+            expect(b"".join(f[3] for f in frames) == data,
+                   "bytes differ for uid %d" % uid)
+
+    def host_refused(uid):
+        def fn():
+            try:
+                host_reads_as(uid)
+            except RuntimeError as ex:
+                msg = str(ex)
+                expect(("%d " % -errno.EACCES) in msg and
+                       ("issued to uid %d," % uid) in msg and
+                       "host mnt" in msg and "1000-1999" in msg, msg)
+                return
+            raise AssertionError("the host read with uid %d's token" % uid)
+        return fn
+
+    def host_writes_outside():
+        tok = w.sign_token(secret, 5552, 1, w.TOKEN_WRITE, uid=3000,
+                           targets=[A])
+        c = connect(A, conf=a.host)
+        try:
+            c.send_raw(w.frame(w.DX_WRITE, w.write_request(
+                tok, 5552, 1, CHUNK), 7))
+            e, msg = error_reply(c)
+            expect(e == -errno.EACCES and "uid 3000" in msg, msg)
+        finally:
+            c.close()
+        expect(not os.path.exists(block_files(a.dir_a, 5552, 1)[0]),
+               "a block file was created")
+
+    check("a host of uids 1000-1999 reads with tokens of uids 1000, 1002, "
+          "1999", host_presents_its_uids)
+    check("... with uid 3000's read token: EACCES, names the host, its uids",
+          host_refused(3000))
+    check("... with uid 2000's (just past its range): EACCES",
+          host_refused(2000))
+    check("... with uid 0's: EACCES (root squash)", host_refused(0))
+    check("... with uid 3000's write token: EACCES, no block",
+          host_writes_outside)
 
     before = dir_digest(a.dir_a)
     nblk, ngen = 2002, 3

@@ -66,6 +66,26 @@ ok "dfs put as bob into root's 0755 directory fails" \
 ok "dfs ls as bob of / works" sh -c "'$top_builddir/dfs' -c \
     '$C/client.conf' --as 1001:1001 ls / | grep -q pub"
 ok "dfs rm -r as alice of her own tree works" alice rm -r /tmp/alice
+# --- a host certificate speaks only for the uids it names -------------
+# One issued with --uids 1000-1999 (host.conf's keys swapped for its own)
+# acts as uid 1000 but not as 3000, and not as 0: root squash makes a
+# host's uid 0 a plain uid, and even that needs 0 among its uids.
+ok "dfs ca issue --role host --uids 1000-1999" "$top_builddir/dfs" ca issue \
+    "$C/ca" --role host --uids 1000-1999 mnt-r
+sed "s|/issued/host\.|/issued/mnt-r.|" "$C/host.conf" >"$T/mnt-r.conf"
+chmod 600 "$T/mnt-r.conf"
+hostr() { "$top_builddir/dfs" -c "$T/mnt-r.conf" "$@"; }
+ok "the ranged host acts as uid 1000" sh -c "'$top_builddir/dfs' -c \
+    '$T/mnt-r.conf' --as 1000:1000 whoami | tr '\n' ' ' | grep -q \
+    'name: mnt-r role: host .*uid: 1000 gid: 1000 groups: superuser: no'"
+ok "... and lists / as uid 1999" sh -c "'$top_builddir/dfs' -c \
+    '$T/mnt-r.conf' --as 1999:1999 ls / | grep -q pub"
+ok "... is refused as uid 3000, naming the host and the uid" \
+    fails_with "host mnt-r may not act as uid 3000" hostr --as 3000:3000 ls /
+ok "... is refused as uid 0" \
+    fails_with "host mnt-r may not act as uid 0" hostr --as 0:0 ls /
+ok "... is refused as uid 2000, just past its range" \
+    fails_with "speaks only for uids 1000-1999" hostr --as 2000:2000 ls /
 # --- through dfs-mount, run as root: each caller acts as itself --------
 # The kernel's default_permissions is the first check; these cases get
 # past it with attributes the kernel cached before a change made behind
