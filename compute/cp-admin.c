@@ -301,13 +301,13 @@ build_empty(struct dfs_wbuf *b, void *arg)
 static int
 parse_report(struct dfs_rbuf *r, void *arg)
 {
-	char		 uuid[128], addr[256];
+	char		 uuid[128], addr[256], sync[16];
 	uint8_t		 safemode = dfs_get_u8(r);
 	uint64_t	 blocks = dfs_get_u64(r), under = dfs_get_u64(r);
 	uint64_t	 missing = dfs_get_u64(r), corrupt = dfs_get_u64(r);
 	uint64_t	 pending = dfs_get_u64(r);
 	uint32_t	 n = dfs_get_u32(r);
-	uint64_t	 unknown = 0;
+	uint64_t	 unknown = 0, syncs;
 	unsigned	 live = 0;
 
 	if (r->err != 0)
@@ -341,6 +341,11 @@ parse_report(struct dfs_rbuf *r, void *arg)
 		printf("unknown replicas: %llu, kept on their nodes (the "
 		    "namespace does not know their blocks; see the namenode "
 		    "log)\n", (unsigned long long)unknown);
+	dfs_get_strbuf(r, sync, sizeof sync);
+	syncs = dfs_get_u64(r);
+	if (r->err == 0)
+		printf("namespace synced to disk: %llu times (namenode.sync = "
+		    "%s)\n", (unsigned long long)syncs, sync);
 	return dfs_rbuf_done(r);
 }
 

@@ -518,6 +518,8 @@ parse_live(struct dfs_rbuf *r, void *arg)
 			a->live++;
 		dfs_get_raw(r, 5 * 8);
 	}
+	dfs_get_strbuf(r, s, sizeof s);		/* namenode.sync */
+	dfs_get_u64(r);
 	return dfs_rbuf_done(r);
 }
 

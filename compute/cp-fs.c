@@ -82,7 +82,8 @@ cp_put_copy(struct cp_put *cp, int fd, const char *local, char **cause)
  * fails, or whose client or namenode dies, leaves nothing under path.
  * With direct (-d), the old way: straight into path, removed on failure
  * when the namenode answers, else closed by its lease recovery at what
- * was acknowledged.
+ * was acknowledged.  A put that succeeds is on the namenode's disk when it
+ * returns (SYNC; namenode.sync in npdfs.conf(5)).
  */
 static int
 cp_put_run(struct dfs_client *c, int fd, const char *local, const char *path,
@@ -97,15 +98,21 @@ cp_put_run(struct dfs_client *c, int fd, const char *local, const char *path,
 	if (rc != 0)
 		return rc;
 	rc = cp_put_copy(&cp, fd, local, cause);
-	if (cp.p != NULL)
-		return rc == 0 ? dfs_put_commit(cp.p, cause) :
-		    (dfs_put_abort(cp.p), rc);
+	if (cp.p != NULL) {
+		if (rc != 0) {
+			dfs_put_abort(cp.p);
+			return rc;
+		}
+		if ((rc = dfs_put_commit(cp.p, cause)) != 0)
+			return rc;
+		return dfs_client_sync(c, cause);
+	}
 	if (rc == 0)
 		rc = dfs_writer_close(cp.w, cause);	/* frees cp.w */
 	else
 		dfs_writer_abort(cp.w);
 	if (rc == 0)
-		return 0;
+		return dfs_client_sync(c, cause);
 	/* Leave nothing half-written behind under the name, if we can. */
 	dfs_client_delete(c, path, false, &why);
 	free(why);

@@ -742,15 +742,18 @@ fm_file_flush(const char *unused, struct fuse_file_info *fi)
 	return fm_file_sync(h->f);
 }
 
+/* fsync(2): the file's data committed, then the namespace on the
+ * namenode's disk (namenode.sync), as a local file system promises. */
 int
 fm_file_fsync(const char *unused, int datasync, struct fuse_file_info *fi)
 {
 	struct fm_handle	*h = fm_handle_of(fi);
+	int			 rc;
 
 	fm_cred_caller(h->f->fm);
-	if (!fm_writing(h->flags))
-		return 0;
-	return fm_file_sync(h->f);
+	if (fm_writing(h->flags) && (rc = fm_file_sync(h->f)) != 0)
+		return rc;
+	return fm_sync_namespace(h->f->fm, "fsync");
 }
 
 /* The last close of a handle.  What is still local is committed (a

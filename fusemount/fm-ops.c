@@ -784,6 +784,27 @@ fm_op_readdir(const char *unused, void *buf, fuse_fill_dir_t filler,
 	}
 }
 
+/* The namespace on the namenode's disk: fsync(2) of a file or a
+ * directory (namenode.sync in npdfs.conf(5)). */
+int
+fm_sync_namespace(struct fm *fm, const char *op)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	rc = dfs_client_sync(fm->client, &cause);
+	return fm_errno(rc, cause, op, "/");
+}
+
+static int
+fm_op_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	struct fm	*fm = fm_get();
+
+	fm_cred_caller(fm);
+	return fm_sync_namespace(fm, "fsyncdir");
+}
+
 static int
 fm_op_releasedir(const char *unused, struct fuse_file_info *fi)
 {
@@ -861,6 +882,7 @@ const struct fuse_operations fm_ops = {
 	.opendir = fm_op_opendir,
 	.readdir = fm_op_readdir,
 	.releasedir = fm_op_releasedir,
+	.fsyncdir = fm_op_fsyncdir,
 	.init = fm_op_init,
 	.destroy = fm_op_destroy,
 	.create = fm_op_create,

@@ -143,6 +143,7 @@ struct fm	*fm_get(void);
 int		 fm_errno(int rc, char *cause, const char *op,
 		     const char *path);
 int		 fm_check_path(const char *path);
+int		 fm_sync_namespace(struct fm *, const char *op);
 
 /* fm-cred.c */
 int		 fm_cred_own(struct fm *);

@@ -609,6 +609,15 @@ dfs_client_statfs(struct dfs_client *c, struct dfs_statfs *st, char **cause)
 	    build_nothing, NULL, parse_statfs, st, cause);
 }
 
+/* Ask the namenode to put every operation it acknowledged so far on its
+ * disk (namenode.sync): fsync(2) through a mount, the end of a put. */
+int
+dfs_client_sync(struct dfs_client *c, char **cause)
+{
+	return dfs_client_call(c, DFS_NN_SYNC, DFS_MSG_OK, build_nothing,
+	    NULL, NULL, NULL, cause);
+}
+
 struct symlink_args {
 	const char	*path;
 	const char	*target;

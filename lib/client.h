@@ -115,6 +115,7 @@ int	dfs_client_unlink(struct dfs_client *, const char *path, bool dir,
 	    char **cause);
 int	dfs_client_setattr(struct dfs_client *, const char *path,
 	    const struct dfs_setattr *, struct dfs_attr *after, char **cause);
+int	dfs_client_sync(struct dfs_client *, char **cause);
 int	dfs_client_statfs(struct dfs_client *, struct dfs_statfs *,
 	    char **cause);
 int	dfs_client_symlink(struct dfs_client *, const char *path,

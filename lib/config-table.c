@@ -90,6 +90,12 @@ const struct conf_key dfs_config_table[] = {
 	    "for tests only: write the token keys to this file"),
 	K_SECS("namenode.delete_grace", 0, DAY, "60s",
 	    "no replica is deleted until this long after start-up"),
+	K_ENUM("namenode.sync", "interval|always", "interval",
+	    "when the namespace reaches the disk: at least every "
+	    "namenode.sync_interval and on fsync (interval), or at every "
+	    "operation (always)"),
+	K_SECS("namenode.sync_interval", 10 * MSEC, HOUR, "1s",
+	    "the longest an operation waits to be synced (sync = interval)"),
 	K_SECS("namenode.lease_timeout", SEC, DAY, "60s",
 	    "silence after which a writer's lease expires"),
 

@@ -83,7 +83,9 @@ enum dfs_msg {
 				   u32 n, n x (u64 id, str uuid, str addr,
 				   u8 state, u64 capacity, u64 used,
 				   u64 nblocks, i64 ms_since_heartbeat,
-				   u64 unknown) */
+				   u64 unknown), str sync (namenode.sync),
+				   u64 syncs (of the namespace, since the
+				   namenode started) */
 	DFS_NN_BAD_BLOCK = 119,	/* u64 block, u64 gen, u64 node, str why
 				   -> OK (a reader saw a bad replica of
 				   node: the namenode asks node to VERIFY
@@ -196,6 +198,11 @@ enum dfs_msg {
 				   files under path is sent VERIFY */
 	DFS_NN_VERIFY_PAGE = 141, /* u32 replicas asked, u64 next_cursor,
 				   u8 more */
+
+	/* Durability on request (nn-sync.c). */
+	DFS_NN_SYNC = 142,	/* (empty) -> OK once every operation the
+				   namenode committed before it is on its
+				   disk (EIO when it cannot sync) */
 
 	/* Who a connection acts as (issue 11, nn-perm.c). */
 	DFS_NN_ACT_AS = 150,	/* u32 uid, u32 gid, u32 n, n x u32 groups

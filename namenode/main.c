@@ -266,6 +266,8 @@ main(int argc, char **argv)
 	if (nn_listen(&nn, dfs_config_str(cfg, "namenode.listen"), port_file,
 	    &cause) != 0)
 		goto fail;
+	if (nn_sync_start(&nn, cfg, &cause) != 0)
+		goto fail;
 	if (nn_audit_open(&nn, cfg, &cause) != 0)
 		goto fail;
 	if (nn_datanodes_start(&nn, &cause) != 0)
@@ -290,6 +292,7 @@ main(int argc, char **argv)
 	log_info("%s: shutting down", strsignal(sig));
 	nn_server_stop(&nn);
 	nn_datanodes_stop(&nn);
+	nn_sync_stop(&nn);
 	nn_audit_close(&nn);
 	/* Keep the lock: a connection thread must not use the closed
 	 * database before the process is gone. */

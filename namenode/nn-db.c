@@ -4,11 +4,11 @@
  *
  * Why it is built this way.  The namespace (inodes, directory entries,
  * blocks, data node ids and counters) lives in namespace.db under
- * namenode.meta_dir, in WAL mode with synchronous=NORMAL: a committed
- * transaction survives kill -9 of the namenode (the WAL is in the file
- * system before COMMIT returns), while a power loss may lose the last few
- * transactions that were not yet checkpointed or synced (SQLite's documented
- * trade-off for NORMAL in WAL mode).  Every user-visible operation is one
+ * namenode.meta_dir, in WAL mode: a committed transaction survives kill -9
+ * of the namenode (the WAL is in the file system before COMMIT returns);
+ * what survives a power loss is namenode.sync's business (nn-sync.c: the
+ * WAL synced every interval and on request, or at every COMMIT).  Every
+ * user-visible operation is one
  * BEGIN IMMEDIATE ... COMMIT, rolled back on any error, so a crash never
  * leaves half a rename or half a delete.
  *

@@ -315,6 +315,10 @@ nn_fsck_op_report(struct nn_req *req)
 		n++;
 	}
 	dfs_le32enc(b->data + npos, n);
+	if (rc == 0) {
+		dfs_put_str(b, nn->sync.always ? "always" : "interval");
+		dfs_put_u64(b, atomic_load(&nn->sync.syncs));
+	}
 out:
 	return rc;
 }

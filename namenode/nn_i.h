@@ -88,6 +88,22 @@ struct nn_stmt_slot {
 
 #define NN_STMT_SLOTS	256
 
+/* namenode.sync (nn-sync.c). */
+struct nn_sync {
+	bool		 always;	/* synchronous=FULL */
+	int64_t		 interval_ms;
+	char		*wal;		/* namespace.db-wal */
+	atomic_uint_fast64_t commits;	/* COMMITs to the WAL */
+	atomic_uint_fast64_t syncs;	/* of the WAL, for REPORT */
+	pthread_mutex_t	 lock;		/* guards below; one sync at once */
+	pthread_cond_t	 cond;		/* wakes the thread to stop */
+	uint64_t	 synced;	/* commits known on disk */
+	int		 fd;		/* the WAL, or -1 */
+	bool		 stop;
+	bool		 started;
+	pthread_t	 thread;
+};
+
 struct nn {
 	const struct dfs_config *cfg;		/* borrowed */
 
@@ -117,6 +133,7 @@ struct nn {
 	dfs_block_id	 repl_cursor;		/* where the next scan starts */
 
 	/* Outside the lock. */
+	struct nn_sync	 sync;			/* nn-sync.c */
 	struct nn_audit	*audit;			/* nn-audit.c; NULL: off */
 	struct dfs_tls	*tls;			/* every connection's */
 	struct dfs_connlimit *limits;		/* per address, identity */
@@ -208,6 +225,12 @@ int	 nn_server_dispatch(struct nn *, struct dfs_sock *, struct nn_peer *,
 int	 nn_server_fail(struct nn_req *, int err, const char *fmt, ...)
 	     __attribute__((format(printf, 3, 4)));
 int64_t	 nn_wall_ns(void);
+
+/* nn-sync.c */
+int	 nn_sync_start(struct nn *, const struct dfs_config *, char **cause);
+void	 nn_sync_stop(struct nn *);
+int	 nn_sync_now(struct nn *);
+int	 nn_sync_op_sync(struct nn_req *);
 
 /* nn-audit.c */
 struct dfs_config;
