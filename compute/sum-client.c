@@ -509,7 +509,6 @@ run_worker_main(void *arg)
 	struct run_node		*n = &run->nodes[w->node];
 	struct run_block	 copy;
 	struct dfs_acc		 part;
-	struct timespec		 ts;
 	uint64_t		 bytes, usec;
 	bool			 node_failed;
 	char			*why;
@@ -518,11 +517,8 @@ run_worker_main(void *arg)
 	pthread_mutex_lock(&run->lock);
 	while (!run->finished && !n->dead) {
 		if ((bi = run_pick(run, w->node, &li)) < 0) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += RUN_TICK_MS * 1000000L;
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
-			pthread_cond_timedwait(&run->cond, &run->lock, &ts);
+			dfs_cond_wait_until(&run->cond, &run->lock,
+			    dfs_now_ms() + RUN_TICK_MS);
 			continue;
 		}
 		struct run_block *b = &run->blocks[bi];
@@ -788,7 +784,6 @@ static int
 run_execute(struct run *run, char **cause)
 {
 	struct run_worker	*ws;
-	struct timespec		 ts;
 	size_t			 nw = 0, per, cap = 0;
 	int64_t			 t0 = dfs_now_ms();
 	int			 width = 0, rc;
@@ -822,11 +817,8 @@ run_execute(struct run *run, char **cause)
 		run->finished = true;
 	}
 	while (!run->finished) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += RUN_TICK_MS * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&run->cond, &run->lock, &ts);
+		dfs_cond_wait_until(&run->cond, &run->lock, dfs_now_ms() +
+		    RUN_TICK_MS);
 		if (run->o->progress && dfs_now_ms() - t0 >= RUN_PROGRESS_MS)
 			run_progress(run, t0, &width);
 	}
@@ -873,7 +865,7 @@ sum_client_file(struct dfs_client *c, const char *path,
 	run.stats = stats;
 	run.res = res;
 	pthread_mutex_init(&run.lock, NULL);
-	pthread_cond_init(&run.cond, NULL);
+	dfs_cond_init(&run.cond);
 	memset(&fa, 0, sizeof fa);
 	fa.path = path;
 	fa.length = UINT64_MAX;

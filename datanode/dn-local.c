@@ -639,7 +639,7 @@ dn_local_start(struct dn *dn, char **cause)
 		return rc;
 	}
 	pthread_mutex_init(&l->lock, NULL);
-	pthread_cond_init(&l->cond, NULL);
+	dfs_cond_init(&l->cond);
 	dn->local = l;
 	if (pthread_create(&l->accept_thread, NULL, local_accept_main,
 	    l) != 0) {
@@ -683,7 +683,7 @@ int
 dn_local_stop(struct dn *dn)
 {
 	struct dn_local	*l = dn->local;
-	struct timespec	 ts;
+	int64_t		 deadline;
 	struct stat	 sb;
 	int		 left;
 
@@ -702,10 +702,9 @@ dn_local_stop(struct dn *dn)
 	for (int i = 0; i < DN_LOCAL_MAX_CONNS; i++)
 		if (l->conns[i] >= 0)
 			shutdown(l->conns[i], SHUT_RDWR);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 5;
+	deadline = dfs_now_ms() + 5000;
 	while (l->nconns > 0)
-		if (pthread_cond_timedwait(&l->cond, &l->lock, &ts) != 0)
+		if (dfs_cond_wait_until(&l->cond, &l->lock, deadline) != 0)
 			break;
 	left = l->nconns;
 	pthread_mutex_unlock(&l->lock);

@@ -83,7 +83,6 @@ struct dn_nn *
 dn_nn_create(struct dn *dn)
 {
 	struct dn_nn		*nn;
-	pthread_condattr_t	 ca;
 
 	nn = xcalloc(1, sizeof *nn);
 	nn->dn = dn;
@@ -98,10 +97,7 @@ dn_nn_create(struct dn *dn)
 	nn->link_fd = -1;
 	nn->notes_tail = &nn->notes;
 	pthread_mutex_init(&nn->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&nn->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	dfs_cond_init(&nn->cond);
 	return nn;
 }
 
@@ -205,15 +201,12 @@ nn_call(struct dfs_conn *c, uint16_t expect, struct dfs_rbuf *r,
 static void
 nn_sleep(struct dn_nn *nn, int64_t ms, bool wake_on_note)
 {
-	struct timespec	ts;
 	int64_t		deadline = dfs_now_ms() + ms;
 
-	ts.tv_sec = deadline / 1000;
-	ts.tv_nsec = (deadline % 1000) * 1000000;
 	pthread_mutex_lock(&nn->lock);
 	while (!nn->stopping && !(wake_on_note && nn->registered &&
 	    nn->notes != NULL))
-		if (pthread_cond_timedwait(&nn->cond, &nn->lock, &ts) != 0)
+		if (dfs_cond_wait_until(&nn->cond, &nn->lock, deadline) != 0)
 			break;
 	pthread_mutex_unlock(&nn->lock);
 }

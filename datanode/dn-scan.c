@@ -97,14 +97,11 @@ struct scan_pass {
 static bool
 scan_sleep_until(struct dn_scan *s, int64_t until_ms)
 {
-	struct timespec	ts;
 	bool		stopping;
 
-	ts.tv_sec = until_ms / 1000;
-	ts.tv_nsec = (until_ms % 1000) * 1000000;
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping)
-		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != 0)
+		if (dfs_cond_wait_until(&s->cond, &s->lock, until_ms) != 0)
 			break;
 	stopping = s->stopping;
 	pthread_mutex_unlock(&s->lock);
@@ -245,14 +242,11 @@ scan_asked(struct dn_scan *s)
 static bool
 scan_wait(struct dn_scan *s, int64_t until_ms)
 {
-	struct timespec	ts;
 	bool		stopping;
 
-	ts.tv_sec = until_ms / 1000;
-	ts.tv_nsec = (until_ms % 1000) * 1000000;
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping && s->nasked == 0)
-		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != 0)
+		if (dfs_cond_wait_until(&s->cond, &s->lock, until_ms) != 0)
 			break;
 	stopping = s->stopping;
 	pthread_mutex_unlock(&s->lock);
@@ -352,7 +346,6 @@ int
 dn_scan_start(struct dn *dn, char **cause)
 {
 	struct dn_scan		*s;
-	pthread_condattr_t	 ca;
 
 	s = xcalloc(1, sizeof *s);
 	s->dn = dn;
@@ -366,10 +359,7 @@ dn_scan_start(struct dn *dn, char **cause)
 	s->crcs = xmalloc(4 * (DN_SCAN_UNIT / DFS_MIN_CHUNK));
 	s->asked = xcalloc(DN_SCAN_ASKED_MAX, sizeof *s->asked);
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	dfs_cond_init(&s->cond);
 	pthread_mutex_lock(&scan_ptr_lock);
 	dn->scan = s;
 	pthread_mutex_unlock(&scan_ptr_lock);

@@ -645,7 +645,7 @@ dn_server_start(struct dn *dn, int listen_fd, char **cause)
 	s->dn = dn;
 	s->listen_fd = listen_fd;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
+	dfs_cond_init(&s->cond);
 	s->limits = dfs_connlimit_create(dn->cfg, "data node");
 	for (int i = 0; i < DN_MAX_CONNS; i++)
 		s->conns[i] = -1;
@@ -670,7 +670,7 @@ void
 dn_server_stop(struct dn *dn)
 {
 	struct dn_server	*s = dn->server;
-	struct timespec		 ts;
+	int64_t			 deadline;
 	int			 left;
 
 	if (s == NULL)
@@ -682,10 +682,9 @@ dn_server_stop(struct dn *dn)
 	for (int i = 0; i < DN_MAX_CONNS; i++)
 		if (s->conns[i] >= 0)
 			shutdown(s->conns[i], SHUT_RDWR);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 5;
+	deadline = dfs_now_ms() + 5000;
 	while (s->nconns > 0)
-		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != 0)
+		if (dfs_cond_wait_until(&s->cond, &s->lock, deadline) != 0)
 			break;
 	left = s->nconns;
 	pthread_mutex_unlock(&s->lock);

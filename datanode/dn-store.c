@@ -335,7 +335,7 @@ dn_store_open(const char *dir, struct dn_store **stp, char **cause)
 	xasprintf(&st->cur, "%s/current", dir);
 	xasprintf(&st->tmp, "%s/tmp", dir);
 	pthread_mutex_init(&st->lock, NULL);
-	pthread_cond_init(&st->parked_cond, NULL);
+	dfs_cond_init(&st->parked_cond);
 	st->nbuckets = 1024;
 	st->buckets = xcalloc(st->nbuckets, sizeof *st->buckets);
 	/* Block files 0600 in 0700 directories: see lib/private.c. */
@@ -883,19 +883,11 @@ dn_store_resume(struct dn_store *st, dfs_block_id id, uint64_t old_gen,
 	struct store_pending	*p;
 	struct store_ent	*e;
 	struct dn_block		 fin = { 0 };
-	struct timespec		 ts;
 	int64_t			 deadline = dfs_now_ms() + wait_ms;
 	bool			 running, have_fin = false;
 	int			 rc = 0;
 
 	*wp = NULL;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += wait_ms / 1000;
-	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
 		/* The newest older generation: a node may have taken an
@@ -918,7 +910,7 @@ dn_store_resume(struct dn_store *st, dfs_block_id id, uint64_t old_gen,
 				running = true;
 		if (!running || dfs_now_ms() >= deadline)
 			break;
-		pthread_cond_timedwait(&st->parked_cond, &st->lock, &ts);
+		dfs_cond_wait_until(&st->parked_cond, &st->lock, deadline);
 	}
 	e = store_get(st, id);
 	if (k == NULL && e != NULL && e->b.gen < new_gen &&

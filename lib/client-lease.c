@@ -52,7 +52,6 @@ lease_renewer(void *arg)
 {
 	struct dfs_client	*c = arg;
 	struct dfs_lease	*l;
-	struct timespec		 ts;
 	dfs_ino			 due[DFS_RENEW_BATCH];
 	struct dfs_cred		*creds;		/* each writer's, or NULL */
 	struct dfs_cred		**as;
@@ -64,14 +63,8 @@ lease_renewer(void *arg)
 	as = xcalloc(DFS_RENEW_BATCH, sizeof *as);
 	pthread_mutex_lock(&c->rlock);
 	while (!c->rstop) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += DFS_RENEW_MS / 1000;
-		ts.tv_nsec += (long)(DFS_RENEW_MS % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&c->rcond, &c->rlock, &ts);
+		dfs_cond_wait_until(&c->rcond, &c->rlock, dfs_now_ms() +
+		    DFS_RENEW_MS);
 		if (c->rstop)
 			break;
 		n = 0;

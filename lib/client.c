@@ -47,7 +47,7 @@ dfs_client_create(const char *nn_addr, struct dfs_tls *tls, int timeout_ms,
 	c->chunk_size = DFS_DEFAULT_CHUNK;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->rlock, NULL);
-	pthread_cond_init(&c->rcond, NULL);
+	dfs_cond_init(&c->rcond);
 	xasprintf(&c->name, "dfs-client-%ld-%p", (long)getpid(), (void *)c);
 	*cp = c;
 	return 0;

@@ -163,14 +163,9 @@ nn_settings(struct nn *nn, const struct dfs_config *cfg, char **cause)
 static void
 nn_init_sync(struct nn *nn)
 {
-	pthread_condattr_t	ca;
-
 	pthread_mutex_init(&nn->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&nn->replica_added, &ca);
-	pthread_cond_init(&nn->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	dfs_cond_init(&nn->replica_added);
+	dfs_cond_init(&nn->wake);
 }
 
 /* Options, configuration, start-up; then wait for a stop signal. */

@@ -106,7 +106,6 @@ static void *
 nn_audit_flusher(void *arg)
 {
 	struct nn_audit	*a = arg;
-	struct timespec	 ts;
 	char		*out = NULL, *cause = NULL, *t, lost[96];
 	size_t		 outlen, outcap = 0, c;
 	uint64_t	 dropped;
@@ -115,9 +114,8 @@ nn_audit_flusher(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&a->lock);
 		if (!a->stop && !a->reopen && a->len < NN_AUDIT_HIGH) {
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += NN_AUDIT_FLUSH_MS / 1000;
-			pthread_cond_timedwait(&a->wake, &a->lock, &ts);
+			dfs_cond_wait_until(&a->wake, &a->lock,
+			    dfs_now_ms() + NN_AUDIT_FLUSH_MS);
 		}
 		/* Swap buffers: writers go on into the empty one. */
 		t = a->buf;
@@ -173,7 +171,6 @@ nn_audit_open(struct nn *nn, const struct dfs_config *cfg, char **cause)
 {
 	const char		*path;
 	struct nn_audit		*a;
-	pthread_condattr_t	 ca;
 	int			 rc;
 
 	path = dfs_config_str(cfg, "namenode.audit_log");
@@ -195,10 +192,7 @@ nn_audit_open(struct nn *nn, const struct dfs_config *cfg, char **cause)
 		return rc;
 	}
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&a->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	dfs_cond_init(&a->wake);
 	if ((rc = pthread_create(&a->flusher, NULL, nn_audit_flusher,
 	    a)) != 0) {
 		xasprintf(cause, "audit log: pthread_create: %s",

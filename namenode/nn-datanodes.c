@@ -549,7 +549,6 @@ static void *
 nn_datanodes_monitor(void *arg)
 {
 	struct nn	*nn = arg;
-	struct timespec	 ts;
 	int64_t		 wake, period = nn->heartbeat_ms;
 
 	if (period < NN_REPL_PERIOD_MIN_MS)
@@ -561,9 +560,7 @@ nn_datanodes_monitor(void *arg)
 		wake = dfs_now_ms() + 1000;
 		if (!nn->safemode && nn->last_repl_ms + period < wake)
 			wake = nn->last_repl_ms + period;
-		ts.tv_sec = wake / 1000;
-		ts.tv_nsec = (wake % 1000) * 1000000;
-		pthread_cond_timedwait(&nn->wake, &nn->lock, &ts);
+		dfs_cond_wait_until(&nn->wake, &nn->lock, wake);
 		if (atomic_load(&nn->stopping))
 			break;
 		nn_datanodes_reap(nn);

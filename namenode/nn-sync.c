@@ -104,18 +104,11 @@ nn_sync_main(void *arg)
 {
 	struct nn	*nn = arg;
 	struct nn_sync	*s = &nn->sync;
-	struct timespec	 ts;
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += s->interval_ms / 1000;
-		ts.tv_nsec += (s->interval_ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+		dfs_cond_wait_until(&s->cond, &s->lock, dfs_now_ms() +
+		    s->interval_ms);
 		if (s->stop)
 			break;
 		pthread_mutex_unlock(&s->lock);
@@ -131,7 +124,6 @@ int
 nn_sync_start(struct nn *nn, const struct dfs_config *cfg, char **cause)
 {
 	struct nn_sync		*s = &nn->sync;
-	pthread_condattr_t	 ca;
 
 	s->fd = -1;
 	s->always = strcmp(dfs_config_str(cfg, "namenode.sync"),
@@ -139,10 +131,7 @@ nn_sync_start(struct nn *nn, const struct dfs_config *cfg, char **cause)
 	s->interval_ms = dfs_config_int(cfg, "namenode.sync_interval");
 	xasprintf(&s->wal, "%s-wal", sqlite3_db_filename(nn->db, "main"));
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	dfs_cond_init(&s->cond);
 	if (sqlite3_exec(nn->db, s->always ? "PRAGMA synchronous=FULL" :
 	    "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
 		xasprintf(cause, "cannot set namenode.sync: %s",

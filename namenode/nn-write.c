@@ -580,7 +580,6 @@ nn_write_op_complete(struct nn_req *req)
 {
 	struct nn		*nn = req->nn;
 	struct nn_complete	 c;
-	struct timespec		 ts;
 	int64_t			 deadline = dfs_now_ms() + NN_COMPLETE_WAIT_MS;
 	int			 rc;
 
@@ -602,9 +601,7 @@ nn_write_op_complete(struct nn_req *req)
 		rc = nn_write_check_complete(req, &c, false);
 		if (rc != -EAGAIN || dfs_now_ms() >= deadline)
 			break;
-		ts.tv_sec = deadline / 1000;
-		ts.tv_nsec = (deadline % 1000) * 1000000;
-		pthread_cond_timedwait(&nn->replica_added, &nn->lock, &ts);
+		dfs_cond_wait_until(&nn->replica_added, &nn->lock, deadline);
 	}
 	if (rc == -EAGAIN) {
 		rc = nn_server_fail(req, -EAGAIN, "block not yet replicated "
