@@ -333,3 +333,79 @@ nn_path_is_ancestor(struct nn *nn, dfs_ino anc, dfs_ino ino, bool *yes)
 	free(parents);
 	return rc;
 }
+
+/*
+ * Whether c (NULL or the superuser: unchecked) may reach directory dir by
+ * a path walk: search permission on every directory above it, from the
+ * root down.  A directory has one entry, so the walk up is one probe a
+ * level.  -ESTALE when dir is not linked (removed).
+ */
+static int
+nn_path_reach_dir(struct nn *nn, const struct nn_cred *c, dfs_ino dir)
+{
+	static const char sql[] =
+	    "SELECT d.parent, i.type, i.mode, i.uid, i.gid FROM dirents d "
+	    "JOIN inodes i ON i.id = d.parent WHERE d.ino = ?";
+	struct nn_perm_obj o;
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	for (int depth = 0; dir != DFS_ROOT_INO; depth++) {
+		if (depth > DFS_MAX_PATH / 2)
+			return -ELOOP;
+		st = nn_db_sql(nn, sql, "i", (int64_t)dir);
+		if ((rc = nn_db_step(nn, st)) != 1)
+			return rc == 0 ? -ESTALE : rc;
+		dir = (dfs_ino)sqlite3_column_int64(st, 0);
+		nn_perm_row(st, 1, &o);
+		nn_db_reset(st);
+		if (c != NULL && !nn_perm_may(c, &o, NN_PERM_X))
+			return -EACCES;
+	}
+	return 0;
+}
+
+/*
+ * Whether c may reach inode ino of type type through some path, as a path
+ * walk would have let it: for a directory, search permission on every
+ * directory above it; for any other inode, on one of the directories
+ * holding one of its names and every directory above that one.  What a
+ * request addressed by inode must pass, since inode numbers are no
+ * secret (they are handed out in order).  0, -EACCES, or -ESTALE when the
+ * inode has no name left.
+ */
+int
+nn_path_reach(struct nn *nn, const struct nn_cred *c, dfs_ino ino, int type)
+{
+	static const char sql[] = "SELECT parent FROM dirents WHERE ino = ?";
+	struct nn_perm_obj o;
+	sqlite3_stmt	*st;
+	int64_t		*parents = NULL;
+	size_t		 n = 0, cap = 0;
+	int		 rc;
+
+	if (c != NULL && c->super)
+		c = NULL;
+	if (type == DFS_FT_DIR || ino == DFS_ROOT_INO)
+		return nn_path_reach_dir(nn, c, ino);
+	st = nn_db_sql(nn, sql, "i", (int64_t)ino);
+	while ((rc = nn_db_step(nn, st)) == 1) {
+		if (n == cap) {
+			cap = cap == 0 ? 4 : cap * 2;
+			parents = xrealloc(parents, cap * sizeof *parents);
+		}
+		parents[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (rc == 0)
+		rc = n == 0 ? -ESTALE : -EACCES;
+	for (size_t i = 0; rc == -EACCES && i < n; i++) {
+		if (c != NULL && ((rc = nn_perm_load(nn, (dfs_ino)parents[i],
+		    &o)) != 0 || !nn_perm_may(c, &o, NN_PERM_X))) {
+			rc = rc != 0 ? rc : -EACCES;
+			continue;
+		}
+		rc = nn_path_reach_dir(nn, c, (dfs_ino)parents[i]);
+	}
+	free(parents);
+	return rc;
+}

@@ -226,6 +226,10 @@ int	 nn_server_fail(struct nn_req *, int err, const char *fmt, ...)
 	     __attribute__((format(printf, 3, 4)));
 int64_t	 nn_wall_ns(void);
 
+/* nn-ino.c */
+int	 nn_ino_op_lookup(struct nn_req *);
+int	 nn_ino_op_getattr(struct nn_req *);
+
 /* nn-sync.c */
 int	 nn_sync_start(struct nn *, const struct dfs_config *, char **cause);
 void	 nn_sync_stop(struct nn *);
@@ -275,6 +279,8 @@ int	 nn_path_resolve(struct nn *, const struct nn_cred *,
 int	 nn_path_parent(struct nn *, const struct nn_cred *,
 	     const struct nn_path *, dfs_ino *parent, char **cause);
 char	*nn_path_of(struct nn *, dfs_ino);
+int	 nn_path_reach(struct nn *, const struct nn_cred *, dfs_ino,
+	     int type);
 int	 nn_path_is_ancestor(struct nn *, dfs_ino anc, dfs_ino ino,
 	     bool *yes);
 

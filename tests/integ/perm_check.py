@@ -21,7 +21,8 @@ import npdfs_wire as w  # noqa: E402
 
 MKDIR, STAT, ATTR, LIST, CREATE, ADD_BLOCK = 100, 101, 102, 103, 105, 106
 COMPLETE, GET_BLOCKS, RENAME, DELETE, SET_REPL = 108, 110, 112, 113, 114
-SETATTR, UNLINK, MKNOD = 120, 123, 130
+SETATTR, UNLINK, HARDLINK, MKNOD = 120, 123, 129, 130
+LOOKUP, GETATTR = 143, 144
 FSCK, VERIFY = 115, 140
 ACT_AS, WHOAMI, WHOAMI_REPLY = 150, 151, 152
 SET_MODE, SET_UID, SET_GID, SET_ATIME, SET_MTIME, SET_SIZE0 = (
@@ -144,6 +145,17 @@ class As:
         return self.err(MKNOD, w.Payload().str(path).u8(ftype).u32(mode)
                         .u32(0).u32(0).u64(rdev))
 
+    def lookup(self, parent, name):
+        e, r = self.call(LOOKUP, w.Payload().u64(parent).str(name))
+        return (e, r) if e else (0, get_attr(r))
+
+    def getattr(self, ino):
+        e, r = self.call(GETATTR, w.Payload().u64(ino))
+        return (e, r) if e else (0, get_attr(r))
+
+    def hardlink(self, existing, new):
+        return self.err(HARDLINK, w.Payload().str(existing).str(new))
+
     def whoami(self):
         e, r = self.call(WHOAMI)
         if e:
@@ -153,6 +165,69 @@ class As:
         d["groups"] = [r.u32() for _ in range(r.u32())]
         d["super"] = r.u8()
         return 0, d
+
+
+def by_inode(root, alice, bob):
+    """LOOKUP and GETATTR address the namespace by inode number, which
+    anyone can guess: each is checked as the path walk that reaches the
+    inode would be."""
+    ENOENT, ENOTDIR, ESTALE = -errno.ENOENT, -errno.ENOTDIR, -errno.ESTALE
+    home = alice.stat("/home/alice")[1]["ino"]
+    priv = alice.stat("/home/alice/private")[1]["ino"]
+    f = alice.stat("/home/alice/private/f")[1]["ino"]
+    secret = alice.stat("/home/alice/secret")[1]["ino"]
+    e, a = alice.lookup(priv, "f")
+    check("LOOKUP: alice finds f in her 0700 directory by its inode",
+          e == 0 and a["ino"] == f, (e, a))
+    e, msg = bob.lookup(priv, "f")
+    check("LOOKUP: bob cannot look into it (no search permission)",
+          e == EACCES and "inode %d" % priv in msg, (e, msg))
+    check("... nor learn that a name is missing there (EACCES first)",
+          bob.lookup(priv, "nothing")[0] == EACCES)
+    check("LOOKUP of a missing name: ENOENT",
+          alice.lookup(priv, "nothing")[0] == ENOENT)
+    e, a = bob.lookup(home, "secret")
+    check("LOOKUP: bob finds alice's 0600 file in her 0755 directory",
+          e == 0 and a["ino"] == secret and a["mode"] & 0o777 == 0o600,
+          (e, a))
+    check("LOOKUP in a file: ENOTDIR",
+          alice.lookup(secret, "x")[0] == ENOTDIR)
+    for name in ("", ".", "..", "a/b"):
+        check("LOOKUP of the name %r is refused (EINVAL)" % name,
+              alice.lookup(home, name)[0] == -errno.EINVAL)
+    check("LOOKUP of a 256-byte name: ENAMETOOLONG",
+          alice.lookup(home, "x" * 256)[0] == -errno.ENAMETOOLONG)
+    check("LOOKUP of a 255-byte name that is not there: ENOENT",
+          alice.lookup(home, "x" * 255)[0] == ENOENT)
+    e, msg = bob.getattr(f)
+    check("GETATTR: bob cannot reach a file below alice's 0700 directory "
+          "by its number", e == EACCES, (e, msg))
+    check("GETATTR: bob may see the 0700 directory itself",
+          bob.getattr(priv)[0] == 0)
+    e, a = alice.getattr(f)
+    check("GETATTR: alice sees her file", e == 0 and a["ino"] == f, (e, a))
+    check("GETATTR: the superuser reaches anything",
+          root.getattr(f)[0] == 0)
+    check("GETATTR of the root", bob.getattr(1)[0] == 0)
+    check("a second name in a directory bob may search",
+          alice.hardlink("/home/alice/private/f", "/home/alice/f2") == 0)
+    check("GETATTR: bob reaches the file through it",
+          bob.getattr(f)[0] == 0)
+    alice.unlink("/home/alice/f2")
+    check("GETATTR: not once that name is gone", bob.getattr(f)[0] == EACCES)
+    alice.put("/home/alice/gone")
+    gone = alice.stat("/home/alice/gone")[1]["ino"]
+    alice.unlink("/home/alice/gone")
+    check("GETATTR of a removed inode: ESTALE",
+          alice.getattr(gone)[0] == ESTALE)
+    check("LOOKUP in a removed inode: ESTALE",
+          root.lookup(gone, "x")[0] == ESTALE)
+    check("GETATTR of an inode never handed out: ESTALE",
+          root.getattr(1 << 40)[0] == ESTALE)
+    e, _ = alice.call(GETATTR, w.Payload().u32(7))
+    check("GETATTR with a short payload: EBADMSG", e == -errno.EBADMSG)
+    e, _ = alice.call(LOOKUP, w.Payload().u64(home))
+    check("LOOKUP without a name: EBADMSG", e == -errno.EBADMSG)
 
 
 def mode_of(c, path):
@@ -205,6 +280,7 @@ def main(addr, rootfile):
     check("bob cannot stat through it (no search permission)",
           e == EACCES and "/home/alice/private" in msg, (e, msg))
     check("alice lists it", alice.list("/home/alice/private") == 0)
+    by_inode(root, alice, bob)
     check("bob reads root's 0644 file", bob.get_blocks(rootfile) == 0)
 
     # root's files in a 0755 directory.
