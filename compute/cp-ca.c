@@ -16,7 +16,7 @@
 #include "xmalloc.h"
 
 /* "--groups 10,20" or group names ("wheel,staff") into id.  0 or 2. */
-int
+static int
 cp_ca_groups(const char *arg, struct dfs_identity *id)
 {
 	char	*copy = xstrdup(arg), *tok, *save = NULL;
@@ -53,7 +53,7 @@ out:
 }
 
 /* A --uid or --gid value; prints why and returns 2 when it is bad. */
-int
+static int
 cp_ca_id(const char *opt, const char *arg, uint32_t *out)
 {
 	if (dfs_pki_parse_id(arg, strlen(arg), out) != 0) {
@@ -62,6 +62,37 @@ cp_ca_id(const char *opt, const char *arg, uint32_t *out)
 		return 2;
 	}
 	return 0;
+}
+
+/*
+ * The identity options dfs ca issue and dfs cluster adduser share, as
+ * getopt_long returned them: --uid ('u'), --gid ('g'), --groups ('G')
+ * into id, each noted in *seen (CP_ID_UID, CP_ID_GID, CP_ID_GROUPS).  1
+ * when ch was one of them, 0 when not, -1 after saying why arg is bad.
+ */
+int
+cp_ca_id_option(int ch, const char *arg, struct dfs_identity *id,
+    unsigned *seen)
+{
+	int	rc;
+
+	switch (ch) {
+	case 'u':
+		*seen |= CP_ID_UID;
+		rc = cp_ca_id("--uid", arg, &id->uid);
+		break;
+	case 'g':
+		*seen |= CP_ID_GID;
+		rc = cp_ca_id("--gid", arg, &id->gid);
+		break;
+	case 'G':
+		*seen |= CP_ID_GROUPS;
+		rc = cp_ca_groups(arg, id);
+		break;
+	default:
+		return 0;
+	}
+	return rc == 0 ? 1 : -1;
 }
 
 /* Issue req from the CA in dir; print the paths.  0 or 1. */
@@ -121,15 +152,20 @@ cp_ca_issue(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct dfs_pki_request	 req;
-	bool			 uid = false, gid = false, groups = false;
+	unsigned		 seen = 0;
 	bool			 uids = false;
 	long			 days = 0;
 	char			*end, *cause = NULL;
-	int			 ch;
+	int			 ch, id;
 
 	memset(&req, 0, sizeof req);
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if ((id = cp_ca_id_option(ch, optarg, &req.id, &seen)) != 0) {
+			if (id < 0)
+				return 2;
+			continue;
+		}
 		switch (ch) {
 		case 'r':
 			if ((req.id.role = dfs_pki_role_parse(optarg)) ==
@@ -139,21 +175,6 @@ cp_ca_issue(int argc, char **argv)
 				    "superuser)\n", optarg);
 				return 2;
 			}
-			break;
-		case 'u':
-			uid = true;
-			if (cp_ca_id("--uid", optarg, &req.id.uid) != 0)
-				return 2;
-			break;
-		case 'g':
-			gid = true;
-			if (cp_ca_id("--gid", optarg, &req.id.gid) != 0)
-				return 2;
-			break;
-		case 'G':
-			groups = true;
-			if (cp_ca_groups(optarg, &req.id) != 0)
-				return 2;
 			break;
 		case 'U':
 			uids = true;
@@ -186,8 +207,9 @@ cp_ca_issue(int argc, char **argv)
 	}
 	if (argc - optind != 2 || req.id.role == DFS_ROLE_NONE)
 		return cp_usage("ca");
-	if (dfs_pki_role_has_uid(req.id.role) != (uid && gid) ||
-	    (groups && !dfs_pki_role_has_uid(req.id.role))) {
+	if (dfs_pki_role_has_uid(req.id.role) != ((seen & CP_ID_UID) &&
+	    (seen & CP_ID_GID)) || ((seen & CP_ID_GROUPS) &&
+	    !dfs_pki_role_has_uid(req.id.role))) {
 		fprintf(stderr, "dfs ca issue: roles user and superuser need "
 		    "--uid and --gid (and may have --groups); other roles take "
 		    "none of them\n");

@@ -159,33 +159,20 @@ cp_tls_adduser(struct cp_ctx *ctx, int argc, char **argv)
 	struct dfs_pki_request	 req;
 	struct dfs_config	*c = NULL;
 	char			*users = NULL, *ca = NULL, *rel = NULL;
-	bool			 uid = false, gid = false;
+	unsigned		 seen = 0;
 	int			 ch, rc = 2;
 
 	memset(&req, 0, sizeof req);
 	req.id.role = DFS_ROLE_USER;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'u':
-			uid = true;
-			if (cp_ca_id("--uid", optarg, &req.id.uid) != 0)
-				return 2;
-			break;
-		case 'g':
-			gid = true;
-			if (cp_ca_id("--gid", optarg, &req.id.gid) != 0)
-				return 2;
-			break;
-		case 'G':
-			if (cp_ca_groups(optarg, &req.id) != 0)
-				return 2;
-			break;
-		default:
+		if ((rc = cp_ca_id_option(ch, optarg, &req.id, &seen)) < 0)
+			return 2;
+		if (rc == 0)
 			return cp_usage("cluster");
-		}
 	}
-	if (argc - optind != 2 || !uid || !gid)
+	if (argc - optind != 2 || (seen & (CP_ID_UID | CP_ID_GID)) !=
+	    (CP_ID_UID | CP_ID_GID))
 		return cp_usage("cluster");
 	rc = 1;
 	if (!dfs_pki_name_valid(argv[optind + 1])) {

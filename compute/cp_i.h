@@ -46,8 +46,11 @@ int	cp_cmd_chown(struct cp_ctx *, int, char **);
 int	cp_cmd_chgrp(struct cp_ctx *, int, char **);
 
 /* cp-ca.c, for cp-cluster.c too */
-int	cp_ca_groups(const char *, struct dfs_identity *);
-int	cp_ca_id(const char *opt, const char *arg, uint32_t *);
+#define CP_ID_UID	0x1
+#define CP_ID_GID	0x2
+#define CP_ID_GROUPS	0x4
+int	cp_ca_id_option(int ch, const char *arg, struct dfs_identity *,
+	    unsigned *seen);
 int	cp_ca_issue_one(const char *dir, const struct dfs_pki_request *,
 	    const char *outdir, bool quiet);
 

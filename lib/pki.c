@@ -640,14 +640,15 @@ out:
 	return rc;
 }
 
-/* OpenSSL's first queued error as text, and clear the queue. */
-static const char *
-pki_ssl_error(char *buf, size_t size)
+/* OpenSSL's first queued error as text (none: when the queue is empty),
+ * and clear the queue. */
+const char *
+dfs_pki_ssl_error(char *buf, size_t size, const char *none)
 {
 	unsigned long	e = ERR_get_error();
 
 	if (e == 0)
-		snprintf(buf, size, "not PEM");
+		snprintf(buf, size, "%s", none);
 	else
 		ERR_error_string_n(e, buf, size);
 	ERR_clear_error();
@@ -691,7 +692,7 @@ pki_load_pem(const char *path, enum dfs_pki_file kind, const char *what,
 	fclose(f);
 	if (*out == NULL) {
 		xasprintf(cause, "%s: not a %s (%s)", path, what,
-		    pki_ssl_error(err, sizeof err));
+		    dfs_pki_ssl_error(err, sizeof err, "not PEM"));
 		return -EINVAL;
 	}
 	return 0;
@@ -741,7 +742,8 @@ dfs_pki_store_load(const char *ca, const char *crl, X509_STORE **out,
 	if ((rc = dfs_pki_load_cert(ca, &cert, cause)) != 0)
 		goto out;
 	if (X509_STORE_add_cert(st, cert) != 1) {
-		xasprintf(cause, "%s: %s", ca, pki_ssl_error(err, sizeof err));
+		xasprintf(cause, "%s: %s", ca, dfs_pki_ssl_error(err,
+		    sizeof err, "not PEM"));
 		rc = -EINVAL;
 		goto out;
 	}
@@ -756,7 +758,7 @@ dfs_pki_store_load(const char *ca, const char *crl, X509_STORE **out,
 		if ((list = PEM_read_X509_CRL(f, NULL, NULL, NULL)) == NULL ||
 		    X509_STORE_add_crl(st, list) != 1) {
 			xasprintf(cause, "%s: not a revocation list (%s)", crl,
-			    pki_ssl_error(err, sizeof err));
+			    dfs_pki_ssl_error(err, sizeof err, "not PEM"));
 			rc = -EINVAL;
 			goto out;
 		}

@@ -121,6 +121,9 @@ int	dfs_pki_store_load(const char *ca, const char *crl, X509_STORE **,
 /* Whether cert is signed by the store's CA, in its validity, and not
  * revoked, at time now (0: the clock).  0 or -EACCES with the reason. */
 int	dfs_pki_verify(X509_STORE *, X509 *, time_t now, char **cause);
+/* OpenSSL's first queued error as text in buf (none: the queue is empty);
+ * clears the queue.  Returns buf. */
+const char *dfs_pki_ssl_error(char *buf, size_t size, const char *none);
 
 /* ---- the CA (pki-ca.c) ---------------------------------------------- */
 

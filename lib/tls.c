@@ -48,20 +48,6 @@ struct dfs_tls {
 	off_t			 crl_size;
 };
 
-/* The last OpenSSL error, for a message.  Clears the queue. */
-static const char *
-tls_error(char *buf, size_t len)
-{
-	unsigned long	e = ERR_get_error();
-
-	if (e == 0)
-		snprintf(buf, len, "unknown error");
-	else
-		ERR_error_string_n(e, buf, len);
-	ERR_clear_error();
-	return buf;
-}
-
 /*
  * Block data in the clear (net.encrypt_data=false) is asked for in the
  * handshake, by ALPN: a client whose configuration allows it offers
@@ -106,7 +92,7 @@ tls_ctx_new(struct dfs_tls *t, X509_STORE *store, char **cause)
 	    SSL_CTX_use_PrivateKey(ctx, t->key) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
 		xasprintf(cause, "the certificate and key do not match: %s",
-		    tls_error(err, sizeof err));
+		    dfs_pki_ssl_error(err, sizeof err, "unknown error"));
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -130,8 +116,8 @@ tls_ctx_new(struct dfs_tls *t, X509_STORE *store, char **cause)
 		SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
 	return ctx;
 fail:
-	xasprintf(cause, "cannot set up TLS 1.3: %s", tls_error(err,
-	    sizeof err));
+	xasprintf(cause, "cannot set up TLS 1.3: %s", dfs_pki_ssl_error(err,
+	    sizeof err, "unknown error"));
 	SSL_CTX_free(ctx);
 	return NULL;
 }
