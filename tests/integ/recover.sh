@@ -58,6 +58,24 @@ put_held() {
 	wait $FEED 2>/dev/null
 }
 
+# gdb_kill EXPR WHAT SECONDS: gdb commands for a client stopped at a
+# breakpoint: after SECONDS, kill -9 the data node whose address is the
+# C string EXPR, saying "killing WHAT, data node N".
+gdb_kill() {
+	cat <<EOF
+python
+import subprocess, time
+time.sleep($3)
+port = gdb.parse_and_eval("$1").string().rsplit(":", 1)[1]
+for n in range(1, 5):
+    if ":%s\"" % port in open("$C/datanode%d.conf" % n).read():
+        print("killing $2, data node %d" % n)
+        pid = open("$C/run/datanode%d.pid" % n).read().strip()
+        subprocess.run(["kill", "-9", pid])
+end
+EOF
+}
+
 # npstat PATH FIELD: one field of dfs stat.
 npstat() { dfs stat "$1" 2>/dev/null | sed -n "s/^$2: //p"; }
 
@@ -274,15 +292,7 @@ set pagination off
 break writer_start_acker
 run
 continue
-python
-import subprocess
-port = gdb.parse_and_eval("w->lb.locs[0].addr").string().rsplit(":", 1)[1]
-for n in range(1, 5):
-    if ":%s\"" % port in open("$C/datanode%d.conf" % n).read():
-        print("killing the first node, data node %d" % n)
-        pid = open("$C/run/datanode%d.pid" % n).read().strip()
-        subprocess.run(["kill", "-9", pid])
-end
+$(gdb_kill 'w->lb.locs[0].addr' "the first node" 0)
 continue
 continue
 continue
@@ -314,19 +324,8 @@ cat >"$T/gdb7.cmds" <<EOF
 set pagination off
 break writer_send_packet if last
 run
-python
-import subprocess, time
-time.sleep(2)
-w = gdb.parse_and_eval("w")
-lb = w["lb"]
-port = lb["locs"][lb["nlocs"] - 1]["addr"].string().rsplit(":", 1)[1]
-for n in range(1, 5):
-    if ":%s\"" % port in open("$C/datanode%d.conf" % n).read():
-        print("killing the last node, data node %d" % n)
-        pid = open("$C/run/datanode%d.pid" % n).read().strip()
-        subprocess.run(["kill", "-9", pid])
-gdb.execute("delete")
-end
+$(gdb_kill 'w->lb.locs[w->lb.nlocs - 1].addr' "the last node" 2)
+delete
 continue
 EOF
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
