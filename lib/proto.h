@@ -199,13 +199,6 @@ enum dfs_msg {
 	DFS_NN_VERIFY_PAGE = 141, /* u32 replicas asked, u64 next_cursor,
 				   u8 more */
 
-	/* The namespace by inode, for a mount (nn-ino.c); each is checked
-	 * as the path walk that would reach the inode. */
-	DFS_NN_LOOKUP = 143,	/* u64 parent, str name -> NN_ATTR of the
-				   entry (ENOTDIR, ENOENT; ESTALE: parent
-				   removed) */
-	DFS_NN_GETATTR = 144,	/* u64 ino -> NN_ATTR (ESTALE: removed) */
-
 	/* Durability on request (nn-sync.c). */
 	DFS_NN_SYNC = 142,	/* (empty) -> OK once every operation the
 				   namenode committed before it is on its

@@ -290,6 +290,25 @@ nn_meta_get_path(struct nn_req *req)
 	return dfs_get_strdup(&req->in, DFS_MAX_PATH);
 }
 
+/* Whether a request's (first) path names an entry it makes, removes or
+ * renames, which "#N" alone (an inode, not an entry) cannot. */
+static bool
+nn_meta_names_entry(uint16_t type)
+{
+	switch (type) {
+	case DFS_NN_MKDIR:
+	case DFS_NN_CREATE:
+	case DFS_NN_RENAME:
+	case DFS_NN_DELETE:
+	case DFS_NN_UNLINK:
+	case DFS_NN_SYMLINK:
+	case DFS_NN_MKNOD:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * The preamble every path request shares, once all its fields are read:
  * the payload must have decoded exactly (-EBADMSG), then *path1 (and
@@ -311,6 +330,12 @@ nn_meta_paths(struct nn_req *req, char **path1, struct nn_path *p1,
 		rc = nn_path_parse(*path1, p1, &req->cause);
 	if (rc == 0 && path2 != NULL)
 		rc = nn_path_parse(*path2, p2, &req->cause);
+	if (rc == 0 && ((p1->by_ino && p1->n == 0 &&
+	    nn_meta_names_entry(req->type)) ||
+	    (path2 != NULL && p2->by_ino && p2->n == 0)))
+		rc = nn_server_fail(req, -EINVAL, "%s names an inode, not an "
+		    "entry of a directory: this request needs #INODE/NAME",
+		    p1->by_ino && p1->n == 0 ? p1->norm : p2->norm);
 	nn_audit_paths(req, path1, path2);
 	return rc;
 }
@@ -324,7 +349,7 @@ nn_meta_op_mkdir(struct nn_req *req)
 	char		*path, *where;
 	uint32_t	 mode, uid, gid;
 	bool		 parents;
-	dfs_ino		 ino = DFS_ROOT_INO, next;
+	dfs_ino		 ino, next;
 	int		 type, rc;
 
 	path = nn_meta_get_path(req);
@@ -336,11 +361,17 @@ nn_meta_op_mkdir(struct nn_req *req)
 		return rc;
 	if (p.n == 0) {
 		rc = parents ? 0 : nn_server_fail(req, -EEXIST,
-		    "file exists: /");
+		    "file exists: %s", p.norm);
 		goto out;
 	}
-	if ((rc = nn_server_enter(req)) != 0)
+	if ((rc = nn_server_enter(req)) != 0 || (rc = nn_path_resolve(nn,
+	    &req->peer->cred, &p, 0, &ino, &type, &req->cause)) != 0)
 		goto out;
+	if (type != DFS_FT_DIR) {
+		rc = nn_server_fail(req, -ENOTDIR, "not a directory: %s",
+		    p.norm);
+		goto out;
+	}
 	for (int i = 0; i < p.n && rc == 0; i++) {
 		uint32_t m = mode, u = uid, g = gid;
 

@@ -6,12 +6,24 @@
  * A path is resolved one component at a time from the root through
  * dirents(parent, name), whose primary key makes each step one index
  * probe; an inode's own path is found by walking up through the index
- * on dirents(ino).  A directory has exactly one entry (the root none), so
+ * on dirents(ino).
+ *
+ * A path may also start at an inode: "#17/a/b" is a/b in directory inode
+ * 17, and "#17" that inode itself.  A mount on libfuse's low-level API
+ * names files so (issue 13), and every request that takes a path takes
+ * that form as well.  Inode numbers are never used twice (a counter hands
+ * them out), so one cannot come to name another file; a removed one is
+ * -ESTALE, as NFS says of a stale file handle.  Neither are they secret:
+ * they are handed out in order.  So the inode a path starts at is checked
+ * as the walk that would reach it (nn_path_reach): a user learns nothing
+ * by number of what is below a directory they may not search.  A directory has exactly one entry (the root none), so
  * a walk up through directories is bounded by the deepest path there can
  * be; a file may have several (hard links), and then its path is any one
  * of them, and it is under a directory when any of them is.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,24 +35,52 @@ static const char sql_lookup[] =
 	"SELECT d.ino, i.type FROM dirents d JOIN inodes i ON i.id = d.ino "
 	"WHERE d.parent = ? AND d.name = ?";
 
+/* "#N" at the start of s: N (canonical decimal, 1 to 2^63 - 1) into
+ * *ino, and how many bytes it took; 0 when s does not start so. */
+static size_t
+nn_path_ino(const char *s, dfs_ino *ino)
+{
+	uint64_t	v = 0;
+	size_t		i;
+
+	if (s[0] != '#' || s[1] < '1' || s[1] > '9')
+		return 0;
+	for (i = 1; s[i] >= '0' && s[i] <= '9'; i++) {
+		if (v > (INT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (s[i] != '\0' && s[i] != '/')
+		return 0;
+	*ino = (dfs_ino)v;
+	return i;
+}
+
 /*
- * Split an absolute path into components.  Repeated and trailing slashes
- * are fine; "." and ".." components, empty or over-long names are not.
- * On success p->norm is the canonical form.  Free with nn_path_free.
+ * Split a path into components: absolute, or from an inode ("#N/...").
+ * Repeated and trailing slashes are fine; "." and ".." components, empty
+ * or over-long names are not.  On success p->norm is the canonical form.
+ * Free with nn_path_free.
  */
 int
 nn_path_parse(const char *s, struct nn_path *p, char **cause)
 {
-	size_t	len = strlen(s), nlen = 1;
+	size_t	len = strlen(s), nlen = 1, skip;
 	char	*c, *save = NULL;
 
 	memset(p, 0, sizeof *p);
-	if (s[0] != '/' || len > DFS_MAX_PATH) {
+	p->start = DFS_ROOT_INO;
+	if ((skip = nn_path_ino(s, &p->start)) > 0)
+		p->by_ino = true;
+	if ((s[0] != '/' && !p->by_ino) || len > DFS_MAX_PATH) {
 		if (cause != NULL)
 			xasprintf(cause, "invalid path: %.*s (%s)", 256, s,
-			    s[0] != '/' ? "not absolute" : "too long");
+			    len > DFS_MAX_PATH ? "too long" : "neither "
+			    "absolute nor #INODE/...");
 		return -EINVAL;
 	}
+	nlen += skip;
+	s += skip;
 	p->buf = xstrdup(s);
 	p->comp = xcalloc(len / 2 + 1, sizeof *p->comp);
 	for (c = strtok_r(p->buf, "/", &save); c != NULL;
@@ -59,14 +99,7 @@ nn_path_parse(const char *s, struct nn_path *p, char **cause)
 		p->comp[p->n++] = c;
 		nlen += clen + 1;
 	}
-	p->norm = xmalloc(nlen + 1);
-	p->norm[0] = '\0';
-	for (int i = 0; i < p->n; i++) {
-		strcat(p->norm, "/");
-		strcat(p->norm, p->comp[i]);
-	}
-	if (p->n == 0)
-		strcpy(p->norm, "/");
+	p->norm = nn_path_prefix(p, p->n);
 	return 0;
 }
 
@@ -84,18 +117,20 @@ nn_path_free(struct nn_path *p)
 char *
 nn_path_prefix(const struct nn_path *p, int n)
 {
-	size_t	 len = 2;
+	size_t	 len = 24;
 	char	*s;
 
 	for (int i = 0; i < n; i++)
 		len += strlen(p->comp[i]) + 1;
 	s = xmalloc(len);
 	s[0] = '\0';
+	if (p->by_ino)
+		snprintf(s, len, "#%" PRIu64, (uint64_t)p->start);
 	for (int i = 0; i < n; i++) {
 		strcat(s, "/");
 		strcat(s, p->comp[i]);
 	}
-	if (n == 0)
+	if (s[0] == '\0')
 		strcpy(s, "/");
 	return s;
 }
@@ -162,6 +197,34 @@ nn_path_search(const struct nn_cred *c, const struct nn_perm_obj *o,
 }
 
 /*
+ * The inode a path "#N/..." starts at, which c (NULL: unchecked) must
+ * reach (nn_path_reach): its owner, mode and type into *o.  -ESTALE when
+ * it no longer exists, -EACCES.
+ */
+static int
+nn_path_start(struct nn *nn, const struct nn_cred *c, const struct nn_path *p,
+    struct nn_perm_obj *o, char **cause)
+{
+	int	rc;
+
+	if ((rc = nn_perm_load(nn, p->start, o)) == -ENOENT)
+		rc = -ESTALE;
+	if (rc == 0)
+		rc = nn_path_reach(nn, c, p->start, o->type);
+	if (rc == 0 || cause == NULL)
+		return rc;
+	free(*cause);
+	if (rc == -ESTALE)
+		xasprintf(cause, "stale inode: #%" PRIu64 " no longer exists",
+		    (uint64_t)p->start);
+	else if (rc == -EACCES)
+		xasprintf(cause, "permission denied: %s (no search permission "
+		    "on a directory above inode #%" PRIu64 ")", p->norm,
+		    (uint64_t)p->start);
+	return rc;
+}
+
+/*
  * Resolve the first upto components of p: 0 with its inode and type,
  * -ENOENT when one is missing, -ENOTDIR when a file is on the way.  With
  * a credential c that is not the superuser's, each directory looked into
@@ -174,13 +237,17 @@ nn_path_walk(struct nn *nn, const struct nn_cred *c, const struct nn_path *p,
     char **cause)
 {
 	struct nn_perm_obj o = { DFS_FT_DIR, 0, 0, 0 };
-	dfs_ino	 ino = DFS_ROOT_INO;
+	dfs_ino	 ino = p->start;
 	int	 type = DFS_FT_DIR, rc;
 	char	*where;
 
 	if (c != NULL && c->super)
 		c = NULL;	/* no directory refuses it a search */
-	if (c != NULL && (rc = nn_perm_load(nn, DFS_ROOT_INO, &o)) != 0)
+	if (p->by_ino && (rc = nn_path_start(nn, c, p, &o, cause)) != 0)
+		return rc;
+	type = o.type;
+	if (c != NULL && !p->by_ino &&
+	    (rc = nn_perm_load(nn, DFS_ROOT_INO, &o)) != 0)
 		return rc;
 	for (int i = 0; i < upto; i++) {
 		if (type != DFS_FT_DIR) {

@@ -612,37 +612,36 @@ nn_perm_super(struct nn_req *req, const char *path)
 
 /*
  * A reader's report on block (BAD_BLOCK): the caller must be able to
- * read the file the block belongs to, through a path it may search, as
- * GET_BLOCKS asked before it handed out a read token, so nobody sets
- * VERIFYs going on blocks they could not have read.  (Of a file with
- * several names, one is walked: nn_path_of.)  The path is kept for the
- * audit line.
+ * read the file the block belongs to, reached through a path it may
+ * search (nn_path_reach), as GET_BLOCKS asked before it handed out a read
+ * token, so nobody sets VERIFYs going on blocks they could not have read.
+ * A path of the file is kept for the audit line.
  */
 int
 nn_perm_block(struct nn_req *req, dfs_block_id block)
 {
 	struct nn	*nn = req->nn;
-	struct nn_path	 p;
 	int64_t		 ino;
-	dfs_ino		 found;
 	char		*path, where[64];
-	int		 type, rc;
+	int		 rc;
 
 	if ((rc = nn_db_i64(nn, &ino, "SELECT ino FROM blocks WHERE id = ?",
 	    "i", (int64_t)block)) != 0)
 		return rc;
-	if ((path = nn_path_of(nn, (dfs_ino)ino)) == NULL) {
-		snprintf(where, sizeof where, "file (inode %lld)",
-		    (long long)ino);
-		return nn_perm_check(req, (dfs_ino)ino, NN_PERM_R, where);
-	}
-	memset(&p, 0, sizeof p);
-	if ((rc = nn_path_parse(path, &p, &req->cause)) == 0 &&
-	    (rc = nn_path_resolve(nn, &req->peer->cred, &p, p.n, &found,
-	    &type, &req->cause)) == 0)
-		rc = nn_perm_check(req, (dfs_ino)ino, NN_PERM_R, path);
-	nn_path_free(&p);
-	nn_audit_paths(req, &path, NULL);
+	snprintf(where, sizeof where, "file (inode %lld)", (long long)ino);
+	path = nn_path_of(nn, (dfs_ino)ino);
+	/* A file with no name left is judged by its own bits alone. */
+	if ((rc = nn_path_reach(nn, &req->peer->cred, (dfs_ino)ino,
+	    DFS_FT_FILE)) == -ESTALE)
+		rc = 0;
+	if (rc == -EACCES)
+		rc = nn_perm_refuse(req, rc, "(no search permission on a "
+		    "directory above it)", path != NULL ? path : where);
+	else if (rc == 0)
+		rc = nn_perm_check(req, (dfs_ino)ino, NN_PERM_R,
+		    path != NULL ? path : where);
+	if (path != NULL)
+		nn_audit_paths(req, &path, NULL);
 	return rc;
 }
 

@@ -124,8 +124,6 @@ static const struct nn_server_entry {
 	{ DFS_DN_VERIFIED, nn_corrupt_op_verified, NN_UPDATE,
 	    NN_ROLE_DATANODE },
 	{ DFS_NN_VERIFY, nn_fsck_op_verify, NN_UPDATE, NN_ROLE_CLIENT },
-	{ DFS_NN_LOOKUP, nn_ino_op_lookup, NN_READ, NN_ROLE_CLIENT },
-	{ DFS_NN_GETATTR, nn_ino_op_getattr, NN_READ, NN_ROLE_CLIENT },
 	/* Waits for the disk outside the namenode lock (nn-sync.c). */
 	{ DFS_NN_SYNC, nn_sync_op_sync, 0, NN_ROLE_CLIENT },
 	/* A connection's own credential: no shared state (nn-perm.c). */

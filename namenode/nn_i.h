@@ -226,10 +226,6 @@ int	 nn_server_fail(struct nn_req *, int err, const char *fmt, ...)
 	     __attribute__((format(printf, 3, 4)));
 int64_t	 nn_wall_ns(void);
 
-/* nn-ino.c */
-int	 nn_ino_op_lookup(struct nn_req *);
-int	 nn_ino_op_getattr(struct nn_req *);
-
 /* nn-sync.c */
 int	 nn_sync_start(struct nn *, const struct dfs_config *, char **cause);
 void	 nn_sync_stop(struct nn *);
@@ -263,10 +259,13 @@ int	 nn_db_changes(struct nn *);
 
 /* nn-path.c */
 struct nn_path {
-	char		 *norm;		/* "/a/b", or "/" */
+	char		 *norm;		/* "/a/b", "/", "#17/a" or "#17" */
 	char		 *buf;		/* components, NUL-separated */
 	const char	**comp;
 	int		  n;
+	dfs_ino		  start;	/* where the walk starts: the root,
+					   or the inode of "#N/..." */
+	bool		  by_ino;
 };
 int	 nn_path_parse(const char *, struct nn_path *, char **cause);
 void	 nn_path_free(struct nn_path *);

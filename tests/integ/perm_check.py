@@ -22,7 +22,6 @@ import npdfs_wire as w  # noqa: E402
 MKDIR, STAT, ATTR, LIST, CREATE, ADD_BLOCK = 100, 101, 102, 103, 105, 106
 COMPLETE, GET_BLOCKS, RENAME, DELETE, SET_REPL = 108, 110, 112, 113, 114
 SETATTR, UNLINK, HARDLINK, MKNOD = 120, 123, 129, 130
-LOOKUP, GETATTR = 143, 144
 FSCK, VERIFY = 115, 140
 ACT_AS, WHOAMI, WHOAMI_REPLY = 150, 151, 152
 SET_MODE, SET_UID, SET_GID, SET_ATIME, SET_MTIME, SET_SIZE0 = (
@@ -145,14 +144,6 @@ class As:
         return self.err(MKNOD, w.Payload().str(path).u8(ftype).u32(mode)
                         .u32(0).u32(0).u64(rdev))
 
-    def lookup(self, parent, name):
-        e, r = self.call(LOOKUP, w.Payload().u64(parent).str(name))
-        return (e, r) if e else (0, get_attr(r))
-
-    def getattr(self, ino):
-        e, r = self.call(GETATTR, w.Payload().u64(ino))
-        return (e, r) if e else (0, get_attr(r))
-
     def hardlink(self, existing, new):
         return self.err(HARDLINK, w.Payload().str(existing).str(new))
 
@@ -168,66 +159,85 @@ class As:
 
 
 def by_inode(root, alice, bob):
-    """LOOKUP and GETATTR address the namespace by inode number, which
-    anyone can guess: each is checked as the path walk that reaches the
-    inode would be."""
+    """Paths may start at an inode ("#17/name", "#17"), which anyone can
+    guess: the inode is checked as the path walk that reaches it would
+    be."""
     ENOENT, ENOTDIR, ESTALE = -errno.ENOENT, -errno.ENOTDIR, -errno.ESTALE
-    home = alice.stat("/home/alice")[1]["ino"]
-    priv = alice.stat("/home/alice/private")[1]["ino"]
-    f = alice.stat("/home/alice/private/f")[1]["ino"]
-    secret = alice.stat("/home/alice/secret")[1]["ino"]
-    e, a = alice.lookup(priv, "f")
-    check("LOOKUP: alice finds f in her 0700 directory by its inode",
-          e == 0 and a["ino"] == f, (e, a))
-    e, msg = bob.lookup(priv, "f")
-    check("LOOKUP: bob cannot look into it (no search permission)",
-          e == EACCES and "inode %d" % priv in msg, (e, msg))
+    EINVAL = -errno.EINVAL
+    home = "#%d" % alice.stat("/home/alice")[1]["ino"]
+    priv_ino = alice.stat("/home/alice/private")[1]["ino"]
+    priv = "#%d" % priv_ino
+    f_ino = alice.stat("/home/alice/private/f")[1]["ino"]
+    f = "#%d" % f_ino
+    secret_ino = alice.stat("/home/alice/secret")[1]["ino"]
+    e, a = alice.stat(priv + "/f")
+    check("#INO/NAME: alice finds f in her 0700 directory by its inode",
+          e == 0 and a["ino"] == f_ino, (e, a))
+    e, msg = bob.stat(priv + "/f")
+    check("#INO/NAME: bob cannot look into it (no search permission)",
+          e == EACCES and priv in msg, (e, msg))
     check("... nor learn that a name is missing there (EACCES first)",
-          bob.lookup(priv, "nothing")[0] == EACCES)
-    check("LOOKUP of a missing name: ENOENT",
-          alice.lookup(priv, "nothing")[0] == ENOENT)
-    e, a = bob.lookup(home, "secret")
-    check("LOOKUP: bob finds alice's 0600 file in her 0755 directory",
-          e == 0 and a["ino"] == secret and a["mode"] & 0o777 == 0o600,
+          bob.stat(priv + "/nothing")[0] == EACCES)
+    check("#INO/NAME of a missing name: ENOENT",
+          alice.stat(priv + "/nothing")[0] == ENOENT)
+    e, a = bob.stat(home + "/secret")
+    check("#INO/NAME: bob finds alice's 0600 file in her 0755 directory",
+          e == 0 and a["ino"] == secret_ino and a["mode"] & 0o777 == 0o600,
           (e, a))
-    check("LOOKUP in a file: ENOTDIR",
-          alice.lookup(secret, "x")[0] == ENOTDIR)
-    for name in ("", ".", "..", "a/b"):
-        check("LOOKUP of the name %r is refused (EINVAL)" % name,
-              alice.lookup(home, name)[0] == -errno.EINVAL)
-    check("LOOKUP of a 256-byte name: ENAMETOOLONG",
-          alice.lookup(home, "x" * 256)[0] == -errno.ENAMETOOLONG)
-    check("LOOKUP of a 255-byte name that is not there: ENOENT",
-          alice.lookup(home, "x" * 255)[0] == ENOENT)
-    e, msg = bob.getattr(f)
-    check("GETATTR: bob cannot reach a file below alice's 0700 directory "
+    check("#INO/NAME below a file: ENOTDIR",
+          alice.stat("#%d/x" % secret_ino)[0] == ENOTDIR)
+    for bad in ("#0", "#017", "#12x", "#", "#99999999999999999999",
+                home + "/..", "17"):
+        check("the path %r is refused (EINVAL)" % bad,
+              alice.stat(bad)[0] == EINVAL)
+    e, msg = bob.stat(f)
+    check("#INO: bob cannot reach a file below alice's 0700 directory "
           "by its number", e == EACCES, (e, msg))
-    check("GETATTR: bob may see the 0700 directory itself",
-          bob.getattr(priv)[0] == 0)
-    e, a = alice.getattr(f)
-    check("GETATTR: alice sees her file", e == 0 and a["ino"] == f, (e, a))
-    check("GETATTR: the superuser reaches anything",
-          root.getattr(f)[0] == 0)
-    check("GETATTR of the root", bob.getattr(1)[0] == 0)
+    check("#INO: nor read it (GET_BLOCKS)", bob.get_blocks(f) == EACCES)
+    check("#INO: nor list that directory by its number",
+          bob.list(priv) == EACCES)
+    check("#INO: bob may stat the 0700 directory itself",
+          bob.stat(priv)[0] == 0)
+    e, a = alice.stat(f)
+    check("#INO: alice sees her file", e == 0 and a["ino"] == f_ino, (e, a))
+    check("#INO: the superuser reaches anything", root.stat(f)[0] == 0)
+    check("#1 is the root", bob.stat("#1")[1]["ino"] == 1)
     check("a second name in a directory bob may search",
           alice.hardlink("/home/alice/private/f", "/home/alice/f2") == 0)
-    check("GETATTR: bob reaches the file through it",
-          bob.getattr(f)[0] == 0)
+    check("#INO: bob reaches the file through it", bob.stat(f)[0] == 0)
     alice.unlink("/home/alice/f2")
-    check("GETATTR: not once that name is gone", bob.getattr(f)[0] == EACCES)
+    check("#INO: not once that name is gone", bob.stat(f)[0] == EACCES)
+    # Requests that change the namespace, by inode.
+    e, a = alice.setattr(f, SET_MODE, 0o640)
+    check("SETATTR #INO: alice chmods her file by its number",
+          e == 0 and a["mode"] & 0o777 == 0o640, (e, a))
+    check("SETATTR #INO: bob cannot (he cannot even reach it)",
+          bob.setattr(f, SET_MODE, 0o666)[0] == EACCES)
+    e, a = alice.create(priv + "/made", 0o600)
+    check("CREATE #INO/NAME: alice makes a file in her directory",
+          e == 0 and alice.complete(a["ino"]) == 0 and
+          alice.stat("/home/alice/private/made")[0] == 0, (e, a))
+    check("CREATE #INO/NAME: bob cannot",
+          bob.create(priv + "/bobs")[0] == EACCES)
+    check("MKDIR #INO/NAME", alice.mkdir(priv + "/sub", 0o700) == 0 and
+          alice.stat("/home/alice/private/sub")[0] == 0)
+    check("RENAME between #INO/NAME paths", alice.rename(
+        priv + "/made", home + "/moved") == 0 and
+          alice.stat("/home/alice/moved")[0] == 0)
+    check("UNLINK #INO/NAME: bob cannot remove from a 0755 directory "
+          "not his", bob.unlink(home + "/moved") == EACCES)
+    check("UNLINK #INO/NAME", alice.unlink(home + "/moved") == 0 and
+          alice.stat("/home/alice/moved")[0] == ENOENT)
+    check("a request that makes an entry needs a name after #INO",
+          alice.mkdir(priv) == EINVAL and alice.unlink(priv) == EINVAL)
     alice.put("/home/alice/gone")
-    gone = alice.stat("/home/alice/gone")[1]["ino"]
+    gone = "#%d" % alice.stat("/home/alice/gone")[1]["ino"]
     alice.unlink("/home/alice/gone")
-    check("GETATTR of a removed inode: ESTALE",
-          alice.getattr(gone)[0] == ESTALE)
-    check("LOOKUP in a removed inode: ESTALE",
-          root.lookup(gone, "x")[0] == ESTALE)
-    check("GETATTR of an inode never handed out: ESTALE",
-          root.getattr(1 << 40)[0] == ESTALE)
-    e, _ = alice.call(GETATTR, w.Payload().u32(7))
-    check("GETATTR with a short payload: EBADMSG", e == -errno.EBADMSG)
-    e, _ = alice.call(LOOKUP, w.Payload().u64(home))
-    check("LOOKUP without a name: EBADMSG", e == -errno.EBADMSG)
+    check("#INO of a removed inode: ESTALE", alice.stat(gone)[0] == ESTALE)
+    check("#INO/NAME in a removed inode: ESTALE",
+          root.stat(gone + "/x")[0] == ESTALE)
+    check("#INO never handed out: ESTALE",
+          root.stat("#%d" % (1 << 40))[0] == ESTALE)
 
 
 def mode_of(c, path):

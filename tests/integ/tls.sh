@@ -83,6 +83,15 @@ TLS_PRIVATE_BLOCK=$(dfs fsck /private --blocks |
 export TLS_PRIVATE_BLOCK
 ok "a block of /private to report ($TLS_PRIVATE_BLOCK)" \
     test -n "$TLS_PRIVATE_BLOCK"
+# A file anyone may read, in a directory only root may search.
+dfs mkdir /closed
+dfs put "$T/base" /closed/open
+dfs chmod 0700 /closed
+TLS_HIDDEN_BLOCK=$(dfs fsck /closed/open --blocks |
+    sed -n 's/^ *block \([0-9]*\) gen \([0-9]*\) .*/\1 \2/p' | head -n 1)
+export TLS_HIDDEN_BLOCK
+ok "a block of /closed/open to report ($TLS_HIDDEN_BLOCK)" \
+    test -n "$TLS_HIDDEN_BLOCK"
 TLS_NODE1_ID=$(dfs report | awk -v a="$DN1" '$2 == a { print $1 }')
 export TLS_NODE1_ID
 ok "node 1's id from dfs report ($TLS_NODE1_ID)" test -n "$TLS_NODE1_ID"

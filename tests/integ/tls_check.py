@@ -231,6 +231,13 @@ def roles(c, user_conf, dn_conf):
         e = w.error_of(rp)[0] if rt == w.MSG_ERROR else 0
         check("%s with a data node's certificate passes the role check"
               % name, e != -errno.EACCES, (rt, e))
+    # A file bob could read but not reach (its directory is 0700).
+    block, gen = (int(x) for x in os.environ["TLS_HIDDEN_BLOCK"].split())
+    rt, rp = u.call(BAD_BLOCK, w.Payload().u64(block).u64(gen)
+                    .u64(999999).str("tls_check"))
+    e = w.error_of(rp)[0] if rt == w.MSG_ERROR else 0
+    check("BAD_BLOCK of a 0644 file below a directory bob may not search "
+          "is refused (EACCES)", e == -errno.EACCES, (rt, e))
     # A data node's certificate speaking as another node: refused, so
     # one node cannot take another's address, commands or replicas.
     with open(os.path.join(c, "datanode1", "node.uuid")) as f:
