@@ -6,7 +6,10 @@
  * A path is resolved one component at a time from the root through
  * dirents(parent, name), whose primary key makes each step one index
  * probe; an inode's own path is found by walking up through the index
- * on dirents(ino).
+ * on dirents(ino).  A directory has exactly one entry (the root none), so
+ * a walk up through directories is bounded by the deepest path there can
+ * be; a file may have several (hard links), and then its path is any one
+ * of them, and it is under a directory when any of them is.
  *
  * A path may also start at an inode: "#17/a/b" is a/b in directory inode
  * 17, and "#17" that inode itself.  A mount on libfuse's low-level API
@@ -16,10 +19,7 @@
  * -ESTALE, as NFS says of a stale file handle.  Neither are they secret:
  * they are handed out in order.  So the inode a path starts at is checked
  * as the walk that would reach it (nn_path_reach): a user learns nothing
- * by number of what is below a directory they may not search.  A directory has exactly one entry (the root none), so
- * a walk up through directories is bounded by the deepest path there can
- * be; a file may have several (hard links), and then its path is any one
- * of them, and it is under a directory when any of them is.
+ * by number of what is below a directory they may not search.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -65,7 +65,7 @@ nn_path_ino(const char *s, dfs_ino *ino)
 int
 nn_path_parse(const char *s, struct nn_path *p, char **cause)
 {
-	size_t	len = strlen(s), nlen = 1, skip;
+	size_t	len = strlen(s), skip;
 	char	*c, *save = NULL;
 
 	memset(p, 0, sizeof *p);
@@ -79,7 +79,6 @@ nn_path_parse(const char *s, struct nn_path *p, char **cause)
 			    "absolute nor #INODE/...");
 		return -EINVAL;
 	}
-	nlen += skip;
 	s += skip;
 	p->buf = xstrdup(s);
 	p->comp = xcalloc(len / 2 + 1, sizeof *p->comp);
@@ -97,7 +96,6 @@ nn_path_parse(const char *s, struct nn_path *p, char **cause)
 			return -EINVAL;
 		}
 		p->comp[p->n++] = c;
-		nlen += clen + 1;
 	}
 	p->norm = nn_path_prefix(p, p->n);
 	return 0;
