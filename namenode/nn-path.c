@@ -370,14 +370,36 @@ nn_path_dir_under(struct nn *nn, dfs_ino anc, dfs_ino dir, bool *yes)
 	return -ELOOP;
 }
 
+/* The directories holding ino's names (one for a directory, several for
+ * a file with hard links, none once it has no name) into *parents (caller
+ * frees) and their number into *n.  0 or a database error. */
+static int
+nn_path_parents(struct nn *nn, dfs_ino ino, int64_t **parents, size_t *n)
+{
+	static const char sql[] = "SELECT parent FROM dirents WHERE ino = ?";
+	sqlite3_stmt	*st;
+	size_t		 cap = 0;
+	int		 rc;
+
+	*parents = NULL;
+	*n = 0;
+	st = nn_db_sql(nn, sql, "i", (int64_t)ino);
+	while ((rc = nn_db_step(nn, st)) == 1) {
+		if (*n == cap) {
+			cap = cap == 0 ? 4 : cap * 2;
+			*parents = xrealloc(*parents, cap * sizeof **parents);
+		}
+		(*parents)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	return rc;
+}
+
 /* Whether directory anc is ino or an ancestor of one of its names. */
 int
 nn_path_is_ancestor(struct nn *nn, dfs_ino anc, dfs_ino ino, bool *yes)
 {
-	static const char sql[] = "SELECT parent FROM dirents WHERE ino = ?";
-	sqlite3_stmt	*st;
-	int64_t		*parents = NULL;
-	size_t		 n = 0, cap = 0;
+	int64_t		*parents;
+	size_t		 n;
 	int		 rc;
 
 	*yes = false;
@@ -385,14 +407,7 @@ nn_path_is_ancestor(struct nn *nn, dfs_ino anc, dfs_ino ino, bool *yes)
 		*yes = ino == anc;
 		return 0;
 	}
-	st = nn_db_sql(nn, sql, "i", (int64_t)ino);
-	while ((rc = nn_db_step(nn, st)) == 1) {
-		if (n == cap) {
-			cap = cap == 0 ? 4 : cap * 2;
-			parents = xrealloc(parents, cap * sizeof *parents);
-		}
-		parents[n++] = sqlite3_column_int64(st, 0);
-	}
+	rc = nn_path_parents(nn, ino, &parents, &n);
 	for (size_t i = 0; rc == 0 && i < n && !*yes; i++)
 		rc = nn_path_dir_under(nn, anc, (dfs_ino)parents[i], yes);
 	free(parents);
@@ -442,26 +457,16 @@ nn_path_reach_dir(struct nn *nn, const struct nn_cred *c, dfs_ino dir)
 int
 nn_path_reach(struct nn *nn, const struct nn_cred *c, dfs_ino ino, int type)
 {
-	static const char sql[] = "SELECT parent FROM dirents WHERE ino = ?";
 	struct nn_perm_obj o;
-	sqlite3_stmt	*st;
-	int64_t		*parents = NULL;
-	size_t		 n = 0, cap = 0;
+	int64_t		*parents;
+	size_t		 n;
 	int		 rc;
 
 	if (c != NULL && c->super)
 		c = NULL;
 	if (type == DFS_FT_DIR || ino == DFS_ROOT_INO)
 		return nn_path_reach_dir(nn, c, ino);
-	st = nn_db_sql(nn, sql, "i", (int64_t)ino);
-	while ((rc = nn_db_step(nn, st)) == 1) {
-		if (n == cap) {
-			cap = cap == 0 ? 4 : cap * 2;
-			parents = xrealloc(parents, cap * sizeof *parents);
-		}
-		parents[n++] = sqlite3_column_int64(st, 0);
-	}
-	if (rc == 0)
+	if ((rc = nn_path_parents(nn, ino, &parents, &n)) == 0)
 		rc = n == 0 ? -ESTALE : -EACCES;
 	for (size_t i = 0; rc == -EACCES && i < n; i++) {
 		if (c != NULL && ((rc = nn_perm_load(nn, (dfs_ino)parents[i],

@@ -76,6 +76,16 @@ end
 EOF
 }
 
+# gdb_put CMDS OUT ARGS...: dfs put ARGS under gdb running CMDS, all its
+# output in OUT.  LeakSanitizer cannot run under ptrace (the ASan build).
+gdb_put() {
+	cmds=$1 out=$2
+	shift 2
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	    gdb -q -batch -x "$cmds" --args "$top_builddir/dfs" \
+	    -c "$C/client.conf" put "$@" >"$out" 2>&1
+}
+
 # npstat PATH FIELD: one field of dfs stat.
 npstat() { dfs stat "$1" 2>/dev/null | sed -n "s/^$2: //p"; }
 
@@ -297,10 +307,7 @@ continue
 continue
 continue
 EOF
-# LeakSanitizer cannot run under ptrace (the -enable-asan build).
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-    gdb -q -batch -x "$T/gdb.cmds" --args "$top_builddir/dfs" \
-    -c "$C/client.conf" put -b 1M "$T/in/early" /early >"$T/gdb.out" 2>&1
+gdb_put "$T/gdb.cmds" "$T/gdb.out" -b 1M "$T/in/early" /early
 ok "gdb killed the first node of the second block's pipeline" \
     grep -q "killing the first node" "$T/gdb.out"
 ok "the client started the block again on the survivors" grep -q \
@@ -328,9 +335,7 @@ $(gdb_kill 'w->lb.locs[w->lb.nlocs - 1].addr' "the last node" 2)
 delete
 continue
 EOF
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-    gdb -q -batch -x "$T/gdb7.cmds" --args "$top_builddir/dfs" \
-    -c "$C/client.conf" put -b 4M "$T/in/final" /final >"$T/gdb7.out" 2>&1
+gdb_put "$T/gdb7.cmds" "$T/gdb7.out" -b 4M "$T/in/final" /final
 ok "gdb killed the last node before the block's last packet" \
     grep -q "killing the last node" "$T/gdb7.out"
 ok "the client continued on the other two from the acknowledged 3 MiB" \
