@@ -840,9 +840,18 @@ nn_write_do_update(struct nn_req *req, dfs_ino ino, const char *client,
 	nn_db_reset(st);
 	if (rc == 1)
 		rc = 0;
-	for (int k = 0; rc == 0 && k < n; k++)
-		rc = nn_datanodes_queue(nn, (dfs_node_id)nodes[k],
-		    DFS_CMD_DELETE, block, (uint64_t)gens[k], NULL, 0);
+	/* Not on a survivor: the last packet may have reached it, which then
+	 * finalized the block, and its RESUME starts from that replica
+	 * (dn-store.c); the new generation replaces it there, or its next
+	 * block report shows it superseded. */
+	for (int k = 0; rc == 0 && k < n; k++) {
+		bool kept = false;
+		for (uint32_t i = 0; i < nkeep; i++)
+			kept |= keep[i] == (dfs_node_id)nodes[k];
+		if (!kept)
+			rc = nn_datanodes_queue(nn, (dfs_node_id)nodes[k],
+			    DFS_CMD_DELETE, block, (uint64_t)gens[k], NULL, 0);
+	}
 	if (rc == 0 && n > 0)
 		rc = nn_db_exec(nn, "DELETE FROM live.replicas WHERE block = ?1 "
 		    "AND gen != ?2", "ii", (int64_t)block, gen);
