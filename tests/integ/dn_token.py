@@ -284,19 +284,24 @@ def main():
             return
         raise AssertionError("alice read with bob's token")
 
-    def alice_writes_with_bobs():
-        tok = w.sign_token(secret, 5551, 1, w.TOKEN_WRITE, uid=BOB,
+    def write_refused(block, uid, conf):
+        """A WRITE with a token issued to uid, under conf's certificate:
+        EACCES naming the uid, and no block file made."""
+        tok = w.sign_token(secret, block, 1, w.TOKEN_WRITE, uid=uid,
                            targets=[A])
-        c = connect(A, conf=a.alice)
+        c = connect(A, conf=conf)
         try:
             c.send_raw(w.frame(w.DX_WRITE, w.write_request(
-                tok, 5551, 1, CHUNK), 7))
+                tok, block, 1, CHUNK), 7))
             e, msg = error_reply(c)
-            expect(e == -errno.EACCES and "uid 1002" in msg, msg)
+            expect(e == -errno.EACCES and "uid %d" % uid in msg, msg)
         finally:
             c.close()
-        expect(not os.path.exists(block_files(a.dir_a, 5551, 1)[0]),
+        expect(not os.path.exists(block_files(a.dir_a, block, 1)[0]),
                "a block file was created")
+
+    def alice_writes_with_bobs():
+        write_refused(5551, BOB, a.alice)
 
     def root_presents_bobs():
         bobs_token_by(None)
@@ -337,18 +342,7 @@ def main():
         return fn
 
     def host_writes_outside():
-        tok = w.sign_token(secret, 5552, 1, w.TOKEN_WRITE, uid=3000,
-                           targets=[A])
-        c = connect(A, conf=a.host)
-        try:
-            c.send_raw(w.frame(w.DX_WRITE, w.write_request(
-                tok, 5552, 1, CHUNK), 7))
-            e, msg = error_reply(c)
-            expect(e == -errno.EACCES and "uid 3000" in msg, msg)
-        finally:
-            c.close()
-        expect(not os.path.exists(block_files(a.dir_a, 5552, 1)[0]),
-               "a block file was created")
+        write_refused(5552, 3000, a.host)
 
     check("a host of uids 1000-1999 reads with tokens of uids 1000, 1002, "
           "1999", host_presents_its_uids)
