@@ -297,7 +297,6 @@ nn_meta_names_entry(uint16_t type)
 {
 	switch (type) {
 	case DFS_NN_MKDIR:
-	case DFS_NN_CREATE:
 	case DFS_NN_RENAME:
 	case DFS_NN_DELETE:
 	case DFS_NN_UNLINK:
@@ -580,7 +579,9 @@ nn_meta_put_temp(struct nn *nn, dfs_ino ino, bool temp)
  * transaction, its blocks queued for deletion; it keeps its inode
  * (nn_meta_reuse), so its other hard links see the new contents.  Any
  * other kind of entry is replaced by a new file.  DFS_CREATE_PUT_TEMP
- * marks the file as a put's temporary (nn_meta_put_temp).
+ * marks the file as a put's temporary (nn_meta_put_temp).  A bare "#N"
+ * path names no entry: it may only rewrite file N (a mount addressing
+ * files by inode writes them that way).
  */
 int
 nn_meta_op_create(struct nn_req *req)
@@ -631,16 +632,34 @@ nn_meta_op_create(struct nn_req *req)
 		rc = nn_server_fail(req, -EINVAL, "bad client name");
 		goto out;
 	}
-	if (p.n == 0) {
+	if (p.n == 0 && !p.by_ino) {
 		rc = nn_server_fail(req, -EISDIR, "is a directory: /");
+		goto out;
+	}
+	if (p.n == 0 && !overwrite) {
+		rc = nn_server_fail(req, -EINVAL, "%s names an inode, not an "
+		    "entry of a directory: only a rewrite (overwrite) may "
+		    "create it", p.norm);
 		goto out;
 	}
 	if ((rc = nn_server_enter(req)) != 0)
 		goto out;
-	if ((rc = nn_path_parent(nn, &req->peer->cred, &p, &parent,
+	if (p.n == 0) {
+		/* "#N": the existing file N, rewritten in place. */
+		rc = nn_path_resolve(nn, &req->peer->cred, &p, 0, &old,
+		    &type, &req->cause);
+		if (rc == 0 && type != DFS_FT_FILE)
+			rc = nn_server_fail(req, type == DFS_FT_DIR ?
+			    -EISDIR : -EINVAL, "not a regular file: %s",
+			    p.norm);
+		if (rc != 0)
+			goto out;
+		parent = 0;
+	} else if ((rc = nn_path_parent(nn, &req->peer->cred, &p, &parent,
 	    &req->cause)) != 0)
 		goto out;
-	rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &old, &type);
+	else
+		rc = nn_path_lookup(nn, parent, p.comp[p.n - 1], &old, &type);
 	if (rc == 0 && type == DFS_FT_DIR)
 		rc = nn_server_fail(req, -EISDIR, "is a directory: %s", p.norm);
 	else if (rc == 0 && !overwrite)

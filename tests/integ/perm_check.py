@@ -230,6 +230,18 @@ def by_inode(root, alice, bob):
           alice.stat("/home/alice/moved")[0] == ENOENT)
     check("a request that makes an entry needs a name after #INO",
           alice.mkdir(priv) == EINVAL and alice.unlink(priv) == EINVAL)
+    # CREATE of a bare #INO rewrites that file in place (a mount writing
+    # by inode): only with overwrite, only a file, as a walk allows.
+    check("CREATE #INO without overwrite: EINVAL",
+          alice.create(f, client="rw")[0] == EINVAL)
+    e, a = alice.create(f, client="rw", overwrite=True)
+    check("CREATE #INO with overwrite rewrites the file, same inode",
+          e == 0 and a["ino"] == f_ino and a["size"] == 0 and
+          alice.complete(f_ino, "rw") == 0, (e, a))
+    check("CREATE #INO of a directory: EISDIR",
+          alice.create(priv, overwrite=True)[0] == -errno.EISDIR)
+    check("CREATE #INO: bob cannot rewrite a file he cannot reach",
+          bob.create(f, client="b", overwrite=True)[0] == EACCES)
     alice.put("/home/alice/gone")
     gone = "#%d" % alice.stat("/home/alice/gone")[1]["ino"]
     alice.unlink("/home/alice/gone")
