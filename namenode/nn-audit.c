@@ -321,6 +321,37 @@ nn_audit_result(int err, char *buf, size_t len)
 }
 
 /*
+ * A path for an audit line: one that starts at an inode ("#17/a", from a
+ * mount addressing files by inode) is shown from the root as the inode's
+ * first name has it now, so the log reads the same whichever way a
+ * client names files; "#17/a" itself when that inode is gone.  Caller
+ * frees.
+ */
+static char *
+nn_audit_path(struct nn *nn, const char *path)
+{
+	const char	*rest = path + 1;
+	dfs_ino		 ino = 0;
+	char		*top, *full;
+
+	if (path[0] != '#')
+		return xstrdup(path);
+	while (*rest >= '0' && *rest <= '9' && ino < UINT64_MAX / 10)
+		ino = ino * 10 + (dfs_ino)(*rest++ - '0');
+	if ((*rest != '\0' && *rest != '/') || ino == 0)
+		return xstrdup(path);
+	pthread_mutex_lock(&nn->lock);
+	top = nn_path_of(nn, ino);
+	pthread_mutex_unlock(&nn->lock);
+	if (top == NULL)
+		return xstrdup(path);
+	xasprintf(&full, "%s%s", strcmp(top, "/") == 0 && *rest == '/' ? "" :
+	    top, rest);
+	free(top);
+	return full;
+}
+
+/*
  * One audit line for req, which ended with rc, in the format
  * dfs-namenode(8) documents:
  *
@@ -339,6 +370,7 @@ nn_audit_req(struct nn_req *req, int rc)
 	struct timespec		 ts;
 	struct tm		 tm;
 	char			 when[32], err[16], *cert, *src, *dst, *addr;
+	char			*path;
 	char			*line;
 	int			 n;
 
@@ -352,10 +384,16 @@ nn_audit_req(struct nn_req *req, int rc)
 	    dfs_pki_role_name(p->id.role) : NULL;
 	cert = dfs_name_escape_word(p->id.name[0] != '\0' ? p->id.name : "-");
 	addr = dfs_name_escape_word(p->addr);
-	src = dfs_name_escape_word(req->audit_src != NULL ? req->audit_src :
-	    "-");
-	dst = dfs_name_escape_word(req->audit_dst != NULL ? req->audit_dst :
-	    "-");
+	src = nn_audit_path(req->nn, req->audit_src != NULL ?
+	    req->audit_src : "-");
+	dst = nn_audit_path(req->nn, req->audit_dst != NULL ?
+	    req->audit_dst : "-");
+	path = src;
+	src = dfs_name_escape_word(path);
+	free(path);
+	path = dst;
+	dst = dfs_name_escape_word(path);
+	free(path);
 	n = xasprintf(&line, "%s.%03ldZ result=%s cmd=%s cert=%s role=%s "
 	    "uid=%u gid=%u addr=%s src=%s dst=%s\n", when,
 	    ts.tv_nsec / 1000000, nn_audit_result(rc, err, sizeof err),
