@@ -31,16 +31,49 @@ static __thread struct {
 	struct dfs_cred	cred;
 } fm_cred_last;
 
+/* Who made the request being served, through either API: the
+ * low-level one's request (fm-ll.c), else the high-level one's context. */
+void
+fm_caller(struct fm_caller *c)
+{
+	const struct fuse_ctx	*lc;
+	struct fuse_context	*hc;
+	fuse_req_t		 req = fm_ll_req();
+
+	memset(c, 0, sizeof *c);
+	if (req != NULL) {
+		if ((lc = fuse_req_ctx(req)) != NULL) {
+			c->uid = lc->uid;
+			c->gid = lc->gid;
+			c->pid = lc->pid;
+		}
+	} else if (!fm_mount->lowlevel && (hc = fuse_get_context()) != NULL) {
+		c->uid = hc->uid;
+		c->gid = hc->gid;
+		c->pid = hc->pid;
+	}
+}
+
+/* The caller's supplementary groups (read from /proc by libfuse). */
+static int
+fm_cred_groups(gid_t *groups, int max)
+{
+	fuse_req_t	req = fm_ll_req();
+
+	return req != NULL ? fuse_req_getgroups(req, max, groups) :
+	    fuse_getgroups(max, groups);
+}
+
 /* The caller of the request being served; false when the kernel makes it
  * on nobody's behalf. */
 static bool
-fm_cred_of_caller(struct fuse_context *ctx, struct dfs_cred *cred)
+fm_cred_of_caller(const struct fm_caller *ctx, struct dfs_cred *cred)
 {
 	gid_t	groups[DFS_MAX_GROUPS];
 	int64_t	now = dfs_now_ms();
 	int	n;
 
-	if (ctx == NULL || ctx->pid <= 0)
+	if (ctx->pid <= 0)
 		return false;
 	if (fm_cred_last.at_ms != 0 && fm_cred_last.pid == ctx->pid &&
 	    fm_cred_last.uid == ctx->uid && fm_cred_last.gid == ctx->gid &&
@@ -52,7 +85,7 @@ fm_cred_of_caller(struct fuse_context *ctx, struct dfs_cred *cred)
 	cred->uid = (uint32_t)ctx->uid;
 	cred->gid = (uint32_t)ctx->gid;
 	/* A process gone already has no groups to read: none, then. */
-	if ((n = fuse_getgroups(DFS_MAX_GROUPS, groups)) > DFS_MAX_GROUPS) {
+	if ((n = fm_cred_groups(groups, DFS_MAX_GROUPS)) > DFS_MAX_GROUPS) {
 		log_warn("process %ld is in %d groups: only the first %d are "
 		    "sent to the namenode", (long)ctx->pid, n,
 		    DFS_MAX_GROUPS);
@@ -73,9 +106,11 @@ fm_cred_of_caller(struct fuse_context *ctx, struct dfs_cred *cred)
 void
 fm_cred_caller(struct fm *fm)
 {
-	struct dfs_cred	cred;
+	struct fm_caller	c;
+	struct dfs_cred		cred;
 
-	if (fm_cred_of_caller(fuse_get_context(), &cred))
+	fm_caller(&c);
+	if (fm_cred_of_caller(&c, &cred))
 		dfs_client_act_as_thread(fm->client, &cred);
 	else
 		dfs_client_act_as_thread(fm->client, NULL);
@@ -94,9 +129,10 @@ fm_cred_wrote(struct fm_file *f)
 void
 fm_cred_file(struct fm_file *f)
 {
-	struct fuse_context	*ctx = fuse_get_context();
+	struct fm_caller	c;
 
-	if (f->has_wcred && (ctx == NULL || ctx->pid <= 0))
+	fm_caller(&c);
+	if (f->has_wcred && c.pid <= 0)
 		dfs_client_act_as_thread(f->fm->client, &f->wcred);
 }
 

@@ -119,6 +119,18 @@ fm_file_unhash(struct fm *fm, struct fm_file *f)
 	}
 }
 
+/* f's last name went: out of the table, onto the list of unlinked open
+ * files (fm_ll_gone finds them by inode).  Hold fm->lock. */
+static void
+fm_file_gone(struct fm *fm, struct fm_file *f)
+{
+	fm_file_unhash(fm, f);
+	f->unlinked = true;
+	f->gone_next = fm->gone;
+	fm->gone = f;
+	atomic_fetch_add(&fm->ngone, 1);
+}
+
 /* The open file of path with a reference taken, created when missing. */
 struct fm_file *
 fm_file_get(struct fm *fm, const char *path)
@@ -163,6 +175,13 @@ fm_file_put(struct fm_file *f)
 	last = --f->refs == 0;
 	if (last && !f->unlinked)
 		fm_file_unhash(fm, f);
+	for (struct fm_file **fp = &fm->gone; last && f->unlinked &&
+	    *fp != NULL; fp = &(*fp)->gone_next)
+		if (*fp == f) {
+			*fp = f->gone_next;
+			atomic_fetch_sub(&fm->ngone, 1);
+			break;
+		}
 	if (last && f->w_mem)
 		fm->writer_mem -= FM_WRITER_MEM;
 	pthread_mutex_unlock(&fm->lock);
@@ -855,10 +874,8 @@ fm_file_renamed(struct fm *fm, const char *from, const char *to)
 	if (atomic_load(&fm->nfiles) == 0)
 		return;
 	pthread_mutex_lock(&fm->lock);
-	if ((f = fm_file_find(fm, to)) != NULL) {
-		fm_file_unhash(fm, f);
-		f->unlinked = true;
-	}
+	if ((f = fm_file_find(fm, to)) != NULL)
+		fm_file_gone(fm, f);
 	for (unsigned b = 0; b < FM_BUCKETS; b++) {
 		for (f = fm->files[b]; f != NULL; f = next) {
 			next = f->next;
@@ -923,10 +940,8 @@ fm_file_unlinked(struct fm *fm, const char *path)
 	if (atomic_load(&fm->nfiles) == 0)
 		return;
 	pthread_mutex_lock(&fm->lock);
-	if ((f = fm_file_find(fm, path)) != NULL) {
-		fm_file_unhash(fm, f);
-		f->unlinked = true;
-	}
+	if ((f = fm_file_find(fm, path)) != NULL)
+		fm_file_gone(fm, f);
 	pthread_mutex_unlock(&fm->lock);
 }
 

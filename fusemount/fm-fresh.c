@@ -242,6 +242,16 @@ fm_parent_of(const char *path)
 	return xstrndup(path, (size_t)(slash - path));
 }
 
+/* The last name of path: "" for the root and for an inode's own "#N"
+ * (fm-ll.c), which are no entry of a directory page. */
+static const char *
+fm_name_of(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : "";
+}
+
 /* This mount created the new regular file path, whose attributes are
  * child: derive its parent's from a recent sighting (see the top). */
 void
@@ -392,7 +402,7 @@ int
 fm_fresh_lookup(struct fm *fm, const char *path, struct dfs_attr *a)
 {
 	struct fm_page_fill	 fill;
-	const char		*name = strrchr(path, '/') + 1;
+	const char		*name = fm_name_of(path);
 	char			*dir, *after, *cause = NULL;
 	bool			 covered, walking, more = false, found;
 	uint64_t		 gen;
@@ -433,7 +443,7 @@ fm_fresh_lookup(struct fm *fm, const char *path, struct dfs_attr *a)
 	}
 	/* LIST of a path that became a file elsewhere lists the file. */
 	if (fill.p.n == 1 && !more && fill.p.ents[0].a.type != DFS_FT_DIR &&
-	    strcmp(fill.p.ents[0].name, strrchr(dir, '/') + 1) == 0) {
+	    strcmp(fill.p.ents[0].name, fm_name_of(dir)) == 0) {
 		free(after);
 		fm_page_free(&fill.p);
 		free(dir);
@@ -469,11 +479,11 @@ fm_fresh_found(struct fm *fm, const char *path)
 {
 	char	*dir;
 
-	if (fm->attr_timeout <= 0 || strcmp(path, "/") == 0)
+	if (fm->attr_timeout <= 0 || fm_name_of(path)[0] == '\0')
 		return;
 	dir = fm_parent_of(path);
 	pthread_mutex_lock(&fm_fresh_lock);
-	fm_walk_note(dir, strrchr(path, '/') + 1);
+	fm_walk_note(dir, fm_name_of(path));
 	pthread_mutex_unlock(&fm_fresh_lock);
 	free(dir);
 }
@@ -488,7 +498,7 @@ fm_fresh_opened(const char *path)
 
 	pthread_mutex_lock(&fm_fresh_lock);
 	if (fm_page.dir != NULL && strcmp(fm_page.dir, dir) == 0 &&
-	    (e = fm_page_find(strrchr(path, '/') + 1, &covered)) != NULL)
+	    (e = fm_page_find(fm_name_of(path), &covered)) != NULL)
 		e->taken = true;
 	pthread_mutex_unlock(&fm_fresh_lock);
 	free(dir);
@@ -515,7 +525,7 @@ fm_fresh_removing(const char *path)
 		fm_seen[i].path = NULL;
 	}
 	keep = fm_page.dir != NULL && strcmp(fm_page.dir, dir) == 0 &&
-	    (e = fm_page_find(strrchr(path, '/') + 1, &covered)) != NULL;
+	    (e = fm_page_find(fm_name_of(path), &covered)) != NULL;
 	if (keep) {
 		e->taken = true;
 		/* Other names of a linked file change with this one. */

@@ -77,7 +77,7 @@ fm_file_open(const char *path, struct fuse_file_info *fi)
 	local = f->local;
 	pthread_mutex_unlock(&fm->lock);
 	if (!local)
-		fuse_invalidate_path(fuse_get_context()->fuse, path);
+		fm_invalidate(fm, path);
 	return 0;
 }
 
@@ -95,7 +95,7 @@ int
 fm_file_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct fm		*fm = fm_get();
-	struct fuse_context	*ctx = fuse_get_context();
+	struct fm_caller	 ctx;
 	struct fm_file		*f;
 	struct dfs_attr		 a;
 	char			*cause = NULL;
@@ -115,8 +115,9 @@ fm_file_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 			rc = fm_file_truncate_locked(f, 0);
 		goto out;
 	}
+	fm_caller(&ctx);
 	rc = dfs_client_mknod(fm->client, path, DFS_FT_FILE, mode & 07777,
-	    ctx->uid, ctx->gid, 0, &a, &cause);
+	    ctx.uid, ctx.gid, 0, &a, &cause);
 	if (rc == -EEXIST && !(fi->flags & O_EXCL)) {
 		/* The kernel's negative entry was stale: open it instead
 		 * (unless it is no file at all). */

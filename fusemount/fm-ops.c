@@ -3,30 +3,23 @@
  * every operation shares (the mount, errors, attributes).  The data path
  * of open files is in fm-file.c.
  *
- * Why the high-level (path-based) libfuse API.  The namenode speaks in
- * paths: every namespace request names one, and the namenode resolves it
- * inside the same transaction that acts on it, under its one lock.  The
- * high-level API hands each operation exactly that path, so one FUSE
- * request becomes one namenode request, with nothing to translate and no
- * inode-to-path table of our own to keep coherent with renames done by
- * other clients.  libfuse keeps the kernel's node table and locks the
- * paths an operation touches, so a rename never races an operation on the
- * names it moves.  Open files do not depend on paths staying put: they
- * are found through their file handle (nullpath_ok), and fm-file.c
- * follows renames and unlinks of the files it has open (hard_remove: an
- * unlinked open file is not renamed to a .fuse_hidden name that other
- * clients would see; fm_file_keep gives its handles a copy instead).
- *
- * What the low-level API would buy later, once the namenode answers
- * lookups by (parent inode, name) and attributes by inode: no path string
- * built per request under libfuse's global node lock; one kernel inode
- * for all the names of a hard-linked file (here each name is a node of
- * its own, sharing st_ino and contents but not the kernel's cache of
- * attributes, which may lag by up to mount.attr_timeout); readdirplus
- * replies built straight from a listing page; and kernel cache
- * invalidation by inode when another client changes a file.  The cost
- * measured in MEASUREMENTS.md is elsewhere (the page cache fill, the
- * network round trips), which is why this slice takes the simpler API.
+ * Two APIs, one file system.  The operations here take a path, as
+ * libfuse's high-level API hands them out; by default (mount.lowlevel) the
+ * mount serves the low-level API instead, and fm-ll.c applies the same
+ * operations to paths that start at an inode ("#17", "#17/name"), which
+ * the namenode resolves and checks inside the transaction that acts on
+ * them, as it does full paths.  Either way one FUSE request is one
+ * namenode request.  The low-level API names a file by inode, so no path
+ * is rebuilt (the high-level one fails paths over 4096 bytes that the
+ * kernel reached one component at a time) and all the names of a
+ * hard-linked file are one kernel inode with one cache of attributes (the
+ * high-level API makes each name a node, whose cached attributes lag by
+ * up to mount.attr_timeout).  Open files do not depend on paths staying
+ * put: they are found through their file handle (nullpath_ok), and
+ * fm-file.c follows renames and unlinks of the files it has open
+ * (hard_remove: an unlinked open file is not renamed to a .fuse_hidden
+ * name that other clients would see; fm_file_keep gives its handles a
+ * copy instead).
  *
  * Inode numbers are the namenode's (use_ino), so st_ino is the same
  * across mounts and across the names of a hard link, and find, du, tar
@@ -42,7 +35,9 @@
  * Errors.  The namenode's -errno is passed straight through (ENOENT,
  * EEXIST, ENOTEMPTY, EISDIR, ENOTDIR, EINVAL, ...); names longer than 255
  * bytes and paths longer than 4096 are ENAMETOOLONG before anything is
- * sent.  A namenode that cannot be reached, or a broken conversation
+ * sent.  ESTALE (an inode replaced elsewhere, by a rename or a put -f,
+ * while the kernel still held its name) makes the kernel's open and stat
+ * look the name up again and retry, as over NFS.  A namenode that cannot be reached, or a broken conversation
  * with it, is EIO after at most client.timeout, with the cause in the
  * log; the next operation reconnects.
  *
@@ -123,12 +118,14 @@ fm_read_ahead(struct fm *fm)
 		log_debug("%s: %d KiB", fm->read_ahead_path, FM_READ_AHEAD_KB);
 }
 
+struct fm	*fm_mount;
+
 /* The mount of the request being served; the namenode calls that follow
  * act as its caller (fm-cred.c). */
 struct fm *
 fm_get(void)
 {
-	struct fm	*fm = fuse_get_context()->private_data;
+	struct fm	*fm = fm_mount;
 
 	if (!atomic_load(&fm->read_ahead_set) &&
 	    !atomic_exchange(&fm->read_ahead_set, true))
@@ -167,6 +164,7 @@ fm_errno(int rc, char *cause, const char *op, const char *path)
 	case -EXDEV:
 	case -ELOOP:
 	case -EMLINK:
+	case -ESTALE:	/* an inode gone: the kernel looks its name up again */
 		log_debug("%s %s: %s", op, path, why);
 		break;
 	case -ENOSPC:
@@ -275,6 +273,7 @@ fm_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	if (fi != NULL) {
 		if ((p = fm_file_path(fi, &a)) == NULL) {
 			fm_attr_to_stat(&a, st);
+			st->st_nlink = 0;	/* unlinked while open */
 			return 0;
 		}
 		/* Right after create: the file as MKNOD made it. */
@@ -339,7 +338,7 @@ static int
 fm_op_mknod(const char *path, mode_t mode, dev_t rdev)
 {
 	struct fm		*fm = fm_get();
-	struct fuse_context	*ctx = fuse_get_context();
+	struct fm_caller	 ctx;
 	char			*cause = NULL;
 	uint8_t			 type;
 	int			 rc;
@@ -366,8 +365,9 @@ fm_op_mknod(const char *path, mode_t mode, dev_t rdev)
 	if ((rc = fm_check_path(path)) != 0)
 		return rc;
 	fm_fresh_clear();
-	rc = dfs_client_mknod(fm->client, path, type, mode & 07777, ctx->uid,
-	    ctx->gid, (uint64_t)rdev, NULL, &cause);
+	fm_caller(&ctx);
+	rc = dfs_client_mknod(fm->client, path, type, mode & 07777, ctx.uid,
+	    ctx.gid, (uint64_t)rdev, NULL, &cause);
 	return fm_errno(rc, cause, "mknod", path);
 }
 
@@ -375,15 +375,16 @@ static int
 fm_op_mkdir(const char *path, mode_t mode)
 {
 	struct fm		*fm = fm_get();
-	struct fuse_context	*ctx = fuse_get_context();
+	struct fm_caller	 ctx;
 	char			*cause = NULL;
 	int			 rc;
 
 	if ((rc = fm_check_path(path)) != 0)
 		return rc;
 	fm_fresh_clear();
-	rc = dfs_client_mkdir_as(fm->client, path, mode & 07777, ctx->uid,
-	    ctx->gid, false, &cause);
+	fm_caller(&ctx);
+	rc = dfs_client_mkdir_as(fm->client, path, mode & 07777, ctx.uid,
+	    ctx.gid, false, &cause);
 	return fm_errno(rc, cause, "mkdir", path);
 }
 
@@ -444,7 +445,7 @@ static int
 fm_op_symlink(const char *target, const char *path)
 {
 	struct fm		*fm = fm_get();
-	struct fuse_context	*ctx = fuse_get_context();
+	struct fm_caller	 ctx;
 	char			*cause = NULL;
 	int			 rc;
 
@@ -453,7 +454,8 @@ fm_op_symlink(const char *target, const char *path)
 	if (strlen(target) > DFS_MAX_PATH)
 		return -ENAMETOOLONG;
 	fm_fresh_clear();
-	rc = dfs_client_symlink(fm->client, path, target, ctx->uid, ctx->gid,
+	fm_caller(&ctx);
+	rc = dfs_client_symlink(fm->client, path, target, ctx.uid, ctx.gid,
 	    NULL, &cause);
 	return fm_errno(rc, cause, "symlink", path);
 }
@@ -499,7 +501,7 @@ fm_op_link(const char *from, const char *to)
 	fm_fresh_clear();
 	rc = dfs_client_link(fm->client, from, to, NULL, &cause);
 	if ((rc = fm_errno(rc, cause, "link", to)) == 0)
-		fuse_invalidate_path(fuse_get_context()->fuse, from);
+		fm_invalidate(fm, from);
 	return rc;
 }
 
@@ -515,13 +517,14 @@ static int
 fm_op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct fm		*fm;
-	struct fuse_context	*ctx = fuse_get_context();
+	struct fm_caller	 ctx;
 	struct dfs_setattr	 s = { .valid = DFS_SET_MODE };
 	struct dfs_attr		 a;
 	char			*cause = NULL;
 	int			 rc;
 
-	if ((fi->flags & O_ACCMODE) == O_RDONLY || ctx->uid == 0 ||
+	fm_caller(&ctx);
+	if ((fi->flags & O_ACCMODE) == O_RDONLY || ctx.uid == 0 ||
 	    fm_check_path(path) != 0)
 		return fm_file_open(path, fi);
 	fm = fm_get();
@@ -539,7 +542,7 @@ fm_op_open(const char *path, struct fuse_file_info *fi)
 		    path)) != 0)
 			return rc;
 		cause = NULL;
-		fuse_invalidate_path(ctx->fuse, path);
+		fm_invalidate(fm, path);
 	}
 	free(cause);
 	return fm_file_open(path, fi);
@@ -733,26 +736,24 @@ fm_dir_load(struct fm_dir *d, const char *after, uint64_t base)
 }
 
 /*
- * readdir and readdirplus, one namenode page (up to DFS_LIST_MAX entries)
- * at a time.  The offset of entry i of the listing is i + 3 (1 and 2 are
+ * The entries of open directory fi from offset off, each given to fill
+ * with the offset of the next, until fill says the buffer is full
+ * (non-zero).  The offset of entry i of the listing is i + 3 (1 and 2 are
  * "." and ".."), so the kernel resumes exactly where a full buffer
- * stopped; a page is fetched again only on rewinddir or a seek backwards.
- * With plus, every entry carries its attributes, so `ls -l` needs no
- * request per file.
+ * stopped; a page (up to DFS_LIST_MAX entries) is fetched again only on
+ * rewinddir or a seek backwards.  The entries carry their attributes, so
+ * readdirplus (`ls -l`) needs no request per file.
  */
-static int
-fm_op_readdir(const char *unused, void *buf, fuse_fill_dir_t filler,
-    off_t off, struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+int
+fm_dir_fill(struct fuse_file_info *fi, off_t off,
+    int (*fill)(void *, const char *, const struct stat *, off_t), void *arg)
 {
-	struct fm_dir		*d = (struct fm_dir *)(uintptr_t)fi->fh;
-	enum fuse_fill_dir_flags plus = 0;
-	struct stat		 dot;
-	uint64_t		 k;
-	int			 rc;
+	struct fm_dir	*d = (struct fm_dir *)(uintptr_t)fi->fh;
+	struct stat	 dot;
+	uint64_t	 k;
+	int		 rc;
 
 	fm_cred_caller(d->fm);
-	if (flags & FUSE_READDIR_PLUS)
-		plus = FUSE_FILL_DIR_PLUS;
 	if (off < 0)
 		return -EINVAL;
 	/* With use_ino, an inode number of 0 would hide "." and ".." from
@@ -760,9 +761,9 @@ fm_op_readdir(const char *unused, void *buf, fuse_fill_dir_t filler,
 	memset(&dot, 0, sizeof dot);
 	dot.st_mode = S_IFDIR;
 	dot.st_ino = 0xffffffff;
-	if (off == 0 && filler(buf, ".", &dot, 1, 0))
+	if (off == 0 && fill(arg, ".", &dot, 1))
 		return 0;
-	if (off <= 1 && filler(buf, "..", &dot, 2, 0))
+	if (off <= 1 && fill(arg, "..", &dot, 2))
 		return 0;
 	k = off >= 2 ? (uint64_t)off - 2 : 0;
 	if ((off == 0 || !d->loaded || k < d->base) &&
@@ -777,11 +778,39 @@ fm_op_readdir(const char *unused, void *buf, fuse_fill_dir_t filler,
 				return rc;
 		}
 		for (size_t i = k - d->base; i < d->n; i++)
-			if (filler(buf, d->ents[i].name, &d->ents[i].st,
-			    (off_t)(d->base + i + 3), plus))
+			if (fill(arg, d->ents[i].name, &d->ents[i].st,
+			    (off_t)(d->base + i + 3)))
 				return 0;
 		k = d->base + d->n;
 	}
+}
+
+/* What fm_op_readdir hands libfuse's filler. */
+struct fm_filler {
+	void			*buf;
+	fuse_fill_dir_t		 filler;
+	enum fuse_fill_dir_flags plus;
+};
+
+static int
+fm_op_fill(void *arg, const char *name, const struct stat *st, off_t next)
+{
+	struct fm_filler	*f = arg;
+
+	/* "." and ".." have no attributes to give. */
+	return f->filler(f->buf, name, st, next, next > 2 ? f->plus : 0);
+}
+
+/* readdir and readdirplus: fm_dir_fill. */
+static int
+fm_op_readdir(const char *unused, void *buf, fuse_fill_dir_t filler,
+    off_t off, struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct fm_filler	f = { buf, filler, 0 };
+
+	if (flags & FUSE_READDIR_PLUS)
+		f.plus = FUSE_FILL_DIR_PLUS;
+	return fm_dir_fill(fi, off, fm_op_fill, &f);
 }
 
 /* The namespace on the namenode's disk: fsync(2) of a file or a
@@ -828,7 +857,7 @@ fm_op_releasedir(const char *unused, struct fuse_file_info *fi)
 static void *
 fm_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	struct fm	*fm = fuse_get_context()->private_data;
+	struct fm	*fm = fm_mount;
 
 	cfg->nullpath_ok = 1;
 	cfg->hard_remove = 1;

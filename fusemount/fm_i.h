@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 
 #include "client.h"
 #include "clock.h"
@@ -43,6 +44,8 @@ struct fm {
 	struct dfs_client	*client;
 	double			 attr_timeout;	/* seconds, entries and attrs */
 	bool			 direct_io;	/* -o direct_io */
+	bool			 lowlevel;	/* mount.lowlevel (fm-ll.c) */
+	struct fuse_session	*se;		/* the low-level session */
 	atomic_bool		 dio_mmap;	/* the kernel mmaps direct_io
 						   files (see main.c) */
 	char			*spool_dir;	/* private, 0700 */
@@ -58,6 +61,8 @@ struct fm {
 						   or not */
 	uint8_t			*ahead_pool[FM_AHEAD_POOL];
 	int			 ahead_npool;
+	struct fm_file		*gone;		/* unlinked, still open */
+	atomic_uint		 ngone;		/* written under lock */
 };
 
 /*
@@ -79,7 +84,8 @@ struct fm_file {
 	/* Under fm->lock. */
 	char			*path;
 	unsigned		 refs;		/* handles, plus transient */
-	bool			 unlinked;	/* out of the table */
+	bool			 unlinked;	/* out of the table, */
+	struct fm_file		*gone_next;	/* on fm's gone list */
 	struct fm_file		*next;		/* hash chain */
 
 	/* What getattr shows while the bytes are local (streaming or
@@ -139,17 +145,33 @@ struct fm_handle {
 
 /* fm-ops.c */
 extern const struct fuse_operations fm_ops;
+extern struct fm *fm_mount;		/* the one mount of this process */
 struct fm	*fm_get(void);
+int		 fm_dir_fill(struct fuse_file_info *, off_t,
+		     int (*)(void *, const char *, const struct stat *, off_t),
+		     void *);
 int		 fm_errno(int rc, char *cause, const char *op,
 		     const char *path);
 int		 fm_check_path(const char *path);
 int		 fm_sync_namespace(struct fm *, const char *op);
 
 /* fm-cred.c */
+struct fm_caller {
+	uid_t	uid;
+	gid_t	gid;
+	pid_t	pid;			/* 0: the kernel's own request */
+};
+void		 fm_caller(struct fm_caller *);
 int		 fm_cred_own(struct fm *);
 void		 fm_cred_caller(struct fm *);
 void		 fm_cred_wrote(struct fm_file *);
 void		 fm_cred_file(struct fm_file *);
+
+/* fm-ll.c: the low-level API (mount.lowlevel). */
+extern const struct fuse_lowlevel_ops fm_ll_ops;
+void		 fm_ll_serving(fuse_req_t);
+fuse_req_t	 fm_ll_req(void);
+void		 fm_invalidate(struct fm *, const char *path);
 
 /* fm-fresh.c */
 void		 fm_fresh_clear(void);

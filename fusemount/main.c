@@ -89,7 +89,7 @@ usage(FILE *f)
 	    "  -V, --version         show the version\n"
 	    "Keys used: namenode.address client.timeout mount.attr_timeout "
 	    "mount.max_memory\n"
-	    "  log.level log.syslog\n");
+	    "  mount.lowlevel log.level log.syslog\n");
 }
 
 /* fuse_opt's callback for what the table does not match: the mount
@@ -275,13 +275,12 @@ fm_io_writev(int fd, struct iovec *iov, int count, void *unused)
 /* Route the session's I/O through fm_io_read and fm_io_writev.  Without
  * them the mount works, with the page cache for every open. */
 static void
-fm_io_hook(struct fm *fm, struct fuse *fuse)
+fm_io_hook(struct fm *fm, struct fuse_session *se)
 {
 	static const struct fuse_custom_io io = {
 		.read = fm_io_read,
 		.writev = fm_io_writev,
 	};
-	struct fuse_session	*se = fuse_get_session(fuse);
 
 	fm_io_mount = fm;
 	if (fuse_session_custom_io(se, &io, fuse_session_fd(se)) != 0)
@@ -305,6 +304,56 @@ fm_spool_dir(void)
 		exit(1);
 	}
 	return dir;
+}
+
+/*
+ * Serve the mount through the low-level API (mount.lowlevel, fm-ll.c):
+ * the same steps as main's for the high-level one, on a session of our
+ * own.  The exit status.
+ */
+static int
+fm_serve_lowlevel(struct fm *fm, struct fuse_args *fargs,
+    const struct fm_opts *o, int level, bool use_syslog, const char *nn)
+{
+	struct fuse_loop_config	 lc = { .clone_fd = 0, .max_idle_threads = 10 };
+	struct fuse_session	*se;
+	int			 rc = 1;
+
+	if ((se = fuse_session_new(fargs, &fm_ll_ops, sizeof fm_ll_ops,
+	    fm)) == NULL) {
+		fprintf(stderr, "dfs-mount: bad FUSE options\n");
+		return 1;
+	}
+	if (fuse_session_mount(se, o->mountpoint) != 0) {
+		fprintf(stderr, "dfs-mount: cannot mount at %s\n",
+		    o->mountpoint);
+		fuse_session_destroy(se);
+		return 1;
+	}
+	fm->se = se;
+	fm->read_ahead_path = fm_read_ahead_path(o->mountpoint);
+	fm_io_hook(fm, se);
+	if (fuse_daemonize(o->foreground || o->debug) != 0) {
+		fprintf(stderr, "dfs-mount: cannot become a daemon\n");
+		goto out;
+	}
+	if (!o->foreground && !o->debug && !use_syslog)
+		dfs_log_open(FM_NAME, level, true);	/* stderr is gone */
+	if (fuse_set_signal_handlers(se) != 0) {
+		log_err("cannot install signal handlers");
+		goto out;
+	}
+	log_info("mounted %s at %s (low-level API)", nn, o->mountpoint);
+	rc = fuse_session_loop_mt(se, &lc) < 0 ? 1 : 0;
+	log_info("unmounting %s", o->mountpoint);
+	fm_file_flush_all(fm);
+	fm_ahead_pool_free(fm);
+	fuse_remove_signal_handlers(se);
+out:
+	fuse_session_unmount(se);
+	fuse_session_destroy(se);
+	fm->se = NULL;
+	return rc;
 }
 
 int
@@ -378,8 +427,10 @@ main(int argc, char **argv)
 	    1000.0;
 	fm.max_memory = (uint64_t)dfs_config_int(cfg, "mount.max_memory");
 	fm.direct_io = o.direct_io != 0;
+	fm.lowlevel = dfs_config_bool(cfg, "mount.lowlevel");
 	pthread_mutex_init(&fm.lock, NULL);
 	fm.spool_dir = fm_spool_dir();
+	fm_mount = &fm;
 
 	/* FUSE's arguments: ours first, then what the user gave. */
 	fuse_opt_add_arg(&fargs, argv[0]);
@@ -389,6 +440,11 @@ main(int argc, char **argv)
 	free(opt);
 	for (int i = 1; i < args.argc; i++)
 		fuse_opt_add_arg(&fargs, args.argv[i]);
+	if (fm.lowlevel) {
+		rc = fm_serve_lowlevel(&fm, &fargs, &o, level, use_syslog,
+		    dfs_config_str(cfg, "namenode.address"));
+		goto out;
+	}
 	if ((fuse = fuse_new(&fargs, &fm_ops, sizeof fm_ops, &fm)) == NULL) {
 		fprintf(stderr, "dfs-mount: bad FUSE options\n");
 		goto out;
@@ -401,7 +457,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	fm.read_ahead_path = fm_read_ahead_path(o.mountpoint);
-	fm_io_hook(&fm, fuse);
+	fm_io_hook(&fm, fuse_get_session(fuse));
 	if (fuse_daemonize(o.foreground || o.debug) != 0) {
 		fprintf(stderr, "dfs-mount: cannot become a daemon\n");
 		fuse_unmount(fuse);

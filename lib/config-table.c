@@ -131,6 +131,9 @@ const struct conf_key dfs_config_table[] = {
 	    "how long the kernel caches file attributes"),
 	K_SIZE("mount.max_memory", 16 * MiB, 64 * GiB, "256M",
 	    "memory for the mount's read and write buffers"),
+	K_BOOL("mount.lowlevel", "true",
+	    "serve the mount through libfuse's low-level API, naming files "
+	    "to the namenode by inode (false: the path-based API)"),
 
 	K_BOOL("net.encrypt_data", "true",
 	    "encrypt block data between clients and data nodes (false: "

@@ -325,7 +325,7 @@ with open(b + 'a005', 'wb') as f:
 got = open(a + 'a005', 'rb').read()
 sys.exit(0 if got == open('$T/in/walk.new', 'rb').read() else 1)"
 ok "... whose lookups came from a page fetched ahead" grep -q \
-    "looked up 10 names of /walk ahead" "$T/mount2.log"
+    "looked up 10 names of \(/walk\|#[0-9]*\) ahead" "$T/mount2.log"
 sleep 1.1	# the kernel forgets the entries it was given
 ok "a walk removing every file in order removes every file" "$PYTHON" -c "
 import os, sys

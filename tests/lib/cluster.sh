@@ -54,6 +54,14 @@ cluster_start() {
 		tail -n 20 "$C"/logs/*.log 2>/dev/null
 		exit 1
 	fi
+	# NPDFS_TEST_LOWLEVEL=true|false: the mounts of the test use that
+	# mount.lowlevel (their configurations are the cluster's).
+	if [ -n "${NPDFS_TEST_LOWLEVEL:-}" ]; then
+		for f in "$C/client.conf" "$C/host.conf"; do
+			[ -f "$f" ] && printf '\n[mount]\nlowlevel = %s\n' \
+			    "$NPDFS_TEST_LOWLEVEL" >>"$f"
+		done
+	fi
 }
 
 # wait_for SECONDS COMMAND...: poll once a second until the command
