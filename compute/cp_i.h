@@ -88,4 +88,7 @@ int	cp_tls_self(const struct cp_cluster *, struct dfs_config *);
 int	cp_tls_host(const struct cp_cluster *, const struct dfs_config *common);
 int	cp_tls_adduser(struct cp_ctx *, int, char **);
 
+/* cp-ports.c: the ports of local clusters, for cp-cluster.c */
+int	cp_ports_free_addr(char *out, size_t cap);
+
 #endif
