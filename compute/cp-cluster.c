@@ -677,6 +677,8 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 	}
 	fresh = cl.nn.addr[0] == '\0';
 	reconf = fresh || nset > 0;
+	if (!fresh)
+		cp_ports_keep(&cl);
 	if (!fresh && nset > 0) {
 		/* New settings for an existing cluster add to its old ones. */
 		struct dfs_config *base = dfs_config_create();
@@ -714,8 +716,11 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 	if (dead != NULL)
 		cp_set(common, "namenode.dead_timeout", dead);
 
-	if (fresh && cp_ports_free_addr(cl.nn.addr, sizeof cl.nn.addr) != 0)
+	if (fresh && cp_ports_free_addr(cl.dir, cl.nn.addr, sizeof cl.nn.addr,
+	    &cause) != 0) {
+		fprintf(stderr, "dfs cluster up: %s\n", cause);
 		goto out;
+	}
 	cp_set(common, "namenode.address", cl.nn.addr);
 	if (reconf) {
 		/* A new cluster, or new settings for an existing one. */
@@ -748,8 +753,11 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 			char name[32];
 			snprintf(name, sizeof name, "datanode%d", i + 1);
 			cp_daemon_init(d, name, "dfs-datanode");
-			if (cp_ports_free_addr(d->addr, sizeof d->addr) != 0)
+			if (cp_ports_free_addr(cl.dir, d->addr, sizeof d->addr,
+			    &cause) != 0) {
+				fprintf(stderr, "dfs cluster up: %s\n", cause);
 				goto out;
+			}
 		} else if (!(reconf))
 			continue;
 		struct dfs_config *c = cp_conf_copy(common);
