@@ -52,8 +52,9 @@ cp_ports_lock(int *fdp, char **cause)
 	struct stat	sb;
 	int		fd = -1, rc;
 
+	/* 1777 like /tmp, whatever the umask: every user's "up" uses it. */
 	if (mkdir(CP_PORTS_DIR, 01777) == 0)
-		(void)chmod(CP_PORTS_DIR, 01777);	/* whatever the umask */
+		(void)chmod(CP_PORTS_DIR, 01777);
 	else if (errno != EEXIST)
 		goto fail;
 	if (lstat(CP_PORTS_DIR, &sb) != 0)
@@ -199,8 +200,9 @@ cp_ports_try(int port, const char *dir, bool locked)
 	char	probe[32];
 	int	fd;
 
+	/* Any holder, this cluster's other daemons too. */
 	if (locked && cp_ports_holder(port, dir, NULL, 0) != 0)
-		return false;	/* any holder, this cluster's other daemons too */
+		return false;
 	snprintf(probe, sizeof probe, "127.0.0.1:%d", port);
 	if (dfs_net_listen(probe, &fd, NULL) != 0)
 		return false;
