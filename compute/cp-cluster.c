@@ -61,56 +61,6 @@ cp_path(const struct cp_cluster *cl, const char *fmt, const char *name)
 	return p;
 }
 
-/*
- * A free TCP port on 127.0.0.1, as "127.0.0.1:PORT".  The port is chosen
- * below the kernel's ephemeral range: a port from that range, free when
- * probed, can be taken by any outgoing connection before the daemon binds
- * it (seen with many test clusters starting at once).  Ports are tried
- * from a random start so that clusters started together rarely probe the
- * same one.
- */
-static int
-cp_free_addr(char *out, size_t cap)
-{
-	char		*cause = NULL, probe[32];
-	int		 fd, lo = 32768, hi = 60999, first, span;
-	FILE		*f;
-	unsigned	 seed;
-
-	if ((f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) != NULL) {
-		if (fscanf(f, "%d %d", &lo, &hi) != 2)
-			lo = 32768;
-		fclose(f);
-	}
-	seed = (unsigned)getpid() ^ (unsigned)time(NULL) ^
-	    (unsigned)clock();
-	if (lo > 11024) {
-		first = 10000;
-		span = lo - first;
-	} else {
-		first = hi + 1;
-		span = 65535 - hi;
-	}
-	for (int i = 0; span > 0 && i < 64; i++) {
-		int port = first + (int)(rand_r(&seed) % (unsigned)span);
-		snprintf(probe, sizeof probe, "127.0.0.1:%d", port);
-		if (dfs_net_listen(probe, &fd, NULL) == 0) {
-			close(fd);
-			snprintf(out, cap, "%s", probe);
-			return 0;
-		}
-	}
-	/* Everything probed was busy: let the kernel choose. */
-	if (dfs_net_listen("127.0.0.1:0", &fd, &cause) != 0) {
-		fprintf(stderr, "dfs cluster: %s\n", cause);
-		free(cause);
-		return -1;
-	}
-	snprintf(out, cap, "127.0.0.1:%d", dfs_net_local_port(fd));
-	close(fd);
-	return 0;
-}
-
 /* The daemon's executable: beside this dfs, in ../sbin, or on PATH. */
 static char *
 cp_find_prog(const char *prog)
@@ -727,6 +677,8 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 	}
 	fresh = cl.nn.addr[0] == '\0';
 	reconf = fresh || nset > 0;
+	if (!fresh)
+		cp_ports_keep(&cl);
 	if (!fresh && nset > 0) {
 		/* New settings for an existing cluster add to its old ones. */
 		struct dfs_config *base = dfs_config_create();
@@ -764,8 +716,11 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 	if (dead != NULL)
 		cp_set(common, "namenode.dead_timeout", dead);
 
-	if (fresh && cp_free_addr(cl.nn.addr, sizeof cl.nn.addr) != 0)
+	if (fresh && cp_ports_free_addr(cl.dir, cl.nn.addr, sizeof cl.nn.addr,
+	    &cause) != 0) {
+		fprintf(stderr, "dfs cluster up: %s\n", cause);
 		goto out;
+	}
 	cp_set(common, "namenode.address", cl.nn.addr);
 	if (reconf) {
 		/* A new cluster, or new settings for an existing one. */
@@ -798,8 +753,11 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 			char name[32];
 			snprintf(name, sizeof name, "datanode%d", i + 1);
 			cp_daemon_init(d, name, "dfs-datanode");
-			if (cp_free_addr(d->addr, sizeof d->addr) != 0)
+			if (cp_ports_free_addr(cl.dir, d->addr, sizeof d->addr,
+			    &cause) != 0) {
+				fprintf(stderr, "dfs cluster up: %s\n", cause);
 				goto out;
+			}
 		} else if (!(reconf))
 			continue;
 		struct dfs_config *c = cp_conf_copy(common);

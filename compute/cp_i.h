@@ -88,4 +88,10 @@ int	cp_tls_self(const struct cp_cluster *, struct dfs_config *);
 int	cp_tls_host(const struct cp_cluster *, const struct dfs_config *common);
 int	cp_tls_adduser(struct cp_ctx *, int, char **);
 
+/* cp-ports.c: the ports of local clusters, for cp-cluster.c */
+int	cp_ports_free_addr(const char *dir, char *out, size_t cap,
+	    char **cause);
+int	cp_ports_reserve(const char *dir, const char *addr, char **cause);
+void	cp_ports_keep(const struct cp_cluster *);
+
 #endif

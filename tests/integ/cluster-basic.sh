@@ -2,10 +2,26 @@
 # cluster-basic.sh: a real 3-node cluster (replication 3, 64 KiB blocks):
 # put/get round trips at every block edge, the block map against the
 # disks, .npy array metadata and element-aligned blocks, restart with
-# `cluster down/up`, namespace operations and their errors, and many
-# clients at once.
+# `cluster down/up`, the ports reserved for a cluster's life (and two
+# clusters started at once), namespace operations and their errors, and
+# many clients at once.
 . "${top_srcdir:-.}/tests/lib/cluster.sh"
 set -u
+PORTS=/tmp/npdfs-ports
+EXTRA=""	# the other clusters this test starts, stopped on exit
+
+# Those clusters' daemons by recorded PID, then $C's and $T (cluster.sh).
+basic_cleanup() {
+	for d in $EXTRA; do
+		[ -d "$d/run" ] || continue
+		"$top_builddir/dfs" cluster down "$d" >/dev/null 2>&1
+		for f in "$d"/run/*.pid; do
+			[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+		done
+	done
+	cluster_cleanup
+}
+trap basic_cleanup EXIT
 B=65536
 cluster_start -n 3 -b 64K -r 3
 
@@ -78,6 +94,117 @@ ok "after restart, the array metadata is there" sh -c "'$top_builddir/dfs' \
 ok "up again starts nothing new" sh -c "'$top_builddir/dfs' cluster up '$C' \
     >/dev/null && '$top_builddir/dfs' cluster status '$C' | \
     grep -c running | grep -qx 4"
+
+# --- ports reserved for the cluster's life --------------------------------
+# listen_ports DIR: the port of every daemon in DIR's config files.
+listen_ports() {
+	sed -n 's/^listen = ".*:\([0-9]*\)"$/\1/p' "$1"/*.conf
+}
+
+# reserved_for DIR: every daemon port of DIR is reserved for DIR.
+reserved_for() {
+	rf_dir=$(cd "$1" && pwd -P)
+	rf_ports=$(listen_ports "$1")
+	[ -n "$rf_ports" ] || return 1
+	for p in $rf_ports; do
+		rf_owner=$(cat "$PORTS/$p" 2>/dev/null)
+		if [ "$rf_owner" != "$rf_dir" ]; then
+			echo "   port $p is reserved for '$rf_owner'"
+			return 1
+		fi
+	done
+}
+
+# free_run N: the first of N consecutive ports, each free now and not
+# reserved, for NPDFS_TEST_PORT_RANGE (a variable for the tests alone).
+free_run() {
+	"$PYTHON" - "$1" "$PORTS" <<'PY'
+import os, random, socket, sys
+n, ports = int(sys.argv[1]), sys.argv[2]
+with open('/proc/sys/net/ipv4/ip_local_port_range') as f:
+    lo, hi = map(int, f.read().split())
+first, last = (10000, lo - 1) if lo > 11024 else (hi + 1, 65535)
+
+def free(q):
+    if os.path.exists('%s/%d' % (ports, q)):
+        return False
+    s = socket.socket()
+    try:
+        s.bind(('127.0.0.1', q))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+for _ in range(1000):
+    p = random.randrange(first, last - n + 2)
+    if all(free(q) for q in range(p, p + n)):
+        print(p)
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
+ok "the confs name 4 daemon ports" test "$(listen_ports "$C" | wc -l)" -eq 4
+ok "every daemon port is reserved for DIR in $PORTS" reserved_for "$C"
+p=$(listen_ports "$C" | head -1)
+rm -f "$PORTS/$p"
+"$top_builddir/dfs" cluster up "$C" >"$T/up3.log" 2>&1
+ok "up on DIR reserves again a port whose reservation was lost" \
+    reserved_for "$C"
+
+# Of three ports, one held for a cluster whose DIR exists and one for a
+# cluster whose DIR is gone: a new cluster skips the first and reclaims
+# the second.
+C2="$T/c2"
+EXTRA="$EXTRA $C2"
+mkdir "$T/holder"
+if P=$(free_run 3); then
+	echo "$T/holder" >"$PORTS/$P"
+	echo "$T/gone" >"$PORTS/$((P + 1))"
+	NPDFS_TEST_PORT_RANGE="$P-$((P + 2))" "$top_builddir/dfs" cluster up \
+	    "$C2" -n 1 -o namenode.delete_grace=0 >"$T/up-c2.log" 2>&1
+	ok "a cluster comes up in a range of 3 ports, one reserved" \
+	    grep -q "1 data node(s) live" "$T/up-c2.log"
+	ok "it has the stale port and the free one, not the reserved one" \
+	    test "$(listen_ports "$C2" | sort | tr '\n' ' ')" = \
+	    "$((P + 1)) $((P + 2)) "
+	ok "the stale reservation now names the new cluster" \
+	    reserved_for "$C2"
+	ok "the live reservation is untouched" \
+	    test "$(cat "$PORTS/$P")" = "$T/holder"
+	"$top_builddir/dfs" cluster down "$C2" >/dev/null 2>&1
+else
+	ok "3 free ports in a row to test with" false
+fi
+
+# Two new clusters started at once, with 4 ports between them: disjoint
+# ports, both up.
+C3="$T/c3"
+C4="$T/c4"
+EXTRA="$EXTRA $C3 $C4"
+if P=$(free_run 4); then
+	NPDFS_TEST_PORT_RANGE="$P-$((P + 3))" "$top_builddir/dfs" cluster up \
+	    "$C3" -n 1 -o namenode.delete_grace=0 >"$T/up-c3.log" 2>&1 &
+	pid3=$!
+	NPDFS_TEST_PORT_RANGE="$P-$((P + 3))" "$top_builddir/dfs" cluster up \
+	    "$C4" -n 1 -o namenode.delete_grace=0 >"$T/up-c4.log" 2>&1 &
+	pid4=$!
+	st=0
+	wait "$pid3" || st=1
+	wait "$pid4" || st=1
+	ok "two clusters started at once both come up" test $st -eq 0
+	ok "their 4 ports are disjoint" test "$( (listen_ports "$C3"; \
+	    listen_ports "$C4") | sort -u | wc -l)" -eq 4
+	ok "the first one's ports are reserved for it" reserved_for "$C3"
+	ok "the second one's ports are reserved for it" reserved_for "$C4"
+	[ $st -eq 0 ] || cat "$T/up-c3.log" "$T/up-c4.log"
+	"$top_builddir/dfs" cluster down "$C3" >/dev/null 2>&1
+	"$top_builddir/dfs" cluster down "$C4" >/dev/null 2>&1
+else
+	ok "4 free ports in a row to test with" false
+fi
 
 # --- namespace operations and their errors --------------------------------
 ok "mkdir -p of nested directories" dfs mkdir -p /x/y/z/w
