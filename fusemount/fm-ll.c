@@ -445,14 +445,31 @@ fm_ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	free(to);
 }
 
+/*
+ * open(2).  The kernel may hold a name whose inode was replaced elsewhere
+ * (a rename over it, a dfs put -f) until mount.attr_timeout passes: the
+ * inode is asked for first, unless this mount has it open, so that such
+ * an open fails with ESTALE, on which the kernel looks the name up again
+ * and opens what it names now (close-to-open, as over NFS).
+ */
 static void
 fm_ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	char	*path = fm_ll_path(ino);
-	int	 rc;
+	struct fm	*fm;
+	struct fm_file	*f;
+	struct dfs_attr	 a;
+	char		*path = fm_ll_path(ino), *cause = NULL;
+	int		 rc = 0;
 
 	fm_ll_serving(req);
-	rc = fm_ops.open(path, fi);
+	fm = fm_get();
+	if ((f = fm_file_get_open(fm, path)) != NULL)
+		fm_file_put(f);
+	else
+		rc = fm_errno(dfs_client_stat(fm->client, path, &a, &cause),
+		    cause, "open", path);
+	if (rc == 0)
+		rc = fm_ops.open(path, fi);
 	free(path);
 	if (rc != 0) {
 		fm_ll_err(req, rc);

@@ -164,8 +164,13 @@ fm_errno(int rc, char *cause, const char *op, const char *path)
 	case -EXDEV:
 	case -ELOOP:
 	case -EMLINK:
-	case -ESTALE:	/* an inode gone: the kernel looks its name up again */
 		log_debug("%s %s: %s", op, path, why);
+		break;
+	case -ESTALE:
+		/* An inode gone: the kernel looks its name up again, which
+		 * no name this mount saw before may answer. */
+		log_debug("%s %s: %s", op, path, why);
+		fm_fresh_clear();
 		break;
 	case -ENOSPC:
 	case -EDQUOT:
