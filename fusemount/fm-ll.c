@@ -695,14 +695,7 @@ fm_ll_statfs(fuse_req_t req, fuse_ino_t ino)
 static void
 fm_ll_init(void *userdata, struct fuse_conn_info *conn)
 {
-	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
-		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	if (conn->capable & FUSE_CAP_READDIRPLUS)
-		conn->want |= FUSE_CAP_READDIRPLUS;
-	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
-	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
-	log_debug("fuse (low-level): max_write %u, max_readahead %u, "
-	    "want 0x%x", conn->max_write, conn->max_readahead, conn->want);
+	fm_conn_want(conn);
 }
 
 /* Unmounting: commit whatever is still local. */

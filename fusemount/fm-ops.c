@@ -873,6 +873,15 @@ fm_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->kernel_cache = 0;
 	cfg->auto_cache = 0;
 	cfg->direct_io = 0;
+	fm_conn_want(conn);
+	return fm;
+}
+
+/* What both APIs ask of the kernel at INIT: O_TRUNC handed to open,
+ * readdirplus, ordered writes (no writeback cache). */
+void
+fm_conn_want(struct fuse_conn_info *conn)
+{
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
@@ -883,7 +892,6 @@ fm_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
 	log_debug("fuse: max_write %u, max_readahead %u, want 0x%x",
 	    conn->max_write, conn->max_readahead, conn->want);
-	return fm;
 }
 
 /* Unmounting: commit whatever is still local. */

@@ -147,6 +147,7 @@ struct fm_handle {
 extern const struct fuse_operations fm_ops;
 extern struct fm *fm_mount;		/* the one mount of this process */
 struct fm	*fm_get(void);
+void		 fm_conn_want(struct fuse_conn_info *);
 int		 fm_dir_fill(struct fuse_file_info *, off_t,
 		     int (*)(void *, const char *, const struct stat *, off_t),
 		     void *);
