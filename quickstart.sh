@@ -15,7 +15,7 @@ shift || true
 
 PACKAGES="build-essential autoconf automake pkg-config libfuse3-dev fuse3 \
 libsqlite3-dev libssl-dev openssl libcmocka-dev python3-numpy mandoc rsync gdb \
-tcpdump python3-cryptography"
+tcpdump python3-cryptography perl"
 
 install_deps() {
 	missing=""
@@ -71,7 +71,7 @@ print(repr(math.fsum(np.load('$dir/a.npy').ravel())))"
 check)
 	install_deps
 	build "$@"
-	make -j2 check || {
+	make -j4 check || {
 		cat test-suite.log
 		exit 1
 	}
