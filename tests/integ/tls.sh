@@ -117,7 +117,7 @@ NAME="secret-name-$$"
 { head -c 1000000 /dev/urandom; for i in $(seq 2000); do
 	echo "$MARK"; done; head -c 1000000 /dev/urandom; } >"$T/marked"
 ok "the source holds the marker" grep -qa "$MARK" "$T/marked"
-tcpdump -i lo -U -s 0 -w "$T/lo.pcap" tcp >"$T/tcpdump.log" 2>&1 &
+tcpdump -i lo -U -s 0 -B 65536 -w "$T/lo.pcap" tcp >"$T/tcpdump.log" 2>&1 &
 TCPD=$!
 # tcpdump says when it listens; wait for that before the put.
 i=0
@@ -145,7 +145,7 @@ capture() {
 	cap=$1
 	shift
 	rm -f "$T/tcpdump.log"
-	tcpdump -i lo -U -s 0 -w "$cap" tcp >"$T/tcpdump.log" 2>&1 &
+	tcpdump -i lo -U -s 0 -B 65536 -w "$cap" tcp >"$T/tcpdump.log" 2>&1 &
 	TCPD=$!
 	i=0
 	while ! grep -q "listening on" "$T/tcpdump.log" 2>/dev/null &&
@@ -158,6 +158,8 @@ capture() {
 	sleep 1
 	kill "$TCPD"
 	wait "$TCPD" 2>/dev/null
+	sed -n 's/^\([1-9][0-9]*\) packets dropped by kernel/# tcpdump: &/p' \
+	    "$T/tcpdump.log"
 	return $st
 }
 "$top_builddir/dfs" cluster down "$C" >/dev/null 2>&1
