@@ -184,10 +184,12 @@ ok "... and leaves nothing under the name" sh -c \
 ok "the mount logs why" grep -q "no space left" "$T/mount.log"
 
 # === 2. the disks fill up during a cp ===================================
+# (Counted before the room comes back: a heartbeat in between would
+# count as if it came before.)
+room0=$(nn_log_count 'has room again')
 for i in 1 2 3; do
 	rm -f "$C/datanode$i/filler"
 done
-room0=$(nn_log_count 'has room again')
 ok "the namenode hears that they have room again" wait_until 15 \
     "[ \$(grep -c 'has room again' '$C/logs/namenode.log') -ge \
     $((room0 + 3)) ]"
