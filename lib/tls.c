@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "tls.h"
@@ -120,6 +121,20 @@ fail:
 	    sizeof err, "unknown error"));
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+/*
+ * No OpenSSL clean-up at exit: a daemon told to stop exits while its
+ * connection threads may still be in a handshake, and OpenSSL's atexit
+ * handler freed the providers under one of them (a namenode crashed in a
+ * certificate decode as it exited, seen under ASan).  The process is
+ * going; the memory goes with it.  Before main, so before any other
+ * OpenSSL call initializes it with the handler.
+ */
+__attribute__((constructor)) static void
+tls_no_atexit(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 }
 
 /* Remember the list file's state, to notice when it changes. */
