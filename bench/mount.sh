@@ -3,9 +3,12 @@
 # local directory on the same disk, in the same run: dd of a 1 GiB file in
 # (bs=1M, conv=fsync) and out (from a fresh mount, caches dropped), and
 # create, stat, ls -l (from a fresh mount) and unlink of 2,000 empty
-# files; beside them what the disk allows a write of three replicas and
-# what FUSE itself allows a reader (bench/fuse-null).  Not a test: prints the figures, their ratios and the targets of
-# issue 4, and the most memory the mount held (bounded by mount.max_memory,
+# files, tar -x of 5,000 files of 1-8 KiB (TAR_FILES), and fio's random
+# 4-64 KiB reads and writes with an fsync every 16 writes, verified (if
+# fio is installed); beside them what the disk allows a write of three
+# replicas and what FUSE itself allows a reader (bench/fuse-null).  Not a
+# test: prints the figures, their ratios and the targets of issues 4 and
+# 13, and the most memory the mount held (bounded by mount.max_memory,
 # 256M by default, whatever the size: try SIZE_MIB 10240).  Dropping the
 # page cache needs root; without it the local reads are cached and the
 # read ratio is pessimistic.
@@ -16,6 +19,7 @@ set -eu
 b=$(cd "${1:-build}" && pwd)
 mib=${2:-1024}
 nfiles=2000
+ntar=${TAR_FILES:-5000}
 PYTHON=${PYTHON:-python3}
 t=$(mktemp -d "${TMPDIR:-/var/tmp}/npdfs-bench.XXXXXX")
 mnt="$t/mnt"
@@ -184,6 +188,48 @@ ll=$(files "$t/local/many" ls)
 mu=$(files "$mnt/many" unlink)
 lu=$(files "$t/local/many" unlink)
 
+# tar -x of a tree of small files (1-8 KiB), each close(2) durable on
+# the mount; the local directory's time includes a sync.
+"$PYTHON" - "$t/tree" "$ntar" <<'EOF'
+import os, random, sys
+top, n = sys.argv[1], int(sys.argv[2])
+rng = random.Random(1)
+for i in range(n):
+    d = os.path.join(top, "d%02d" % (i % 50))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%05d" % i), "wb") as f:
+        f.write(rng.randbytes(rng.randint(1024, 8192)))
+EOF
+tar -C "$t/tree" -cf "$t/tree.tar" .
+mkdir "$mnt/tarx" "$t/local/tarx"
+s=$(now)
+tar -C "$mnt/tarx" -xf "$t/tree.tar"
+e=$(now)
+mt=$(echo "$s $e" | awk '{ printf "%.2f", $2 - $1 }')
+s=$(now)
+tar -C "$t/local/tarx" -xf "$t/tree.tar" && sync
+e=$(now)
+lt=$(echo "$s $e" | awk '{ printf "%.2f", $2 - $1 }')
+diff -r "$t/tree" "$mnt/tarx" >/dev/null || echo "tar -x: the mount's copy differs"
+
+# fio's random reads and writes with an fsync every 16 writes, every
+# byte verified (when fio is installed).
+fio_job() {
+	fio --name=randrw --directory="$1" --rw=randrw --bsrange=4k-64k \
+	    --size=16m --numjobs=2 --fsync=16 --verify=crc32c \
+	    --group_reporting --output-format=json 2>/dev/null |
+	    "$PYTHON" -c 'import json, sys
+j = json.load(sys.stdin)["jobs"][0]
+print("%.1f %.1f %d" % (j["write"]["bw"] / 1024, j["read"]["bw"] / 1024,
+    j["error"]))'
+}
+fm=""
+if command -v fio >/dev/null 2>&1; then
+	mkdir "$mnt/fio" "$t/local/fio"
+	fm=$(fio_job "$mnt/fio")
+	fl=$(fio_job "$t/local/fio")
+fi
+
 ratio() { echo "$1 $2" | awk '{ printf "%.2f", $1 / $2 }'; }
 echo "dfs-mount: $mib MiB file, 3 data nodes, replication 3, mount" \
     "options: ${MOUNT_OPTS:-(none)}; best of 3 runs for MB/s"
@@ -213,6 +259,19 @@ printf "%-24s %10s/s %10s/s %7s  %s\n" "ls -l (fresh mount)" "$ml" "$ll" \
     "$(ratio "$ml" "$ll")" ">= 10000 entries/s"
 printf "%-24s %10s/s %10s/s %7s  %s\n" "unlink" "$mu" "$lu" \
     "$(ratio "$mu" "$lu")" ">= 5000/s"
+printf "%-24s %10s s  %10s s  %7s  %s\n" "tar -x $ntar files" "$mt" "$lt" \
+    "$(ratio "$lt" "$mt")" ">= 1000 files/s"
+echo "$ntar $mt" | awk '{ printf "  tar -x into the mount: %.0f files/s\n", \
+    $1 / $2 }'
+if [ -n "$fm" ]; then
+	set -- $fm $fl
+	printf "%-24s %8s MiB/s %7s MiB/s %7s  %s\n" "fio randrw, write" \
+	    "$1" "$4" "$(ratio "$1" "$4")" ">= 40 MiB/s"
+	printf "%-24s %8s MiB/s %7s MiB/s %7s  %s\n" "fio randrw, read" \
+	    "$2" "$5" "$(ratio "$2" "$5")" "(verify errors: $3, $6)"
+else
+	echo "fio randrw: fio is not installed (apt-get install fio)"
+fi
 echo "runs (MB/s): write mount$mw, local$lw, 3 copies$fw;" \
     "read mount$mr, local$lr, fuse-null$nr, fuse-null direct_io$nd"
 rss=$(ps -o rss= -p "$pid" 2>/dev/null || echo 0)
