@@ -330,16 +330,14 @@ nn_audit_result(int err, char *buf, size_t len)
 static char *
 nn_audit_path(struct nn *nn, const char *path)
 {
-	const char	*rest = path + 1;
-	dfs_ino		 ino = 0;
+	const char	*rest;
+	dfs_ino		 ino;
 	char		*top, *full;
+	size_t		 n;
 
-	if (path[0] != '#')
+	if ((n = nn_path_ino(path, &ino)) == 0)
 		return xstrdup(path);
-	while (*rest >= '0' && *rest <= '9' && ino < UINT64_MAX / 10)
-		ino = ino * 10 + (dfs_ino)(*rest++ - '0');
-	if ((*rest != '\0' && *rest != '/') || ino == 0)
-		return xstrdup(path);
+	rest = path + n;
 	pthread_mutex_lock(&nn->lock);
 	top = nn_path_of(nn, ino);
 	pthread_mutex_unlock(&nn->lock);

@@ -37,7 +37,7 @@ static const char sql_lookup[] =
 
 /* "#N" at the start of s: N (canonical decimal, 1 to 2^63 - 1) into
  * *ino, and how many bytes it took; 0 when s does not start so. */
-static size_t
+size_t
 nn_path_ino(const char *s, dfs_ino *ino)
 {
 	uint64_t	v = 0;

@@ -267,6 +267,7 @@ struct nn_path {
 					   or the inode of "#N/..." */
 	bool		  by_ino;
 };
+size_t	 nn_path_ino(const char *, dfs_ino *);
 int	 nn_path_parse(const char *, struct nn_path *, char **cause);
 void	 nn_path_free(struct nn_path *);
 char	*nn_path_prefix(const struct nn_path *, int n);
