@@ -15,7 +15,7 @@ shift || true
 
 PACKAGES="build-essential autoconf automake pkg-config libfuse3-dev fuse3 \
 libsqlite3-dev libssl-dev openssl libcmocka-dev python3-numpy mandoc rsync gdb \
-tcpdump python3-cryptography perl"
+tcpdump python3-cryptography perl libraft-dev libuv1-dev iproute2"
 
 install_deps() {
 	missing=""

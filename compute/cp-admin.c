@@ -317,8 +317,10 @@ parse_report(struct dfs_rbuf *r, void *arg)
 	    safemode ? "ON" : "off", (unsigned long long)blocks,
 	    (unsigned long long)under, (unsigned long long)missing,
 	    (unsigned long long)corrupt, (unsigned long long)pending);
-	printf("%-4s %-22s %-5s %14s %14s %8s %10s\n", "id", "address",
-	    "state", "capacity", "used", "blocks", "heartbeat");
+	/* "stored": what npdfs keeps there; capacity and used are the
+	 * node's file system's, which other nodes and programs may share. */
+	printf("%-4s %-22s %-5s %14s %14s %14s %8s %10s\n", "id", "address",
+	    "state", "capacity", "used", "stored", "blocks", "heartbeat");
 	for (uint32_t i = 0; i < n && r->err == 0; i++) {
 		uint64_t id = dfs_get_u64(r);
 		dfs_get_strbuf(r, uuid, sizeof uuid);
@@ -328,13 +330,14 @@ parse_report(struct dfs_rbuf *r, void *arg)
 		uint64_t nb = dfs_get_u64(r);
 		int64_t ago = dfs_get_i64(r);
 		unknown += dfs_get_u64(r);
+		uint64_t stored = dfs_get_u64(r);
 		if (state == DFS_NODE_LIVE)
 			live++;
-		printf("%-4llu %-22s %-5s %14llu %14llu %8llu %8.1fs\n",
+		printf("%-4llu %-22s %-5s %14llu %14llu %14llu %8llu %8.1fs\n",
 		    (unsigned long long)id, addr, state == DFS_NODE_LIVE ?
 		    "live" : "dead", (unsigned long long)cap,
-		    (unsigned long long)used, (unsigned long long)nb,
-		    ago / 1000.0);
+		    (unsigned long long)used, (unsigned long long)stored,
+		    (unsigned long long)nb, ago / 1000.0);
 	}
 	printf("data nodes: %u live, %u dead\n", live, n - live);
 	if (unknown > 0)

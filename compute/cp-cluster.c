@@ -85,7 +85,7 @@ cp_find_prog(const char *prog)
 }
 
 /* The PID in DIR/run/NAME.pid if that process still runs PROG, else 0. */
-static pid_t
+pid_t
 cp_running(const struct cp_cluster *cl, const struct cp_daemon *d)
 {
 	char	*pidf = cp_path(cl, "run/%s.pid", d->name), *procf;
@@ -176,11 +176,19 @@ cp_spawn(const struct cp_cluster *cl, const struct cp_daemon *d,
 static int
 cp_start(const struct cp_cluster *cl, struct cp_daemon *d)
 {
+	return cp_start_with(cl, d, NULL);
+}
+
+/* Start d (with one extra argument, or NULL) and note its PID. */
+int
+cp_start_with(const struct cp_cluster *cl, struct cp_daemon *d,
+    const char *extra)
+{
 	char	*pidf;
 	pid_t	 pid;
 	FILE	*f;
 
-	if ((pid = cp_spawn(cl, d, NULL)) < 0)
+	if ((pid = cp_spawn(cl, d, extra)) < 0)
 		return -1;
 	d->started = pid;
 	pidf = cp_path(cl, "run/%s.pid", d->name);
@@ -194,7 +202,7 @@ cp_start(const struct cp_cluster *cl, struct cp_daemon *d)
 }
 
 /* Print the last lines of a daemon's log, to say why it did not start. */
-static void
+void
 cp_log_tail(const struct cp_cluster *cl, const struct cp_daemon *d)
 {
 	char	*log = cp_path(cl, "logs/%s.log", d->name);
@@ -309,7 +317,7 @@ cp_write_private_conf(const struct cp_cluster *cl, const char *rel,
 }
 
 /* Read a daemon's address back from its config file. */
-static int
+int
 cp_read_addr(const struct cp_cluster *cl, struct cp_daemon *d,
     const char *key)
 {
@@ -329,7 +337,7 @@ cp_read_addr(const struct cp_cluster *cl, struct cp_daemon *d,
 	return rc;
 }
 
-static void
+void
 cp_daemon_init(struct cp_daemon *d, const char *name, const char *prog)
 {
 	memset(d, 0, sizeof *d);
@@ -339,7 +347,7 @@ cp_daemon_init(struct cp_daemon *d, const char *name, const char *prog)
 
 /* The dfs-mount of DIR/mnt, run in the foreground so its PID is the one
  * recorded.  Caller frees args[0]. */
-static void
+void
 cp_mount_init(const struct cp_cluster *cl, struct cp_daemon *d)
 {
 	cp_daemon_init(d, "mount", "dfs-mount");
@@ -439,6 +447,7 @@ cp_cluster_load(struct cp_cluster *cl, const char *dir)
 		if (cp_read_addr(cl, &cl->dn[cl->n], "datanode.listen") != 0)
 			break;
 	}
+	cp_group_load(cl);	/* a group's members 2.. (cp-group.c) */
 	return 0;
 }
 
@@ -466,7 +475,7 @@ parse_live(struct dfs_rbuf *r, void *arg)
 		dfs_get_strbuf(r, s, sizeof s);
 		if (dfs_get_u8(r) == DFS_NODE_LIVE)
 			a->live++;
-		dfs_get_raw(r, 5 * 8);
+		dfs_get_raw(r, 6 * 8);
 	}
 	dfs_get_strbuf(r, s, sizeof s);		/* namenode.sync */
 	dfs_get_u64(r);
@@ -488,7 +497,8 @@ cp_wait_live(struct cp_cluster *cl, int n, int seconds)
 	/* As the cluster's client (client.conf has its certificate). */
 	rc = dfs_config_load(cc, path, &cause) != 0 ||
 	    dfs_tls_open(cc, &tls, &cause) != 0 ||
-	    dfs_client_create(cl->nn.addr, tls, 2000, &c, &cause) != 0 ? -1 : 0;
+	    dfs_client_create(cl->nn_list, tls, 2000, &c, &cause) != 0 ? -1 :
+	    0;
 	dfs_config_free(cc);
 	free(path);
 	if (rc != 0) {
@@ -506,8 +516,9 @@ cp_wait_live(struct cp_cluster *cl, int n, int seconds)
 			break;
 		}
 		/* A child we started that has exited will not come up. */
-		for (int j = -1; j < cl->n; j++) {
-			struct cp_daemon *d = j < 0 ? &cl->nn : &cl->dn[j];
+		for (int j = -1 - cl->nnn; j < cl->n; j++) {
+			struct cp_daemon *d = j == -1 ? &cl->nn : j < -1 ?
+			    &cl->nnx[-2 - j] : &cl->dn[j];
 			if (d->started > 0 &&
 			    waitpid(d->started, NULL, WNOHANG) == d->started) {
 				fprintf(stderr, "dfs cluster: %s exited at "
@@ -607,12 +618,14 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 		{ "heartbeat", required_argument, NULL, 'H' },
 		{ "dead-timeout", required_argument, NULL, 'D' },
 		{ "mount", no_argument, NULL, 'M' },
+		{ "namenodes", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cp_cluster	 cl = { 0 };
 	struct dfs_config	*common;
 	char			*cause = NULL, *p;
 	int			 ch, n = 3, repl = 0, nset = 0, rc = 1;
+	int			 nns = 0;
 	bool			 fresh, reconf, mount = false;
 	const char		*bs = NULL, *hb = NULL, *dead = NULL;
 
@@ -652,6 +665,15 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 		case 'M':
 			mount = true;
 			break;
+		case 'N':
+			nns = atoi(optarg);
+			if (nns < 1 || nns > CP_MAX_NAMENODES) {
+				fprintf(stderr, "dfs cluster up: --namenodes "
+				    "takes 1..%d\n", CP_MAX_NAMENODES);
+				dfs_config_free(common);
+				return 1;
+			}
+			break;
 		case 'o':
 			if (dfs_config_set_arg(common, optarg, &cause) != 0) {
 				fprintf(stderr, "dfs cluster up: -o %s: %s\n",
@@ -677,6 +699,11 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 	}
 	fresh = cl.nn.addr[0] == '\0';
 	reconf = fresh || nset > 0;
+	if (!fresh && nns != 0 && nns != cl.nnn + 1) {
+		fprintf(stderr, "dfs cluster up: %s has %d namenode(s); "
+		    "--namenodes cannot change that\n", cl.dir, cl.nnn + 1);
+		goto out;
+	}
 	if (!fresh)
 		cp_ports_keep(&cl);
 	if (!fresh && nset > 0) {
@@ -716,34 +743,51 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 	if (dead != NULL)
 		cp_set(common, "namenode.dead_timeout", dead);
 
-	if (fresh && cp_ports_free_addr(cl.dir, cl.nn.addr, sizeof cl.nn.addr,
-	    &cause) != 0) {
-		fprintf(stderr, "dfs cluster up: %s\n", cause);
+	if (fresh && (cp_ports_free_addr(cl.dir, cl.nn.addr,
+	    sizeof cl.nn.addr, &cause) != 0 || (nns > 1 &&
+	    cp_group_new(&cl, nns) != 0))) {
+		if (cause != NULL)
+			fprintf(stderr, "dfs cluster up: %s\n", cause);
 		goto out;
 	}
-	cp_set(common, "namenode.address", cl.nn.addr);
-	if (reconf) {
-		/* A new cluster, or new settings for an existing one. */
+	cp_group_list(&cl);
+	cp_set(common, "namenode.address", cl.nn_list);
+	/* A new cluster, or new settings for an existing one. */
+	for (int k = 1; reconf && k <= cl.nnn + 1; k++) {
+		struct cp_daemon *d = cp_group_member(&cl, k);
 		struct dfs_config *c = cp_conf_copy(common);
-		cp_set(c, "namenode.listen", cl.nn.addr);
+		cp_set(c, "namenode.listen", d->addr);
 		cp_set(c, "namenode.meta_dir", (p = cp_path(&cl, "%s",
-		    "namenode")));
+		    k == 1 ? "namenode" : d->name)));
 		free(p);
+		if (cl.nnn > 0)
+			cp_group_seat(&cl, c, k);
 		/* Beside the daemons' logs, unless -o said otherwise. */
 		if (!dfs_config_is_set(common, "namenode.audit_log")) {
+			char *rel;
+			if (k == 1)
+				rel = xstrdup("logs/audit.log");
+			else
+				xasprintf(&rel, "logs/audit-%s.log", d->name);
 			cp_set(c, "namenode.audit_log", (p = cp_path(&cl,
-			    "%s", "logs/audit.log")));
+			    "%s", rel)));
 			free(p);
+			free(rel);
 		}
-		rc = cp_tls_daemon(&cl, c, &cl.nn, DFS_ROLE_NAMENODE);
+		rc = cp_tls_daemon(&cl, c, d, DFS_ROLE_NAMENODE);
 		if (rc == 0)
-			rc = cp_write_conf(&cl, "namenode", c);
+			rc = cp_write_conf(&cl, d->name, c);
 		dfs_config_free(c);
-		/* A new DIR: its namespace is made now, once and for all. */
-		if (rc != 0 || (fresh && cp_format(&cl) != 0)) {
+		if (rc != 0) {
 			rc = 1;
 			goto out;
 		}
+	}
+	/* A new DIR: its namespace is made now, once and for all, and a
+	 * group's members all start from that one (cp-group.c). */
+	if (fresh && (cp_format(&cl) != 0 || cp_group_seed(&cl) != 0)) {
+		rc = 1;
+		goto out;
 	}
 	if (n < cl.n)
 		n = cl.n;
@@ -779,7 +823,7 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 
 	/* client.conf: what a user needs to reach this cluster. */
 	struct dfs_config *cc = dfs_config_create();
-	cp_set(cc, "namenode.address", cl.nn.addr);
+	cp_set(cc, "namenode.address", cl.nn_list);
 	cp_set(cc, "tls.ca", dfs_config_str(common, "tls.ca"));
 	cp_set(cc, "tls.crl", dfs_config_str(common, "tls.crl"));
 	rc = cp_tls_self(&cl, cc);
@@ -795,8 +839,10 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 
 	/* From here every failure exits 1. */
 	rc = 1;
-	if (cp_running(&cl, &cl.nn) == 0 && cp_start(&cl, &cl.nn) != 0)
-		goto out;
+	for (int k = 1; k <= cl.nnn + 1; k++)
+		if (cp_running(&cl, cp_group_member(&cl, k)) == 0 &&
+		    cp_start(&cl, cp_group_member(&cl, k)) != 0)
+			goto out;
 	for (int i = 0; i < cl.n; i++)
 		if (cp_running(&cl, &cl.dn[i]) == 0 &&
 		    cp_start(&cl, &cl.dn[i]) != 0)
@@ -806,7 +852,7 @@ cp_cluster_up(struct cp_ctx *ctx, int argc, char **argv)
 	if (mount && cp_mount_up(&cl) != 0)
 		goto out;
 	printf("cluster up: namenode %s, %d data node(s) live, state in %s\n",
-	    cl.nn.addr, cl.n, cl.dir);
+	    cl.nn_list, cl.n, cl.dir);
 	if (mount)
 		printf("  mounted at %s/mnt\n", cl.dir);
 	printf("  export NPDFS_CONF=%s/client.conf   # or: dfs -c %s/client.conf"
@@ -889,56 +935,11 @@ cp_cluster_down(struct cp_ctx *ctx, const char *dir)
 	cp_mount_down(&cl);
 	for (int i = 0; i < cl.n; i++)
 		cp_stop(&cl, &cl.dn[i]);
+	for (int i = 0; i < cl.nnn; i++)
+		cp_stop(&cl, &cl.nnx[i]);
 	cp_stop(&cl, &cl.nn);
 	free(cl.dir);
 	return 0;
-}
-
-static int
-cp_cluster_status(struct cp_ctx *ctx, const char *dir)
-{
-	struct cp_cluster	cl;
-	int			stopped = 0;
-
-	if (cp_cluster_load(&cl, dir) != 0)
-		return 1;
-	if (cl.nn.addr[0] == '\0') {
-		fprintf(stderr, "dfs cluster status: no cluster in %s\n", dir);
-		free(cl.dir);
-		return 1;
-	}
-	printf("%-10s %-10s %-22s %-8s %s\n", "name", "role", "address", "pid",
-	    "state");
-	for (int i = -1; i < cl.n; i++) {
-		const struct cp_daemon *d = i < 0 ? &cl.nn : &cl.dn[i];
-		pid_t pid = cp_running(&cl, d);
-		char spid[16] = "-";
-		if (pid > 0)
-			snprintf(spid, sizeof spid, "%ld", (long)pid);
-		else
-			stopped++;
-		printf("%-10s %-10s %-22s %-8s %s\n", d->name, i < 0 ?
-		    "namenode" : "datanode", d->addr, spid, pid > 0 ?
-		    "running" : "stopped");
-	}
-	/* The mount, when "up --mount" started one. */
-	char *pidf = cp_path(&cl, "run/%s.pid", "mount");
-	if (access(pidf, F_OK) == 0) {
-		struct cp_daemon m;
-		char spid[16] = "-";
-		cp_mount_init(&cl, &m);
-		pid_t pid = cp_running(&cl, &m);
-		if (pid > 0)
-			snprintf(spid, sizeof spid, "%ld", (long)pid);
-		else
-			stopped++;
-		printf("%-10s %-10s %-22s %-8s %s\n", m.name, "mount", "mnt",
-		    spid, pid > 0 ? "running" : "stopped");
-		free(m.args[0]);
-	}
-	free(pidf);
-	free(cl.dir);
-	return stopped == 0 ? 0 : 3;
 }
 
 int
@@ -949,7 +950,10 @@ cp_cmd_cluster(struct cp_ctx *ctx, int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "down") == 0)
 		return cp_cluster_down(ctx, argv[2]);
 	if (argc == 3 && strcmp(argv[1], "status") == 0)
-		return cp_cluster_status(ctx, argv[2]);
+		return cp_group_status(argv[2]);
+	if (argc == 5 && strcmp(argv[1], "namenode") == 0 &&
+	    strcmp(argv[2], "join") == 0)
+		return cp_group_join(argv[3], argv[4]);
 	if (argc >= 3 && strcmp(argv[1], "adduser") == 0)
 		return cp_tls_adduser(ctx, argc - 1, argv + 1);
 	return cp_usage("cluster");

@@ -132,7 +132,7 @@ cp_tls_host(const struct cp_cluster *cl, const struct dfs_config *common)
 	id.role = DFS_ROLE_HOST;
 	id.all_uids = true;
 	snprintf(id.name, sizeof id.name, "host");
-	cp_set(c, "namenode.address", cl->nn.addr);
+	cp_set(c, "namenode.address", cl->nn_list);
 	cp_set(c, "tls.ca", dfs_config_str(common, "tls.ca"));
 	cp_set(c, "tls.crl", dfs_config_str(common, "tls.crl"));
 	if ((rc = cp_tls_party(cl, c, &id, "127.0.0.1:0")) == 0)
@@ -194,7 +194,7 @@ cp_tls_adduser(struct cp_ctx *ctx, int argc, char **argv)
 	if (cp_ca_issue_one(ca, &req, users, true) != 0)
 		goto out;
 	c = dfs_config_create();
-	cp_set(c, "namenode.address", cl.nn.addr);
+	cp_set(c, "namenode.address", cl.nn_list);
 	xasprintf(&rel, "%s/ca.crt", ca);
 	cp_set(c, "tls.ca", rel);
 	free(rel);

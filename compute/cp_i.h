@@ -39,6 +39,7 @@ int	cp_cmd_stat(struct cp_ctx *, int, char **);
 int	cp_cmd_fsck(struct cp_ctx *, int, char **);
 int	cp_cmd_report(struct cp_ctx *, int, char **);
 int	cp_cmd_whoami(struct cp_ctx *, int, char **);
+int	cp_cmd_admin(struct cp_ctx *, int, char **);
 int	cp_cmd_cluster(struct cp_ctx *, int, char **);
 int	cp_cmd_ca(struct cp_ctx *, int, char **);
 int	cp_cmd_chmod(struct cp_ctx *, int, char **);
@@ -66,10 +67,15 @@ struct cp_daemon {
 	char	*args[3];		/* after -c FILE, NULL-terminated */
 };
 
+#define CP_MAX_NAMENODES	9
+
 struct cp_cluster {
 	char			*dir;
 	int			 n;
-	struct cp_daemon	 nn;
+	struct cp_daemon	 nn;		/* member 1, or the only one */
+	int			 nnn;		/* members 2.. of a group */
+	struct cp_daemon	 nnx[CP_MAX_NAMENODES - 1];
+	char			 nn_list[CP_MAX_NAMENODES * 64];
 	struct cp_daemon	 dn[CP_MAX_NODES];
 };
 
@@ -78,6 +84,28 @@ void	 cp_set(struct dfs_config *, const char *key, const char *value);
 int	 cp_write_private_conf(const struct cp_cluster *, const char *rel,
 	     const struct dfs_config *);
 int	 cp_cluster_load(struct cp_cluster *, const char *dir);
+int	 cp_read_addr(const struct cp_cluster *, struct cp_daemon *,
+	     const char *key);
+void	 cp_daemon_init(struct cp_daemon *, const char *name,
+	     const char *prog);
+
+pid_t	 cp_running(const struct cp_cluster *, const struct cp_daemon *);
+int	 cp_start_with(const struct cp_cluster *, struct cp_daemon *,
+	     const char *extra);
+void	 cp_log_tail(const struct cp_cluster *, const struct cp_daemon *);
+void	 cp_mount_init(const struct cp_cluster *, struct cp_daemon *);
+
+/* cp-group.c: a local cluster's group of namenodes */
+int	cp_group_status(const char *dir);
+int	cp_group_join(const char *dir, const char *id);
+void	cp_group_load(struct cp_cluster *);
+void	cp_group_list(struct cp_cluster *);
+struct cp_daemon *cp_group_member(const struct cp_cluster *, int k);
+void	cp_group_seat(const struct cp_cluster *, struct dfs_config *, int k);
+int	cp_group_new(struct cp_cluster *, int n);
+int	cp_group_seed(const struct cp_cluster *);
+void	cp_group_seat_of(const struct cp_cluster *, const struct cp_daemon *,
+	    char *buf, size_t len);
 void	 cp_mkdir(const char *);
 
 /* cp-tls.c: a local cluster's certificates, for cp-cluster.c */

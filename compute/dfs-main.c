@@ -1,7 +1,7 @@
 /*
  * dfs-main.c: the dfs command: option parsing and dispatch to one
- * function per subcommand (cp-fs.c, cp-ns.c, cp-admin.c, cp-cluster.c,
- * cp-tls.c, cp-ca.c, cp-owner.c).
+ * function per subcommand (cp-fs.c, cp-ns.c, cp-admin.c, cp-balance.c,
+ * cp-cluster.c, cp-tls.c, cp-ca.c, cp-owner.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,10 +35,14 @@ static const struct {
 	{ "fsck", cp_cmd_fsck, "fsck [PATH] [--blocks] "
 	    "[--verify [--timeout SECONDS]]" },
 	{ "report", cp_cmd_report, "report" },
+	{ "admin", cp_cmd_admin, "admin balance [--threshold PCT] "
+	    "[--bandwidth RATE] [--no-wait]\n"
+	    "       dfs admin balance --status | --stop" },
 	{ "cluster", cp_cmd_cluster, "cluster up DIR [-n DATANODES] [-b BLOCKSIZE] "
 	    "[-r REPLICATION] [--heartbeat SECONDS] [--dead-timeout SECONDS] "
 	    "[-o KEY=VALUE]... [--mount]\n       dfs cluster down DIR\n"
 	    "       dfs cluster status DIR\n"
+	    "       dfs cluster namenode join DIR ID\n"
 	    "       dfs cluster adduser DIR NAME --uid UID --gid GID "
 	    "[--groups G1,G2]" },
 	{ "ca", cp_cmd_ca, "ca init DIR\n"

@@ -85,6 +85,10 @@ sum_mount_resolve(const char *arg, char **nn, char **path)
 		return 0;
 	const char *rest = real + (strcmp(best, "/") == 0 ? 0 : strlen(best));
 	*path = xstrdup(rest[0] == '\0' ? "/" : rest);
+	/* A group's members, joined by '+' (fusemount/main.c). */
+	for (char *q = best_src; *q != '\0'; q++)
+		if (*q == '+')
+			*q = ',';
 	*nn = best_src;
 	return 1;
 }

@@ -109,6 +109,8 @@ struct dn_rfile {
 	int		 data_fd;
 	int		 meta_fd;
 	char		*path;		/* of the data file */
+	bool		 guarded;	/* reads exclude PATCH (dn-patch.c) */
+	uint64_t	 epoch;		/* the patch epoch last seen */
 
 	/* Direct reads (see dn_rfile_prefetch): [win_off, win_off +
 	 * win_len) of the data is in win, read with O_DIRECT from dio_fd;
@@ -190,8 +192,8 @@ dn_blkfile_parse_name(const char *name, dfs_block_id *id, uint64_t *gen,
 }
 
 /* The 24-byte sidecar header, its own CRC last. */
-static void
-blkfile_hdr_encode(uint8_t *p, uint32_t chunk, uint64_t len)
+void
+dn_blkfile_hdr_encode(uint8_t *p, uint32_t chunk, uint64_t len)
 {
 	memcpy(p, DN_META_MAGIC, 4);
 	p[4] = DN_META_VERSION;
@@ -226,8 +228,8 @@ blkfile_hdr_decode(const uint8_t *p, uint32_t *chunk, uint64_t *len)
 #define DN_DIO_ALIGN	4096U		/* offset, length and memory */
 
 /* pwrite all of buf: 0 or -errno. */
-static int
-blkfile_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+int
+dn_blkfile_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const uint8_t	*p = buf;
 	ssize_t		 n;
@@ -249,8 +251,8 @@ blkfile_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 }
 
 /* pread all of buf: 0, -EIO on a short file, or -errno. */
-static int
-blkfile_pread(int fd, void *buf, size_t len, uint64_t off)
+int
+dn_blkfile_pread(int fd, void *buf, size_t len, uint64_t off)
 {
 	uint8_t	*p = buf;
 	ssize_t	 n;
@@ -294,7 +296,7 @@ dn_blkfile_check(const char *dir, dfs_block_id id, uint64_t gen,
 	else if ((fd = open(m, O_RDONLY | O_CLOEXEC)) < 0)
 		why = "no sidecar";
 	else {
-		if (fstat(fd, &sm) != 0 || blkfile_pread(fd, hdr, sizeof hdr,
+		if (fstat(fd, &sm) != 0 || dn_blkfile_pread(fd, hdr, sizeof hdr,
 		    0) != 0)
 			why = "sidecar too short";
 		else if ((why = blkfile_hdr_decode(hdr, &b->chunk_size,
@@ -363,8 +365,8 @@ dn_blkw_create(const char *tmpdir, const char *where, const struct dn_block *b,
 		goto fail;
 	}
 	/* The real length is written at the end. */
-	blkfile_hdr_encode(hdr, b->chunk_size, 0);
-	if ((rc = blkfile_pwrite(w->meta_fd, hdr, sizeof hdr, 0)) != 0) {
+	dn_blkfile_hdr_encode(hdr, b->chunk_size, 0);
+	if ((rc = dn_blkfile_pwrite(w->meta_fd, hdr, sizeof hdr, 0)) != 0) {
 		rc = blkfile_io_error(w, rc, "sidecar", cause);
 		goto fail;
 	}
@@ -403,11 +405,11 @@ blkfile_dio_main(void *arg)
 			break;
 		k = w->dio_head;
 		pthread_mutex_unlock(&w->dio_lock);
-		rc = blkfile_pwrite(w->dio_fd, w->dio_buf[k], w->dio_len[k],
+		rc = dn_blkfile_pwrite(w->dio_fd, w->dio_buf[k], w->dio_len[k],
 		    w->dio_off[k]);
 		if (rc == -EINVAL) {
 			/* Another alignment wanted: write it buffered. */
-			rc = blkfile_pwrite(w->data_fd, w->dio_buf[k],
+			rc = dn_blkfile_pwrite(w->data_fd, w->dio_buf[k],
 			    w->dio_len[k], w->dio_off[k]);
 			pthread_mutex_lock(&w->dio_lock);
 			w->dio_off_fs = true;
@@ -529,11 +531,11 @@ dn_blkw_append(struct dn_blkw *w, const void *data, size_t len,
 	if (at < end) {
 		/* Buffered, after the direct writes before it. */
 		if ((rc = blkfile_dio_drain(w)) != 0 ||
-		    (rc = blkfile_pwrite(w->data_fd, (const uint8_t *)data +
+		    (rc = dn_blkfile_pwrite(w->data_fd, (const uint8_t *)data +
 		    dn, end - at, at)) != 0)
 			return blkfile_io_error(w, rc, "data", cause);
 	}
-	if ((rc = blkfile_pwrite(w->meta_fd, crcs_le, 4 * nch,
+	if ((rc = dn_blkfile_pwrite(w->meta_fd, crcs_le, 4 * nch,
 	    DN_META_HDR_LEN + 4 * ci)) != 0)
 		return blkfile_io_error(w, rc, "checksums", cause);
 	/*
@@ -626,8 +628,8 @@ dn_blkw_finish(struct dn_blkw *w, const char *curdir, int cur_fd,
 		rc = blkfile_io_error(w, rc, "data", cause);
 		goto out;
 	}
-	blkfile_hdr_encode(hdr, w->b.chunk_size, w->b.len);
-	if ((rc = blkfile_pwrite(w->meta_fd, hdr, sizeof hdr, 0)) != 0) {
+	dn_blkfile_hdr_encode(hdr, w->b.chunk_size, w->b.len);
+	if ((rc = dn_blkfile_pwrite(w->meta_fd, hdr, sizeof hdr, 0)) != 0) {
 		rc = blkfile_io_error(w, rc, "sidecar header", cause);
 		goto out;
 	}
@@ -830,18 +832,12 @@ rfile_read_direct(struct dn_rfile *r, uint64_t off, size_t len, void *data)
 	return 0;
 plain:
 	r->dio_end = 0;
-	return blkfile_pread(r->data_fd, data, len, off);
+	return dn_blkfile_pread(r->data_fd, data, len, off);
 }
 
-/*
- * Read len bytes from a chunk-aligned offset, and their stored CRCs
- * (little-endian, as on the wire), and check every chunk before the bytes
- * go anywhere.  A range must end on a chunk boundary or at the block's
- * end.  -EBADMSG "checksum error in block B at offset O" when a chunk does
- * not match, -EIO when the files cannot be read in full.
- */
-int
-dn_rfile_read(struct dn_rfile *r, uint64_t off, size_t len, void *data,
+/* dn_rfile_read's work, guarded by its caller. */
+static int
+rfile_read(struct dn_rfile *r, uint64_t off, size_t len, void *data,
     uint8_t *crcs_le, char **cause)
 {
 	uint32_t	 chunk = r->b.chunk_size;
@@ -857,8 +853,8 @@ dn_rfile_read(struct dn_rfile *r, uint64_t off, size_t len, void *data,
 		return -EINVAL;
 	}
 	if ((off + len <= r->dio_end ? (rc = rfile_read_direct(r, off, len,
-	    data)) : (rc = blkfile_pread(r->data_fd, data, len, off))) != 0 ||
-	    (rc = blkfile_pread(r->meta_fd, crcs_le, 4 * nch,
+	    data)) : (rc = dn_blkfile_pread(r->data_fd, data, len,
+	    off))) != 0 || (rc = dn_blkfile_pread(r->meta_fd, crcs_le, 4 * nch,
 	    DN_META_HDR_LEN + 4 * (off / chunk))) != 0) {
 		if (cause != NULL)
 			xasprintf(cause, "cannot read block %" PRIu64 " at "
@@ -879,6 +875,53 @@ dn_rfile_read(struct dn_rfile *r, uint64_t off, size_t len, void *data,
 		}
 	}
 	return 0;
+}
+
+/*
+ * Read len bytes from a chunk-aligned offset, and their stored CRCs
+ * (little-endian, as on the wire), and check every chunk before the bytes
+ * go anywhere.  A range must end on a chunk boundary or at the block's
+ * end.  -EBADMSG "checksum error in block B at offset O" when a chunk does
+ * not match, -EIO when the files cannot be read in full, -ESTALE when a
+ * PATCH made it a newer generation since its open (dn-patch.c, which a
+ * guarded replica's reads exclude).
+ */
+int
+dn_rfile_read(struct dn_rfile *r, uint64_t off, size_t len, void *data,
+    uint8_t *crcs_le, char **cause)
+{
+	struct stat	 a, b;
+	uint64_t	 epoch;
+	int		 rc;
+
+	if (!r->guarded)
+		return rfile_read(r, off, len, data, crcs_le, cause);
+	dn_patch_rdlock(r->b.id);
+	if ((epoch = dn_patch_epoch(r->b.id)) != r->epoch) {
+		if (stat(r->path, &a) == 0 && fstat(r->data_fd, &b) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			r->epoch = epoch;
+		else {
+			dn_patch_rdunlock(r->b.id);
+			if (cause != NULL)
+				xasprintf(cause, "block %" PRIu64 " generation "
+				    "%" PRIu64 " was patched to a newer "
+				    "generation while being read: read it "
+				    "again", r->b.id, r->b.gen);
+			return -ESTALE;
+		}
+	}
+	rc = rfile_read(r, off, len, data, crcs_le, cause);
+	dn_patch_rdunlock(r->b.id);
+	return rc;
+}
+
+/* Have r's reads exclude patches; epoch as the guard showed at open. */
+void
+dn_rfile_guard(struct dn_rfile *r, uint64_t epoch)
+{
+	r->guarded = true;
+	r->epoch = epoch;
 }
 
 /* The replica's data opened with O_DIRECT, or -1 where refused. */

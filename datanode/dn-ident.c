@@ -17,23 +17,10 @@
 
 #include "log.h"
 #include "uuid.h"
+#include "private.h"
 #include "xmalloc.h"
 
 #include "dn_i.h"
-
-/* fsync a directory by path: 0 or -errno. */
-static int
-ident_fsync_dir(const char *path)
-{
-	int	fd, rc = 0;
-
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
 
 /* Write DIR/name durably (temp file, fsync, rename, fsync DIR). */
 static int
@@ -51,7 +38,7 @@ ident_write(const char *dir, const char *name, const char *text,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || fchmod(fd, 0600) != 0 ||
 	    write(fd, text, n) != (ssize_t)n || fsync(fd) != 0 ||
-	    rename(tmp, path) != 0 || ident_fsync_dir(dir) != 0) {
+	    rename(tmp, path) != 0 || dfs_fsync_dir(dir) != 0) {
 		rc = errno != 0 ? -errno : -EIO;
 		xasprintf(cause, "cannot write %s: %s", path, strerror(-rc));
 		unlink(tmp);

@@ -242,21 +242,23 @@ dn_local_op_open(struct dn_req *req, char **cause)
 		    block, req->peer, *cause);
 		return -EACCES;
 	}
+	/* The table's answer and the files opened with no PATCH between
+	 * (dn-patch.c); the reader is on its own after that. */
+	dn_patch_rdlock(block);
 	if (dn_store_find(dn->store, block, &b) != 0 || b.gen != gen) {
 		xasprintf(cause, "no such block: %" PRIu64 " generation %"
 		    PRIu64, block, gen);
-		return -ENOENT;
-	}
-	if (b.flags & DFS_REPORT_CORRUPT) {
+		rc = -ENOENT;
+	} else if (b.flags & DFS_REPORT_CORRUPT) {
 		xasprintf(cause, "block %" PRIu64 " generation %" PRIu64 ": "
 		    "this replica's files do not check", block, gen);
-		return -EIO;
-	}
-	if ((rc = local_open_files(dn, &b, fds, cause)) != 0) {
+		rc = -EIO;
+	} else if ((rc = local_open_files(dn, &b, fds, cause)) != 0)
 		log_warn("local read of block %" PRIu64 " by %s: %s", block,
 		    req->peer, *cause);
+	dn_patch_rdunlock(block);
+	if (rc != 0)
 		return rc;
-	}
 	dfs_wbuf_reset(req->out);
 	dfs_frame_begin(req->out, DFS_DX_LOCAL_FDS, req->h->req_id);
 	dfs_put_str(req->out, uuid);

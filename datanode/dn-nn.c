@@ -38,6 +38,7 @@
 #define NN_POOL			4	/* idle connections kept for RECEIVED */
 #define NN_MAX_NOTES		100000	/* queued notifications */
 #define NN_MAX_BACKOFF_MS	8000
+#define NN_MOVE_MS		200	/* before asking another member */
 #if DFS_REPORT_PART_MAX * 25 + 256 > DFS_WIRE_MAX_PAYLOAD
 #error "a block report part does not fit a frame"
 #endif
@@ -54,7 +55,9 @@ struct nn_note {
 
 struct dn_nn {
 	struct dn	*dn;
-	const char	*addr;		/* namenode.address, borrowed */
+	char		 addr[256];	/* the namenode asked now (lock) */
+	char		**addrs;	/* namenode.address: every one */
+	int		 naddrs;
 	int64_t		 report_ms;	/* namenode.block_report_interval */
 	size_t		 report_part;	/* namenode.block_report_part */
 	uint64_t	 block_size;	/* cluster.block_size */
@@ -78,6 +81,60 @@ struct dn_nn {
 	int		 npool;
 };
 
+/* namenode.address: one namenode, or a group's members, comma-separated;
+ * the first is asked first. */
+static void
+nn_addrs(struct dn_nn *nn, const char *list)
+{
+	char	*copy = xstrdup(list), *tok, *save = NULL;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		nn->addrs = xrealloc(nn->addrs, (nn->naddrs + 1) *
+		    sizeof *nn->addrs);
+		nn->addrs[nn->naddrs++] = xstrdup(tok);
+	}
+	free(copy);
+	snprintf(nn->addr, sizeof nn->addr, "%s", nn->naddrs > 0 ?
+	    nn->addrs[0] : list);
+}
+
+/* The namenode asked now, copied. */
+static void
+nn_addr(struct dn_nn *nn, char *addr, size_t len)
+{
+	pthread_mutex_lock(&nn->lock);
+	snprintf(addr, len, "%s", nn->addr);
+	pthread_mutex_unlock(&nn->lock);
+}
+
+/* Ask the leader named by cause (a group follower's ERROR), or else the
+ * next namenode of the list.  Whether the address changed.  The link
+ * thread's alone: the only one that moves it. */
+static bool
+nn_move(struct dn_nn *nn, const char *cause)
+{
+	char	hint[256], was[256];
+	bool	moved;
+	int	next = 0;
+
+	pthread_mutex_lock(&nn->lock);
+	snprintf(was, sizeof was, "%s", nn->addr);
+	if (cause != NULL && dfs_leader_hint(cause, hint, sizeof hint) == 0)
+		snprintf(nn->addr, sizeof nn->addr, "%s", hint);
+	else if (nn->naddrs > 1) {
+		for (int i = 0; i < nn->naddrs; i++)
+			if (strcmp(nn->addrs[i], was) == 0)
+				next = (i + 1) % nn->naddrs;
+		snprintf(nn->addr, sizeof nn->addr, "%s", nn->addrs[next]);
+	}
+	moved = strcmp(was, nn->addr) != 0;
+	pthread_mutex_unlock(&nn->lock);
+	if (moved)
+		log_info("namenode %s: asking %s from now on", was, nn->addr);
+	return moved;
+}
+
 /* The link's state; dn_nn_start starts its thread.  Caller frees. */
 struct dn_nn *
 dn_nn_create(struct dn *dn)
@@ -86,7 +143,7 @@ dn_nn_create(struct dn *dn)
 
 	nn = xcalloc(1, sizeof *nn);
 	nn->dn = dn;
-	nn->addr = dfs_config_str(dn->cfg, "namenode.address");
+	nn_addrs(nn, dfs_config_str(dn->cfg, "namenode.address"));
 	nn->report_ms = dfs_config_int(dn->cfg,
 	    "namenode.block_report_interval");
 	nn->block_size = (uint64_t)dfs_config_int(dn->cfg,
@@ -116,6 +173,9 @@ dn_nn_free(struct dn_nn *nn)
 	}
 	for (int i = 0; i < nn->npool; i++)
 		dfs_conn_free(nn->pool[i]);
+	for (int i = 0; i < nn->naddrs; i++)
+		free(nn->addrs[i]);
+	free(nn->addrs);
 	pthread_mutex_destroy(&nn->lock);
 	pthread_cond_destroy(&nn->cond);
 	free(nn);
@@ -254,24 +314,20 @@ nn_register(struct dn_nn *nn, struct dfs_conn *c, bool *answered,
 	const char	*ours = dn_store_cluster(dn->store);
 	struct dfs_token_key keys[DFS_TOKEN_MAX_KEYS];
 	size_t		 nkeys = 0;
-	uint64_t	 cap, used, node;
+	struct dfs_dn_usage u;
+	dfs_node_id	 node;
 	uint32_t	 hb;
 	int		 rc;
 
-	dn_store_usage(dn->store, &cap, &used);
+	dn_store_usage(dn->store, &u.capacity, &u.used);
+	u.dfs_used = dn_store_bytes(dn->store);
 	b = dfs_conn_begin(c, DFS_DN_REGISTER);
-	dfs_put_str(b, ours);
-	dfs_put_str(b, dn_store_uuid(dn->store));
-	dfs_put_str(b, dn->advertise);
-	dfs_put_u64(b, cap);
-	dfs_put_u64(b, used);
-	dfs_put_u64(b, dn_store_bytes(dn->store));
+	dfs_proto_put_register(b, ours, dn_store_uuid(dn->store),
+	    dn->advertise, &u);
 	if ((rc = nn_call(c, DFS_DN_REGISTERED, &r, answered, cause)) != 0)
 		return rc;
-	node = dfs_get_u64(&r);
-	hb = dfs_get_u32(&r);
-	dfs_get_strbuf(&r, cluster, sizeof cluster);
-	if (r.err == 0 && dfs_rbuf_left(&r) > 0)
+	if (dfs_proto_get_registered(&r, &node, &hb, cluster,
+	    sizeof cluster) == 0 && dfs_rbuf_left(&r) > 0)
 		nkeys = dfs_token_get_keys(&r, keys, DFS_TOKEN_MAX_KEYS);
 	if (dfs_rbuf_done(&r) != 0) {
 		xasprintf(cause, "malformed REGISTERED reply");
@@ -322,6 +378,7 @@ nn_block_report(struct dn_nn *nn, struct dfs_conn *c, bool *answered,
 	struct dfs_wbuf	*b;
 	struct dfs_rbuf	 r;
 	struct dn_block	*v;
+	struct dfs_report_part p;
 	size_t		 n, nparts, at = 0, bad = 0;
 	uint64_t	 report;
 	int		 rc = 0;
@@ -341,18 +398,17 @@ nn_block_report(struct dn_nn *nn, struct dfs_conn *c, bool *answered,
 	for (size_t part = 0; part < nparts; part++) {
 		size_t k = n - at < nn->report_part ? n - at :
 		    nn->report_part;
+		p.node = nn->node;
+		p.report = report;
+		p.part = (uint32_t)part;
+		p.nparts = (uint32_t)nparts;
+		p.n = (uint32_t)k;
 		b = dfs_conn_begin(c, DFS_DN_BLOCK_REPORT);
-		dfs_put_str(b, dn_store_cluster(nn->dn->store));
-		dfs_put_u64(b, nn->node);
-		dfs_put_u64(b, report);
-		dfs_put_u32(b, (uint32_t)part);
-		dfs_put_u32(b, (uint32_t)nparts);
-		dfs_put_u32(b, (uint32_t)k);
+		dfs_proto_put_report_part(b, dn_store_cluster(nn->dn->store),
+		    &p);
 		for (size_t i = at; i < at + k; i++) {
-			dfs_put_u64(b, v[i].id);
-			dfs_put_u64(b, v[i].gen);
-			dfs_put_u64(b, v[i].len);
-			dfs_put_u8(b, v[i].flags);
+			dfs_proto_put_replica(b, v[i].id, v[i].gen, v[i].len,
+			    v[i].flags);
 			if (v[i].flags & DFS_REPORT_CORRUPT)
 				bad++;
 		}
@@ -393,7 +449,7 @@ nn_commands(struct dn_nn *nn, struct dfs_rbuf *r, bool *reregister)
 			gen = dfs_get_u64(r);
 			if (r->err != 0)
 				break;
-			if (dn_store_delete(nn->dn->store, block, gen,
+			if (dn_patch_delete(nn->dn, block, gen,
 			    &cause) == 0)
 				log_info("deleted block %" PRIu64 " generation "
 				    "%" PRIu64 " (namenode command)", block,
@@ -465,18 +521,15 @@ nn_heartbeat(struct dn_nn *nn, struct dfs_conn *c, bool *reregister,
 {
 	struct dfs_wbuf	*b;
 	struct dfs_rbuf	 r;
-	uint64_t	 cap, used;
+	struct dfs_dn_usage u;
 	int		 rc;
 
-	dn_store_usage(nn->dn->store, &cap, &used);
-	nn_log_space(nn, cap, used);
+	dn_store_usage(nn->dn->store, &u.capacity, &u.used);
+	u.dfs_used = dn_store_bytes(nn->dn->store);
+	nn_log_space(nn, u.capacity, u.used);
 	b = dfs_conn_begin(c, DFS_DN_HEARTBEAT);
-	dfs_put_str(b, dn_store_cluster(nn->dn->store));
-	dfs_put_u64(b, nn->node);
-	dfs_put_u64(b, cap);
-	dfs_put_u64(b, used);
-	dfs_put_u64(b, dn_store_bytes(nn->dn->store));
-	dfs_put_u32(b, (uint32_t)atomic_load(&nn->dn->xfers));
+	dfs_proto_put_heartbeat(b, dn_store_cluster(nn->dn->store), nn->node,
+	    &u, (uint32_t)atomic_load(&nn->dn->xfers));
 	if ((rc = nn_call(c, DFS_DN_COMMANDS, &r, answered, cause)) != 0)
 		return rc;
 	nn_commands(nn, &r, reregister);
@@ -490,12 +543,9 @@ nn_note_request(struct dfs_conn *c, dfs_node_id node,
 {
 	struct dfs_wbuf	*b = dfs_conn_begin(c, n->type);
 
-	if (n->type == DFS_DN_RECEIVED) {
-		dfs_put_u64(b, node);
-		dfs_put_u64(b, n->block);
-		dfs_put_u64(b, n->gen);
-		dfs_put_u64(b, n->len);
-	} else if (n->type == DFS_DN_VERIFIED) {
+	if (n->type == DFS_DN_RECEIVED)
+		dfs_proto_put_received(b, node, n->block, n->gen, n->len);
+	else if (n->type == DFS_DN_VERIFIED) {
 		dfs_put_u64(b, node);
 		dfs_put_u64(b, n->block);
 		dfs_put_u64(b, n->gen);
@@ -600,9 +650,15 @@ nn_main(void *arg)
 	while (!nn_stopping(nn)) {
 		if (c == NULL) {
 			rc = dfs_conn_open(nn->dn->tls, nn->addr,
-			    DFS_ROLE_NAMENODE, nn->dn->timeout_ms, &c, &cause);
+			    DFS_ROLE_NAMENODE, nn->naddrs > 1 &&
+			    nn->dn->timeout_ms > DFS_GROUP_CONNECT_MS ?
+			    DFS_GROUP_CONNECT_MS : nn->dn->timeout_ms, &c,
+			    &cause);
 			if (rc != 0) {
 				nn_log_change(&said, cause);
+				/* A group: try the next member soon. */
+				if (nn_move(nn, NULL))
+					backoff = NN_MOVE_MS;
 				goto retry;
 			}
 			nn_set_link(nn, c);
@@ -615,6 +671,13 @@ nn_main(void *arg)
 			    &cause)) != 0) {
 				nn_log_change(&said, cause);
 				nn_drop(nn, &c);
+				/* A follower named its leader (or knows none
+				 * yet: the next member). */
+				if (rc == -EREMOTE && nn_move(nn, cause)) {
+					free(cause);
+					cause = NULL;
+					continue;
+				}
 				goto retry;
 			}
 			need_register = false;
@@ -664,9 +727,16 @@ failed:
 		 * connection (the namenode may have restarted and forgotten
 		 * us); after a transport failure, reconnect first. */
 		nn_log_change(&said, cause);
+		need_register = true;
+		/* The leader stepped down, or went: find the new one. */
+		if (rc == -EREMOTE || (!answered && nn->naddrs > 1)) {
+			nn_drop(nn, &c);
+			if (nn_move(nn, rc == -EREMOTE ? cause : NULL))
+				backoff = NN_MOVE_MS;
+			goto retry;
+		}
 		free(cause);
 		cause = NULL;
-		need_register = true;
 		if (answered)
 			continue;
 		nn_drop(nn, &c);
@@ -731,6 +801,7 @@ dn_nn_received(struct dn_nn *nn, dfs_block_id block, uint64_t gen,
 	struct dfs_rbuf	 r;
 	dfs_node_id	 node;
 	bool		 registered, pooled, answered = false;
+	char		 addr[256] = "";
 	int		 nstale;
 	char		*cause = NULL;
 	int		 rc = -ENOTCONN;
@@ -744,7 +815,8 @@ dn_nn_received(struct dn_nn *nn, dfs_block_id block, uint64_t gen,
 		pthread_mutex_unlock(&nn->lock);
 		if (!registered)
 			break;
-		if (!pooled && (rc = dfs_conn_open(nn->dn->tls, nn->addr,
+		nn_addr(nn, addr, sizeof addr);
+		if (!pooled && (rc = dfs_conn_open(nn->dn->tls, addr,
 		    DFS_ROLE_NAMENODE, nn->dn->timeout_ms, &c, &cause)) != 0)
 			break;
 		nn_note_request(c, node, &n);
@@ -782,7 +854,7 @@ dn_nn_received(struct dn_nn *nn, dfs_block_id block, uint64_t gen,
 	else if (rc != 0) {
 		if (registered)
 			log_warn("cannot tell namenode %s about block %" PRIu64
-			    " now (%s); queued", nn->addr, block, cause);
+			    " now (%s); queued", addr, block, cause);
 		nn_note_add(nn, DFS_DN_RECEIVED, block, gen, len, NULL);
 	}
 	free(cause);

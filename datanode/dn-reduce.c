@@ -316,7 +316,8 @@ dn_reduce_op_reduce(struct dn_req *req, char **cause)
 		    req->peer, *cause);
 		if (rc == -EBADMSG || rc == -EIO)
 			dn_nn_bad_block(dn->nn, block, gen, *cause);
-		rc = -EIO;
+		if (rc != -ESTALE)	/* patched meanwhile (dn-patch.c) */
+			rc = -EIO;
 		goto out;
 	}
 	dfs_wbuf_reset(out);

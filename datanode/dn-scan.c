@@ -180,7 +180,12 @@ scan_block(struct dn_scan *s, dfs_block_id block, uint64_t gen,
 			break;
 		}
 		if ((rc = dn_rfile_read(rf, off, n, s->data, s->crcs,
-		    &cause)) != 0) {
+		    &cause)) == -ESTALE) {
+			p->gone++;	/* patched: a newer generation */
+			result = DFS_VERIFY_ABSENT;
+			break;
+		}
+		if (rc != 0) {
 			scan_bad(s, block, gen, cause, p);
 			result = DFS_VERIFY_BAD;
 			break;

@@ -306,7 +306,14 @@ server_read(struct dn_req *req, char **cause)
 		n = (n + b->chunk_size - 1) / b->chunk_size * b->chunk_size;
 		if (n > b->len - pos)
 			n = b->len - pos;
-		if ((rc = server_data_frame(req, rf, pos, n, cause)) != 0) {
+		if ((rc = server_data_frame(req, rf, pos, n, cause)) ==
+		    -ESTALE) {
+			/* A PATCH (dn-patch.c): no fault of the replica's. */
+			log_info("READ of block %" PRIu64 " for %s: %s", block,
+			    req->peer, *cause);
+			goto done;
+		}
+		if (rc != 0) {
 			log_err("READ of block %" PRIu64 " for %s: %s", block,
 			    req->peer, *cause);
 			if (rc == -EBADMSG || rc == -EIO)
@@ -356,6 +363,7 @@ static const struct {
 	{ DFS_DX_WRITE, dn_write_op_write, DN_TCP | DN_PIPELINE },
 	{ DFS_DX_RESUME, dn_write_op_write, DN_TCP | DN_PIPELINE },
 	{ DFS_DX_REDUCE, dn_reduce_op_reduce, DN_TCP },
+	{ DFS_DX_PATCH, dn_patch_op_patch, DN_TCP },
 	{ DFS_DX_LOCAL_WHERE, server_local_where, DN_TCP },
 	{ DFS_DX_LOCAL_OPEN, dn_local_op_open, DN_LOCAL },
 	{ DFS_DX_PACKET, server_packet, DN_TCP },
@@ -530,12 +538,14 @@ server_conn_main(void *arg)
 	if (rc != -ENOTCONN)
 		dn_close_graceful(c->fd);
 out:
+	/* Everything of s first: once nconns says this thread is gone,
+	 * dn_server_stop may free s. */
+	dfs_connlimit_release(s->limits, &c->tick);
 	pthread_mutex_lock(&s->lock);
 	s->conns[c->slot] = -1;
 	s->nconns--;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
-	dfs_connlimit_release(s->limits, &c->tick);
 	dfs_sock_close(c->s);	/* (the handshake closed fd if it failed) */
 	dfs_wbuf_release(&c->in);
 	dfs_wbuf_release(&c->out);

@@ -9,7 +9,8 @@
  *   cluster.id   the cluster this node joined at its first registration;
  *                a namenode of any other cluster is refused
  *   lock         flock'ed while a data node uses the directory
- *   tmp/         replicas being written (removed at start-up)
+ *   tmp/         replicas being written, patch journals (dn-patch.c:
+ *                both dealt with at start-up)
  *   current/     finalized replicas, two files each (see dn-blkfile.c)
  *
  * Why it is built this way.  current/ holds finished replicas and nothing
@@ -197,32 +198,6 @@ dn_store_join(struct dn_store *st, const char *id, char **cause)
 	return rc;
 }
 
-/* Remove everything under tmp/: writes a previous run never finished. */
-static void
-store_clean_tmp(struct dn_store *st)
-{
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
-
-	if ((d = opendir(st->tmp)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-			n++;
-		else
-			log_warn("cannot remove %s/%s: %s", st->tmp,
-			    de->d_name, strerror(errno));
-	}
-	closedir(d);
-	if (n > 0)
-		log_info("removed %d unfinished file%s from %s", n,
-		    n == 1 ? "" : "s", st->tmp);
-}
-
 /*
  * A replica whose files do not check at start-up: entered in the table
  * flagged corrupt (never served, reported as such), never deleted here.
@@ -368,7 +343,7 @@ dn_store_open(const char *dir, struct dn_store **stp, char **cause)
 		goto fail;
 	if ((rc = dn_ident_load(st->dir, st->uuid, st->cluster, cause)) != 0)
 		goto fail;
-	store_clean_tmp(st);
+	dn_patch_startup(st->tmp, st->cur);	/* before the scan */
 	if ((rc = store_scan(st, cause)) != 0)
 		goto fail;
 	*stp = st;
@@ -696,6 +671,8 @@ dn_store_open_replica(struct dn_store *st, dfs_block_id id, uint64_t gen,
 	int			 rc;
 
 	*rp = NULL;
+	/* No patch between the table's answer and the files' opening. */
+	dn_patch_rdlock(id);
 	pthread_mutex_lock(&st->lock);
 	if ((e = store_get(st, id)) != NULL && e->b.gen == gen &&
 	    (e->b.flags & DFS_REPORT_CORRUPT)) {
@@ -716,7 +693,57 @@ dn_store_open_replica(struct dn_store *st, dfs_block_id id, uint64_t gen,
 			    " generation %" PRIu64, id, gen);
 	}
 	pthread_mutex_unlock(&st->lock);
+	if (rc == 0)
+		dn_rfile_guard(*rp, dn_patch_epoch(id));
+	dn_patch_rdunlock(id);
 	return rc;
+}
+
+/*
+ * The replica (id, gen) a PATCH would change: finalized here, checking,
+ * and with no write of the block in progress or parked.  0, -ENOENT,
+ * -ESTALE (another generation), -EIO (flagged corrupt) or -EBUSY.
+ */
+int
+dn_store_patch_find(struct dn_store *st, dfs_block_id id, uint64_t gen,
+    struct dn_block *b, char **cause)
+{
+	struct store_ent	*e;
+	struct store_pending	*p;
+	struct store_parked	*k;
+	int			 rc = 0;
+
+	pthread_mutex_lock(&st->lock);
+	if ((e = store_get(st, id)) == NULL || e->b.gen != gen)
+		rc = e == NULL ? -ENOENT : -ESTALE;
+	else if (e->b.flags & DFS_REPORT_CORRUPT)
+		rc = -EIO;
+	for (p = st->pending; p != NULL; p = p->next)
+		rc = rc == 0 && p->id == id ? -EBUSY : rc;
+	for (k = st->parked; k != NULL; k = k->next)
+		rc = rc == 0 && dn_blkw_block(k->w)->id == id ? -EBUSY : rc;
+	if (rc == 0)
+		*b = e->b;
+	else
+		xasprintf(cause, "block %" PRIu64 " generation %" PRIu64 ": %s",
+		    id, gen, rc == -ENOENT || rc == -ESTALE ? "no such block" :
+		    rc == -EIO ? "this replica's files do not check" :
+		    "being written");
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+/* A PATCH made replica old into now (or flagged it), if it is still old. */
+void
+dn_store_patched(struct dn_store *st, const struct dn_block *old,
+    const struct dn_block *now)
+{
+	struct store_ent	*e;
+
+	pthread_mutex_lock(&st->lock);
+	if ((e = store_get(st, old->id)) != NULL && e->b.gen == old->gen)
+		store_put(st, now);
+	pthread_mutex_unlock(&st->lock);
 }
 
 /*

@@ -93,6 +93,7 @@ struct write_xfer {
 	struct dn_blkw	*wf;
 	struct dfs_sock	*down;		/* NULL: the last node of the pipeline */
 	char		 down_addr[256];
+	bool		 down_sealed;	/* data kept inside TLS below */
 	int		 down_err;	/* why a forward failed */
 
 	pthread_t	 responder;
@@ -338,6 +339,32 @@ write_wait_input(struct write_xfer *x)
 	}
 }
 
+/* The WRITE or RESUME for the next node, into b. */
+static void
+write_build_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
+    const struct dfs_token *tok, char (*down)[256], uint32_t ndown,
+    struct dfs_wbuf *b)
+{
+	dfs_wbuf_reset(b);
+	dfs_frame_begin(b, x->resume ? DFS_DX_RESUME : DFS_DX_WRITE,
+	    h->req_id);
+	dfs_proto_put_token(b, tok);
+	dfs_put_u64(b, x->block);
+	if (x->resume) {
+		dfs_put_u64(b, x->old_gen);
+		dfs_put_u64(b, x->gen);
+		dfs_put_u64(b, x->offset);
+	} else
+		dfs_put_u64(b, x->gen);
+	dfs_put_u32(b, x->chunk);
+	dfs_put_u32(b, ndown - 1);
+	for (uint32_t i = 1; i < ndown; i++)
+		dfs_put_str(b, down[i]);
+	dfs_put_u32(b, x->depth + 1);
+	dfs_put_raw(b, x->above, sizeof x->above);
+	dfs_frame_end(b);
+}
+
 /*
  * Connect to the next node and open its part of the pipeline with the
  * same token, block and chunk size (and, for a RESUME, the same
@@ -353,6 +380,7 @@ write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
 	struct dfs_wbuf		b;
 	struct dfs_rbuf		r;
 	char			*why = NULL, *msg;
+	bool			 reused;
 	int			 rc, err;
 
 	dfs_wbuf_init(&b);
@@ -360,35 +388,31 @@ write_connect_down(struct write_xfer *x, const struct dfs_frame_hdr *h,
 	memcpy(x->down_addr, down[0], sizeof x->down_addr);
 	/* Data that reached us encrypted leaves us encrypted: the writer's
 	 * choice holds down the whole pipeline. */
-	if ((rc = (dfs_sock_plain_data(x->up) ? dfs_sock_connect :
-	    dfs_sock_connect_sealed)(x->dn->tls, down[0], DFS_ROLE_DATANODE,
-	    x->dn->timeout_ms, &x->down, &why)) != 0) {
+	x->down_sealed = !dfs_sock_plain_data(x->up);
+	for (;;) {
+		if ((rc = dfs_sockpool_connect(x->dn->pool, x->dn->tls,
+		    down[0], DFS_ROLE_DATANODE, x->down_sealed,
+		    x->dn->timeout_ms, &x->down, &reused, &why)) != 0) {
+			x->down = NULL;
+			rc = -EHOSTUNREACH;
+			xasprintf(cause, "cannot reach pipeline node %s: %s",
+			    down[0], why);
+			goto out;
+		}
+		write_build_down(x, h, tok, down, ndown, &b);
+		if ((rc = dfs_net_send(x->down, &b, x->dn->timeout_ms)) == 0)
+			rc = dfs_net_recv_frame(x->down, &rh, &b,
+			    x->dn->timeout_ms * (int)ndown, &why);
+		/* A kept connection closed by its node meanwhile fails
+		 * before any answer: once more on a new one. */
+		if (rc == 0 || !reused)
+			break;
+		dfs_sock_close(x->down);
 		x->down = NULL;
-		rc = -EHOSTUNREACH;
-		xasprintf(cause, "cannot reach pipeline node %s: %s", down[0],
-		    why);
-		goto out;
+		free(why);
+		why = NULL;
 	}
-	dfs_frame_begin(&b, x->resume ? DFS_DX_RESUME : DFS_DX_WRITE,
-	    h->req_id);
-	dfs_proto_put_token(&b, tok);
-	dfs_put_u64(&b, x->block);
-	if (x->resume) {
-		dfs_put_u64(&b, x->old_gen);
-		dfs_put_u64(&b, x->gen);
-		dfs_put_u64(&b, x->offset);
-	} else
-		dfs_put_u64(&b, x->gen);
-	dfs_put_u32(&b, x->chunk);
-	dfs_put_u32(&b, ndown - 1);
-	for (uint32_t i = 1; i < ndown; i++)
-		dfs_put_str(&b, down[i]);
-	dfs_put_u32(&b, x->depth + 1);
-	dfs_put_raw(&b, x->above, sizeof x->above);
-	dfs_frame_end(&b);
-	if ((rc = dfs_net_send(x->down, &b, x->dn->timeout_ms)) != 0 ||
-	    (rc = dfs_net_recv_frame(x->down, &rh, &b, x->dn->timeout_ms *
-	    (int)ndown, &why)) != 0) {
+	if (rc != 0) {
 		err = rc == -ETIMEDOUT ? rc : -EHOSTUNREACH;
 		xasprintf(cause, "pipeline node %s: %s", down[0], why != NULL ?
 		    why : rc == -ENOTCONN ? "closed the connection" :
@@ -747,7 +771,13 @@ dn_write_op_write(struct dn_req *req, char **cause)
 out:
 	if (started)
 		atomic_fetch_sub(&dn->xfers, 1);
-	dfs_sock_close(x->down);
+	/* The node below acked the last packet too: its connection may
+	 * carry the next block (sockpool.c). */
+	if (ok && x->down != NULL)
+		dfs_sockpool_put(dn->pool, x->down_addr, x->down_sealed,
+		    x->down);
+	else
+		dfs_sock_close(x->down);
 	for (unsigned i = 0; i < x->qlen; i++)
 		free(x->q[(x->qhead + i) % DN_WINDOW].msg);
 	/* This node's bytes are good when the failure was elsewhere: keep

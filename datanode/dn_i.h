@@ -16,7 +16,11 @@
  *   dn-scan.c       the block scanner: every replica re-verified in the
  *                   background, bad ones reported;
  *   dn-local.c      the Unix socket that hands local clients a replica's
- *                   files for short-circuit reads (dn_local.h).
+ *                   files for short-circuit reads (dn_local.h);
+ *   dn-patch.c      PATCH: a finalized replica changed in place under a
+ *                   new generation, through a journal; the per-block
+ *                   guard that keeps readers out meanwhile; tmp/ at
+ *                   start-up.
  * main.c parses options and starts them in that order.
  */
 #ifndef DN_I_H
@@ -88,6 +92,8 @@ struct dn {
 	struct dn_server	*server;
 	struct dn_scan		*scan;
 	struct dn_local		*local;		/* dn-local.c, or NULL */
+	struct dfs_sockpool	*pool;		/* pipeline connections kept
+						   between blocks */
 	char			*listen_addr;	/* as bound, host:port */
 	char			*advertise;	/* given to the namenode */
 	int			 timeout_ms;	/* client.timeout */
@@ -121,8 +127,12 @@ int	dn_store_resume(struct dn_store *, dfs_block_id, uint64_t old_gen,
 void	dn_store_sweep(struct dn_store *);
 int	dn_store_open_replica(struct dn_store *, dfs_block_id, uint64_t gen,
 	    struct dn_rfile **, char **cause);
+int	dn_store_patch_find(struct dn_store *, dfs_block_id, uint64_t gen,
+	    struct dn_block *, char **cause);
+void	dn_store_patched(struct dn_store *, const struct dn_block *old,
+	    const struct dn_block *now);
 
-/* dn-ident.c: node.uuid and cluster.id */
+/* dn-ident.c: node.uuid and cluster.id; and an fsync of a directory. */
 int	dn_ident_load(const char *dir, char uuid[DFS_UUID_LEN + 1],
 	    char cluster[DFS_MAX_CLUSTER_ID + 1], char **cause);
 int	dn_ident_join(const char *dir, const char *id, char **cause);
@@ -132,6 +142,9 @@ bool	dn_blkfile_chunk_ok(uint32_t chunk_size);
 char	*dn_blkfile_path(const char *dir, dfs_block_id, uint64_t gen,
 	    bool meta);
 void	dn_blkfile_unlink(const char *dir, dfs_block_id, uint64_t gen);
+int	dn_blkfile_pwrite(int fd, const void *, size_t len, uint64_t off);
+int	dn_blkfile_pread(int fd, void *, size_t len, uint64_t off);
+void	dn_blkfile_hdr_encode(uint8_t *, uint32_t chunk, uint64_t len);
 bool	dn_blkfile_parse_name(const char *name, dfs_block_id *,
 	    uint64_t *gen, bool *meta);
 const char *dn_blkfile_check(const char *dir, dfs_block_id, uint64_t gen,
@@ -153,6 +166,7 @@ int	dn_rfile_open(const char *curdir, const struct dn_block *,
 const struct dn_block *dn_rfile_block(const struct dn_rfile *);
 int	dn_rfile_read(struct dn_rfile *, uint64_t off, size_t len,
 	    void *data, uint8_t *crcs_le, char **cause);
+void	dn_rfile_guard(struct dn_rfile *, uint64_t epoch);
 void	dn_rfile_prefetch(struct dn_rfile *, uint64_t off, uint64_t len);
 void	dn_rfile_free(struct dn_rfile *);
 
@@ -213,6 +227,14 @@ void	dn_nn_verified(struct dn_nn *, dfs_block_id, uint64_t gen,
 
 /* dn-reduce.c */
 int	dn_reduce_op_reduce(struct dn_req *, char **cause);
+
+/* dn-patch.c */
+int	dn_patch_op_patch(struct dn_req *, char **cause);
+int	dn_patch_delete(struct dn *, dfs_block_id, uint64_t gen, char **);
+void	dn_patch_rdlock(dfs_block_id);
+void	dn_patch_rdunlock(dfs_block_id);
+uint64_t dn_patch_epoch(dfs_block_id);
+void	dn_patch_startup(const char *tmpdir, const char *curdir);
 
 /* dn-scan.c */
 int	dn_scan_start(struct dn *, char **cause);

@@ -258,6 +258,7 @@ main(int argc, char **argv)
 		die(cause);
 	}
 	dn.nn = dn_nn_create(&dn);
+	dn.pool = dfs_sockpool_new();
 	if (dn_server_start(&dn, fd, &cause) != 0 ||
 	    dn_nn_start(dn.nn, &cause) != 0 ||
 	    dn_scan_start(&dn, &cause) != 0)
@@ -291,6 +292,7 @@ main(int argc, char **argv)
 	    dn_replicate_active() == 0) {
 		dn_nn_free(dn.nn);
 		dn_store_free(dn.store);
+		dfs_sockpool_free(dn.pool);
 		dfs_tls_free(dn.tls);
 		free(dn.listen_addr);
 		free(dn.advertise);

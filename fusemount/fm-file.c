@@ -190,6 +190,7 @@ fm_file_put(struct fm_file *f)
 	dfs_writer_abort(f->w);
 	if (f->spool_fd >= 0)
 		close(f->spool_fd);
+	fm_commit_forget(f);
 	pthread_mutex_destroy(&f->lock);
 	free(f->path);
 	free(f);
@@ -322,6 +323,7 @@ fm_file_spool_new(struct fm_file *f)
 	if (f->spool_fd >= 0)
 		close(f->spool_fd);
 	f->spool_fd = fd;
+	fm_commit_forget(f);
 	return 0;
 }
 
@@ -362,7 +364,7 @@ fm_file_stream(struct fm_file *f, const char *path,
 /* The errno a program sees for a failed write or commit: ENOSPC and
  * EDQUOT as they are (cp and friends say "No space left on device"),
  * anything else EIO. */
-static int
+int
 fm_file_write_errno(int rc)
 {
 	return rc == -ENOSPC || rc == -EDQUOT ? rc : -EIO;
@@ -374,7 +376,7 @@ fm_file_write_errno(int rc)
  * prefix that lease recovery would later show as the whole file (see
  * dfs-mount(8), FAILED WRITES).
  */
-static void
+void
 fm_file_discard(struct fm_file *f, dfs_ino ino, const char *path)
 {
 	char	*cause = NULL;
@@ -530,6 +532,8 @@ fm_file_fetch(struct fm_file *f, uint64_t limit)
 			goto out;
 		}
 	}
+	if (n == a->size)
+		fm_commit_base(f, r);
 done:
 	f->born_ns = 0;
 	f->state = FM_SPOOL;
@@ -561,97 +565,6 @@ fm_file_unstream(struct fm_file *f)
 	return fm_file_fetch(f, UINT64_MAX);
 }
 
-/* Write the spool back as the file's new contents, keeping its mode,
- * owner, replication and block size. */
-static int
-fm_file_writeback(struct fm_file *f)
-{
-	struct dfs_writer	*w = NULL;
-	struct dfs_write_opts	 o;
-	struct dfs_attr		 a;
-	char			*path, *cause = NULL;
-	uint8_t			*buf = NULL;
-	uint64_t		 off;
-	ssize_t			 n;
-	dfs_ino			 ino = 0;	/* once rewriting it */
-	int			 rc;
-
-	if ((path = fm_file_pathdup(f)) == NULL) {
-		f->dirty = false;
-		fm_file_show(f);
-		return 0;
-	}
-	rc = dfs_client_stat(f->fm->client, path, &a, &cause);
-	if (rc == -ENOENT && f->have_attr) {
-		free(cause);
-		cause = NULL;
-		a = f->attr;
-		rc = 0;
-	}
-	if (rc != 0) {
-		rc = fm_errno(rc, cause, "stat", path);
-		goto out;
-	}
-	if (a.type != DFS_FT_FILE) {
-		log_err("writing back %s: it is no longer a regular file",
-		    path);
-		rc = -EISDIR;
-		goto out;
-	}
-	fm_file_opts(&a, &o);
-	if ((rc = dfs_writer_open(f->fm->client, path, &o, &w,
-	    &cause)) != 0) {
-		rc = fm_errno(rc, cause, "create", path);
-		goto out;
-	}
-	ino = dfs_writer_attr(w)->ino;
-	buf = xmalloc(FM_IO_BUF);
-	for (off = 0; off < f->size; off += (uint64_t)n) {
-		size_t want = f->size - off < FM_IO_BUF ?
-		    (size_t)(f->size - off) : FM_IO_BUF;
-		if ((n = pread(f->spool_fd, buf, want, (off_t)off)) <= 0) {
-			if (n < 0 && errno == EINTR) {
-				n = 0;
-				continue;
-			}
-			log_err("reading the spool of %s: %s", path,
-			    n < 0 ? strerror(errno) : "short file");
-			rc = -EIO;
-			goto out;
-		}
-		if ((rc = dfs_writer_write(w, buf, (size_t)n, &cause)) != 0) {
-			log_err("writing back %s: %s", path, cause);
-			free(cause);
-			rc = fm_file_write_errno(rc);
-			goto out;
-		}
-	}
-	rc = dfs_writer_close(w, &cause);
-	w = NULL;
-	if (rc != 0) {
-		log_err("committing %s: %s", path, cause != NULL ? cause :
-		    strerror(-rc));
-		free(cause);
-		rc = fm_file_write_errno(rc);
-		goto out;
-	}
-	f->dirty = false;
-	f->gen++;
-	f->attr = a;
-	f->attr.size = f->size;
-	f->have_attr = true;
-	fm_file_show(f);
-out:
-	dfs_writer_abort(w);
-	/* The old contents went with the CREATE: leave the file empty, not
-	 * holding part of the new. */
-	if (rc != 0 && ino != 0)
-		fm_file_discard(f, ino, path);
-	free(buf);
-	free(path);
-	return rc;
-}
-
 /*
  * Put f's local bytes into the cluster (finish the stream or write the
  * dirty spool back), then redo the utimens the commit overwrote.  Hold
@@ -670,7 +583,7 @@ fm_file_commit(struct fm_file *f)
 	if (f->state == FM_STREAM)
 		rc = fm_file_close_stream(f);
 	else
-		rc = fm_file_writeback(f);
+		rc = fm_commit_spool(f);
 	if (rc != 0 || f->pend_valid == 0)
 		return rc;
 	memset(&s, 0, sizeof s);
@@ -711,6 +624,7 @@ fm_file_truncate_locked(struct fm_file *f, uint64_t size)
 		log_err("truncating a spool: %s", strerror(errno));
 		return rc;
 	}
+	fm_commit_truncated(f, f->size, size);
 	f->size = size;
 	f->dirty = true;
 	f->pend_valid &= ~(uint32_t)(DFS_SET_MTIME | DFS_SET_MTIME_NOW);
@@ -901,8 +815,9 @@ fm_file_renamed(struct fm *fm, const char *from, const char *to)
 /*
  * Before path's name goes (unlink, or a rename onto it): a file open here
  * keeps its bytes for its handles, as POSIX wants of a file unlinked
- * while open.  The cluster deletes a file's blocks with its last name, so
- * its handles read (and write) from then on a spool of their own: a
+ * while open.  On the path API (and against a namenode that keeps no
+ * holds, see fm-ll.c) the cluster deletes a file's blocks with its last
+ * name, so its handles read (and write) from then on a spool of their own: a
  * stream is committed and fetched back, a clean file fetched.  After the
  * name is gone nothing of it is committed (fm_file_unlinked).  A fetch
  * that fails (a full spool disk) does not stop the unlink: the handles

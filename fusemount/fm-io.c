@@ -701,6 +701,7 @@ fm_file_write(const char *unused, const char *buf, size_t size, off_t off,
 		log_err("writing a spool: %s", strerror(-rc));
 		goto out;
 	}
+	fm_commit_mark(f, at, size);
 	if (at + size > f->size)
 		f->size = at + size;
 	f->dirty = true;

@@ -13,7 +13,10 @@
  *
  * Each operation is the path-based one (fm-ops.c, fm-io.c) applied to
  * such a path, so both APIs share every rule of the data path; open
- * files are known by "#N", which a rename does not change.  A request's
+ * files are known by "#N", which a rename does not change, nor an unlink:
+ * the mount holds every file it has open on the namenode (an open's STAT
+ * takes the hold, lib/client-hold.c), which keeps one unlinked while
+ * held, so its handles go on by "#N" as before.  A request's
  * caller is its fuse_req's (fm_caller): the thread serving it says which
  * request that is for as long as it works on it.
  */
@@ -345,16 +348,21 @@ fm_ll_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 
 /*
  * Before the name at path goes (an unlink, or a rename onto it): when it
- * is the last name of a file open here, its handles keep a copy
- * (fm_file_keep).  Open files are known by inode, so the name is looked
- * up first, only when something is open.  The inode's path, or NULL.
+ * is the last name of a file open here, the namenode keeps the file for
+ * as long as this mount holds it (client-hold.c), and its handles go on
+ * as before; *held says so.  Against a namenode that keeps no holds, its
+ * handles keep a copy instead (fm_file_keep).  Open files are known by
+ * inode, so the name is looked up first, only when something is open.
+ * The inode's path, or NULL.
  */
 static char *
-fm_ll_going(struct fm *fm, const char *path)
+fm_ll_going(struct fm *fm, const char *path, bool *held)
 {
+	struct fm_file	*f;
 	struct dfs_attr	 a;
 	char		*cause = NULL, *self;
 
+	*held = false;
 	if (atomic_load(&fm->nfiles) == 0)
 		return NULL;
 	if (dfs_client_stat(fm->client, path, &a, &cause) != 0 ||
@@ -363,8 +371,42 @@ fm_ll_going(struct fm *fm, const char *path)
 		return NULL;
 	}
 	self = fm_ll_path((fuse_ino_t)a.ino);
-	fm_file_keep(fm, self);
+	if ((f = fm_file_get_open(fm, self)) == NULL)
+		return self;
+	fm_file_put(f);
+	if (dfs_hold_ensure(fm->client, a.ino, self, &cause) == 0)
+		*held = true;
+	else {
+		free(cause);
+		fm_file_keep(fm, self);
+	}
 	return self;
+}
+
+/* The last name of open file self went, which the namenode keeps for
+ * this mount: fstat(2) shows no link, as on a local file system. */
+static void
+fm_ll_orphaned(struct fm *fm, const char *self)
+{
+	struct fm_file	*f;
+
+	if ((f = fm_file_get_open(fm, self)) == NULL)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->attr.nlink = 0;
+	fm_file_show(f);
+	pthread_mutex_unlock(&f->lock);
+	fm_file_put(f);
+}
+
+/* After the name of path's inode self went: fm_ll_going's outcome. */
+static void
+fm_ll_gone_name(struct fm *fm, const char *self, bool held)
+{
+	if (held)
+		fm_ll_orphaned(fm, self);
+	else
+		fm_file_unlinked(fm, self);
 }
 
 /* unlink(2) and rmdir(2). */
@@ -373,6 +415,7 @@ fm_ll_remove(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 {
 	struct fm	*fm;
 	char		*path, *self = NULL;
+	bool		 held = false;
 	int		 rc;
 
 	fm_ll_serving(req);
@@ -382,10 +425,10 @@ fm_ll_remove(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 		return;
 	}
 	if (!dir)
-		self = fm_ll_going(fm, path);
+		self = fm_ll_going(fm, path, &held);
 	rc = dir ? fm_ops.rmdir(path) : fm_ops.unlink(path);
 	if (rc == 0 && self != NULL)
-		fm_file_unlinked(fm, self);
+		fm_ll_gone_name(fm, self, held);
 	free(self);
 	free(path);
 	fm_ll_err(req, rc);
@@ -409,6 +452,7 @@ fm_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct fm	*fm;
 	char		*from, *to, *self = NULL;
+	bool		 held = false;
 	int		 rc;
 
 	fm_ll_serving(req);
@@ -419,10 +463,10 @@ fm_ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = -ENAMETOOLONG;
 	else {
 		if (!(flags & RENAME_NOREPLACE))
-			self = fm_ll_going(fm, to);
+			self = fm_ll_going(fm, to, &held);
 		rc = fm_ops.rename(from, to, flags);
 		if (rc == 0 && self != NULL)
-			fm_file_unlinked(fm, self);
+			fm_ll_gone_name(fm, self, held);
 	}
 	free(self);
 	free(from);
@@ -463,21 +507,24 @@ fm_ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	fm_ll_serving(req);
 	fm = fm_get();
-	if ((f = fm_file_get_open(fm, path)) != NULL)
+	if ((f = fm_file_get_open(fm, path)) != NULL) {
 		fm_file_put(f);
-	else
-		rc = fm_errno(dfs_client_stat(fm->client, path, &a, &cause),
+		dfs_hold_take(fm->client, ino);
+	} else
+		rc = fm_errno(dfs_hold_open(fm->client, ino, path, &a, &cause),
 		    cause, "open", path);
-	if (rc == 0)
-		rc = fm_ops.open(path, fi);
+	if (rc == 0 && (rc = fm_ops.open(path, fi)) != 0)
+		dfs_hold_drop(fm->client, ino);
 	free(path);
 	if (rc != 0) {
 		fm_ll_err(req, rc);
 		return;
 	}
 	fm_ll_serving(NULL);
-	if (fuse_reply_open(req, fi) != 0)	/* interrupted: nobody has it */
+	if (fuse_reply_open(req, fi) != 0) {	/* interrupted: nobody has it */
 		fm_ops.release(NULL, fi);
+		dfs_hold_drop(fm->client, ino);
+	}
 }
 
 /* create(2): the file made and opened by name (fm_file_create), then
@@ -504,6 +551,7 @@ fm_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		self = fm_ll_path(e.ino);
 		fm_file_renamed(fm, path, self);
 		free(self);
+		dfs_hold_take(fm->client, e.ino);
 	}
 	free(path);
 	if (rc != 0) {
@@ -511,8 +559,10 @@ fm_ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	}
 	fm_ll_serving(NULL);
-	if (fuse_reply_create(req, &e, fi) != 0)
+	if (fuse_reply_create(req, &e, fi) != 0) {
 		fm_ops.release(NULL, fi);
+		dfs_hold_drop(fm->client, e.ino);
+	}
 }
 
 static void
@@ -559,8 +609,12 @@ fm_ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void
 fm_ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	int	rc;
+
 	fm_ll_serving(req);
-	fm_ll_err(req, fm_ops.release(NULL, fi));
+	rc = fm_ops.release(NULL, fi);
+	dfs_hold_drop(fm_mount->client, ino);
+	fm_ll_err(req, rc);
 }
 
 static void

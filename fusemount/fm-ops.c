@@ -84,7 +84,8 @@ struct fm_dirent {
 };
 
 /* An open directory: the page of entries last fetched from the namenode,
- * which covers entries base .. base + n - 1 of the listing. */
+ * which covers entries base .. base + n - 1 of the listing, and the page
+ * before it (prev_base .. base - 1), kept for the kernel's next offset. */
 struct fm_dir {
 	struct fm	*fm;
 	char		*path;
@@ -94,6 +95,9 @@ struct fm_dir {
 	uint64_t	 base;
 	bool		 more;		/* pages after this one */
 	bool		 loaded;
+	struct fm_dirent *prev;
+	size_t		 prev_n;
+	uint64_t	 prev_base;
 };
 
 /*
@@ -243,7 +247,9 @@ fm_attr_to_stat(const struct dfs_attr *a, struct stat *st)
 		st->st_mode |= S_IFREG;
 		break;
 	}
-	st->st_nlink = a->nlink != 0 ? a->nlink : 1;
+	/* A file has no link only once unlinked while held open
+	 * (namenode/nn-hold.c). */
+	st->st_nlink = a->nlink != 0 || a->type == DFS_FT_FILE ? a->nlink : 1;
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
 	st->st_size = (off_t)a->size;
@@ -692,6 +698,17 @@ fm_dir_clear(struct fm_dir *d)
 	d->loaded = false;
 }
 
+/* Forget the page before d's. */
+static void
+fm_dir_drop_prev(struct fm_dir *d)
+{
+	for (size_t i = 0; i < d->prev_n; i++)
+		free(d->prev[i].name);
+	free(d->prev);
+	d->prev = NULL;
+	d->prev_n = 0;
+}
+
 /* A listing entry into the page, with the local size of a file this mount
  * is writing. */
 static int
@@ -745,8 +762,12 @@ fm_dir_load(struct fm_dir *d, const char *after, uint64_t base)
  * with the offset of the next, until fill says the buffer is full
  * (non-zero).  The offset of entry i of the listing is i + 3 (1 and 2 are
  * "." and ".."), so the kernel resumes exactly where a full buffer
- * stopped; a page (up to DFS_LIST_MAX entries) is fetched again only on
- * rewinddir or a seek backwards.  The entries carry their attributes, so
+ * stopped.  Each page (up to DFS_LIST_MAX entries) is fetched after the
+ * last name of the one before, and the page before is kept, so names
+ * removed or added while a program reads the directory never shift
+ * where it resumes: every name there from its opendir to its end comes
+ * exactly once.  Only rewinddir or a seek further back lists from the
+ * start again (and counts).  The entries carry their attributes, so
  * readdirplus (`ls -l`) needs no request per file.
  */
 int
@@ -771,15 +792,36 @@ fm_dir_fill(struct fuse_file_info *fi, off_t off,
 	if (off <= 1 && fill(arg, "..", &dot, 2))
 		return 0;
 	k = off >= 2 ? (uint64_t)off - 2 : 0;
-	if ((off == 0 || !d->loaded || k < d->base) &&
-	    (rc = fm_dir_load(d, "", 0)) != 0)
-		return rc;
+	if (off == 0 || !d->loaded || (k < d->base && (d->prev_n == 0 ||
+	    k < d->prev_base))) {
+		fm_dir_drop_prev(d);
+		if ((rc = fm_dir_load(d, "", 0)) != 0)
+			return rc;
+	}
+	/* A reply that ran into the next page, of which the caller took
+	 * less, resumes in the page before: served as it was fetched, so
+	 * names removed meanwhile shift nothing. */
+	if (k < d->base) {
+		for (size_t i = k - d->prev_base; i < d->prev_n; i++)
+			if (fill(arg, d->prev[i].name, &d->prev[i].st,
+			    (off_t)(d->prev_base + i + 3)))
+				return 0;
+		k = d->base;
+	}
 	for (;;) {
 		while (k >= d->base + d->n) {
 			if (!d->more || d->n == 0)
 				return 0;
-			if ((rc = fm_dir_load(d, d->ents[d->n - 1].name,
-			    d->base + d->n)) != 0)
+			/* The next page starts after this one's last name;
+			 * this one is kept as the page before. */
+			fm_dir_drop_prev(d);
+			d->prev = d->ents;
+			d->prev_n = d->n;
+			d->prev_base = d->base;
+			d->ents = NULL;
+			d->n = d->cap = 0;
+			if ((rc = fm_dir_load(d, d->prev[d->prev_n - 1].name,
+			    d->prev_base + d->prev_n)) != 0)
 				return rc;
 		}
 		for (size_t i = k - d->base; i < d->n; i++)
@@ -845,6 +887,7 @@ fm_op_releasedir(const char *unused, struct fuse_file_info *fi)
 	struct fm_dir	*d = (struct fm_dir *)(uintptr_t)fi->fh;
 
 	fm_dir_clear(d);
+	fm_dir_drop_prev(d);
 	free(d->ents);
 	free(d->path);
 	free(d);

@@ -78,6 +78,32 @@ enum fm_state {
 };
 
 /* One path open in this mount, shared by all its handles. */
+/*
+ * What the cluster held when a spool was fetched, and which chunks of the
+ * spool were written since (fm-commit.c): a commit patches only those
+ * while the file's blocks on the namenode are still these.  Under the
+ * file's lock.
+ */
+struct fm_base_block {
+	dfs_block_id		 id;
+	uint64_t		 gen;
+	uint64_t		 off;
+	uint64_t		 len;
+};
+struct fm_base {
+	bool			 valid;
+	dfs_ino			 ino;
+	uint64_t		 size;
+	uint64_t		 block_size;
+	bool			 array;		/* has .npy metadata, */
+	uint64_t		 data_off;	/* its elements from here */
+	uint32_t		 chunk;
+	uint32_t		 nblocks;
+	struct fm_base_block	*blocks;
+	uint8_t			*dirty;		/* a bit per chunk */
+	uint64_t		 nbits;
+};
+
 struct fm_file {
 	struct fm		*fm;
 
@@ -115,6 +141,7 @@ struct fm_file {
 	int64_t			 pend_mtime;
 	struct dfs_cred		 wcred;		/* its last writer here */
 	bool			 has_wcred;	/* (fm-cred.c) */
+	struct fm_base		 base;		/* the spool's origin */
 };
 
 /* A dfs_reader of one version (gen) of a file. */
@@ -229,6 +256,15 @@ void	 fm_file_renamed(struct fm *, const char *from, const char *to);
 void	 fm_file_keep(struct fm *, const char *path);
 void	 fm_file_unlinked(struct fm *, const char *path);
 void	 fm_file_flush_all(struct fm *);
+int	 fm_file_write_errno(int);
+void	 fm_file_discard(struct fm_file *, dfs_ino, const char *path);
+
+/* fm-commit.c: a dirty spool into the cluster, by patch or rewrite. */
+int	 fm_commit_spool(struct fm_file *);
+void	 fm_commit_base(struct fm_file *, struct dfs_reader *);
+void	 fm_commit_forget(struct fm_file *);
+void	 fm_commit_mark(struct fm_file *, uint64_t off, uint64_t len);
+void	 fm_commit_truncated(struct fm_file *, uint64_t from, uint64_t to);
 
 /* fm-io.c: the FUSE operations on open files (in fm_ops). */
 void	fm_ahead_pool_free(struct fm *);

@@ -434,8 +434,15 @@ main(int argc, char **argv)
 
 	/* FUSE's arguments: ours first, then what the user gave. */
 	fuse_opt_add_arg(&fargs, argv[0]);
+	/* A group's addresses are joined by '+' in the source shown by
+	 * mount(8): a comma would end FUSE's option (dfs-sum reads it
+	 * back, compute/sum-mount.c). */
 	xasprintf(&opt, "-odefault_permissions,fsname=npdfs:%s,subtype=npdfs",
 	    dfs_config_str(cfg, "namenode.address"));
+	for (char *q = opt + strlen("-odefault_permissions,fsname=npdfs:");
+	    *q != '\0' && strncmp(q, ",subtype=", 9) != 0; q++)
+		if (*q == ',' || *q == ' ')
+			*q = '+';
 	fuse_opt_add_arg(&fargs, opt);
 	free(opt);
 	for (int i = 1; i < args.argc; i++)

@@ -8,7 +8,8 @@
  * rather than per writer: a mount creating many small files would
  * otherwise start and join a thread for each.  A writer's lease is a
  * struct dfs_lease inside it, on the client's list while it is open;
- * renewals act as the writer does (its credential).
+ * renewals act as the writer does (its credential).  The same thread
+ * sends the client's holds on open files (client-hold.c).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -63,7 +64,14 @@ lease_renewer(void *arg)
 	as = xcalloc(DFS_RENEW_BATCH, sizeof *as);
 	pthread_mutex_lock(&c->rlock);
 	while (!c->rstop) {
-		dfs_cond_wait_until(&c->rcond, &c->rlock, dfs_now_ms() +
+		int64_t until = dfs_now_ms() + DFS_RENEW_MS;
+		if (c->holds_due && c->holds_due_ms < until)
+			until = c->holds_due_ms;
+		if (until > dfs_now_ms())
+			dfs_cond_wait_until(&c->rcond, &c->rlock, until);
+		if (c->rstop)
+			break;
+		dfs_hold_pass(c, dfs_now_ms() - c->holds_renewed_ms >=
 		    DFS_RENEW_MS);
 		if (c->rstop)
 			break;
@@ -104,18 +112,24 @@ lease_renewer(void *arg)
 	return NULL;
 }
 
+/* Start the renewer unless it runs.  Hold rlock. */
+void
+dfs_renewer_start(struct dfs_client *c)
+{
+	if (c->renewer_running || c->rstop)
+		return;
+	if (pthread_create(&c->renewer, NULL, lease_renewer, c) == 0)
+		c->renewer_running = true;
+	else
+		log_warn("cannot start the lease renewer");
+}
+
 /* Put l on c's list, starting the renewer with the first. */
 void
 dfs_lease_register(struct dfs_client *c, struct dfs_lease *l)
 {
 	pthread_mutex_lock(&c->rlock);
-	if (!c->renewer_running && !c->rstop) {
-		if (pthread_create(&c->renewer, NULL, lease_renewer, c) == 0)
-			c->renewer_running = true;
-		else
-			log_warn("%s: cannot start the lease renewer",
-			    l->path);
-	}
+	dfs_renewer_start(c);
 	l->next = c->leases;
 	c->leases = l;
 	l->registered = true;

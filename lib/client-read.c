@@ -156,6 +156,14 @@ dfs_reader_attr(const struct dfs_reader *r)
 	return &r->attr;
 }
 
+/* The blocks as fetched at open: *n of them.  Borrowed. */
+const struct dfs_lblock *
+dfs_reader_blocks(const struct dfs_reader *r, uint32_t *n)
+{
+	*n = r->nblocks;
+	return r->blocks;
+}
+
 static void
 reader_drop(struct dfs_reader *r, const char *addr)
 {
@@ -168,26 +176,35 @@ reader_drop(struct dfs_reader *r, const char *addr)
 	}
 }
 
-/* A connection to the data node at addr, reused across reads. */
+/*
+ * A connection to the data node at addr, reused across reads, and taken
+ * from the client's kept ones (sockpool.c) when the reader has none;
+ * *reused says it was, and that its node may have closed it meanwhile.
+ */
 static int
 reader_conn(struct dfs_reader *r, const char *addr, struct dfs_sock **sp,
-    char **cause)
+    bool *reused, char **cause)
 {
 	struct reader_conn	*rc;
 	struct dfs_sock		*s;
 	int			 err;
 
+	*reused = false;
 	for (int i = 0; i < READER_CONNS; i++)
 		if (r->conns[i].s != NULL &&
 		    strcmp(r->conns[i].addr, addr) == 0) {
 			*sp = r->conns[i].s;
 			return 0;
 		}
-	if ((err = dfs_sock_connect(r->c->tls, addr, DFS_ROLE_DATANODE,
-	    r->c->stall_ms, &s, cause)) != 0)
+	if ((err = dfs_sockpool_connect(r->c->dnpool, r->c->tls, addr,
+	    DFS_ROLE_DATANODE, false, r->c->stall_ms, &s, reused,
+	    cause)) != 0)
 		return err;
 	rc = &r->conns[r->next_conn++ % READER_CONNS];
-	dfs_sock_close(rc->s);
+	/* Every failure drops its connection (reader_drop): one still
+	 * here ended its last read cleanly. */
+	if (rc->s != NULL)
+		dfs_sockpool_put(r->c->dnpool, rc->addr, false, rc->s);
 	rc->s = s;
 	snprintf(rc->addr, sizeof rc->addr, "%s", addr);
 	*sp = s;
@@ -226,10 +243,12 @@ reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
 	struct dfs_rbuf		 rb;
 	uint64_t		 end = boff + len;
 	struct dfs_sock		*s;
+	bool			 reused;
 	int			 rc;
 
 	*got = 0;
-	if ((rc = reader_conn(r, addr, &s, cause)) != 0)
+again:
+	if ((rc = reader_conn(r, addr, &s, &reused, cause)) != 0)
 		return rc;
 	dfs_wbuf_reset(&r->out);
 	dfs_frame_begin(&r->out, DFS_DX_READ, 1);
@@ -239,16 +258,28 @@ reader_from(struct dfs_reader *r, const struct dfs_lblock *lb,
 	dfs_put_u64(&r->out, boff);
 	dfs_put_u64(&r->out, len);
 	dfs_frame_end(&r->out);
-	if ((rc = dfs_net_send(s, &r->out, r->c->stall_ms)) != 0) {
-		xasprintf(cause, "%s: %s", addr, strerror(-rc));
+	if ((rc = dfs_net_send(s, &r->out, r->c->stall_ms)) == 0)
+		rc = dfs_net_recv_frame_idle(s, &h, &r->in, r->c->stall_ms,
+		    cause);
+	if (rc != 0 && reused && rc != -ETIMEDOUT) {
+		/* A kept connection its node closed meanwhile: once more
+		 * on a new one. */
+		reader_drop(r, addr);
+		free(*cause);
+		*cause = NULL;
+		goto again;
+	}
+	if (rc != 0) {
+		if (*cause == NULL)
+			xasprintf(cause, "%s: %s", addr, strerror(-rc));
 		return rc;
 	}
-	for (;;) {
+	for (;; rc = dfs_net_recv_frame_idle(s, &h, &r->in, r->c->stall_ms,
+	    cause)) {
 		struct dfs_data d;
 		uint64_t bad;
 
-		if ((rc = dfs_net_recv_frame_idle(s, &h, &r->in,
-		    r->c->stall_ms, cause)) != 0)
+		if (rc != 0)
 			return rc;
 		dfs_rbuf_init(&rb, r->in.data, h.len);
 		if (h.type == DFS_MSG_ERROR) {
@@ -527,8 +558,11 @@ dfs_reader_close(struct dfs_reader *r)
 {
 	if (r == NULL)
 		return;
+	/* What is left ended its reads cleanly (reader_conn): kept. */
 	for (int i = 0; i < READER_CONNS; i++)
-		dfs_sock_close(r->conns[i].s);
+		if (r->conns[i].s != NULL)
+			dfs_sockpool_put(r->c->dnpool, r->conns[i].addr, false,
+			    r->conns[i].s);
 	for (int i = 0; i < READER_LOCAL; i++)
 		dfs_local_close(&r->local[i]);
 	dfs_local_scratch_free(&r->scratch);

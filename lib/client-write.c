@@ -393,6 +393,27 @@ writer_refuser(const struct dfs_writer *w, struct dfs_rbuf *r,
  * RESUME from w->acked_bytes after a recovery.  On failure *failed is the
  * index of the node to blame.
  */
+/* The WRITE or RESUME that opens the pipeline, into b. */
+static void
+writer_build_open(struct dfs_writer *w, bool resume, struct dfs_wbuf *b)
+{
+	dfs_wbuf_reset(b);
+	dfs_frame_begin(b, resume ? DFS_DX_RESUME : DFS_DX_WRITE, 1);
+	dfs_proto_put_token(b, &w->lb.token);
+	dfs_put_u64(b, w->lb.block);
+	if (resume) {
+		dfs_put_u64(b, w->old_gen);
+		dfs_put_u64(b, w->lb.gen);
+		dfs_put_u64(b, w->acked_bytes);
+	} else
+		dfs_put_u64(b, w->lb.gen);
+	dfs_put_u32(b, w->chunk);
+	dfs_put_u32(b, w->lb.nlocs - 1);
+	for (uint32_t i = 1; i < w->lb.nlocs; i++)
+		dfs_put_str(b, w->lb.locs[i].addr);
+	dfs_frame_end(b);
+}
+
 static int
 writer_connect(struct dfs_writer *w, bool resume, uint32_t *failed,
     char **cause)
@@ -400,6 +421,7 @@ writer_connect(struct dfs_writer *w, bool resume, uint32_t *failed,
 	struct dfs_wbuf		 b;
 	struct dfs_frame_hdr	 h;
 	struct dfs_rbuf		 r;
+	bool			 reused;
 	int			 rc;
 
 	*failed = 0;
@@ -415,27 +437,27 @@ writer_connect(struct dfs_writer *w, bool resume, uint32_t *failed,
 	 */
 	if (resume && w->acked_bytes == 0)
 		resume = false;
-	if ((rc = dfs_sock_connect(w->c->tls, w->lb.locs[0].addr,
-	    DFS_ROLE_DATANODE, w->c->timeout_ms, &w->s, cause)) != 0)
-		return rc;
 	dfs_wbuf_init(&b);
-	dfs_frame_begin(&b, resume ? DFS_DX_RESUME : DFS_DX_WRITE, 1);
-	dfs_proto_put_token(&b, &w->lb.token);
-	dfs_put_u64(&b, w->lb.block);
-	if (resume) {
-		dfs_put_u64(&b, w->old_gen);
-		dfs_put_u64(&b, w->lb.gen);
-		dfs_put_u64(&b, w->acked_bytes);
-	} else
-		dfs_put_u64(&b, w->lb.gen);
-	dfs_put_u32(&b, w->chunk);
-	dfs_put_u32(&b, w->lb.nlocs - 1);
-	for (uint32_t i = 1; i < w->lb.nlocs; i++)
-		dfs_put_str(&b, w->lb.locs[i].addr);
-	dfs_frame_end(&b);
-	if ((rc = dfs_net_send(w->s, &b, w->c->timeout_ms)) == 0)
-		rc = dfs_net_recv_frame(w->s, &h, &b, w->c->timeout_ms *
-		    (int)w->lb.nlocs, cause);
+	/* A kept connection its node closed meanwhile fails before any
+	 * answer: once more on a new one. */
+	for (;;) {
+		if ((rc = dfs_sockpool_connect(w->c->dnpool, w->c->tls,
+		    w->lb.locs[0].addr, DFS_ROLE_DATANODE, false,
+		    w->c->timeout_ms, &w->s, &reused, cause)) != 0) {
+			dfs_wbuf_release(&b);
+			return rc;
+		}
+		writer_build_open(w, resume, &b);
+		if ((rc = dfs_net_send(w->s, &b, w->c->timeout_ms)) == 0)
+			rc = dfs_net_recv_frame(w->s, &h, &b, w->c->timeout_ms *
+			    (int)w->lb.nlocs, cause);
+		if (rc == 0 || !reused)
+			break;
+		dfs_sock_close(w->s);
+		w->s = NULL;
+		free(*cause);
+		*cause = NULL;
+	}
 	if (rc == 0 && h.type == DFS_MSG_ERROR) {
 		dfs_rbuf_init(&r, b.data, h.len);
 		rc = dfs_get_i32(&r);
@@ -579,9 +601,24 @@ writer_disconnect(struct dfs_writer *w)
 static void
 writer_end_block(struct dfs_writer *w)
 {
+	bool	clean;
+
 	if (!w->in_block)
 		return;
-	writer_disconnect(w);
+	/* Every packet acknowledged and nothing else said: the connection
+	 * may carry the next block (sockpool.c). */
+	pthread_mutex_lock(&w->lock);
+	clean = w->ack_done && w->ack_err == 0 && w->acked == w->seq &&
+	    w->last_seq != UINT64_MAX && w->acked > w->last_seq;
+	pthread_mutex_unlock(&w->lock);
+	if (clean && w->acker_running) {
+		pthread_join(w->acker, NULL);
+		w->acker_running = false;
+		dfs_sockpool_put(w->c->dnpool, w->lb.locs[0].addr, false,
+		    w->s);
+		w->s = NULL;
+	} else
+		writer_disconnect(w);
 	w->in_block = false;
 	free(w->ack_cause);
 	w->ack_cause = NULL;

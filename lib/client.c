@@ -12,6 +12,8 @@
  * Block data never passes through here: see client-write.c and
  * client-read.c, which talk to the data nodes directly.
  */
+#include <sys/random.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,24 +32,50 @@ dfs_client_create(const char *nn_addr, struct dfs_tls *tls, int timeout_ms,
     struct dfs_client **cp, char **cause)
 {
 	struct dfs_client	*c;
-	char			 host[256];
+	char			 host[256], *copy, *tok, *save = NULL;
+	char			**addrs = NULL;
 	uint16_t		 port;
-	int			 rc;
+	int			 rc = 0, n = 0;
 
-	if ((rc = dfs_hostport_split(nn_addr, host, sizeof host, &port,
-	    cause)) != 0) {
+	/* One namenode, or the members of a group, comma-separated. */
+	copy = xstrdup(nn_addr);
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL && rc == 0;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if ((rc = dfs_hostport_split(tok, host, sizeof host, &port,
+		    cause)) != 0)
+			break;
+		addrs = xrealloc(addrs, (n + 1) * sizeof *addrs);
+		addrs[n++] = xstrdup(tok);
+	}
+	free(copy);
+	if (rc == 0 && n == 0) {
+		xasprintf(cause, "no namenode address in '%s'", nn_addr);
+		rc = -EINVAL;
+	}
+	if (rc != 0) {
+		while (n > 0)
+			free(addrs[--n]);
+		free(addrs);
 		dfs_tls_free(tls);
 		return rc;
 	}
 	c = xcalloc(1, sizeof *c);
 	c->tls = tls;
-	c->nn_addr = xstrdup(nn_addr);
+	c->nn_addrs = addrs;
+	c->nn_naddrs = n;
+	c->nn_addr = xstrdup(addrs[0]);
 	c->timeout_ms = timeout_ms;
 	c->stall_ms = timeout_ms < 2000 ? timeout_ms : 2000;
 	c->chunk_size = DFS_DEFAULT_CHUNK;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->rlock, NULL);
 	dfs_cond_init(&c->rcond);
+	c->dnpool = dfs_sockpool_new();
+	/* Who asks, for ONCE: random, so that no two clients share it. */
+	if (getrandom(&c->once_id, sizeof c->once_id, 0) !=
+	    (ssize_t)sizeof c->once_id || c->once_id == 0)
+		c->once_id = ((uint64_t)getpid() << 32) ^
+		    (uint64_t)dfs_now_ns();
 	xasprintf(&c->name, "dfs-client-%ld-%p", (long)getpid(), (void *)c);
 	*cp = c;
 	return 0;
@@ -124,14 +152,19 @@ dfs_client_free(struct dfs_client *c)
 	if (c == NULL)
 		return;
 	dfs_client_renewer_stop(c);
+	dfs_hold_free_all(c);
 	pthread_mutex_destroy(&c->rlock);
 	pthread_cond_destroy(&c->rcond);
 	dfs_conn_free(c->nn);
 	for (int i = 0; i < c->nidle; i++)
 		dfs_conn_free(c->idle[i]);
+	dfs_sockpool_free(c->dnpool);
 	pthread_mutex_destroy(&c->lock);
 	dfs_tls_free(c->tls);
 	free(c->nn_addr);
+	for (int i = 0; i < c->nn_naddrs; i++)
+		free(c->nn_addrs[i]);
+	free(c->nn_addrs);
 	free(c->name);
 	free(c);
 }
@@ -152,6 +185,48 @@ dfs_client_nn(struct dfs_client *c, char **cause)
 	    c->timeout_ms, &c->nn, cause) != 0)
 		return NULL;
 	return c->nn;
+}
+
+/* The namenode asked now (copied: another thread may move it). */
+static void
+client_addr(struct dfs_client *c, char *addr, size_t len)
+{
+	pthread_mutex_lock(&c->lock);
+	snprintf(addr, len, "%s", c->nn_addr);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * Ask another namenode of a group from now on: the leader named by
+ * cause (a follower's ERROR, DFS_NOT_LEADER_AT), or else the next one of
+ * namenode.address after was (the one that failed or knew no leader).
+ * Whether there is another to ask.
+ */
+static bool
+client_move(struct dfs_client *c, const char *was, const char *cause)
+{
+	char	 hint[256];
+	int	 next = 0;
+
+	if (c->nn_naddrs < 2 && (cause == NULL ||
+	    dfs_leader_hint(cause, hint, sizeof hint) != 0))
+		return false;
+	pthread_mutex_lock(&c->lock);
+	if (strcmp(c->nn_addr, was) == 0) {
+		if (cause != NULL &&
+		    dfs_leader_hint(cause, hint, sizeof hint) == 0) {
+			free(c->nn_addr);
+			c->nn_addr = xstrdup(hint);
+		} else {
+			for (int i = 0; i < c->nn_naddrs; i++)
+				if (strcmp(c->nn_addrs[i], was) == 0)
+					next = (i + 1) % c->nn_naddrs;
+			free(c->nn_addr);
+			c->nn_addr = xstrdup(c->nn_addrs[next]);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return true;
 }
 
 /* Drop the namenode connection after an I/O error. */
@@ -191,10 +266,17 @@ client_take(struct dfs_client *c, bool fresh, struct dfs_told *told,
 		nn = NULL;
 		told->set = false;
 	}
-	if (nn == NULL &&
-	    dfs_conn_open(c->tls, c->nn_addr, DFS_ROLE_NAMENODE,
-	    c->timeout_ms, &nn, cause) != 0)
-		return NULL;
+	if (nn == NULL) {
+		char addr[256];
+
+		client_addr(c, addr, sizeof addr);
+		/* With a group to choose from, a member cut off costs a
+		 * short wait, not the whole call's. */
+		if (dfs_conn_open(c->tls, addr, DFS_ROLE_NAMENODE,
+		    c->nn_naddrs > 1 && c->timeout_ms > DFS_GROUP_CONNECT_MS ?
+		    DFS_GROUP_CONNECT_MS : c->timeout_ms, &nn, cause) != 0)
+			return NULL;
+	}
 	return nn;
 }
 
@@ -232,10 +314,33 @@ client_drop_idle(struct dfs_client *c)
 
 /* One try of dfs_client_call: a broken connection is retried once on a
  * fresh one; a timed-out one is not. */
+/*
+ * Requests that change the namespace go wrapped in ONCE with the client's
+ * id and a sequence number of its own, the same for every retry of one
+ * call: a request that was applied before its answer was lost (the
+ * namenode died, a group's leader changed) is not applied twice
+ * (namenode/nn-once.c).
+ */
+static bool
+client_once(uint16_t type)
+{
+	switch (type) {
+	case DFS_NN_MKDIR: case DFS_NN_CREATE: case DFS_NN_ADD_BLOCK:
+	case DFS_NN_ABANDON: case DFS_NN_RENAME: case DFS_NN_DELETE:
+	case DFS_NN_SET_REPL: case DFS_NN_SETATTR: case DFS_NN_UNLINK:
+	case DFS_NN_SYMLINK: case DFS_NN_HARDLINK: case DFS_NN_MKNOD:
+	case DFS_NN_UPDATE_PIPELINE: case DFS_NN_PATCH_BLOCK:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int
 client_call_once(struct dfs_client *c, uint16_t type, uint16_t expect,
     void (*build)(struct dfs_wbuf *, void *), void *barg,
-    int (*parse)(struct dfs_rbuf *, void *), void *parg, char **cause)
+    int (*parse)(struct dfs_rbuf *, void *), void *parg, uint64_t seq,
+    char **cause)
 {
 	struct dfs_conn	*nn;
 	struct dfs_rbuf	 r;
@@ -252,7 +357,15 @@ client_call_once(struct dfs_client *c, uint16_t type, uint16_t expect,
 			break;
 		}
 		if ((rc = dfs_client_cred_sync(c, nn, &told, cause)) == 0) {
-			build(dfs_conn_begin(nn, type), barg);
+			struct dfs_wbuf *b;
+			if (seq != 0) {
+				b = dfs_conn_begin(nn, DFS_NN_ONCE);
+				dfs_put_u64(b, c->once_id);
+				dfs_put_u64(b, seq);
+				dfs_put_u16(b, type);
+			} else
+				b = dfs_conn_begin(nn, type);
+			build(b, barg);
 			rc = dfs_conn_call(nn, expect, &r, cause);
 		}
 		if (rc == 0) {
@@ -300,9 +413,41 @@ dfs_client_call(struct dfs_client *c, uint16_t type, uint16_t expect,
 	struct timespec	 ts;
 	int		 rc;
 
+	char		 was[256];
+	uint64_t	 seq = client_once(type) ?
+	    atomic_fetch_add(&c->once_seq, 1) + 1 : 0;
+
 	for (;;) {
+		client_addr(c, was, sizeof was);
 		rc = client_call_once(c, type, expect, build, barg, parse,
-		    parg, cause);
+		    parg, seq, cause);
+		/* A group's follower names its leader; a namenode that is
+		 * gone leaves the others of namenode.address to ask. */
+		if ((rc == -EREMOTE || (c->nn_naddrs > 1 &&
+		    (client_conn_broken(rc) || rc == -ECONNREFUSED))) &&
+		    dfs_now_ms() < deadline && client_move(c, was,
+		    cause != NULL ? *cause : NULL)) {
+			char now[256];
+
+			client_drop_idle(c);
+			client_addr(c, now, sizeof now);
+			if (cause != NULL) {
+				free(*cause);
+				*cause = NULL;
+			}
+			/* Straight to a named leader; a pause before a
+			 * round of the list, while an election runs. */
+			if (strcmp(now, was) == 0 || rc != -EREMOTE ||
+			    pause_ms > 50) {
+				ts.tv_sec = pause_ms / 1000;
+				ts.tv_nsec = (pause_ms % 1000) * 1000000;
+				nanosleep(&ts, NULL);
+				pause_ms = pause_ms * 2 < DFS_ELECTION_RETRY_MS ?
+				    pause_ms * 2 : DFS_ELECTION_RETRY_MS;
+			} else
+				pause_ms = 100;
+			continue;
+		}
 		if (rc != -EROFS || (left = deadline - dfs_now_ms()) <= 0)
 			break;
 		if (cause != NULL) {
@@ -377,6 +522,34 @@ dfs_client_stat(struct dfs_client *c, const char *path, struct dfs_attr *a,
 {
 	return dfs_client_call(c, DFS_NN_STAT, DFS_NN_ATTR, build_path,
 	    (void *)path, parse_attr, a, cause);
+}
+
+struct stat_hold_args {
+	const char	*path;
+	const char	*client;
+	uint64_t	 seq;
+};
+
+static void
+build_stat_hold(struct dfs_wbuf *b, void *arg)
+{
+	struct stat_hold_args	*a = arg;
+
+	dfs_put_str(b, a->path);
+	dfs_put_u8(b, DFS_STAT_HOLD);
+	dfs_put_str(b, a->client);
+	dfs_put_u64(b, a->seq);
+}
+
+/* STAT that also takes this client's hold on the file (client-hold.c). */
+int
+dfs_client_stat_hold(struct dfs_client *c, const char *path, uint64_t seq,
+    struct dfs_attr *a, char **cause)
+{
+	struct stat_hold_args	args = { path, c->name, seq };
+
+	return dfs_client_call(c, DFS_NN_STAT, DFS_NN_ATTR, build_stat_hold,
+	    &args, parse_attr, a, cause);
 }
 
 struct list_args {

@@ -91,6 +91,13 @@ int	dfs_client_mkdir(struct dfs_client *, const char *path, uint32_t mode,
 	    bool parents, char **cause);
 int	dfs_client_stat(struct dfs_client *, const char *path,
 	    struct dfs_attr *, char **cause);
+/* Files held open, kept by the namenode when unlinked (client-hold.c). */
+int	dfs_hold_open(struct dfs_client *, dfs_ino, const char *path,
+	    struct dfs_attr *, char **cause);
+void	dfs_hold_take(struct dfs_client *, dfs_ino);
+void	dfs_hold_drop(struct dfs_client *, dfs_ino);
+int	dfs_hold_ensure(struct dfs_client *, dfs_ino, const char *path,
+	    char **cause);
 typedef int (*dfs_list_cb)(const char *name, const struct dfs_attr *,
 	    void *arg);
 int	dfs_client_list(struct dfs_client *, const char *path, dfs_list_cb,
@@ -150,9 +157,27 @@ void	dfs_put_abort(struct dfs_put *);
 const char *dfs_put_temp_path(const struct dfs_put *);
 char	*dfs_put_temp_name(const char *path, uint32_t nonce);
 
+/* Changed chunks of a block of a complete file, in place on its replicas
+ * (client-patch.c): block-relative, chunk-aligned ranges of whole chunks,
+ * the last one short only where it ends at new_len.  -EREMOTEIO (or
+ * -ENOSPC when a node lacked room) when the namenode granted a piece and
+ * no replica applied it; the namenode's refusals as they came. */
+struct dfs_patch_range {
+	uint64_t	 off;
+	uint32_t	 len;
+	const uint8_t	*data;		/* borrowed */
+};
+int	dfs_client_patch(struct dfs_client *, dfs_ino, dfs_block_id,
+	    uint64_t gen, uint32_t chunk, uint64_t new_len,
+	    const struct dfs_patch_range *, size_t n, uint64_t *new_gen,
+	    unsigned *nok, char **cause);
+
 int	dfs_reader_open(struct dfs_client *, const char *path,
 	    struct dfs_reader **, char **cause);
 const struct dfs_attr *dfs_reader_attr(const struct dfs_reader *);
+const struct dfs_lblock *dfs_reader_blocks(const struct dfs_reader *,
+	    uint32_t *n);
+uint32_t dfs_client_chunk_size(const struct dfs_client *);
 ssize_t	dfs_reader_pread(struct dfs_reader *, void *, size_t, uint64_t off,
 	    char **cause);
 void	dfs_reader_close(struct dfs_reader *);

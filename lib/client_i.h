@@ -83,9 +83,27 @@ struct dfs_lease {
 	atomic_int_fast64_t	 last_nn_ms;	/* last namenode call */
 };
 
+/* A file this client holds open (client-hold.c). */
+#define DFS_HOLD_BUCKETS	256
+struct dfs_hold {
+	struct dfs_hold	*next;
+	dfs_ino		 ino;
+	unsigned	 count;		/* opens using it */
+	uint64_t	 seq;		/* of the namenode's hold */
+	bool		 registered;	/* the namenode has it */
+	bool		 sent;		/* a take of it is on its way (the
+					   renewer's), not yet answered */
+	struct dfs_cred	 cred;		/* whom its last open acted as, */
+	bool		 has_cred;	/* which a new hold is taken as */
+};
+
 struct dfs_client {
 	struct dfs_tls	*tls;		/* every connection's credentials */
-	char		*nn_addr;
+	char		*nn_addr;	/* the one asked now (c->lock) */
+	char		**nn_addrs;	/* namenode.address: every one */
+	uint64_t	 once_id;	/* ONCE: this client, at random */
+	atomic_uint_fast64_t once_seq;	/* ... and its last request */
+	int		 nn_naddrs;
 	char		*name;		/* lease holder name */
 	int		 timeout_ms;
 	int		 stall_ms;	/* client.read_stall_timeout */
@@ -98,6 +116,8 @@ struct dfs_client {
 	struct dfs_conn	*idle[DFS_CLIENT_POOL];
 	int		 nidle;
 	struct dfs_slow_node slow[DFS_CLIENT_SLOW];
+	/* Data node connections between blocks (sockpool.c). */
+	struct dfs_sockpool *dnpool;
 	/* Short-circuit local reads (client-local.c); no_short_circuit is
 	 * client.short_circuit inverted, so a zeroed client reads local
 	 * replicas short-circuit. */
@@ -117,6 +137,14 @@ struct dfs_client {
 	pthread_t	 renewer;
 	bool		 renewer_running;
 	bool		 rstop;
+	/* Files held open (client-hold.c), with rlock. */
+	struct dfs_hold	*holds[DFS_HOLD_BUCKETS];
+	size_t		 nholds;
+	uint64_t	 hold_seq;
+	int64_t		 holds_renewed_ms;
+	bool		 holds_due;	/* something to send, */
+	int64_t		 holds_due_ms;	/* at this time (dfs_now_ms) */
+	bool		 no_holds;	/* the namenode has no HOLDS */
 };
 
 int	dfs_client_call(struct dfs_client *, uint16_t type, uint16_t expect,
@@ -135,6 +163,11 @@ void	dfs_client_renewer_stop(struct dfs_client *);
 void	dfs_lease_register(struct dfs_client *, struct dfs_lease *);
 void	dfs_lease_unregister(struct dfs_client *, struct dfs_lease *);
 void	dfs_lease_touch(struct dfs_lease *);
+void	dfs_renewer_start(struct dfs_client *);
+void	dfs_hold_pass(struct dfs_client *, bool renew);
+void	dfs_hold_free_all(struct dfs_client *);
+int	dfs_client_stat_hold(struct dfs_client *, const char *path,
+	    uint64_t seq, struct dfs_attr *, char **cause);
 
 /* client-local.c: short-circuit reads of replicas on this machine. */
 int	dfs_local_open(struct dfs_client *, const struct dfs_lblock *,

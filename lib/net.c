@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -579,9 +580,6 @@ int
 dfs_conn_open(struct dfs_tls *tls, const char *addr, enum dfs_role want,
     int timeout_ms, struct dfs_conn **cp, char **cause)
 {
-	struct dfs_conn	*c;
-	struct dfs_wbuf	*b;
-	struct dfs_rbuf	 r;
 	struct dfs_sock	*s;
 	int		 rc;
 
@@ -589,6 +587,25 @@ dfs_conn_open(struct dfs_tls *tls, const char *addr, enum dfs_role want,
 	if ((rc = dfs_sock_connect(tls, addr, want, timeout_ms, &s,
 	    cause)) != 0)
 		return rc;
+	return dfs_conn_wrap(s, addr, timeout_ms, cp, cause);
+}
+
+/*
+ * A connection over s, whose handshake is done, after the HELLO that
+ * checks the versions; the connection owns s, even on failure.  For
+ * callers that made the socket themselves (bench/nn-bench's simulated
+ * data nodes, each from its own loopback address).
+ */
+int
+dfs_conn_wrap(struct dfs_sock *s, const char *addr, int timeout_ms,
+    struct dfs_conn **cp, char **cause)
+{
+	struct dfs_conn	*c;
+	struct dfs_wbuf	*b;
+	struct dfs_rbuf	 r;
+	int		 rc;
+
+	*cp = NULL;
 	c = xcalloc(1, sizeof *c);
 	c->s = s;
 	c->timeout_ms = timeout_ms;
@@ -692,4 +709,80 @@ dfs_conn_call(struct dfs_conn *c, uint16_t expect, struct dfs_rbuf *r,
 	if ((rc = dfs_conn_send(c, cause)) != 0)
 		return rc;
 	return dfs_conn_recv(c, expect, r, cause);
+}
+
+/* All of buf onto a plain descriptor: 0 or -errno. */
+static int
+net_fd_write_all(int fd, const uint8_t *buf, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+struct net_pipe_out {
+	struct dfs_sock	*s;
+	int		 fd;
+	int		 timeout_ms;
+};
+
+/* dfs_net_pipe's second half: fd's bytes onto the connection. */
+static void *
+net_pipe_out_main(void *arg)
+{
+	struct net_pipe_out	*o = arg;
+	uint8_t			 buf[16384];
+	ssize_t			 n;
+
+	for (;;) {
+		n = read(o->fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || dfs_net_write_all(o->s, buf, (size_t)n,
+		    o->timeout_ms) != 0)
+			break;
+	}
+	dfs_sock_shutdown(o->s);	/* and the other half stops */
+	return NULL;
+}
+
+int
+dfs_net_pipe(struct dfs_sock *s, int fd, int timeout_ms)
+{
+	struct net_pipe_out	 o = { s, fd, timeout_ms };
+	pthread_t		 t;
+	uint8_t			 buf[16384];
+	ssize_t			 n;
+	short			 want;
+	int			 rc = 0;
+
+	if (pthread_create(&t, NULL, net_pipe_out_main, &o) != 0)
+		return -EAGAIN;
+	for (;;) {
+		if ((rc = dfs_sock_wait_readable(s, 1000)) < 0)
+			break;
+		if (rc == 0)
+			continue;
+		n = dfs_sock_read_some(s, buf, sizeof buf, &want);
+		if (n == -EAGAIN)
+			continue;
+		if (n <= 0) {
+			rc = n == 0 ? 0 : (int)n;
+			break;
+		}
+		if ((rc = net_fd_write_all(fd, buf, (size_t)n)) != 0)
+			break;
+	}
+	shutdown(fd, SHUT_RDWR);	/* the other half's read ends */
+	pthread_join(t, NULL);
+	return rc;
 }

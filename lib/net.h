@@ -61,6 +61,36 @@ const char *dfs_sock_addr(const struct dfs_sock *);
 /* Whether the peer's certificate is still good by the current list:
  * checked when tls's list changed since the last check.  -EACCES. */
 int	dfs_sock_recheck(struct dfs_sock *, struct dfs_tls *, char **cause);
+/* Whether an idle connection may carry another request (sockpool.c). */
+bool	dfs_sock_idle_ok(struct dfs_sock *, struct dfs_tls *);
+
+/*
+ * Connections to data nodes kept between requests (sockpool.c): a small
+ * file's block costs a TLS handshake on every hop of its pipeline
+ * otherwise.  dfs_sockpool_connect takes a live pooled connection to
+ * addr of the same kind (sealed or not), or opens one; *reused says
+ * which, so a caller whose first request fails on a reused one (its peer
+ * closed it meanwhile) tries once more on a new one.  dfs_sockpool_put
+ * gives back a connection whose request ended cleanly; any other is
+ * closed with dfs_sock_close.
+ */
+struct dfs_sockpool;
+struct dfs_sockpool *dfs_sockpool_new(void);
+void	dfs_sockpool_free(struct dfs_sockpool *);
+int	dfs_sockpool_connect(struct dfs_sockpool *, struct dfs_tls *,
+	    const char *addr, enum dfs_role want, bool sealed, int timeout_ms,
+	    struct dfs_sock **, bool *reused, char **cause);
+void	dfs_sockpool_put(struct dfs_sockpool *, const char *addr,
+	    bool sealed, struct dfs_sock *);
+/*
+ * Join connection s and the plain descriptor fd (one end of a socketpair)
+ * until either ends: what arrives on one is written to the other.  For a
+ * library that speaks its own protocol over a descriptor (libraft), so
+ * that its traffic travels inside the connection's mutual TLS.  Writes to
+ * s give up after timeout_ms without progress.  Returns when either side
+ * closed (0) or failed (-errno); fd is shut down, not closed.
+ */
+int	dfs_net_pipe(struct dfs_sock *, int fd, int timeout_ms);
 /* Wait until bytes can be read (decrypted ones count) or timeout_ms
  * passes: 1 readable, 0 timed out, or -errno. */
 int	dfs_sock_wait_readable(struct dfs_sock *, int timeout_ms);
@@ -102,6 +132,8 @@ struct dfs_conn {
 
 int	 dfs_conn_open(struct dfs_tls *, const char *addr, enum dfs_role want,
 	     int timeout_ms, struct dfs_conn **, char **cause);
+int	 dfs_conn_wrap(struct dfs_sock *, const char *addr, int timeout_ms,
+	     struct dfs_conn **, char **cause);
 void	 dfs_conn_free(struct dfs_conn *);
 struct dfs_wbuf *dfs_conn_begin(struct dfs_conn *, uint16_t type);
 int	 dfs_conn_call(struct dfs_conn *, uint16_t expect,

@@ -137,3 +137,16 @@ dfs_private_files(const char *dir, size_t *n, char **cause)
 		*n = changed;
 	return rc;
 }
+
+int
+dfs_fsync_dir(const char *path)
+{
+	int	fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fsync(fd) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}

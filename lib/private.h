@@ -9,5 +9,7 @@
 
 int	dfs_private_dir(const char *path, char **cause);
 int	dfs_private_files(const char *dir, size_t *n, char **cause);
+/* fsync directory path, so a rename into it is durable: 0 or -errno. */
+int	dfs_fsync_dir(const char *path);
 
 #endif

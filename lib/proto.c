@@ -193,8 +193,18 @@ dfs_msg_name(uint16_t type)
 		{ DFS_NN_VERIFY, "VERIFY" },
 		{ DFS_NN_VERIFY_PAGE, "VERIFY_PAGE" },
 		{ DFS_NN_SYNC, "SYNC" },
+		{ DFS_NN_HOLDS, "HOLDS" },
 		{ DFS_NN_ACT_AS, "ACT_AS" }, { DFS_NN_WHOAMI, "WHOAMI" },
 		{ DFS_NN_WHOAMI_REPLY, "WHOAMI_REPLY" },
+		{ DFS_NN_BALANCE, "BALANCE" },
+		{ DFS_NN_BALANCE_REPLY, "BALANCE_REPLY" },
+		{ DFS_NN_RAFT_HELLO, "RAFT_HELLO" },
+		{ DFS_NN_GROUP_STATUS, "GROUP_STATUS" },
+		{ DFS_NN_GROUP_STATUS_REPLY, "GROUP_STATUS_REPLY" },
+		{ DFS_NN_GROUP_JOIN, "GROUP_JOIN" },
+		{ DFS_NN_GROUP_DB, "GROUP_DB" },
+		{ DFS_NN_GROUP_DB_REPLY, "GROUP_DB_REPLY" },
+		{ DFS_NN_ONCE, "ONCE" },
 		{ DFS_DX_WRITE, "WRITE" }, { DFS_DX_PACKET, "PACKET" },
 		{ DFS_DX_ACK, "ACK" }, { DFS_DX_READ, "READ" },
 		{ DFS_DX_DATA, "DATA" }, { DFS_DX_REDUCE, "REDUCE" },
@@ -207,10 +217,12 @@ dfs_msg_name(uint16_t type)
 		{ DFS_NN_RENEW_LEASE, "RENEW_LEASE" },
 		{ DFS_DX_RESUME, "RESUME" },
 		{ DFS_NN_HARDLINK, "HARDLINK" }, { DFS_NN_MKNOD, "MKNOD" },
+		{ DFS_NN_PATCH_BLOCK, "PATCH_BLOCK" },
 		{ DFS_DX_LOCAL_WHERE, "LOCAL_WHERE" },
 		{ DFS_DX_LOCAL_HERE, "LOCAL_HERE" },
 		{ DFS_DX_LOCAL_OPEN, "LOCAL_OPEN" },
 		{ DFS_DX_LOCAL_FDS, "LOCAL_FDS" },
+		{ DFS_DX_PATCH, "PATCH" },
 	};
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -258,4 +270,101 @@ dfs_proto_check_data(const struct dfs_data *d, uint64_t *bad)
 		}
 	}
 	return 0;
+}
+
+/*
+ * The leader a namenode group's follower names in its ERROR text (after
+ * DFS_NOT_LEADER_AT), into addr.  0, or -ENOENT when the text names
+ * none (or nothing that looks like HOST:PORT).
+ */
+int
+dfs_leader_hint(const char *cause, char *addr, size_t len)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (cause == NULL || (p = strstr(cause, DFS_NOT_LEADER_AT)) == NULL)
+		return -ENOENT;
+	p += strlen(DFS_NOT_LEADER_AT);
+	n = strcspn(p, " \t\r\n");
+	if (n < 3 || n >= len || memchr(p, ':', n) == NULL)
+		return -ENOENT;
+	memcpy(addr, p, n);
+	addr[n] = '\0';
+	return 0;
+}
+
+/* DN_REGISTER: a data node's cluster ("" before it joined one), storage
+ * uuid, advertised address and space. */
+void
+dfs_proto_put_register(struct dfs_wbuf *b, const char *cluster,
+    const char *uuid, const char *addr, const struct dfs_dn_usage *u)
+{
+	dfs_put_str(b, cluster);
+	dfs_put_str(b, uuid);
+	dfs_put_str(b, addr);
+	dfs_put_u64(b, u->capacity);
+	dfs_put_u64(b, u->used);
+	dfs_put_u64(b, u->dfs_used);
+}
+
+/* DN_REGISTERED's fixed head: the node id, heartbeat interval and the
+ * namenode's cluster (at most cap - 1 bytes); the token keys that may
+ * follow are the caller's.  0 or the reader's error. */
+int
+dfs_proto_get_registered(struct dfs_rbuf *r, dfs_node_id *node,
+    uint32_t *heartbeat_ms, char *cluster, size_t cap)
+{
+	*node = dfs_get_u64(r);
+	*heartbeat_ms = dfs_get_u32(r);
+	dfs_get_strbuf(r, cluster, cap);
+	return r->err;
+}
+
+/* DN_HEARTBEAT: alive, with space and load. */
+void
+dfs_proto_put_heartbeat(struct dfs_wbuf *b, const char *cluster,
+    dfs_node_id node, const struct dfs_dn_usage *u, uint32_t xceivers)
+{
+	dfs_put_str(b, cluster);
+	dfs_put_u64(b, node);
+	dfs_put_u64(b, u->capacity);
+	dfs_put_u64(b, u->used);
+	dfs_put_u64(b, u->dfs_used);
+	dfs_put_u32(b, xceivers);
+}
+
+/* DN_BLOCK_REPORT's head; p->n replicas must follow. */
+void
+dfs_proto_put_report_part(struct dfs_wbuf *b, const char *cluster,
+    const struct dfs_report_part *p)
+{
+	dfs_put_str(b, cluster);
+	dfs_put_u64(b, p->node);
+	dfs_put_u64(b, p->report);
+	dfs_put_u32(b, p->part);
+	dfs_put_u32(b, p->nparts);
+	dfs_put_u32(b, p->n);
+}
+
+/* One replica of a block report part (25 bytes). */
+void
+dfs_proto_put_replica(struct dfs_wbuf *b, dfs_block_id block, uint64_t gen,
+    uint64_t len, uint8_t flags)
+{
+	dfs_put_u64(b, block);
+	dfs_put_u64(b, gen);
+	dfs_put_u64(b, len);
+	dfs_put_u8(b, flags);
+}
+
+/* DN_RECEIVED: node finalized its replica of (block, gen), len bytes. */
+void
+dfs_proto_put_received(struct dfs_wbuf *b, dfs_node_id node,
+    dfs_block_id block, uint64_t gen, uint64_t len)
+{
+	dfs_put_u64(b, node);
+	dfs_put_u64(b, block);
+	dfs_put_u64(b, gen);
+	dfs_put_u64(b, len);
 }

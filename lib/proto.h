@@ -27,6 +27,7 @@ typedef uint64_t dfs_node_id;
 #define DFS_MAX_PACKET		(1U << 20)	/* data bytes in one packet */
 #define DFS_MIN_CHUNK		512
 #define DFS_MAX_CHUNK		(1U << 20)
+#define DFS_MAX_PATCH		(2U << 20)	/* data bytes in one PATCH */
 #define DFS_LIST_MAX		1000		/* entries in one list page */
 
 enum dfs_msg {
@@ -38,7 +39,10 @@ enum dfs_msg {
 	/* Client -> namenode (path based). */
 	DFS_NN_MKDIR = 100,	/* str path, u32 mode, u32 uid, u32 gid,
 				   u8 parents -> OK */
-	DFS_NN_STAT = 101,	/* str path -> NN_ATTR */
+	DFS_NN_STAT = 101,	/* str path [, u8 flags, str client,
+				   u64 seq] -> NN_ATTR; flags
+				   DFS_STAT_HOLD: client holds the file
+				   open (nn-hold.c) */
 	DFS_NN_ATTR = 102,	/* attr */
 	DFS_NN_LIST = 103,	/* str path, str start_after, u32 max
 				   -> NN_LISTING */
@@ -83,7 +87,9 @@ enum dfs_msg {
 				   u32 n, n x (u64 id, str uuid, str addr,
 				   u8 state, u64 capacity, u64 used,
 				   u64 nblocks, i64 ms_since_heartbeat,
-				   u64 unknown), str sync (namenode.sync),
+				   u64 unknown, u64 dfs_used (bytes of
+				   its replicas, as it last heartbeated)),
+				   str sync (namenode.sync),
 				   u64 syncs (of the namespace, since the
 				   namenode started) */
 	DFS_NN_BAD_BLOCK = 119,	/* u64 block, u64 gen, u64 node, str why
@@ -192,6 +198,14 @@ enum dfs_msg {
 				   (the new inode; a FILE is empty and
 				   complete) */
 
+	/* Random writes that fsync (issue 13, nn-patch.c; doc/protocol.md
+	 * section 6): changed chunks of a complete file's block, in place. */
+	DFS_NN_PATCH_BLOCK = 131, /* u64 ino, str client, u64 block,
+				   u64 old_gen, u64 new_len -> NN_LBLOCK
+				   (same block, a new gen, len = new_len,
+				   locs = its good replicas, one WRITE token
+				   signed over them for DX_PATCH) */
+
 	/* Re-verification on demand (issue 15, dfs fsck --verify). */
 	DFS_NN_VERIFY = 140,	/* str path, u64 cursor -> NN_VERIFY_PAGE:
 				   every holder of a finished block of the
@@ -204,6 +218,11 @@ enum dfs_msg {
 				   namenode committed before it is on its
 				   disk (EIO when it cannot sync) */
 
+	/* Files held open by mounts (nn-hold.c, issue 13). */
+	DFS_NN_HOLDS = 143,	/* str client, u32 n, n x (u64 ino, u64 seq,
+				   u8 op: 1 take or renew, 0 release)
+				   -> OK */
+
 	/* Who a connection acts as (issue 11, nn-perm.c). */
 	DFS_NN_ACT_AS = 150,	/* u32 uid, u32 gid, u32 n, n x u32 groups
 				   -> OK: the namespace requests that follow
@@ -214,6 +233,54 @@ enum dfs_msg {
 	DFS_NN_WHOAMI_REPLY = 152, /* str name, str role, str peer address,
 				   u32 uid, u32 gid, u32 n, n x u32 groups,
 				   u8 superuser */
+
+	/* A group of namenodes (issue 12, nn-raft.c). */
+	DFS_NN_RAFT_HELLO = 160, /* u64 member id, str member address -> OK;
+				   only from a namenode's certificate: the
+				   connection then carries Raft's messages */
+	DFS_NN_GROUP_STATUS = 161, /* (empty) -> NN_GROUP_STATUS_REPLY; any
+				   member answers, any role may ask */
+	DFS_NN_ONCE = 163,	/* u64 client id, u64 sequence number, u16
+				   type, then that request's payload: the
+				   request, applied once however often it
+				   is sent with this pair (nn-once.c); the
+				   reply is the request's */
+	DFS_NN_GROUP_STATUS_REPLY = 162, /* u64 member id (0: one namenode),
+				   u8 enum dfs_group_role, u64 term, u64
+				   applied index, u64 leader id (0: none
+				   known), str leader address */
+	DFS_NN_GROUP_JOIN = 164, /* u64 member id, u8 step (0: leave the
+				   configuration, 1: come back, a voter
+				   once caught up) -> OK; the leader
+				   answers, to a namenode's certificate
+				   (dfs-namenode --join) */
+	DFS_NN_GROUP_DB = 165,	/* u64 member id, u64 offset -> NN_GROUP_DB_
+				   REPLY: the leader's namespace database
+				   as of now (offset 0 takes the copy),
+				   a piece at a time; namenodes only */
+	DFS_NN_GROUP_DB_REPLY = 166, /* u64 total bytes, u64 offset, the
+				   bytes from there (the rest of the
+				   frame, DFS_GROUP_DB_PIECE at most) */
+
+	/* The balancer (issue 14, nn-balance.c; dfs admin balance). */
+	DFS_NN_BALANCE = 170,	/* u8 op (enum dfs_balance_op),
+				   u32 threshold (hundredths of a percent
+				   of the mean; 0: DFS_BALANCE_THRESHOLD),
+				   u64 bandwidth (bytes scheduled a second;
+				   0: DFS_BALANCE_BANDWIDTH)
+				   -> NN_BALANCE_REPLY; superuser only */
+	DFS_NN_BALANCE_REPLY = 171, /* u8 state (enum dfs_balance_state),
+				   u32 threshold, u64 bandwidth,
+				   u64 moved_blocks, u64 moved_bytes,
+				   u64 failed (copies given up),
+				   u32 moves (in flight or settling),
+				   u64 copying (bytes), u64 mean (bytes a
+				   node), u32 max_dev (hundredths of a
+				   percent of the mean), u64 to_move (bytes
+				   still beyond the threshold), i64 ms
+				   (run time; -1 never run), str why,
+				   u32 n, n x (u64 node, str addr,
+				   u64 load) */
 
 	/* Short-circuit local reads: a client on the data node's machine
 	 * gets a replica's files as descriptors over a Unix socket. */
@@ -228,6 +295,17 @@ enum dfs_msg {
 				   u32 nfds (2); the block file and its
 				   checksum sidecar, read-only, travel with
 				   the frame's first byte (SCM_RIGHTS) */
+
+	/* Changed chunks of a finalized replica, in place (issue 13,
+	 * datanode/dn-patch.c; doc/protocol.md 8b). */
+	DFS_DX_PATCH = 312,	/* token (WRITE, block, new_gen, signed over
+				   the replica set), u64 block, u64 old_gen,
+				   u64 new_gen, u32 chunk_size, u64 new_len,
+				   u32 nlocs, nlocs x str addr (the replica
+				   set, this node among them), u32 nranges,
+				   nranges x (u64 offset, u32 nchunks,
+				   nchunks x u32 crc32c, blob data) -> OK
+				   once applied, durable and RECEIVED sent */
 };
 
 /*
@@ -240,6 +318,36 @@ enum dfs_msg {
 /* Supplementary groups of one credential (ACT_AS), at most. */
 #define DFS_MAX_GROUPS	64
 
+/* A namenode's seat (GROUP_STATUS). */
+enum dfs_group_role {
+	DFS_GROUP_SINGLE = 0,		/* one namenode, no group */
+	DFS_GROUP_LEADER = 1,
+	DFS_GROUP_FOLLOWER = 2,
+	DFS_GROUP_CANDIDATE = 3,
+	DFS_GROUP_UNAVAILABLE = 4,
+	DFS_GROUP_BROKEN = 5		/* out of step: serves nothing */
+};
+
+#define DFS_GROUP_DB_PIECE	(1024 * 1024)	/* bytes of one GROUP_DB reply */
+
+/*
+ * A member of a namenode group that is not the leader answers ERROR
+ * -EREMOTE with this text and the leader's HOST:PORT, or another text
+ * when it knows no leader: clients and data nodes go there (or to the
+ * next namenode they know) and ask again.
+ */
+#define DFS_NOT_LEADER_AT	"not the leader; the leader is at "
+int	dfs_leader_hint(const char *cause, char *addr, size_t len);
+/* Connecting to one member of a group gives up after this long, so that
+ * a member cut off from the network costs a short wait before the next
+ * is tried (clients, data nodes). */
+#define DFS_GROUP_CONNECT_MS	3000
+/* While a group elects a leader, a client asks the members again at
+ * least this often: a follower's answer costs it next to nothing, and
+ * the pause a client sees after a failover is the election plus this at
+ * most. */
+#define DFS_ELECTION_RETRY_MS	200
+
 /* The valid mask of DFS_NN_SETATTR. */
 enum dfs_set {
 	DFS_SET_MODE = 1,
@@ -251,6 +359,9 @@ enum dfs_set {
 	DFS_SET_ATIME_NOW = 64,	/* the namenode's clock, not atime_ns */
 	DFS_SET_MTIME_NOW = 128,
 };
+
+/* STAT's flags. */
+#define DFS_STAT_HOLD	0x1	/* the client holds the file open */
 
 /* One BLOCK_REPORT part carries at most this many replicas (25 bytes
  * each): a report of any size is split into parts of one report id, and
@@ -290,6 +401,26 @@ enum dfs_dn_cmd {
 	DFS_CMD_VERIFY = 4,	/* verify a whole replica, answer VERIFIED */
 	DFS_CMD_KEYS = 5,	/* the token keys (lib/token.h), all of them */
 };
+
+/* What BALANCE asks. */
+enum dfs_balance_op {
+	DFS_BALANCE_STATUS = 0,
+	DFS_BALANCE_START = 1,
+	DFS_BALANCE_STOP = 2,	/* moves in flight still finish */
+};
+
+/* Where the balancer stands. */
+enum dfs_balance_state {
+	DFS_BALANCE_IDLE = 0,	/* not run since the namenode started */
+	DFS_BALANCE_RUNNING = 1,
+	DFS_BALANCE_DONE = 2,	/* every node within the threshold */
+	DFS_BALANCE_STOPPED = 3, /* by --stop */
+	DFS_BALANCE_STUCK = 4,	/* imbalanced, but no replica can move */
+};
+
+#define DFS_BALANCE_THRESHOLD	1000		/* 10% */
+#define DFS_BALANCE_BANDWIDTH	(32U << 20)	/* bytes a second */
+#define DFS_BALANCE_MIN_BANDWIDTH (64U << 10)
 
 /* The result of DN_VERIFIED. */
 enum dfs_verify {
@@ -402,6 +533,36 @@ void	dfs_proto_get_token(struct dfs_rbuf *, struct dfs_token *);
 void	dfs_proto_put_lblock(struct dfs_wbuf *, const struct dfs_lblock *);
 void	dfs_proto_get_lblock(struct dfs_rbuf *, struct dfs_lblock *);
 const char *dfs_msg_name(uint16_t type);
+
+/*
+ * The data node's messages to the namenode, written once for the data
+ * node (datanode/dn-nn.c) and bench/nn-bench's simulated data nodes.
+ */
+struct dfs_dn_usage {
+	uint64_t	capacity;	/* bytes of its file system */
+	uint64_t	used;		/* used there, by anyone */
+	uint64_t	dfs_used;	/* by its replicas */
+};
+/* One part of a block report: its head, then n dfs_proto_put_replica. */
+struct dfs_report_part {
+	dfs_node_id	node;
+	uint64_t	report;		/* the report's id */
+	uint32_t	part;
+	uint32_t	nparts;
+	uint32_t	n;		/* replicas in this part */
+};
+void	dfs_proto_put_register(struct dfs_wbuf *, const char *cluster,
+	    const char *uuid, const char *addr, const struct dfs_dn_usage *);
+int	dfs_proto_get_registered(struct dfs_rbuf *, dfs_node_id *,
+	    uint32_t *heartbeat_ms, char *cluster, size_t cap);
+void	dfs_proto_put_heartbeat(struct dfs_wbuf *, const char *cluster,
+	    dfs_node_id, const struct dfs_dn_usage *, uint32_t xceivers);
+void	dfs_proto_put_report_part(struct dfs_wbuf *, const char *cluster,
+	    const struct dfs_report_part *);
+void	dfs_proto_put_replica(struct dfs_wbuf *, dfs_block_id, uint64_t gen,
+	    uint64_t len, uint8_t flags);
+void	dfs_proto_put_received(struct dfs_wbuf *, dfs_node_id, dfs_block_id,
+	    uint64_t gen, uint64_t len);
 
 /* A DATA frame's payload (DFS_DX_DATA), pointing into the frame. */
 struct dfs_data {

@@ -464,6 +464,33 @@ dfs_sock_accept(struct dfs_tls *tls, int fd, int timeout_ms,
 	return 0;
 }
 
+/*
+ * Whether a connection put aside between requests may carry another: no
+ * TLS error on it, nothing buffered or arrived since (a peer that closed
+ * it shows as readable), the peer's certificate still good.
+ */
+bool
+dfs_sock_idle_ok(struct dfs_sock *s, struct dfs_tls *tls)
+{
+	struct pollfd	 pfd = { .fd = s->fd, .events = POLLIN };
+	char		*cause = NULL;
+	bool		 ok;
+
+	pthread_mutex_lock(&s->lock);
+	ok = !s->broken && (s->ssl == NULL || SSL_pending(s->ssl) == 0) &&
+	    (s->mac == NULL || !dfs_sock_mac_pending(s->mac));
+	pthread_mutex_unlock(&s->lock);
+	if (!ok || poll(&pfd, 1, 0) != 0)
+		return false;
+	if (tls != NULL && dfs_sock_recheck(s, tls, &cause) != 0) {
+		log_info("not reusing the connection to %s: %s", s->addr,
+		    cause);
+		free(cause);
+		return false;
+	}
+	return true;
+}
+
 int
 dfs_sock_recheck(struct dfs_sock *s, struct dfs_tls *tls, char **cause)
 {

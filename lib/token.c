@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -217,6 +218,52 @@ dfs_token_keys_merge(struct dfs_token_keys *k, time_t now,
 		keys_add(k, &keys[i]);
 	}
 	pthread_mutex_unlock(&k->lock);
+}
+
+void
+dfs_token_keys_state(struct dfs_token_keys *k, uint32_t *current,
+    uint32_t *next, time_t *rotated)
+{
+	pthread_mutex_lock(&k->lock);
+	*current = k->current;
+	*next = k->next;
+	*rotated = k->rotated;
+	pthread_mutex_unlock(&k->lock);
+}
+
+/*
+ * Take over a ring (another namenode's, which led the group): its keys
+ * join ours, and its current and next keys sign from now, so the tokens
+ * the last leader issued and the keys the data nodes hold stay good.
+ * -ENOENT (nothing changed) when the current or next key is not among
+ * the unexpired keys given.
+ */
+int
+dfs_token_keys_adopt(struct dfs_token_keys *k, time_t now,
+    const struct dfs_token_key *keys, size_t n, uint32_t current,
+    uint32_t next, time_t rotated)
+{
+	bool	has_cur = false, has_next = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i].expiry < (uint64_t)now)
+			continue;
+		has_cur = has_cur || keys[i].id == current;
+		has_next = has_next || keys[i].id == next;
+	}
+	if (!has_cur || !has_next || current == 0 || next == 0)
+		return -ENOENT;
+	pthread_mutex_lock(&k->lock);
+	keys_sweep(k, now);
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].expiry >= (uint64_t)now)
+			keys_add(k, &keys[i]);
+	k->current = current;
+	k->next = next;
+	k->rotated = rotated;
+	k->version++;
+	pthread_mutex_unlock(&k->lock);
+	return 0;
 }
 
 /*

@@ -48,6 +48,13 @@ size_t	dfs_token_keys_export(struct dfs_token_keys *, time_t now,
 	    struct dfs_token_key *, size_t max, uint64_t *version);
 void	dfs_token_keys_merge(struct dfs_token_keys *, time_t now,
 	    const struct dfs_token_key *, size_t n);
+/* A namenode group's shared ring (namenode/nn-keys.c): the rotation
+ * state, and a ring taken over whole. */
+void	dfs_token_keys_state(struct dfs_token_keys *, uint32_t *current,
+	    uint32_t *next, time_t *rotated);
+int	dfs_token_keys_adopt(struct dfs_token_keys *, time_t now,
+	    const struct dfs_token_key *, size_t n, uint32_t current,
+	    uint32_t next, time_t rotated);
 int	dfs_token_keys_dump(struct dfs_token_keys *, const char *path,
 	    char **cause);
 void	dfs_token_put_keys(struct dfs_wbuf *, const struct dfs_token_key *,

@@ -21,6 +21,7 @@
 
 #define OPT_PORT_FILE	256
 #define OPT_FORMAT	257
+#define OPT_JOIN	258
 
 static const struct option nn_longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -30,6 +31,7 @@ static const struct option nn_longopts[] = {
 	{ "version", no_argument, NULL, 'V' },
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
 	{ "format", no_argument, NULL, OPT_FORMAT },
+	{ "join", no_argument, NULL, OPT_JOIN },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -39,7 +41,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: dfs-namenode [-dhV] [-c file] [-o key=value] "
-	    "[--port-file file]\n"
+	    "[--port-file file] [--join]\n"
 	    "       dfs-namenode --format [-c file] [-o key=value]\n"
 	    "  -c, --config FILE     read the configuration from FILE\n"
 	    "  -o, --set KEY=VALUE   set a configuration key (repeatable)\n"
@@ -47,6 +49,9 @@ usage(FILE *f)
 	    "      --port-file FILE  write the bound host:port to FILE\n"
 	    "      --format          make a new, empty namespace with a new "
 	    "cluster id, and exit\n"
+	    "      --join            a group's member whose state is gone: "
+	    "take the leader's\n"
+	    "                        namespace and come back into the group\n"
 	    "  -h, --help            show this help\n"
 	    "  -V, --version         show the version\n"
 	    "Keys used: cluster.block_size cluster.replication "
@@ -177,7 +182,8 @@ main(int argc, char **argv)
 	const char		*cfg_file = NULL, *port_file = NULL;
 	char			**sets = NULL, *cause = NULL;
 	int			 nsets = 0, ch, debug = 0, level, sig;
-	bool			 format = false;
+	int			 status = 0;
+	bool			 format = false, join = false;
 	sigset_t		 ss;
 
 	while ((ch = getopt_long(argc, argv, "c:o:dhV", nn_longopts,
@@ -204,6 +210,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_FORMAT:
 			format = true;
+			break;
+		case OPT_JOIN:
+			join = true;
 			break;
 		default:
 			usage(stderr);
@@ -240,6 +249,17 @@ main(int argc, char **argv)
 	nn.listen_fd = -1;
 	nn.start_ms = dfs_now_ms();
 	nn.safemode = true;
+	if (format && join) {
+		cause = xstrdup("--format and --join: a member either starts a "
+		    "group's namespace or takes the group's");
+		goto fail;
+	}
+	/* A group's member never formats itself, and one whose state is
+	 * gone comes back only when asked (nn-join.c). */
+	if (join && nn_join_fetch(cfg, &cause) != 0)
+		goto fail;
+	if (!format && !join && nn_group_member_lost(cfg, &cause))
+		goto fail;
 	if (nn_db_open(&nn, dfs_config_str(cfg, "namenode.meta_dir"), format,
 	    &cause) != 0)
 		goto fail;
@@ -248,6 +268,18 @@ main(int argc, char **argv)
 		nn_db_close(&nn);
 		dfs_config_free(cfg);
 		return 0;
+	}
+	if (nn_hold_load(&nn) != 0) {
+		cause = xstrdup("cannot read the orphans table");
+		goto fail;
+	}
+	if (nn_patch_load(&nn) != 0) {
+		cause = xstrdup("cannot read the patches table");
+		goto fail;
+	}
+	if (nn_recover_grant(&nn) != 0) {
+		cause = xstrdup("cannot give the writers their leases");
+		goto fail;
 	}
 	if (dfs_tls_open(cfg, &nn.tls, &cause) != 0)
 		goto fail;
@@ -265,6 +297,10 @@ main(int argc, char **argv)
 		goto fail;
 	if (nn_audit_open(&nn, cfg, &cause) != 0)
 		goto fail;
+	/* The group's seat before the monitor, whose transactions ask it
+	 * whether this member may write. */
+	if (nn_group_start(&nn, cfg, join, &cause) != 0)
+		goto fail;
 	if (nn_datanodes_start(&nn, &cause) != 0)
 		goto fail;
 	if (nn_server_start(&nn, &cause) != 0)
@@ -272,6 +308,15 @@ main(int argc, char **argv)
 	log_info("dfs-namenode %s started (block size %llu, replication %u)",
 	    PACKAGE_VERSION, (unsigned long long)nn.block_size,
 	    nn.replication);
+	/* Back into the group, now that the leader can reach us. */
+	if (join && nn_join_finish(cfg, &cause) != 0) {
+		log_err("join: %s", cause != NULL ? cause : "refused");
+		free(cause);
+		cause = NULL;
+		sig = SIGTERM;
+		status = 1;
+		goto stop;
+	}
 
 	for (;;) {
 		if (sigwait(&ss, &sig) != 0)
@@ -284,18 +329,22 @@ main(int argc, char **argv)
 		}
 		break;
 	}
+stop:
 	log_info("%s: shutting down", strsignal(sig));
+	nn_group_stop(&nn);
 	nn_server_stop(&nn);
 	nn_datanodes_stop(&nn);
 	nn_sync_stop(&nn);
 	nn_audit_close(&nn);
+	nn_group_free(&nn);
 	/* Keep the lock: a connection thread must not use the closed
 	 * database before the process is gone. */
 	pthread_mutex_lock(&nn.lock);
+	nn_hold_free(&nn);
 	nn_db_close(&nn);
 	dfs_config_free(cfg);
 	log_info("stopped");
-	exit(0);
+	exit(status);
 
 bad_config:
 	fprintf(stderr, "dfs-namenode: %s\n", cause != NULL ? cause :

@@ -283,6 +283,8 @@ nn_audit_wanted(uint16_t type)
 		DFS_NN_SET_REPL, DFS_NN_FSCK, DFS_NN_BAD_BLOCK, DFS_NN_SETATTR,
 		DFS_NN_UNLINK, DFS_NN_SYMLINK, DFS_NN_READLINK,
 		DFS_NN_HARDLINK, DFS_NN_MKNOD, DFS_NN_VERIFY,
+		/* A complete file changed in place: as an open for write. */
+		DFS_NN_PATCH_BLOCK,
 	};
 
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)

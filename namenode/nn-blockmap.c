@@ -12,7 +12,9 @@
  * counts ("good") only if its node is live, it is not marked corrupt, its
  * generation is the block's and, for a complete block, its length is the
  * block's: anything else a node reports is stale and gets a DELETE, so a
- * node can never serve bytes the namespace does not vouch for.
+ * node can never serve bytes the namespace does not vouch for.  The one
+ * newer generation that counts is the one a patch promised (nn-patch.c):
+ * its first replica reported moves the block to it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -105,6 +107,22 @@ nn_blockmap_good_count(struct nn *nn, dfs_block_id block, int *good,
 int
 nn_blockmap_drop_block(struct nn *nn, dfs_block_id block, uint64_t gen)
 {
+	int	rc;
+
+	if ((rc = nn_blockmap_forget(nn, block, gen)) != 0)
+		return rc;
+	return nn_db_exec(nn, "DELETE FROM blocks WHERE id = ?", "i",
+	    (int64_t)block);
+}
+
+/*
+ * The live half of dropping a block: a DELETE queued for every node that
+ * holds it or was sent it, and its rows in the replica map gone.  Also
+ * what a namenode applying a replicated deletion does (nn-repl.c).
+ */
+int
+nn_blockmap_forget(struct nn *nn, dfs_block_id block, uint64_t gen)
+{
 	static const char sql_holders[] =
 	    "SELECT node, gen FROM live.replicas WHERE block = ?1 "
 	    "UNION SELECT node, ?2 FROM live.pending WHERE block = ?1";
@@ -131,9 +149,6 @@ nn_blockmap_drop_block(struct nn *nn, dfs_block_id block, uint64_t gen)
 	if (rc == 0)
 		rc = nn_db_exec(nn, "DELETE FROM live.pending WHERE block = ?",
 		    "i", (int64_t)block);
-	if (rc == 0)
-		rc = nn_db_exec(nn, "DELETE FROM blocks WHERE id = ?", "i",
-		    (int64_t)block);
 	return rc;
 }
 
@@ -393,6 +408,12 @@ nn_blockmap_accept(struct nn *nn, dfs_node_id node, dfs_block_id block,
 	}
 	if (gen < b.gen)
 		return nn_blockmap_garbage(nn, node, block, gen, "superseded");
+	/* The first replica of a promised patch commits it, and the
+	 * replicas of the older generation leave the map (nn-patch.c),
+	 * unless its own node doubts it. */
+	if (gen > b.gen && !(flags & DFS_REPORT_CORRUPT) &&
+	    (rc = nn_patch_received(nn, &b, node, gen, len)) < 0)
+		return rc;
 	if (gen > b.gen)
 		return nn_blockmap_unknown(nn, node, block, gen, len,
 		    "generation newer than the namespace's");

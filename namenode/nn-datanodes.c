@@ -130,9 +130,8 @@ nn_datanodes_do_register(struct nn_req *req, const char *uuid,
     const char *addr, uint64_t capacity, uint64_t used, uint64_t dfs_used,
     int64_t *idp)
 {
-	static const char sql_upsert[] =
-	    "INSERT INTO datanodes(uuid, addr) VALUES (?1, ?2) "
-	    "ON CONFLICT(uuid) DO UPDATE SET addr = excluded.addr";
+	static const char sql_insert[] =
+	    "INSERT INTO datanodes(id, uuid, addr) VALUES (?1, ?2, ?3)";
 	static const char sql_others[] =
 	    "SELECT n.id FROM live.nodes n JOIN datanodes d ON d.id = n.id "
 	    "WHERE d.addr = ?1 AND d.id != ?2 AND n.state = 1";
@@ -143,14 +142,23 @@ nn_datanodes_do_register(struct nn_req *req, const char *uuid,
 
 	/* A uuid already known keeps its certificate (nn_datanodes_own)
 	 * before its address may change. */
-	if ((rc = nn_db_i64(nn, &id, "SELECT id FROM datanodes WHERE "
-	    "uuid = ?", "t", uuid)) == 0 &&
-	    (rc = nn_datanodes_own(req, id, false)) != 0)
+	rc = nn_db_i64(nn, &id, "SELECT id FROM datanodes WHERE uuid = ?",
+	    "t", uuid);
+	if (rc == 0 && (rc = nn_datanodes_own(req, id, false)) != 0)
 		return rc;
-	if ((rc = nn_db_exec(nn, sql_upsert, "tt", uuid, addr)) != 0 ||
-	    (rc = nn_db_i64(nn, &id, "SELECT id FROM datanodes WHERE "
-	    "uuid = ?", "t", uuid)) != 0 ||
-	    (rc = nn_datanodes_own(req, id, true)) != 0)
+	/* A new node's id from meta's counter, not AUTOINCREMENT: a
+	 * replicated namespace hands out the same ids on every member
+	 * (nn-repl.c). */
+	if (rc == -ENOENT) {
+		if ((rc = nn_db_counter(nn, "next_node", &id)) != 0 ||
+		    (rc = nn_db_exec(nn, sql_insert, "itt", id, uuid,
+		    addr)) != 0)
+			return rc;
+	} else if (rc != 0 || (rc = nn_db_exec(nn, "UPDATE datanodes SET "
+	    "addr = ? WHERE id = ? AND addr != ?", "tit", addr, id,
+	    addr)) != 0)
+		return rc;
+	if ((rc = nn_datanodes_own(req, id, true)) != 0)
 		return rc;
 	/* Another node id at the same address is gone: its storage was
 	 * replaced. */
@@ -538,13 +546,16 @@ nn_datanodes_reap(struct nn *nn)
 			    "again", nb, nb == 1 ? "y" : "ies", i < 0 ?
 			    "not confirmed in time" : "its node died");
 	}
-	/* Blocks promised to a node that never confirmed them. */
-	nn_db_exec(nn, "DELETE FROM live.pending WHERE since_ms < ?", "i",
-	    now - nn->token_lifetime_s * 1000);
+	/* Blocks promised to a node that never confirmed them, and patches
+	 * a node did not report in time (nn-patch.c: a copy may go there
+	 * now). */
+	nn_db_exec(nn, "DELETE FROM live.pending WHERE since_ms < ? OR "
+	    "(kind = 4 AND since_ms < ?)", "ii",
+	    now - nn->token_lifetime_s * 1000, now - NN_PATCH_WAIT_MS);
 }
 
-/* The monitor: once a second, liveness and expired leases, then safe
- * mode or (once a heartbeat) replication. */
+/* The monitor: once a second, liveness, expired leases and holds, then
+ * safe mode or (once a heartbeat) replication. */
 static void *
 nn_datanodes_monitor(void *arg)
 {
@@ -564,10 +575,14 @@ nn_datanodes_monitor(void *arg)
 		if (atomic_load(&nn->stopping))
 			break;
 		nn_datanodes_reap(nn);
+		nn_keys_publish(nn);	/* (a group's leader) */
 		/* Replicas are not all known in safe mode: a file's last
 		 * block could look unfinished when it is not. */
-		if (!nn->safemode)
+		if (!nn->safemode) {
 			nn_recover_leases(nn);
+			nn_hold_expire(nn);
+			nn_patch_expire(nn);
+		}
 		if (nn->safemode)
 			nn_place_safemode(nn);
 		else if (dfs_now_ms() - nn->last_repl_ms >= period) {

@@ -113,9 +113,63 @@ static const char nn_db_schema[] =
 	 * gains it on open. */
 	"CREATE INDEX IF NOT EXISTS inodes_writing ON inodes(lease_ms) "
 	"  WHERE under_construction = 1;"
-	"INSERT OR IGNORE INTO meta VALUES ('schema', 2);"
+	/* Files unlinked while mounts held them open, one row per holder
+	 * (nn-hold.c, schema 3). */
+	"CREATE TABLE IF NOT EXISTS orphans("
+	"  ino INTEGER NOT NULL REFERENCES inodes(id),"
+	"  client TEXT NOT NULL,"	/* the holder's lease name */
+	"  who TEXT NOT NULL,"		/* and its identity */
+	"  since_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY(ino, client)) WITHOUT ROWID;"
+	/* Requests answered, so that a retry gets the same answer and
+	 * changes nothing (nn-once.c); an older database gains it on
+	 * open. */
+	"CREATE TABLE IF NOT EXISTS requests("
+	"  client INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  type INTEGER NOT NULL,"
+	"  reply BLOB,"
+	"  at_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY(client, seq)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS requests_at ON requests(at_ms);"
+	/* Patches promised and not yet committed, one per block (nn-patch.c,
+	 * schema 4).  No foreign key: a row whose block went is dropped by
+	 * the monitor, and a block id is never handed out again. */
+	"CREATE TABLE IF NOT EXISTS patches("
+	"  block INTEGER PRIMARY KEY,"
+	"  ino INTEGER NOT NULL,"
+	"  client TEXT NOT NULL,"	/* the writer's lease name */
+	"  old_gen INTEGER NOT NULL,"
+	"  new_gen INTEGER NOT NULL,"
+	"  new_len INTEGER NOT NULL,"
+	"  new_size INTEGER NOT NULL);"
+	/* A namenode group's token keys (nn-keys.c), so that a new leader
+	 * signs with the keys the data nodes already hold: the ring of the
+	 * last leader, role 1 its signing key, 2 the next one.  One
+	 * namenode keeps its keys in memory only and leaves this empty. */
+	"CREATE TABLE IF NOT EXISTS token_keys("
+	"  id INTEGER PRIMARY KEY,"
+	"  expiry INTEGER NOT NULL,"
+	"  secret BLOB NOT NULL,"
+	"  role INTEGER NOT NULL,"
+	"  rotated INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO meta VALUES ('schema', 4);"
 	"INSERT OR IGNORE INTO meta VALUES ('next_block', 1);"
-	"INSERT OR IGNORE INTO meta VALUES ('next_gen', 1000);";
+	"INSERT OR IGNORE INTO meta VALUES ('next_gen', 1000);"
+	/* The last entry of a namenode group's log in this database
+	 * (nn-repl.c, nn-group.c). */
+	"INSERT OR IGNORE INTO meta VALUES ('raft_serial', 0);"
+	/* Inode numbers from a counter a changeset carries (nn-repl.c),
+	 * never reused: an older database starts it past every number its
+	 * AUTOINCREMENT handed out. */
+	"INSERT OR IGNORE INTO meta SELECT 'next_ino', max(1,"
+	"  coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'inodes'),"
+	"  0), coalesce((SELECT max(id) FROM inodes), 0)) + 1;"
+	/* Data node ids likewise. */
+	"INSERT OR IGNORE INTO meta SELECT 'next_node', max("
+	"  coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+	"  'datanodes'), 0), coalesce((SELECT max(id) FROM datanodes), 0))"
+	"  + 1;";
 
 /*
  * Schema 1 to 2: dirents.ino loses its UNIQUE (an inode may have several
@@ -136,6 +190,16 @@ static const char nn_db_migrate_1[] =
 	"CREATE INDEX IF NOT EXISTS dirents_ino ON dirents(ino);"
 	"ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE meta SET value = 2 WHERE key = 'schema';";
+
+/* Schema 2 to 3: the orphans table, which the schema script above has
+ * just made. */
+static const char nn_db_migrate_2[] =
+	"UPDATE meta SET value = 3 WHERE key = 'schema';";
+
+/* Schema 3 to 4: the patches table (durable patch promises), which the
+ * schema script has just made. */
+static const char nn_db_migrate_3[] =
+	"UPDATE meta SET value = 4 WHERE key = 'schema';";
 
 /* The in-memory half; see the essay above. */
 static const char nn_db_live_schema[] =
@@ -173,7 +237,8 @@ static const char nn_db_live_schema[] =
 	 * Blocks on their way to a node: written by a client (kind 1) or
 	 * copied from node src (kind 2); then, once stored, kept as kind 3
 	 * until the node's next heartbeat counts them in its usage, so that
-	 * placement never sees the space twice free.
+	 * placement never sees the space twice free.  Kind 4: a patch the
+	 * node has yet to report (nn-patch.c).
 	 */
 	"CREATE TABLE live.pending("
 	"  block INTEGER NOT NULL,"
@@ -185,6 +250,15 @@ static const char nn_db_live_schema[] =
 	"  PRIMARY KEY(block, node)) WITHOUT ROWID;"
 	"CREATE INDEX live.pending_node ON pending(node);"
 	"CREATE INDEX live.pending_src ON pending(src);"
+	/* Writers' lease renewals (nn-write.c): volatile, so that a renewal
+	 * is not a change to the namespace (in a group, an entry of the
+	 * log).  A file's lease is the later of this and inodes.lease_ms
+	 * (set when it was opened for writing).  At start-up and when a
+	 * group member takes the lead, every writer gets a full period
+	 * (nn_recover_grant). */
+	"CREATE TABLE live.leases("
+	"  ino INTEGER PRIMARY KEY,"
+	"  renewed_ms INTEGER NOT NULL);"
 	/* Blocks short of replicas, most urgent (lowest prio) first; see
 	 * nn-place.c. */
 	"CREATE TABLE live.needed("
@@ -457,6 +531,23 @@ nn_db_open(struct nn *nn, const char *dir, bool format, char **cause)
 		    "files)", path);
 		version = 2;
 	}
+	if (version == 2) {
+		if ((rc = nn_db_script(nn, nn_db_migrate_2, cause)) != 0) {
+			sqlite3_exec(nn->db, "ROLLBACK", NULL, NULL, NULL);
+			goto out;
+		}
+		log_info("%s: schema 2 upgraded to 3 (files unlinked while "
+		    "open)", path);
+		version = 3;
+	}
+	if (version == 3) {
+		if ((rc = nn_db_script(nn, nn_db_migrate_3, cause)) != 0) {
+			sqlite3_exec(nn->db, "ROLLBACK", NULL, NULL, NULL);
+			goto out;
+		}
+		log_info("%s: schema 3 upgraded to 4 (patch promises)", path);
+		version = 4;
+	}
 	if ((rc = nn_db_cluster_id(nn, path, format, cause)) != 0) {
 		sqlite3_exec(nn->db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
@@ -639,7 +730,7 @@ nn_db_i64(struct nn *nn, int64_t *out, const char *sql, const char *types,
 
 /* Reset every statement still holding a read, so transactions start and end
  * cleanly whatever a caller forgot. */
-static void
+void
 nn_db_reset_all(struct nn *nn)
 {
 	sqlite3_stmt	*st = NULL;
@@ -650,21 +741,38 @@ nn_db_reset_all(struct nn *nn)
 }
 
 /* Start the one write transaction of an operation. */
+static int	nn_db_finish(struct nn *, int);
+
 int
 nn_db_begin(struct nn *nn)
 {
-	int	src;
+	int	src, rc;
 
+	/* In a group, one writer at a time, recorded (nn-group.c). */
+	if ((rc = nn_group_begin(nn)) != 0)
+		return rc;
 	nn_db_reset_all(nn);
 	if ((src = sqlite3_exec(nn->db, "BEGIN IMMEDIATE", NULL, NULL,
-	    NULL)) != SQLITE_OK)
+	    NULL)) != SQLITE_OK) {
+		if (nn_group_in_txn(nn))
+			nn_group_end(nn, -EIO, nn_db_finish);
 		return nn_db_err(nn, src, "BEGIN");
+	}
 	return 0;
 }
 
 /* Commit when rc is 0, else roll back.  Returns rc, or the commit's error. */
 int
 nn_db_end(struct nn *nn, int rc)
+{
+	if (nn_group_in_txn(nn))
+		return nn_group_end(nn, rc, nn_db_finish);
+	return nn_db_finish(nn, rc);
+}
+
+/* nn_db_end as one namenode does it. */
+static int
+nn_db_finish(struct nn *nn, int rc)
 {
 	int	src;
 

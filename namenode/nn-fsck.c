@@ -260,7 +260,8 @@ nn_fsck_op_report(struct nn_req *req)
 	    "coalesce(n.capacity, 0), coalesce(n.used, 0), "
 	    "(SELECT count(*) FROM live.replicas r WHERE r.node = d.id), "
 	    "n.last_hb_ms, "
-	    "(SELECT count(*) FROM live.unknown u WHERE u.node = d.id) "
+	    "(SELECT count(*) FROM live.unknown u WHERE u.node = d.id), "
+	    "coalesce(n.dfs_used, 0) "
 	    "FROM datanodes d LEFT JOIN live.nodes n "
 	    "ON n.id = d.id ORDER BY d.id";
 	static const char sql_pending[] =
@@ -312,6 +313,7 @@ nn_fsck_op_report(struct nn_req *req)
 		dfs_put_i64(b, sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 :
 		    now - sqlite3_column_int64(st, 7));
 		dfs_put_u64(b, (uint64_t)sqlite3_column_int64(st, 8));
+		dfs_put_u64(b, (uint64_t)sqlite3_column_int64(st, 9));
 		n++;
 	}
 	dfs_le32enc(b->data + npos, n);

@@ -13,9 +13,10 @@
  * Hard links.  An inode that is not a directory may have several entries;
  * its nlink is the number of them, recounted whenever one goes, and the
  * inode (with its blocks) goes with its last entry.  An entry is therefore
- * always named by (parent, name), never by its inode.  Rewriting a file
- * (CREATE with overwrite) keeps its inode, so every name of it sees the
- * new contents, as O_TRUNC on a local file would.
+ * always named by (parent, name), never by its inode.  A file some mount
+ * holds open outlives its last name as an orphan (nn-hold.c).  Rewriting
+ * a file (CREATE with overwrite) keeps its inode, so every name of it
+ * sees the new contents, as O_TRUNC on a local file would.
  *
  * Set-group-ID directories.  A new entry in a directory with S_ISGID takes
  * the directory's group, and a new directory inherits S_ISGID, whichever
@@ -124,14 +125,14 @@ nn_meta_new(struct nn *nn, dfs_ino parent, const char *name, int type,
 	static const char sql_ins[] =
 	    "INSERT INTO inodes(type, mode, uid, gid, size, mtime_ns, atime_ns,"
 	    " ctime_ns, nlink, replication, block_size, under_construction,"
-	    " lease_client, lease_ms) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5, ?5,"
-	    " ?6, ?7, ?8, ?9, ?10, ?11)";
+	    " lease_client, lease_ms, id) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5, ?5,"
+	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 	static const char sql_link[] =
 	    "INSERT INTO dirents(parent, name, ino) VALUES (?, ?, ?)";
 	static const char sql_parent[] =
 	    "SELECT mode, gid FROM inodes WHERE id = ?";
 	sqlite3_stmt	*st;
-	int64_t		 now = nn_wall_ns();
+	int64_t		 now = nn_wall_ns(), id;
 	dfs_ino		 ino;
 	int		 rc;
 
@@ -144,13 +145,17 @@ nn_meta_new(struct nn *nn, dfs_ino parent, const char *name, int type,
 			mode |= S_ISGID;
 	}
 	nn_db_reset(st);
-	if ((rc = nn_db_exec(nn, sql_ins, "iiiiiiiiiti", (int64_t)type,
+	/* From meta's counter, not AUTOINCREMENT: a replicated namespace
+	 * must hand out the same numbers on every member (nn-repl.c). */
+	if ((rc = nn_db_counter(nn, "next_ino", &id)) != 0)
+		return rc;
+	if ((rc = nn_db_exec(nn, sql_ins, "iiiiiiiiitii", (int64_t)type,
 	    (int64_t)(mode & NN_MODE_MASK), (int64_t)uid, (int64_t)gid, now,
 	    (int64_t)(type == DFS_FT_DIR ? 2 : 1), (int64_t)repl,
 	    (int64_t)block_size, (int64_t)(client != NULL), client,
-	    now / 1000000)) != 0)
+	    now / 1000000, id)) != 0)
 		return rc;
-	ino = (dfs_ino)nn_db_last_id(nn);
+	ino = (dfs_ino)id;
 	if ((rc = nn_db_exec(nn, sql_link, "iti", (int64_t)parent, name,
 	    (int64_t)ino)) != 0)
 		return rc;
@@ -175,6 +180,7 @@ nn_meta_drop(struct nn *nn, dfs_ino parent, const char *name, dfs_ino ino,
     int type, int64_t now)
 {
 	int64_t	names;
+	bool	kept;
 	int	rc;
 
 	if ((rc = nn_db_exec(nn, "DELETE FROM dirents WHERE parent = ? AND "
@@ -189,8 +195,14 @@ nn_meta_drop(struct nn *nn, dfs_ino parent, const char *name, dfs_ino ino,
 			    "ctime_ns = ?3 WHERE id = ?1", "iii", (int64_t)ino,
 			    names, now);
 	}
-	if (type == DFS_FT_FILE && (rc = nn_blockmap_drop_file(nn, ino)) != 0)
-		return rc;
+	if (type == DFS_FT_FILE) {
+		/* Open in a mount: kept until its last holder lets go
+		 * (nn-hold.c). */
+		if ((rc = nn_hold_keep(nn, ino, now, &kept)) != 0 || kept)
+			return rc;
+		if ((rc = nn_blockmap_drop_file(nn, ino)) != 0)
+			return rc;
+	}
 	return nn_db_exec(nn, "DELETE FROM inodes WHERE id = ?", "i",
 	    (int64_t)ino);
 }
@@ -401,24 +413,52 @@ out:
 	return rc;
 }
 
-/* STAT: the attributes of one path. */
+/* STAT: the attributes of one path; with DFS_STAT_HOLD (a field newer
+ * clients add) a mount's open also takes its hold on the file. */
 int
 nn_meta_op_stat(struct nn_req *req)
 {
 	struct nn	*nn = req->nn;
 	struct nn_path	 p;
 	struct dfs_attr	 a;
-	char		*path;
+	char		*path, *client = NULL;
+	uint64_t	 seq = 0;
+	uint8_t		 flags = 0;
 	dfs_ino		 ino;
 	int		 type, rc;
 
+	memset(&p, 0, sizeof p);
+
 	path = nn_meta_get_path(req);
+	if (dfs_rbuf_left(&req->in) > 0) {
+		flags = dfs_get_u8(&req->in);
+		client = dfs_get_strdup(&req->in, NN_MAX_CLIENT_NAME);
+		seq = dfs_get_u64(&req->in);
+	}
 	if ((rc = nn_meta_paths(req, &path, &p, NULL, NULL)) != 0)
-		return rc;
+		goto out;
+	if ((flags & ~(uint8_t)DFS_STAT_HOLD) != 0 || ((flags &
+	    DFS_STAT_HOLD) && (client == NULL || client[0] == '\0'))) {
+		rc = nn_server_fail(req, -EINVAL, "bad STAT flags 0x%x or "
+		    "client name", flags);
+		goto out;
+	}
 	if ((rc = nn_server_enter(req)) == 0 &&
 	    (rc = nn_path_resolve(nn, &req->peer->cred, &p, p.n, &ino, &type,
-	    &req->cause)) == 0 && (rc = nn_meta_attr(nn, ino, &a)) == 0)
+	    &req->cause)) == 0 && (rc = nn_meta_attr(nn, ino, &a)) == 0) {
+		/* An open's STAT: the mount holds the file (nn-hold.c). */
+		if ((flags & DFS_STAT_HOLD) && type == DFS_FT_FILE &&
+		    (rc = nn_hold_take(nn, ino, client, req->peer->cred.who,
+		    seq)) != 0) {
+			rc = nn_server_fail(req, rc, "cannot hold %s open: %s",
+			    p.norm, rc == -ENOSPC ? "too many files held "
+			    "open" : "held under that name by another");
+			goto out;
+		}
 		dfs_proto_put_attr(nn_server_reply(req, DFS_NN_ATTR), &a);
+	}
+out:
+	free(client);
 	nn_path_free(&p);
 	return rc;
 }
@@ -505,8 +545,9 @@ static int
 nn_meta_lease_ok(struct nn *nn, dfs_ino ino, const char *client, bool *ok)
 {
 	static const char sql[] =
-	    "SELECT under_construction, lease_client, lease_ms FROM inodes "
-	    "WHERE id = ?";
+	    "SELECT i.under_construction, i.lease_client, max(i.lease_ms, "
+	    "coalesce((SELECT l.renewed_ms FROM live.leases l WHERE "
+	    "l.ino = i.id), 0)) FROM inodes i WHERE i.id = ?";
 	sqlite3_stmt	*st;
 	const char	*holder;
 	int		 rc;

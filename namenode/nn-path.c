@@ -239,10 +239,11 @@ nn_path_walk(struct nn *nn, const struct nn_cred *c, const struct nn_path *p,
 	int	 type = DFS_FT_DIR, rc;
 	char	*where;
 
-	if (c != NULL && c->super)
-		c = NULL;	/* no directory refuses it a search */
+	/* (nn_path_reach wants the superuser's too: who it is) */
 	if (p->by_ino && (rc = nn_path_start(nn, c, p, &o, cause)) != 0)
 		return rc;
+	if (c != NULL && c->super)
+		c = NULL;	/* no directory refuses it a search */
 	type = o.type;
 	if (c != NULL && !p->by_ino &&
 	    (rc = nn_perm_load(nn, DFS_ROOT_INO, &o)) != 0)
@@ -302,11 +303,11 @@ nn_path_parent(struct nn *nn, const struct nn_cred *c, const struct nn_path *p,
 	int	type, rc;
 	char	*where;
 
-	if (c != NULL && c->super)
-		c = NULL;
 	if ((rc = nn_path_walk(nn, c, p, p->n - 1, parent, &type, &o,
 	    cause)) != 0)
 		return rc;
+	if (c != NULL && c->super)
+		c = NULL;
 	if (type != DFS_FT_DIR) {
 		if (cause != NULL) {
 			where = nn_path_prefix(p, p->n - 1);
@@ -449,7 +450,8 @@ nn_path_reach_dir(struct nn *nn, const struct nn_cred *c, dfs_ino dir)
  * Whether c may reach inode ino of type type through some path, as a path
  * walk would have let it: for a directory, search permission on every
  * directory above it; for any other inode, on one of the directories
- * holding one of its names and every directory above that one.  What a
+ * holding one of its names and every directory above that one, or, once
+ * it has none, a hold on it (nn-hold.c).  What a
  * request addressed by inode must pass, since inode numbers are no
  * secret (they are handed out in order).  0, -EACCES, or -ESTALE when the
  * inode has no name left.
@@ -461,13 +463,20 @@ nn_path_reach(struct nn *nn, const struct nn_cred *c, dfs_ino ino, int type)
 	int64_t		*parents;
 	size_t		 n;
 	int		 rc;
+	const char	*who = c != NULL ? c->who : NULL;
 
 	if (c != NULL && c->super)
 		c = NULL;
 	if (type == DFS_FT_DIR || ino == DFS_ROOT_INO)
 		return nn_path_reach_dir(nn, c, ino);
-	if ((rc = nn_path_parents(nn, ino, &parents, &n)) == 0)
-		rc = n == 0 ? -ESTALE : -EACCES;
+	if ((rc = nn_path_parents(nn, ino, &parents, &n)) == 0 && n == 0) {
+		/* An orphan (nn-hold.c): its holders only, the superuser
+		 * included; to anyone else it is gone. */
+		free(parents);
+		return nn_hold_reaches(nn, ino, who) ? 0 : -ESTALE;
+	}
+	if (rc == 0)
+		rc = -EACCES;
 	for (size_t i = 0; rc == -EACCES && i < n; i++) {
 		if (c != NULL && ((rc = nn_perm_load(nn, (dfs_ino)parents[i],
 		    &o)) != 0 || !nn_perm_may(c, &o, NN_PERM_X))) {

@@ -676,6 +676,7 @@ nn_perm_op_act_as(struct nn_req *req)
 		    req->peer->addr, want.uid, want.gid, req->cause);
 		return rc;
 	}
+	want.who = req->peer->cred.who;
 	req->peer->cred = want;
 	log_debug("%s acts as uid %u gid %u (%u groups)%s", req->peer->addr,
 	    want.uid, want.gid, want.ngroups, want.super ? ", superuser" : "");

@@ -5,10 +5,15 @@
  * and the gate that keeps the namespace read-only until then.
  *
  * Why it is built this way.  Placement ranks live nodes by their load,
- * bytes used as last heartbeated plus the bytes of blocks on their way to
- * them (live.pending), so a burst of writes spreads before the next
- * heartbeat has a chance to say so; ties are broken at random.  The same
- * figures say whether a node has room: one whose free space, less what is
+ * the bytes of replicas they hold as last heartbeated (dfs_used) plus the
+ * bytes of blocks on their way to them (live.pending), so a burst of
+ * writes spreads before the next heartbeat has a chance to say so; ties
+ * are broken at random.  It is not ranked by the file system's used
+ * space: nodes sharing a disk (a local cluster, or several data
+ * directories on one volume) would be ordered by whichever heartbeat
+ * happened to see the disk fuller, and one node got none of 14 blocks
+ * while other writers filled the disk.  The file system's figures say
+ * whether a node has room: one whose free space, less what is
  * on its way to it, would not hold the block (with its checksums and some
  * slack, NN_BLOCK_ROOM) gets no new block, so a full disk is avoided
  * before a write can fail on it half-way (a stored block keeps its
@@ -116,7 +121,7 @@ nn_place_pick(struct nn *nn, unsigned want, uint64_t bytes,
 	    "(SELECT count(*) FROM live.pending p WHERE p.node = n.id AND "
 	    " p.kind = 2), n.isfull "
 	    "FROM live.nodes n JOIN datanodes d ON d.id = n.id "
-	    "WHERE n.state = 1 ORDER BY n.used + coming, random() LIMIT 4096";
+	    "WHERE n.state = 1 ORDER BY n.dfs_used + coming, random() LIMIT 4096";
 	struct nn_cand	*c = NULL;
 	sqlite3_stmt	*st;
 	size_t		 n = 0, cap = 0;
@@ -395,7 +400,7 @@ nn_place_copy(struct nn *nn, const struct nn_work *w)
 	return 1;
 }
 
-/* Delete surplus good replicas, from the fullest nodes first. */
+/* Delete surplus good replicas, from the nodes holding most first. */
 static int
 nn_place_trim(struct nn *nn, const struct nn_work *w)
 {
@@ -403,7 +408,7 @@ nn_place_trim(struct nn *nn, const struct nn_work *w)
 	    "SELECT r.node FROM live.replicas r JOIN live.nodes n "
 	    "ON n.id = r.node JOIN blocks b ON b.id = r.block "
 	    "WHERE b.id = ?1 AND " NN_GOOD("b") " "
-	    "ORDER BY n.used DESC, random() LIMIT ?2";
+	    "ORDER BY n.dfs_used DESC, random() LIMIT ?2";
 	sqlite3_stmt	*st;
 	int64_t		 nodes[DFS_MAX_REPLICATION];
 	int		 n = 0, rc;
@@ -590,7 +595,9 @@ nn_place_replicate(struct nn *nn)
 	if (nn_db_begin(nn) != 0)
 		return;
 	nn_corrupt_tick(nn);
-	if ((rc = nn_place_scan(nn)) >= 0)
+	/* Before the scan: a balancer move's surplus replica is the
+	 * balancer's to delete (nn-balance.c). */
+	if ((rc = nn_balance_tick(nn)) >= 0 && (rc = nn_place_scan(nn)) >= 0)
 		rc = nn_place_schedule(nn, rc);
 	if (nn_db_end(nn, rc < 0 ? rc : 0) != 0)
 		log_warn("replication monitor: pass failed; will retry");
@@ -632,6 +639,17 @@ nn_place_safemode(struct nn *nn)
 	if (total > 0 && (double)seen < nn->safemode_threshold * (double)total
 	    && waited < nn->safemode_timeout_ms)
 		return;
+	/* A group's new leader with no block to wait for still waits for a
+	 * data node the namespace knows to find it: a write let through
+	 * before would fail for want of a node rather than wait. */
+	if (nn->group != NULL && waited < nn->safemode_timeout_ms) {
+		int64_t known = 0, live = 0;
+		if (nn_db_i64(nn, &known, "SELECT count(*) FROM datanodes",
+		    "") != 0 || nn_db_i64(nn, &live, "SELECT count(*) FROM "
+		    "live.nodes WHERE state = 1", "") != 0 ||
+		    (known > 0 && live == 0))
+			return;
+	}
 	nn->safemode = false;
 	if (total == 0)
 		log_info("leaving safe mode: no blocks to wait for");

@@ -280,9 +280,11 @@ nn_recover_file(struct nn *nn, dfs_ino ino, int64_t cutoff_ms,
 	bool			 valid, removed;
 	int			 rc;
 
-	if ((rc = nn_db_i64(nn, &expired, "SELECT count(*) FROM inodes WHERE "
-	    "id = ? AND under_construction = 1 AND lease_ms < ?", "ii",
-	    (int64_t)ino, cutoff_ms)) != 0 || expired == 0)
+	if ((rc = nn_db_i64(nn, &expired, "SELECT count(*) FROM inodes i "
+	    "WHERE i.id = ?1 AND i.under_construction = 1 AND i.lease_ms < ?2 "
+	    "AND NOT EXISTS (SELECT 1 FROM live.leases l WHERE l.ino = i.id "
+	    "AND l.renewed_ms >= ?2)", "ii", (int64_t)ino, cutoff_ms)) != 0 ||
+	    expired == 0)
 		return rc;
 	if (nn_recover_is_temp(nn, ino) &&
 	    ((rc = nn_recover_drop_temp(nn, ino, "its lease expired",
@@ -398,6 +400,29 @@ nn_recover_closed_temps(struct nn *nn, int64_t now_ms, int64_t cutoff_ms)
 		    strerror(-rc));
 }
 
+/* A writer renewed file ino's lease (live.leases, not the namespace). */
+int
+nn_recover_renew(struct nn *nn, dfs_ino ino)
+{
+	return nn_db_exec(nn, "INSERT OR REPLACE INTO live.leases(ino, "
+	    "renewed_ms) VALUES (?, ?)", "ii", (int64_t)ino,
+	    nn_wall_ns() / 1000000);
+}
+
+/*
+ * Every file being written gets a full lease period from now: renewals
+ * are volatile, so a namenode that starts, or a group member that takes
+ * the lead, does not know when each writer last renewed, and must not
+ * take a live writer's file for a dead one's.
+ */
+int
+nn_recover_grant(struct nn *nn)
+{
+	return nn_db_exec(nn, "INSERT OR REPLACE INTO live.leases(ino, "
+	    "renewed_ms) SELECT id, ? FROM inodes WHERE under_construction = 1",
+	    "i", nn_wall_ns() / 1000000);
+}
+
 /*
  * Recover up to NN_RECOVER_MAX files whose writer's lease expired, and
  * the put temporaries nobody renamed.  The monitor calls this once a
@@ -408,8 +433,10 @@ void
 nn_recover_leases(struct nn *nn)
 {
 	static const char sql[] =
-	    "SELECT id FROM inodes WHERE under_construction = 1 AND "
-	    "lease_ms < ? AND type = 1 ORDER BY lease_ms LIMIT ?";
+	    "SELECT i.id FROM inodes i WHERE i.under_construction = 1 AND "
+	    "i.lease_ms < ?1 AND i.type = 1 AND NOT EXISTS (SELECT 1 FROM "
+	    "live.leases l WHERE l.ino = i.id AND l.renewed_ms >= ?1) "
+	    "ORDER BY i.lease_ms LIMIT ?2";
 	struct nn_recover_src	 src;
 	sqlite3_stmt		*st;
 	int64_t			 ids[NN_RECOVER_MAX], cutoff;
@@ -419,6 +446,10 @@ nn_recover_leases(struct nn *nn)
 	int			 n = 0, rc;
 
 	cutoff = nn_wall_ns() / 1000000 - nn->lease_timeout_ms;
+	/* Renewals of files no longer written. */
+	if (nn_db_exec(nn, "DELETE FROM live.leases WHERE ino NOT IN "
+	    "(SELECT id FROM inodes WHERE under_construction = 1)", "") != 0)
+		log_warn("lease recovery: cannot forget closed files' leases");
 	nn_recover_closed_temps(nn, cutoff + nn->lease_timeout_ms, cutoff);
 	st = nn_db_sql(nn, sql, "ii", cutoff, (int64_t)NN_RECOVER_MAX);
 	while (n < NN_RECOVER_MAX && nn_db_step(nn, st) == 1)

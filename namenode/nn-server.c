@@ -119,6 +119,8 @@ static const struct nn_server_entry {
 	    NN_ROLE_CLIENT },
 	{ DFS_NN_RENEW_LEASE, nn_write_op_renew_lease, NN_UPDATE,
 	    NN_ROLE_CLIENT },
+	{ DFS_NN_PATCH_BLOCK, nn_patch_op_patch_block, NN_CHANGE,
+	    NN_ROLE_CLIENT },
 	{ DFS_NN_HARDLINK, nn_meta_op_hardlink, NN_CHANGE, NN_ROLE_CLIENT },
 	{ DFS_NN_MKNOD, nn_meta_op_mknod, NN_CHANGE, NN_ROLE_CLIENT },
 	{ DFS_DN_VERIFIED, nn_corrupt_op_verified, NN_UPDATE,
@@ -126,9 +128,21 @@ static const struct nn_server_entry {
 	{ DFS_NN_VERIFY, nn_fsck_op_verify, NN_UPDATE, NN_ROLE_CLIENT },
 	/* Waits for the disk outside the namenode lock (nn-sync.c). */
 	{ DFS_NN_SYNC, nn_sync_op_sync, 0, NN_ROLE_CLIENT },
+	/* Releases may reclaim an orphan: a transaction; renewals go on in
+	 * safe mode (nn-hold.c). */
+	{ DFS_NN_HOLDS, nn_hold_op_holds, NN_UPDATE, NN_ROLE_CLIENT },
 	/* A connection's own credential: no shared state (nn-perm.c). */
 	{ DFS_NN_ACT_AS, nn_perm_op_act_as, 0, NN_ROLE_CLIENT },
 	{ DFS_NN_WHOAMI, nn_perm_op_whoami, 0, NN_ROLE_ANY },
+	/* Any member answers: where clients find the leader (nn-group.c). */
+	{ DFS_NN_GROUP_STATUS, nn_group_op_status, 0, NN_ROLE_ANY },
+	/* A member coming back (dfs-namenode --join): the leader only;
+	 * they wait for the log outside the lock. */
+	{ DFS_NN_GROUP_JOIN, nn_group_op_join, 0, NN_ROLE_NAMENODE },
+	{ DFS_NN_GROUP_DB, nn_group_op_db, 0, NN_ROLE_NAMENODE },
+	/* The balancer's state is in memory; its moves are queued by the
+	 * monitor's pass (nn-balance.c). */
+	{ DFS_NN_BALANCE, nn_balance_op_balance, NN_LOCK, NN_ROLE_CLIENT },
 };
 
 /* Nanoseconds since the epoch: file times and leases. */
@@ -149,6 +163,7 @@ nn_server_reply(struct nn_req *req, uint16_t type)
 	dfs_wbuf_reset(req->out);
 	dfs_frame_begin(req->out, type, req->req_id);
 	req->replied = true;
+	req->reply_type = type;
 	return req->out;
 }
 
@@ -220,7 +235,12 @@ nn_server_enter(struct nn_req *req)
 	if (req->flags & NN_TXN) {
 		if ((rc = nn_db_begin(req->nn)) != 0)
 			return rc;
+		if (req->discard)
+			nn_group_discard(req->nn);
 		req->in_txn = true;
+		/* A retry of a request answered already runs nothing. */
+		if ((rc = nn_once_lookup(req)) != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -230,6 +250,8 @@ nn_server_enter(struct nn_req *req)
 static int
 nn_server_leave(struct nn_req *req, int rc)
 {
+	if (req->in_txn && rc == 0)
+		rc = nn_once_record(req);
 	if (req->in_txn)
 		rc = nn_db_end(req->nn, rc);
 	if (req->locked)
@@ -238,6 +260,14 @@ nn_server_leave(struct nn_req *req, int rc)
 	if (rc != 0)
 		req->replied = false;
 	return rc;
+}
+
+/* Whether any member of a group answers type, the leader or not. */
+static bool
+nn_server_any_member(uint16_t type)
+{
+	return type == DFS_MSG_HELLO || type == DFS_NN_WHOAMI ||
+	    type == DFS_NN_ACT_AS || type == DFS_NN_GROUP_STATUS;
 }
 
 /* The table entry of a message type, or NULL. */
@@ -279,6 +309,7 @@ nn_server_peer_init(struct nn_peer *p, const char *addr)
 	p->roles = NN_ROLES_UNAUTHENTICATED;
 	p->id.role = DFS_ROLE_NONE;
 	p->cred.super = true;
+	p->cred.who = p->id.name;
 	snprintf(p->addr, sizeof p->addr, "%s", addr != NULL ? addr : "?");
 }
 
@@ -300,6 +331,9 @@ nn_server_peer_from(struct nn_peer *p, const struct dfs_identity *id,
 	switch (id->role) {
 	case DFS_ROLE_DATANODE:
 		p->roles = NN_ROLE_DATANODE;
+		break;
+	case DFS_ROLE_NAMENODE:
+		p->roles = NN_ROLE_NAMENODE;
 		break;
 	case DFS_ROLE_SUPERUSER:
 		p->cred.super = true;
@@ -335,31 +369,58 @@ nn_server_dispatch(struct nn *nn, struct dfs_sock *s, struct nn_peer *peer,
 	req.req_id = h->req_id;
 	req.out = out;
 	dfs_rbuf_init(&req.in, in->data, h->len);
-	rc = nn_server_permitted(h->type, peer->roles, &req.flags);
-	if (rc == -ENOSYS)
-		nn_server_fail(&req, rc, "unknown message type %u", h->type);
+	/* ONCE wraps a request that must apply once (nn-once.c): from here
+	 * on it is that request, with its client's pair. */
+	if (h->type == DFS_NN_ONCE && nn_once_unwrap(&req, &req.type) != 0)
+		rc = nn_server_fail(&req, -EBADMSG, "malformed ONCE request");
+	else
+		rc = nn_server_permitted(req.type, peer->roles, &req.flags);
+	if (rc == -EBADMSG)
+		;	/* a bad wrapper, said above */
+	else if (rc == -ENOSYS)
+		nn_server_fail(&req, rc, "unknown message type %u", req.type);
 	else if (rc == -EACCES) {
-		int need = nn_server_lookup(h->type)->role;
+		int need = nn_server_lookup(req.type)->role;
 		const char *only = need == NN_ROLE_DATANODE ? "data nodes" :
-		    need == NN_ROLE_CLIENT ? "clients" : "clients and data nodes";
+		    need == NN_ROLE_CLIENT ? "clients" :
+		    need == NN_ROLE_NAMENODE ? "the group's namenodes" :
+		    "clients and data nodes";
 		log_warn("refused %s from %s (%s, a %s certificate): it is for "
-		    "%s only", dfs_msg_name(h->type), peer->addr,
+		    "%s only", dfs_msg_name(req.type), peer->addr,
 		    peer->id.name[0] != '\0' ? peer->id.name : "-",
 		    peer->id.role != DFS_ROLE_NONE ?
 		    dfs_pki_role_name(peer->id.role) : "no", only);
 		nn_server_fail(&req, rc, "%s is for %s only",
-		    dfs_msg_name(h->type), only);
+		    dfs_msg_name(req.type), only);
+	} else if (nn->group != NULL && !nn_server_any_member(req.type) &&
+	    !nn_group_serving(nn)) {
+		/* In a group only the leader serves (nn-group.c). */
+		rc = -EREMOTE;
+		req.cause = nn_group_redirect(nn);
 	} else if ((req.flags & NN_WRITES) &&
 	    (rc = nn_place_safemode_refuse(&req)) != 0)
 		;	/* read-only until the block map is known */
-	else
+	else {
+		/* A client's change is rolled back and made real by its
+		 * entry; a data node's keeps its live part (nn-group.c). */
+		if (nn->group != NULL && (req.flags & NN_TXN) &&
+		    (nn_server_lookup(req.type)->role & NN_ROLE_DATANODE) == 0)
+			req.discard = true;
 		rc = nn_server_leave(&req,
-		    nn_server_lookup(h->type)->fn(&req));
+		    nn_server_lookup(req.type)->fn(&req));
+		if (rc == -EALREADY && req.once_found) {
+			rc = 0;		/* a retry: the first answer */
+			nn_once_reply(&req);
+		}
+		if (rc == -EREMOTE && nn->group != NULL &&
+		    req.cause == NULL)
+			req.cause = nn_group_redirect(nn);
+	}
 	nn_audit_req(&req, rc > 0 || rc < -4095 ? -EIO : rc);
 	if (rc != 0) {
 		if (rc > 0 || rc < -4095)
 			rc = -EIO;
-		log_debug("%s failed: %s", dfs_msg_name(h->type),
+		log_debug("%s failed: %s", dfs_msg_name(req.type),
 		    req.cause != NULL ? req.cause : strerror(-rc));
 		/* A message quoting a long path must still decode. */
 		if (req.cause != NULL && strlen(req.cause) > NN_MAX_MESSAGE)
@@ -373,10 +434,11 @@ nn_server_dispatch(struct nn *nn, struct dfs_sock *s, struct nn_peer *peer,
 		rc = dfs_net_send(s, out, NN_SEND_TIMEOUT_MS);
 	}
 	free(req.cause);
+	free(req.once_reply);
 	free(req.audit_src);
 	free(req.audit_dst);
 	if (rc != 0)
-		log_debug("reply to %s: %s", dfs_msg_name(h->type),
+		log_debug("reply to %s: %s", dfs_msg_name(req.type),
 		    strerror(-rc));
 	return rc;
 }
@@ -437,6 +499,11 @@ nn_server_conn(void *arg)
 			dfs_net_send_error(c->s, h.req_id, -EACCES, "%s",
 			    cause);
 			free(cause);
+			break;
+		}
+		/* A member of the group: the connection is the log's now. */
+		if (h.type == DFS_NN_RAFT_HELLO) {
+			nn_group_hello(nn, c->s, h.req_id, in.data, h.len);
 			break;
 		}
 		if (nn_server_dispatch(nn, c->s, &c->peer, &h, &in, &out) != 0)

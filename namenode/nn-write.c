@@ -145,8 +145,7 @@ nn_write_lease(struct nn_req *req, dfs_ino ino, const char *client,
 	if ((rc = nn_perm_writer(req, ino)) != 0)
 		return rc;
 	if (renew)
-		return nn_db_exec(nn, "UPDATE inodes SET lease_ms = ?2 WHERE "
-		    "id = ?1", "ii", (int64_t)ino, nn_wall_ns() / 1000000);
+		return nn_recover_renew(nn, ino);
 	return 0;
 }
 

@@ -38,6 +38,7 @@
 #define NN_CLIENT_IDLE_MS	(5 * 60 * 1000)
 #define NN_SEND_TIMEOUT_MS	30000
 #define NN_COMPLETE_WAIT_MS	5000	/* COMPLETE waits this for RECEIVED */
+#define NN_PATCH_WAIT_MS	15000	/* a patch's other replicas, for theirs */
 #define NN_MAX_EXCLUDE		16
 #define NN_RECOVER_MAX		16	/* leases recovered per monitor pass */
 #define NN_MAX_CLIENT_NAME	255
@@ -49,7 +50,7 @@
 #define NN_FSCK_MAX		1000	/* files in one fsck page */
 #define NN_FSCK_SCAN		20000	/* inodes looked at for one page */
 #define NN_VERIFY_PAGE		4096	/* replicas asked by one VERIFY */
-#define NN_SCHEMA_VERSION	2
+#define NN_SCHEMA_VERSION	4
 /* Free space a data node needs for a replica of b bytes (its checksums
  * and file system overhead included), and for a new block beyond that. */
 #define NN_BLOCK_ROOM(b)	((b) + (b) / 64 + 4096)
@@ -104,6 +105,53 @@ struct nn_sync {
 	pthread_t	 thread;
 };
 
+struct nn_holds;
+
+/* The balancer (nn-balance.c): its run and its moves under way. */
+#define NN_BALANCE_MOVES	64
+enum nn_move_state {
+	NN_MOVE_COPY = 0,	/* the copy to tgt under way */
+	NN_MOVE_DROP = 1,	/* src's replica deleted; until src's
+				   heartbeat counts it */
+};
+struct nn_balance_move {
+	dfs_block_id	block;
+	uint64_t	gen;
+	uint64_t	len;
+	dfs_node_id	src;
+	dfs_node_id	tgt;
+	int		state;		/* enum nn_move_state */
+	int64_t		drained_ms;	/* DROP: DELETE seen handed out */
+};
+struct nn_balance {
+	uint8_t		state;		/* enum dfs_balance_state */
+	uint32_t	threshold_bp;
+	uint64_t	bandwidth;
+	int64_t		start_ms;
+	int64_t		end_ms;
+	int64_t		last_ms;	/* of the last pass */
+	double		budget;		/* bytes it may schedule now */
+	uint64_t	moved_blocks;
+	uint64_t	moved_bytes;
+	uint64_t	failed;
+	int		idle;		/* passes with nothing to move */
+	char		why[256];
+	uint64_t	mean;		/* as last measured */
+	uint32_t	max_dev_bp;
+	uint64_t	to_move;
+	struct nn_balance_move moves[NN_BALANCE_MOVES];
+	unsigned	nmoves;
+	/* What each node did in this run (NN_BALANCE_GAVE, _TOOK). */
+	struct nn_balance_role {
+		dfs_node_id	id;
+		int		role;
+	}		*roles;
+	size_t		nroles;
+	size_t		roles_cap;
+};
+#define NN_BALANCE_GAVE	1
+#define NN_BALANCE_TOOK	2
+
 struct nn {
 	const struct dfs_config *cfg;		/* borrowed */
 
@@ -118,6 +166,7 @@ struct nn {
 	double		 safemode_threshold;
 	int64_t		 delete_grace_ms;	/* no DELETE before this */
 	struct dfs_token_keys keys;		/* nn-keys.c */
+	uint64_t	 keys_published;	/* ring version in token_keys */
 	const char	*test_key_file;		/* "": none */
 	char		 cluster_id[DFS_MAX_CLUSTER_ID + 1];	/* nn-db.c */
 
@@ -131,6 +180,10 @@ struct nn {
 	int64_t		 start_ms;
 	int64_t		 last_repl_ms;
 	dfs_block_id	 repl_cursor;		/* where the next scan starts */
+	struct nn_holds	*holds;			/* nn-hold.c */
+	struct nn_group	*group;			/* nn-group.c; NULL: one
+						   namenode */
+	struct nn_balance balance;		/* nn-balance.c */
 
 	/* Outside the lock. */
 	struct nn_sync	 sync;			/* nn-sync.c */
@@ -164,6 +217,7 @@ struct nn {
 #define NN_NOBODY		65534	/* uid and gid of no one */
 #define NN_ROLE_CLIENT		0x1
 #define NN_ROLE_DATANODE	0x2
+#define NN_ROLE_NAMENODE	0x4	/* another member of the group */
 #define NN_ROLES_UNAUTHENTICATED (NN_ROLE_CLIENT | NN_ROLE_DATANODE)
 
 /*
@@ -177,6 +231,9 @@ struct nn_cred {
 	uint32_t	ngroups;
 	uint32_t	groups[DFS_PKI_MAX_GROUPS];
 	bool		super;
+	const char	*who;	/* the peer's identity (certificate name),
+				   whatever it acts as: who holds a file
+				   (nn-hold.c); borrowed from the peer */
 };
 
 /*
@@ -201,12 +258,23 @@ struct nn_req {
 	struct dfs_rbuf	 in;
 	struct dfs_wbuf	*out;
 	bool		 replied;	/* a reply frame was begun */
+	bool		 discard;	/* group: roll back, the entry
+					   makes it real (nn-group.c) */
 	char		*cause;		/* for an ERROR reply */
 	int		 flags;		/* the table's NN_LOCK, NN_TXN */
 	bool		 locked;	/* nn_server_enter() took the lock */
 	bool		 in_txn;	/* ... and began the transaction */
 	char		*audit_src;	/* its path(s) as sent, for the */
 	char		*audit_dst;	/* audit line (nn_audit_paths) */
+	uint16_t	 reply_type;	/* of the reply begun */
+	/* A request wrapped in ONCE (nn-once.c). */
+	bool		 once;
+	bool		 once_found;	/* answered already: */
+	uint64_t	 once_client;
+	uint64_t	 once_seq;
+	uint16_t	 once_type;	/* the answer recorded */
+	void		*once_reply;
+	size_t		 once_len;
 };
 
 /* nn-server.c */
@@ -254,8 +322,54 @@ int	 nn_db_i64(struct nn *, int64_t *out, const char *sql,
 int	 nn_db_begin(struct nn *);
 int	 nn_db_end(struct nn *, int rc);
 int	 nn_db_counter(struct nn *, const char *key, int64_t *value);
+void	 nn_db_reset_all(struct nn *);
 int64_t	 nn_db_last_id(struct nn *);
 int	 nn_db_changes(struct nn *);
+
+/* nn-once.c: a retried request is applied once. */
+int	 nn_once_unwrap(struct nn_req *, uint16_t *type);
+int	 nn_once_lookup(struct nn_req *);
+int	 nn_once_record(struct nn_req *);
+void	 nn_once_reply(struct nn_req *);
+
+/* nn-group.c: a member of a group of namenodes (issue 12). */
+struct nn_group;
+struct dfs_sock;
+int	 nn_group_start(struct nn *, const struct dfs_config *, bool join,
+	     char **cause);
+void	 nn_group_stop(struct nn *);
+void	 nn_group_free(struct nn *);
+bool	 nn_group_serving(struct nn *);
+char	*nn_group_redirect(struct nn *);
+int	 nn_group_op_status(struct nn_req *);
+int	 nn_group_op_join(struct nn_req *);
+bool	 nn_group_member_lost(const struct dfs_config *, char **cause);
+int	 nn_group_others(const struct dfs_config *, uint64_t *id,
+	     char **others, char **cause);
+/* nn-join.c: dfs-namenode --join (before and after the server starts). */
+int	 nn_join_fetch(const struct dfs_config *, char **cause);
+int	 nn_join_finish(const struct dfs_config *, char **cause);
+int	 nn_group_op_db(struct nn_req *);
+int	 nn_group_hello(struct nn *, struct dfs_sock *, uint64_t req_id,
+	     const void *pl, size_t len);
+int	 nn_group_begin(struct nn *);
+bool	 nn_group_in_txn(struct nn *);
+void	 nn_group_discard(struct nn *);
+int	 nn_group_end(struct nn *, int rc, int (*finish)(struct nn *, int));
+
+/* nn-repl.c: a transaction's changes to "main" as a changeset (issue 12):
+ * capture after BEGIN, take the changeset before the end; apply one in a
+ * transaction of its own, all or nothing (-EPROTO: it does not fit). */
+struct nn_repl;
+int	 nn_repl_capture(struct nn *, struct nn_repl **, char **cause);
+int	 nn_repl_changeset(struct nn_repl *, void **buf, size_t *len,
+	     char **cause);
+void	 nn_repl_free(struct nn_repl *);
+int	 nn_repl_apply_entry(struct nn *, uint64_t serial, const void *buf,
+	     size_t len, char **cause);
+int	 nn_repl_undo(struct nn *, const void *buf, size_t len);
+int	 nn_repl_apply(struct nn *, const void *buf, size_t len,
+	     char **cause);
 
 /* nn-path.c */
 struct nn_path {
@@ -364,6 +478,18 @@ int	 nn_meta_op_readlink(struct nn_req *);
 int	 nn_meta_op_hardlink(struct nn_req *);
 int	 nn_meta_op_mknod(struct nn_req *);
 
+/* nn-hold.c */
+void	 nn_hold_free(struct nn *);
+bool	 nn_hold_reaches(struct nn *, dfs_ino, const char *who);
+int	 nn_hold_take(struct nn *, dfs_ino, const char *client,
+	     const char *who, uint64_t seq);
+int	 nn_hold_release(struct nn *, dfs_ino, const char *client,
+	     const char *who, uint64_t seq);
+int	 nn_hold_keep(struct nn *, dfs_ino, int64_t now_ns, bool *kept);
+int	 nn_hold_load(struct nn *);
+void	 nn_hold_expire(struct nn *);
+int	 nn_hold_op_holds(struct nn_req *);
+
 /* nn-blockmap.c */
 struct nn_block {
 	dfs_block_id	 id;
@@ -380,12 +506,22 @@ int	 nn_blockmap_file_blocks(struct nn *, dfs_ino, bool complete_only,
 	     int64_t **idsp, size_t *np);
 int	 nn_blockmap_drop_file(struct nn *, dfs_ino);
 int	 nn_blockmap_drop_block(struct nn *, dfs_block_id, uint64_t gen);
+int	 nn_blockmap_forget(struct nn *, dfs_block_id, uint64_t gen);
 int	 nn_blockmap_good_count(struct nn *, dfs_block_id, int *good,
 	     int *bad);
 enum dfs_block_status nn_blockmap_status(int good, int bad, int wanted);
 int	 nn_blockmap_op_get_blocks(struct nn_req *);
 int	 nn_blockmap_op_block_report(struct nn_req *);
 int	 nn_blockmap_op_received(struct nn_req *);
+
+/* nn-patch.c */
+int	 nn_patch_op_patch_block(struct nn_req *);
+int	 nn_patch_received(struct nn *, struct nn_block *, dfs_node_id,
+	     uint64_t gen, uint64_t len);
+int	 nn_patch_load(struct nn *);
+int	 nn_patch_expect(struct nn *, const struct nn_block *, dfs_node_id);
+void	 nn_patch_free(void);
+void	 nn_patch_expire(struct nn *);
 
 /* nn-write.c */
 int	 nn_write_op_add_block(struct nn_req *);
@@ -404,6 +540,8 @@ int	 nn_write_close(struct nn *, dfs_ino, uint64_t size,
 /* nn-recover.c */
 #define NN_RECOVER_READ_MS	2000	/* reading a header back, at most */
 void	 nn_recover_leases(struct nn *);
+int	 nn_recover_renew(struct nn *, dfs_ino);
+int	 nn_recover_grant(struct nn *);
 
 /* nn-place.c */
 struct nn_target {
@@ -424,6 +562,10 @@ int	 nn_place_safemode_refuse(struct nn_req *);
 void	 nn_place_need(struct nn *, dfs_block_id, int good, int repl);
 void	 nn_place_need_node(struct nn *, dfs_node_id);
 
+/* nn-balance.c */
+int	 nn_balance_tick(struct nn *);
+int	 nn_balance_op_balance(struct nn_req *);
+
 /* nn-corrupt.c */
 int	 nn_corrupt_op_bad_block(struct nn_req *);
 int	 nn_corrupt_op_verified(struct nn_req *);
@@ -442,6 +584,8 @@ int	 nn_fsck_op_verify(struct nn_req *);
 /* nn-keys.c */
 int	 nn_keys_init(struct nn *, const struct dfs_config *, char **cause);
 void	 nn_keys_rotate(struct nn *);
+void	 nn_keys_publish(struct nn *);
+void	 nn_keys_adopt(struct nn *);
 void	 nn_keys_sign(struct nn *, struct dfs_token *, dfs_block_id,
 	     uint64_t gen, uint8_t mode, uint32_t uid,
 	     const struct dfs_lblock *pipeline, time_t now);

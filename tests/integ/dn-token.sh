@@ -8,68 +8,15 @@
 # daemons must stop cleanly on SIGTERM with logs free of sanitizer reports.
 #
 # Uses $top_builddir/dfs-datanode (or $DFS_DATANODE) and $PYTHON.
-set -u
-top_builddir=${top_builddir:-.}
-top_srcdir=${top_srcdir:-.}
-PYTHON=${PYTHON:-python3}
-DN=${DFS_DATANODE:-$top_builddir/dfs-datanode}
-PYTHONDONTWRITEBYTECODE=1
-export PYTHONDONTWRITEBYTECODE
+DNFAKE=dn-token . "${top_srcdir:-.}/tests/lib/dnfake.sh"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/npdfs-dn-token.XXXXXX")
-PIDS=""
-cleanup() {
-	for p in $PIDS; do
-		kill -9 "$p" 2>/dev/null
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
-
-PASSED=0
-FAILED=0
-ok() {
-	desc=$1
-	shift
-	if "$@"; then
-		PASSED=$((PASSED + 1))
-		echo "ok - $desc"
-	else
-		FAILED=$((FAILED + 1))
-		echo "not ok - $desc"
-	fi
-}
-
-# A port nothing listens on: bind one, note it, let it go.
-CLOSED=127.0.0.1:$("$PYTHON" -c 'import socket; s = socket.socket(); \
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-# Certificates: each data node's, the superuser's for dn_token.py, two
-# users' (alice uid 1001, bob 1002), a host's speaking for uids 1000-1999,
-# and the fake namenode's.
-. "$top_srcdir/tests/lib/pki.sh"
-pki_make "$T/pki" a:datanode b:datanode root:superuser nn:namenode \
-    alice:user:1001 bob:user:1002 mnt:host:1000-1999 || exit 1
-NPDFS_TEST_CONF=$T/pki/root.conf
-NPDFS_TEST_DN_CONF=$T/pki/b.conf	# fake next nodes in a pipeline
-NPDFS_TEST_NN_CONF=$T/pki/nn.conf
-export NPDFS_TEST_CONF NPDFS_TEST_DN_CONF NPDFS_TEST_NN_CONF
-
-# The one token key, valid for an hour, and the fake namenode handing it
-# out.
-"$PYTHON" -c 'import os, time, random
-print(random.randrange(1, 1 << 32), int(time.time()) + 3600,
-      os.urandom(32).hex())' >"$T/keys"
-"$PYTHON" "$top_srcdir/tests/integ/dn_keys.py" "$T/nn.port" "$T/keys" \
-    2>"$T/nn.log" &
-PIDS="$PIDS $!"
-i=0
-while [ ! -s "$T/nn.port" ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-NNADDR=$(cat "$T/nn.port")
+# Certificates: each data node's, two users' (alice uid 1001, bob 1002),
+# a host's speaking for uids 1000-1999 (and the superuser's and the fake
+# namenode's); b's also stands in for the next nodes of a pipeline.
+dnfake_start a:datanode b:datanode alice:user:1001 bob:user:1002 \
+    mnt:host:1000-1999
+NPDFS_TEST_DN_CONF=$T/pki/b.conf
+export NPDFS_TEST_DN_CONF
 
 # start NAME: run a data node in the background, wait for its port file.
 start() {
@@ -188,17 +135,5 @@ for n in a b; do
 	st=$?
 	ok "data node $n exits 0 on SIGTERM" test "$st" -eq 0
 done
-PIDS=""
-for f in "$T"/a.log.1 "$T"/a.log "$T"/b.log; do
-	ok "no sanitizer report in $(basename "$f")" \
-	    sh -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error|\
-ThreadSanitizer' '$f'"
-done
-if [ "$FAILED" -ne 0 ]; then
-	for f in "$T"/*.log*; do
-		echo "--- $f"
-		tail -n 30 "$f"
-	done
-fi
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+PIDS=$NNPID	# the fake namenode goes with the cleanup
+dnfake_finish "$T"/a.log.1 "$T"/a.log "$T"/b.log

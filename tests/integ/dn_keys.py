@@ -8,7 +8,9 @@ $NPDFS_TEST_NN_CONF (a namenode's), and answers what a data node sends:
 HELLO, REGISTER with REGISTERED carrying the keys of KEYFILE (lines "id
 expiry hexkey", as namenode.test_key_file holds them, re-read at every
 answer so a test may change them), BLOCK_REPORT with OK, HEARTBEAT with a
-COMMANDS holding one KEYS command.  Runs until killed.
+COMMANDS holding one KEYS command, RECEIVED with OK after printing
+"RECEIVED block B gen G len L" on stderr (dn-patch.sh looks for it).
+Runs until killed.
 """
 import os
 import socket
@@ -20,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import npdfs_wire as w  # noqa: E402
 
 REGISTER, REGISTERED, HEARTBEAT, COMMANDS = 200, 201, 202, 203
+RECEIVED = 205
 CMD_KEYS = 5
 
 
@@ -47,6 +50,11 @@ def serve(sock, keyfile):
             w.reply(sock, COMMANDS, req,
                     put_keys(w.Payload().u32(1).u8(CMD_KEYS), keyfile))
         else:
+            if mtype == RECEIVED:
+                r.u64()
+                sys.stderr.write("RECEIVED block %d gen %d len %d\n" %
+                                 (r.u64(), r.u64(), r.u64()))
+                sys.stderr.flush()
             w.reply(sock, w.MSG_OK, req)
     w.serve_frames(sock, os.environ["NPDFS_TEST_NN_CONF"], handle)
 

@@ -40,19 +40,10 @@ CMD_DELETE, CMD_REPLICATE, CMD_REREGISTER, CMD_VERIFY, CMD_KEYS = \
 VERIFY_GOOD, VERIFY_BAD, VERIFY_ABSENT = 0, 1, 2
 BLK_HEALTHY, BLK_UNDER, BLK_MISSING, BLK_CORRUPT, BLK_OVER = range(5)
 
-PASSED = 0
-FAILED = 0
 
 
-def check(desc, cond, detail=""):
-    global PASSED, FAILED
-    if cond:
-        PASSED += 1
-        print("ok - " + desc, flush=True)
-    else:
-        FAILED += 1
-        print("not ok - " + desc + (": " + str(detail) if detail else ""),
-              flush=True)
+
+check = w.ok
 
 
 # --- records --------------------------------------------------------------
@@ -216,7 +207,8 @@ class NN:
         for _ in range(r.u32()):
             n = {"id": r.u64(), "uuid": r.str(), "addr": r.str(),
                  "state": r.u8(), "capacity": r.u64(), "used": r.u64(),
-                 "nblocks": r.u64(), "ms": r.i64(), "unknown": r.u64()}
+                 "nblocks": r.u64(), "ms": r.i64(), "unknown": r.u64(),
+                 "dfs_used": r.u64()}
             rep["nodes"][n["id"]] = n
         return 0, rep
 
@@ -1067,6 +1059,69 @@ def persist(addr, step):
     c.close()
 
 
+ONCE = 163
+
+
+def once(addr):
+    """A request wrapped in ONCE (client id, sequence number) is applied
+    once however often it comes; a bad wrapper is refused."""
+    c = NN(addr)
+    client = int.from_bytes(os.urandom(8), "little") | 1
+
+    def wrapped(seq, mtype, p):
+        return c.call(ONCE, w.Payload().u64(client).u64(seq).u16(mtype)
+                      .raw(p.bytes()).bytes())
+
+    mk = w.Payload().str("/once").u32(0o755).u32(0).u32(0).u8(0)
+    check("ONCE MKDIR: done", wrapped(1, MKDIR, mk)[0] == 0)
+    e, _ = wrapped(1, MKDIR, mk)
+    check("the same pair again: the first answer, not EEXIST", e == 0, e)
+    e, _ = wrapped(2, MKDIR, mk)
+    check("a new sequence number runs again: EEXIST", e == -errno.EEXIST, e)
+    e, names, _ = c.list("/once")
+    check("the directory is there once, empty", e == 0 and names == [],
+          (e, names))
+    # A reply with a payload comes back the same, and nothing is made
+    # twice: a rename retried after it happened answers OK, not ENOENT.
+    cr = w.Payload().str("/once/f").u32(0o644).u32(0).u32(0).u16(0) \
+        .u64(0).u8(0).str("once-client")
+    e1, r1 = wrapped(3, CREATE, cr)
+    e2, r2 = wrapped(3, CREATE, cr)
+    check("ONCE CREATE twice: the same attributes both times",
+          e1 == 0 and e2 == 0 and get_attr(r1) == get_attr(r2), (e1, e2))
+    rn = w.Payload().str("/once/f").str("/once/g").u32(0)
+    check("ONCE RENAME", wrapped(4, RENAME, rn)[0] == 0)
+    check("ONCE RENAME retried: OK, not ENOENT", wrapped(4, RENAME, rn)[0] == 0)
+    e, names, _ = c.list("/once")
+    check("one file, renamed", e == 0 and names == ["g"], (e, names))
+    dl = w.Payload().str("/once/g").u8(0)
+    check("ONCE DELETE", wrapped(5, DELETE, dl)[0] == 0)
+    check("ONCE DELETE retried: OK", wrapped(5, DELETE, dl)[0] == 0)
+    # Another client's pair with the same numbers is its own.
+    other = NN(addr)
+    e, _ = other.call(ONCE, w.Payload().u64(client ^ 2).u64(1).u16(MKDIR)
+                      .raw(mk.bytes()).bytes())
+    check("another client's pair: runs, EEXIST", e == -errno.EEXIST, e)
+    other.close()
+    # Hostile wrappers.
+    e, _ = c.call(ONCE, w.Payload().u64(client).u32(7).bytes())
+    check("a truncated ONCE gets -EBADMSG", e == -errno.EBADMSG, e)
+    e, _ = c.call(ONCE, w.Payload().u64(client).u64(9).u16(ONCE)
+                  .u64(client).u64(9).u16(MKDIR).raw(mk.bytes()).bytes())
+    check("ONCE inside ONCE gets -EBADMSG", e == -errno.EBADMSG, e)
+    e, _ = c.call(ONCE, w.Payload().u64(client).u64(10).u16(0x7777)
+                  .bytes())
+    check("ONCE of an unknown type gets -ENOSYS", e == -errno.ENOSYS, e)
+    e, _ = c.call(ONCE, w.Payload().u64(client).u64(11).u16(DN_HEARTBEAT)
+                  .bytes())
+    check("ONCE of a data node's request from a client: -EACCES",
+          e == -errno.EACCES, e)
+    e, _ = wrapped(12, MKDIR, w.Payload().str("/once/x"))
+    check("ONCE of a truncated MKDIR gets -EBADMSG", e == -errno.EBADMSG, e)
+    check("the connection still serves", c.stat("/once")[0] == 0)
+    c.close()
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit("usage: nn_hostile.py main ADDR | persist ADDR STEP")
@@ -1074,6 +1129,7 @@ def main():
     try:
         if mode == "main":
             hostile(addr)
+            once(addr)
             namespace(addr)
             blockmap(addr)
         else:
@@ -1082,7 +1138,7 @@ def main():
         import traceback
         traceback.print_exc()
         check("the checks ran to the end", False, ex)
-    sys.exit(1 if FAILED else 0)
+    sys.exit(1 if w.failed else 0)
 
 
 if __name__ == "__main__":

@@ -30,17 +30,10 @@ SET_ATIME_NOW, SET_MTIME_NOW = 64, 128
 FT_FILE, FT_DIR, FT_CHR = 1, 2, 6
 EACCES, EPERM = -errno.EACCES, -errno.EPERM
 
-PASSED = FAILED = 0
 
 
-def check(desc, cond, detail=""):
-    global PASSED, FAILED
-    if cond:
-        PASSED += 1
-        print("ok - " + desc, flush=True)
-    else:
-        FAILED += 1
-        print("not ok - %s: %r" % (desc, detail), flush=True)
+
+check = w.ok
 
 
 def connect(addr):
@@ -452,8 +445,8 @@ def main(addr, rootfile):
     check("the superuser makes a device", root.mknod("/tmp/dev", FT_CHR,
                                                      0o600, 0x0103) == 0)
 
-    print("%d passed, %d failed" % (PASSED, FAILED))
-    return 0 if FAILED == 0 and PASSED > 0 else 1
+    print("%d passed, %d failed" % (w.passed, w.failed))
+    return 0 if w.failed == 0 and w.passed > 0 else 1
 
 
 if __name__ == "__main__":

@@ -31,17 +31,10 @@ STAT, ATTR = 101, 102
 DN_REGISTER, DN_HEARTBEAT, DN_BLOCK_REPORT = 200, 202, 204
 DN_RECEIVED, DN_VERIFIED = 205, 210
 BAD_BLOCK = 119
-failed = 0
 
 
-def check(desc, cond, detail=""):
-    global failed
-    if cond:
-        print("ok - %s" % desc)
-    else:
-        failed += 1
-        print("not ok - %s%s" % (desc, ": %s" % (detail,) if detail else ""))
-    sys.stdout.flush()
+
+check = w.ok
 
 
 def hello():
@@ -271,7 +264,7 @@ def main():
         hold(sys.argv[2], sys.argv[3], sys.argv[4])
     elif cmd == "roles":
         roles(sys.argv[2], sys.argv[3], sys.argv[4])
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if w.failed else 0)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,62 @@ is_mounted() {
 	grep -q " $1 ${2:-fuse}" /proc/mounts
 }
 
+# mount_at DIR [OPTION...]: the cluster ($C) mounted at DIR by a dfs-mount
+# in the background, given the options; its PID in MPID (and in
+# MOUNT_PIDS, for mounts_cleanup); waits up to 10 s for the mount.
+MOUNT_PIDS=
+mount_at() {
+	mdir=$1
+	shift
+	mkdir -p "$mdir"
+	"$top_builddir/dfs-mount" -c "$C/client.conf" "$@" -f "$mdir" \
+	    2>>"$T/mount.log" &
+	MPID=$!
+	MOUNT_PIDS="$MOUNT_PIDS $MPID"
+	n=100
+	while ! is_mounted "$mdir"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+# mounts_cleanup DIR...: for an EXIT trap: unmount each DIR still mounted
+# (lazily when busy), stop the dfs-mounts mount_at started, then the
+# cluster.
+mounts_cleanup() {
+	for mdir in "$@"; do
+		if is_mounted "$mdir"; then
+			fusermount3 -u "$mdir" 2>/dev/null ||
+			    fusermount3 -uz "$mdir" 2>/dev/null
+		fi
+	done
+	for p in $MOUNT_PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	cluster_cleanup
+}
+
+# py_part SCRIPT ARGS...: run a Python part of a test (tests/integ/SCRIPT),
+# show its lines and count its ok / not ok; a part that checked nothing,
+# raised, or stopped half-way without saying "not ok" counts as one
+# failure more.
+py_part() {
+	script=$1
+	shift
+	out=$("$PYTHON" "$top_srcdir/tests/integ/$script" "$@" 2>&1)
+	st=$?
+	printf '%s\n' "$out"
+	PASSED=$((PASSED + $(printf '%s\n' "$out" | grep -c '^ok - ')))
+	FAILED=$((FAILED + $(printf '%s\n' "$out" | grep -c '^not ok - ')))
+	if ! printf '%s\n' "$out" | grep -q '^ok - ' ||
+	    printf '%s\n' "$out" | grep -q '^Traceback' || { [ "$st" -ne 0 ] &&
+	    ! printf '%s\n' "$out" | grep -q '^not ok - '; }; then
+		FAILED=$((FAILED + 1))
+		echo "not ok - $script $1 did not run through"
+	fi
+}
+
 # Python definitions for py_checks scripts: err(f, *args) is the errno
 # f raised (0 if none); check(what, got, want) prints an ok / not ok line.
 PY_ERRNO='

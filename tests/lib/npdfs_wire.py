@@ -325,6 +325,28 @@ def parse_data(payload):
     return off, chunk, crcs, r.blob()
 
 
+DX_PATCH = 312
+
+
+def patch_request(tok, block, old_gen, new_gen, chunk_size, new_len, locs,
+                  ranges):
+    """DX_PATCH payload bytes (doc/protocol.md 8b).  ranges: (offset,
+    data) or (offset, data, crcs) with crcs forged."""
+    p = put_token(Payload(), tok).u64(block).u64(old_gen).u64(new_gen)
+    p.u32(chunk_size).u64(new_len).u32(len(locs))
+    for addr in locs:
+        p.str(addr)
+    p.u32(len(ranges))
+    for rg in ranges:
+        off, data = rg[0], rg[1]
+        crcs = rg[2] if len(rg) > 2 else chunk_crcs(data, chunk_size)
+        p.u64(off).u32(len(crcs))
+        for c in crcs:
+            p.u32(c)
+        p.blob(data)
+    return p.bytes()
+
+
 # --- Short-circuit local reads (tests/integ/short_circuit.py) -------------
 DX_LOCAL_WHERE, DX_LOCAL_HERE, DX_LOCAL_OPEN, DX_LOCAL_FDS = 308, 309, 310, 311
 
@@ -356,6 +378,19 @@ def check(name, fn):
         passed += 1
         print("ok - %s" % name)
     sys.stdout.flush()
+
+
+def ok(desc, cond, detail=""):
+    """A check that is a condition: "ok - DESC", or "not ok - DESC: detail"
+    when cond is false; counted with check()'s."""
+    global passed, failed
+    if cond:
+        passed += 1
+        print("ok - " + desc, flush=True)
+    else:
+        failed += 1
+        print("not ok - %s%s" % (desc, ": %r" % (detail,)
+                                 if detail != "" else ""), flush=True)
 
 
 def expect(cond, what):

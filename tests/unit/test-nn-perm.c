@@ -25,11 +25,11 @@
 #define W	NN_PERM_W
 #define X	NN_PERM_X
 
-static const struct nn_cred root = { 0, 0, 0, { 0 }, true };
-static const struct nn_cred bob = { 1001, 1001, 1, { 100 }, false };
-static const struct nn_cred alice = { 1002, 1002, 0, { 0 }, false };
+static const struct nn_cred root = { 0, 0, 0, { 0 }, true, NULL };
+static const struct nn_cred bob = { 1001, 1001, 1, { 100 }, false, NULL };
+static const struct nn_cred alice = { 1002, 1002, 0, { 0 }, false, NULL };
 /* uid 0 without the superuser's powers: a host's root, squashed. */
-static const struct nn_cred squashed = { 0, 0, 0, { 0 }, false };
+static const struct nn_cred squashed = { 0, 0, 0, { 0 }, false, NULL };
 
 static struct nn_perm_obj
 obj(int type, uint32_t mode, uint32_t uid, uint32_t gid)

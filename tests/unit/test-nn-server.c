@@ -34,11 +34,13 @@ static const uint16_t client_only[] = {
 	DFS_NN_REPORT, DFS_NN_SETATTR, DFS_NN_STATFS,
 	DFS_NN_UNLINK, DFS_NN_SYMLINK, DFS_NN_READLINK,
 	DFS_NN_UPDATE_PIPELINE, DFS_NN_RENEW_LEASE, DFS_NN_HARDLINK,
-	DFS_NN_MKNOD, DFS_NN_VERIFY, DFS_NN_SYNC, DFS_NN_ACT_AS,
+	DFS_NN_MKNOD, DFS_NN_PATCH_BLOCK, DFS_NN_VERIFY, DFS_NN_SYNC,
+	DFS_NN_HOLDS, DFS_NN_ACT_AS, DFS_NN_BALANCE,
 };
 /* A bad replica, from a reader or a data node; neither from no one. */
 static const uint16_t either[] = { DFS_NN_BAD_BLOCK };
-static const uint16_t anyone[] = { DFS_MSG_HELLO, DFS_NN_WHOAMI };
+static const uint16_t anyone[] = { DFS_MSG_HELLO, DFS_NN_WHOAMI,
+    DFS_NN_GROUP_STATUS };
 #define NITEMS(a)	(sizeof (a) / sizeof (a)[0])
 
 static void

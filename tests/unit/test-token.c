@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "pki.h"
 #include "token.h"
 #include "wire.h"
@@ -254,6 +256,61 @@ test_token_sign_check(void **state)
 	dfs_token_keys_free(&other);
 }
 
+/* A group's new leader takes over the last leader's ring: it then signs
+ * with the same key, which a data node that only ever heard from the
+ * last leader accepts; a ring whose current or next key is missing or
+ * expired is refused and changes nothing. */
+static void
+test_token_adopt(void **state)
+{
+	struct dfs_token_keys	old, next, dn;
+	struct dfs_token_key	keys[DFS_TOKEN_MAX_KEYS];
+	struct dfs_token	t;
+	uint32_t		cur, nxt, cur2, nxt2;
+	time_t			rot, rot2;
+	size_t			n;
+
+	(void)state;
+	dfs_token_keys_init(&old, 3600, 600);
+	dfs_token_keys_init(&next, 3600, 600);
+	dfs_token_keys_init(&dn, 0, 0);
+	assert_int_equal(dfs_token_keys_rotate(&old, NOW), 1);
+	assert_int_equal(dfs_token_keys_rotate(&next, NOW + 5), 1);
+	n = dfs_token_keys_export(&old, NOW, keys, DFS_TOKEN_MAX_KEYS, NULL);
+	dfs_token_keys_merge(&dn, NOW, keys, n);
+	dfs_token_keys_state(&old, &cur, &nxt, &rot);
+	/* Refused: a current key not in the ring, an expired ring. */
+	assert_int_equal(dfs_token_keys_adopt(&next, NOW + 10, keys, n,
+	    cur ^ 1, nxt, rot), -ENOENT);
+	assert_int_equal(dfs_token_keys_adopt(&next, NOW + 100000, keys, n,
+	    cur, nxt, rot), -ENOENT);
+	dfs_token_keys_state(&next, &cur2, &nxt2, &rot2);
+	assert_true(cur2 != cur && rot2 == NOW + 5);
+	/* Its own key signs nothing the data node knows... */
+	assert_int_equal(dfs_token_sign(&next, &t, 5, 2, DFS_TOKEN_READ, 7,
+	    NULL, NOW + 10), 0);
+	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_READ, NULL,
+	    NOW + 10, NULL), -EACCES);
+	/* ...the ring taken over does. */
+	assert_int_equal(dfs_token_keys_adopt(&next, NOW + 10, keys, n, cur,
+	    nxt, rot), 0);
+	dfs_token_keys_state(&next, &cur2, &nxt2, &rot2);
+	assert_true(cur2 == cur && nxt2 == nxt && rot2 == rot);
+	assert_int_equal(dfs_token_sign(&next, &t, 5, 2, DFS_TOKEN_READ, 7,
+	    NULL, NOW + 10), 0);
+	assert_int_equal(t.key_id, cur);
+	assert_int_equal(dfs_token_check(&dn, &t, 5, 2, DFS_TOKEN_READ, NULL,
+	    NOW + 10, NULL), 0);
+	/* It rotates on as the last leader would have: to the same next. */
+	assert_int_equal(dfs_token_keys_rotate(&next, NOW + 3600), 1);
+	dfs_token_keys_state(&next, &cur2, &nxt2, &rot2);
+	assert_int_equal(cur2, nxt);
+	OPENSSL_cleanse(keys, sizeof keys);
+	dfs_token_keys_free(&old);
+	dfs_token_keys_free(&next);
+	dfs_token_keys_free(&dn);
+}
+
 /* Rotation: the next key is sent before it signs; after two rotations an
  * old key (and anything it signs, even with a fresh expiry) is refused. */
 static void
@@ -417,6 +474,7 @@ main(void)
 		cmocka_unit_test(test_token_worked_example),
 		cmocka_unit_test(test_token_sign_check),
 		cmocka_unit_test(test_token_rotation),
+		cmocka_unit_test(test_token_adopt),
 		cmocka_unit_test(test_token_merge_bounds),
 		cmocka_unit_test(test_token_may_use),
 	};

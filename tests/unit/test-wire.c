@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto.h"
 #include "wire.h"
 
 static void
@@ -225,6 +226,87 @@ test_wbuf_growth(void **state)
 	assert_null(b.data);
 }
 
+/*
+ * The data node's messages (lib/proto.c, shared by dn-nn.c and
+ * bench/nn-bench) lay their fields out in doc/protocol.md's order, which
+ * the namenode's decoders read; REGISTERED's decoder fails on every
+ * truncation and on a cluster id longer than its buffer.
+ */
+static void
+test_dn_messages(void **state)
+{
+	struct dfs_dn_usage	 u = { 10, 20, 30 };
+	struct dfs_report_part	 p = { 7, 99, 1, 3, 2 };
+	struct dfs_wbuf		 b;
+	struct dfs_rbuf		 r;
+	char			 s[DFS_MAX_CLUSTER_ID + 1], small[4];
+	dfs_node_id		 node;
+	uint32_t		 hb;
+
+	(void)state;
+	dfs_wbuf_init(&b);
+	dfs_proto_put_register(&b, "c1", "uuid", "h:1", &u);
+	dfs_rbuf_init(&r, b.data, b.len);
+	dfs_get_strbuf(&r, s, sizeof s);
+	assert_string_equal(s, "c1");
+	dfs_get_strbuf(&r, s, sizeof s);
+	assert_string_equal(s, "uuid");
+	dfs_get_strbuf(&r, s, sizeof s);
+	assert_string_equal(s, "h:1");
+	assert_int_equal(dfs_get_u64(&r), 10);
+	assert_int_equal(dfs_get_u64(&r), 20);
+	assert_int_equal(dfs_get_u64(&r), 30);
+	assert_int_equal(dfs_rbuf_done(&r), 0);
+
+	dfs_wbuf_reset(&b);
+	dfs_proto_put_heartbeat(&b, "c1", 5, &u, 4);
+	dfs_rbuf_init(&r, b.data, b.len);
+	dfs_get_strbuf(&r, s, sizeof s);
+	assert_int_equal(dfs_get_u64(&r), 5);
+	assert_int_equal(dfs_get_u64(&r), 10);
+	assert_int_equal(dfs_get_u64(&r), 20);
+	assert_int_equal(dfs_get_u64(&r), 30);
+	assert_int_equal(dfs_get_u32(&r), 4);
+	assert_int_equal(dfs_rbuf_done(&r), 0);
+
+	dfs_wbuf_reset(&b);
+	dfs_proto_put_report_part(&b, "c1", &p);
+	dfs_proto_put_replica(&b, 11, 12, 13, 1);
+	dfs_proto_put_replica(&b, 21, 22, 23, 0);
+	dfs_rbuf_init(&r, b.data, b.len);
+	dfs_get_strbuf(&r, s, sizeof s);
+	assert_int_equal(dfs_get_u64(&r), 7);
+	assert_int_equal(dfs_get_u64(&r), 99);
+	assert_int_equal(dfs_get_u32(&r), 1);
+	assert_int_equal(dfs_get_u32(&r), 3);
+	assert_int_equal(dfs_get_u32(&r), 2);
+	assert_int_equal(dfs_rbuf_left(&r), 2 * 25);
+	assert_int_equal(dfs_get_u64(&r), 11);
+	assert_int_equal(dfs_get_u64(&r), 12);
+	assert_int_equal(dfs_get_u64(&r), 13);
+	assert_int_equal(dfs_get_u8(&r), 1);
+
+	dfs_wbuf_reset(&b);
+	dfs_put_u64(&b, 42);
+	dfs_put_u32(&b, 3000);
+	dfs_put_str(&b, "cluster");
+	dfs_rbuf_init(&r, b.data, b.len);
+	assert_int_equal(dfs_proto_get_registered(&r, &node, &hb, s,
+	    sizeof s), 0);
+	assert_int_equal(node, 42);
+	assert_int_equal(hb, 3000);
+	assert_string_equal(s, "cluster");
+	for (size_t cut = 0; cut < b.len; cut++) {
+		dfs_rbuf_init(&r, b.data, cut);
+		assert_int_equal(dfs_proto_get_registered(&r, &node, &hb, s,
+		    sizeof s), -EBADMSG);
+	}
+	dfs_rbuf_init(&r, b.data, b.len);
+	assert_int_equal(dfs_proto_get_registered(&r, &node, &hb, small,
+	    sizeof small), -EBADMSG);
+	dfs_wbuf_release(&b);
+}
+
 int
 main(void)
 {
@@ -234,6 +316,7 @@ main(void)
 		cmocka_unit_test(test_payload_roundtrip),
 		cmocka_unit_test(test_payload_hostile),
 		cmocka_unit_test(test_wbuf_growth),
+		cmocka_unit_test(test_dn_messages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
