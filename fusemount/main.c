@@ -497,6 +497,8 @@ out:
 	free(cause);
 	dfs_client_free(fm.client);
 	dfs_config_free(cfg);
+	if (fm.client != NULL)
+		log_info("stopped");
 early:
 	fuse_opt_free_args(&fargs);
 	fuse_opt_free_args(&args);

@@ -3,8 +3,9 @@
 # own data node certificate and loopback address) register, report the
 # replicas the namenode placed on them, and heartbeat, beside a real
 # 3-node cluster, while a real client's STAT keeps answering within 1 s
-# each; the namenode then lists 1,003 live nodes, and once the simulated
-# ones fall silent they are declared dead without harm to the cluster.
+# each (4 s in a sanitizer build); the namenode then lists 1,003 live
+# nodes, and once the simulated ones fall silent they are declared dead
+# without harm to the cluster.
 . "$top_srcdir/tests/lib/cluster.sh"
 
 NODES=1000
@@ -66,15 +67,25 @@ ok "every simulated node registered" \
 ok "their replicas were the namenode's own placements" \
     grep -q "of complete files (known)" "$T/bench.out"
 
+# The bound: 1 s, about 20x the worst call on an idle machine (56 ms
+# in a plain build); a sanitizer build runs several times slower, and
+# CI's ASan phase on 2 busy cores once saw 1.13 s (112 ms idle), so
+# there it is 4 s.  A namenode that locks clients out stalls far longer.
+BOUND=1000
+if grep -q -e '--enable-asan' -e '--enable-ubsan' \
+    "$top_builddir/config.status" 2>/dev/null; then
+	BOUND=4000
+fi
+
 touch "$T/stop"
 wait $PROBE
 st=$?
 PROBE=
 ok "the STAT probe ran" test $st -eq 0
 cat "$T/probe.out"
-ok "STAT answered throughout, each within 1 s" awk '
+ok "STAT answered throughout, each within $((BOUND / 1000)) s" awk -v b=$BOUND '
     /^calls/ { calls = $2; errors = $4; max = $6 }
-    END { exit !(calls >= 20 && errors == 0 && max < 1000) }' \
+    END { exit !(calls >= 20 && errors == 0 && max < b) }' \
     "$T/probe.out"
 
 # Silent now: declared dead after namenode.dead_timeout, and the cluster
