@@ -114,7 +114,24 @@ ok "pjdfstest: no assertion fails" test "$failed" -eq 0
 ok "pjdfstest: all 8,727 that run on a FUSE mount ran and passed" \
     test "$passed" -eq 8727
 
-fusermount3 -u "$M"
-ok "the mount comes down" wait_for 10 sh -c "! kill -0 $MOUNT_PID"
+# mount_gone: the dfs-mount process exits within 60 s of the unmount
+# (0.1 s idle); if not, where its threads wait, and its last words.
+mount_gone() {
+	d0=$(date +%s%N)
+	if ! wait_for 60 sh -c "! kill -0 $MOUNT_PID"; then
+		echo "# dfs-mount still runs 60 s after fusermount3 -u:"
+		for t in /proc/"$MOUNT_PID"/task/*; do
+			echo "#   $(cat "$t/comm" 2>/dev/null):" \
+			    "$(cat "$t/wchan" 2>/dev/null)"
+		done
+		tail -n 20 "$T/mount.log"
+		return 1
+	fi
+	echo "# dfs-mount exited $((($(date +%s%N) - d0) / 1000000)) ms" \
+	    "after fusermount3 -u"
+	tail -n 3 "$T/mount.log"
+}
+ok "fusermount3 -u" fusermount3 -u "$M"
+ok "the mount comes down" mount_gone
 MOUNT_PID=
 finish
