@@ -26,6 +26,7 @@ struct nb_opts {
 	const char	*base;		/* namespace directory of the run */
 	bool		 keep;
 	bool		 floor;		/* run the SQLite floor too */
+	int		 acked_fd;	/* -acked FILE, or -1 */
 	const char	*sync;		/* the floor's synchronous= */
 	/* Simulated data nodes. */
 	int		 datanodes;

@@ -15,6 +15,7 @@
  * removed afterwards unless -keep.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -59,7 +60,8 @@ usage(FILE *f)
 	    "[-datanodes D]\n"
 	    "       [-blocks-per-node B] [-report-part K] [-unknown] "
 	    "[-rounds R]\n"
-	    "       [-hold SECONDS] [-replication R] [-ca DIR]\n"
+	    "       [-hold SECONDS] [-replication R] [-ca DIR] "
+	    "[-acked FILE]\n"
 	    "OP: create mkdir stat open ls rename delete blockreport "
 	    "heartbeat\n"
 	    "The cluster comes from -c FILE, else $NPDFS_CONF (a client.conf)."
@@ -240,6 +242,27 @@ nb_setup(struct nb_thread *th, char **cause)
 	return 0;
 }
 
+/*
+ * -acked FILE: the path of every operation the namenode acknowledged, a
+ * line each, written before the next operation starts, so that a test
+ * can check after a kill -9 of the namenode that each one survived.
+ */
+static void
+nb_acked(struct nb_thread *th, uint64_t i)
+{
+	char	line[600];
+	int	n;
+
+	if (th->o->acked_fd < 0)
+		return;
+	nb_path(th->o, th->id, i, th->o->op == NB_MKDIR ? "m" : "f", line,
+	    sizeof line - 1);
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	if (write(th->o->acked_fd, line, (size_t)n) != n)
+		fatal("cannot write the -acked file");
+}
+
 /* A thread: its client and setup, then its timed share. */
 static void *
 nb_thread_main(void *arg)
@@ -266,8 +289,14 @@ nb_thread_main(void *arg)
 			else
 				free(cause);
 			cause = NULL;
-		} else
+			/* -acked: the run ends at the first error (the
+			 * namenode was killed). */
+			if (th->o->acked_fd >= 0)
+				break;
+		} else {
 			th->stats.units++;
+			nb_acked(th, i);
+		}
 	}
 	return NULL;
 }
@@ -316,6 +345,9 @@ nb_run_ns(const struct nb_opts *o, struct dfs_config *cfg)
 		snprintf(label, sizeof label, "%s x%d (namenode)", o->op_name,
 		    o->threads);
 		nb_stats_print(label, "ops", &all);
+		/* A run with failed operations is no clean figure. */
+		if (all.errors > 0)
+			rc = -EIO;
 	}
 	if (rc == 0 && o->floor) {
 		if ((rc = nb_floor_run(o, &floor, &cause)) != 0)
@@ -383,6 +415,7 @@ main(int argc, char **argv)
 		{ "hold", required_argument, NULL, 'H' },
 		{ "replication", required_argument, NULL, 'r' },
 		{ "ca", required_argument, NULL, 'a' },
+		{ "acked", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -391,6 +424,7 @@ main(int argc, char **argv)
 		.threads = 1, .n = 10000, .per_dir = 1000, .floor = true,
 		.sync = "NORMAL", .datanodes = 100, .blocks = 1000,
 		.part = DFS_REPORT_PART_MAX, .rounds = 3, .replication = 3,
+		.acked_fd = -1,
 	};
 	struct dfs_config	*cfg;
 	struct nb_stats		 st = { 0 };
@@ -458,6 +492,14 @@ main(int argc, char **argv)
 		case 'a':
 			o.ca_dir = optarg;
 			break;
+		case 'A':
+			if ((o.acked_fd = open(optarg, O_WRONLY | O_CREAT |
+			    O_TRUNC | O_APPEND | O_CLOEXEC, 0644)) < 0) {
+				fprintf(stderr, "nn-bench: %s: %s\n", optarg,
+				    strerror(errno));
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -479,6 +521,10 @@ main(int argc, char **argv)
 	if (rc != 1) {
 		fprintf(stderr, "nn-bench: unknown -op '%s'\n", o.op_name);
 		usage(stderr);
+		return 2;
+	}
+	if (o.acked_fd >= 0 && o.op != NB_CREATE && o.op != NB_MKDIR) {
+		fprintf(stderr, "nn-bench: -acked is for -op create or mkdir\n");
 		return 2;
 	}
 	if (o.conf == NULL)

@@ -412,6 +412,15 @@ nn_server_dispatch(struct nn *nn, struct dfs_sock *s, struct nn_peer *peer,
 			rc = 0;		/* a retry: the first answer */
 			nn_once_reply(&req);
 		}
+		/* namenode.sync = always: on disk before it is answered,
+		 * outside the lock (nn-sync.c). */
+		if (rc == 0 && (req.flags & (NN_TXN | NN_WRITES)) &&
+		    (rc = nn_sync_ack(nn)) != 0) {
+			req.replied = false;
+			free(req.cause);
+			xasprintf(&req.cause, "the change was made, but the "
+			    "namenode cannot sync it to disk (see its log)");
+		}
 		if (rc == -EREMOTE && nn->group != NULL &&
 		    req.cause == NULL)
 			req.cause = nn_group_redirect(nn);

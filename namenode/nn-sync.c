@@ -14,7 +14,16 @@
  *             its last sync, as ext4's journal commits every few seconds;
  *             fsync(2) through a mount and the end of dfs put ask for a
  *             sync at once (SYNC), which covers every COMMIT before it.
- *   always    synchronous=FULL: every acknowledged operation is on disk.
+ *   always    every acknowledged operation is on disk: a request that
+ *             changed something waits, after it let the namenode lock go
+ *             and before its answer, for a sync that started after its
+ *             COMMIT (nn_sync_ack).  One sync serves every request that
+ *             committed while the one before it ran, so concurrent
+ *             clients share syncs (group commit), where SQLite's
+ *             synchronous=FULL would sync once per COMMIT under the lock.
+ *             Other requests see a change before it is synced, as HDFS's
+ *             readers see an edit before its logSync; its writer hears of
+ *             it only once it is on disk.
  *
  * Syncing the WAL file through a descriptor of our own is enough: an
  * fdatasync covers every byte written to the file before it started, and
@@ -49,8 +58,6 @@ nn_sync_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	struct nn_sync	*s = arg;
 
 	atomic_fetch_add(&s->commits, 1);
-	if (s->always)
-		atomic_fetch_add(&s->syncs, 1);	/* FULL synced it */
 	/* Installing a hook replaced SQLite's automatic checkpoint. */
 	if (pages >= NN_SYNC_CHECKPOINT_PAGES)
 		sqlite3_wal_checkpoint(db, name);
@@ -83,7 +90,7 @@ nn_sync_now(struct nn *nn)
 	uint64_t	 want = atomic_load(&s->commits), upto;
 	int		 rc = 0;
 
-	if (s->always || s->wal == NULL)	/* FULL, or not started */
+	if (s->wal == NULL)			/* not started */
 		return 0;
 	pthread_mutex_lock(&s->lock);
 	if (s->synced < want) {
@@ -96,6 +103,18 @@ nn_sync_now(struct nn *nn)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc == 0 ? 0 : -EIO;
+}
+
+/*
+ * namenode.sync = always, before a request's answer: its change on disk.
+ * A group's durability is its Raft log, which the engine syncs.
+ */
+int
+nn_sync_ack(struct nn *nn)
+{
+	if (!nn->sync.always || nn->group != NULL)
+		return 0;
+	return nn_sync_now(nn);
 }
 
 /* namenode.sync = interval: sync what was committed, once a period. */
@@ -132,8 +151,10 @@ nn_sync_start(struct nn *nn, const struct dfs_config *cfg, char **cause)
 	xasprintf(&s->wal, "%s-wal", sqlite3_db_filename(nn->db, "main"));
 	pthread_mutex_init(&s->lock, NULL);
 	dfs_cond_init(&s->cond);
-	if (sqlite3_exec(nn->db, s->always ? "PRAGMA synchronous=FULL" :
-	    "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+	/* Both models sync the WAL themselves; NORMAL still syncs it before
+	 * a checkpoint, and the database after. */
+	if (sqlite3_exec(nn->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
+	    NULL) != SQLITE_OK) {
 		xasprintf(cause, "cannot set namenode.sync: %s",
 		    sqlite3_errmsg(nn->db));
 		return -EIO;
@@ -146,8 +167,9 @@ nn_sync_start(struct nn *nn, const struct dfs_config *cfg, char **cause)
 	}
 	s->started = !s->always;
 	log_info("namenode.sync = %s%s", s->always ? "always" : "interval",
-	    s->always ? "" : " (the WAL is synced at least every "
-	    "namenode.sync_interval, and on request)");
+	    s->always ? " (every change is on disk before its answer; "
+	    "concurrent changes share a sync)" : " (the WAL is synced at "
+	    "least every namenode.sync_interval, and on request)");
 	return 0;
 }
 
@@ -164,8 +186,8 @@ nn_sync_stop(struct nn *nn)
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->thread, NULL);
 		s->started = false;
-		nn_sync_now(nn);
 	}
+	nn_sync_now(nn);
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;

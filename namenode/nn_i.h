@@ -91,7 +91,7 @@ struct nn_stmt_slot {
 
 /* namenode.sync (nn-sync.c). */
 struct nn_sync {
-	bool		 always;	/* synchronous=FULL */
+	bool		 always;	/* a sync before each change's answer */
 	int64_t		 interval_ms;
 	char		*wal;		/* namespace.db-wal */
 	atomic_uint_fast64_t commits;	/* COMMITs to the WAL */
@@ -298,6 +298,7 @@ int64_t	 nn_wall_ns(void);
 int	 nn_sync_start(struct nn *, const struct dfs_config *, char **cause);
 void	 nn_sync_stop(struct nn *);
 int	 nn_sync_now(struct nn *);
+int	 nn_sync_ack(struct nn *);
 int	 nn_sync_op_sync(struct nn_req *);
 
 /* nn-audit.c */
