@@ -790,6 +790,23 @@ nn_db_finish(struct nn *nn, int rc)
 	return rc;
 }
 
+/* Within the open transaction: begin a savepoint (NN_SP_BEGIN), keep
+ * what was done since (NN_SP_RELEASE) or undo it (NN_SP_UNDO, which also
+ * ends the savepoint).  0 or -EIO. */
+int
+nn_db_savepoint(struct nn *nn, int op)
+{
+	const char	*sql = op == NN_SP_BEGIN ? "SAVEPOINT nn_sp" :
+	    op == NN_SP_RELEASE ? "RELEASE nn_sp" :
+	    "ROLLBACK TO nn_sp; RELEASE nn_sp";
+	int		 src;
+
+	nn_db_reset_all(nn);
+	if ((src = sqlite3_exec(nn->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+		return nn_db_err(nn, src, sql);
+	return 0;
+}
+
 /* Take the next value of a counter in meta (inside a transaction). */
 int
 nn_db_counter(struct nn *nn, const char *key, int64_t *value)

@@ -228,6 +228,12 @@ nn_server_enter(struct nn_req *req)
 {
 	int	rc;
 
+	/* In a batch (nn-group.c) its runner holds the lock and the
+	 * transaction, this request's savepoint begun. */
+	if (req->batched) {
+		req->in_txn = (req->flags & NN_TXN) != 0;
+		return req->in_txn ? nn_once_lookup(req) : 0;
+	}
 	if (req->flags & NN_LOCK) {
 		pthread_mutex_lock(&req->nn->lock);
 		req->locked = true;
@@ -406,8 +412,13 @@ nn_server_dispatch(struct nn *nn, struct dfs_sock *s, struct nn_peer *peer,
 		if (nn->group != NULL && (req.flags & NN_TXN) &&
 		    (nn_server_lookup(req.type)->role & NN_ROLE_DATANODE) == 0)
 			req.discard = true;
-		rc = nn_server_leave(&req,
-		    nn_server_lookup(req.type)->fn(&req));
+		/* A group's namespace changes share entries. */
+		if (req.discard && nn_group_batchable(req.type))
+			rc = nn_group_batch(nn, &req,
+			    nn_server_lookup(req.type)->fn, false);
+		else
+			rc = nn_server_leave(&req,
+			    nn_server_lookup(req.type)->fn(&req));
 		if (rc == -EALREADY && req.once_found) {
 			rc = 0;		/* a retry: the first answer */
 			nn_once_reply(&req);

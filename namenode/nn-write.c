@@ -567,6 +567,19 @@ nn_write_completed(struct nn *nn, const struct nn_complete *c)
 	    (uint64_t)size == c->size;
 }
 
+/* COMPLETE's transaction as a group's batch runs it (nn-group.c), the
+ * lock and the transaction held: its checks again, as the state may have
+ * changed since the wait. */
+static int
+nn_write_complete_batched(struct nn_req *req)
+{
+	struct nn_complete	*c = req->batch_arg;
+
+	if (nn_write_completed(req->nn, c))
+		return 0;	/* by a retry meanwhile */
+	return nn_write_do_complete(req, c);
+}
+
 /*
  * COMPLETE: finish a file.  Waits (without the lock) up to
  * NN_COMPLETE_WAIT_MS for every block to have a replica, then commits the
@@ -610,6 +623,14 @@ nn_write_op_complete(struct nn_req *req)
 	}
 	if (rc != 0)
 		goto out;
+	if (nn->group != NULL) {
+		/* A group's COMPLETEs share entries (nn-group.c). */
+		pthread_mutex_unlock(&nn->lock);
+		req->locked = false;
+		req->batch_arg = &c;
+		rc = nn_group_batch(nn, req, nn_write_complete_batched, true);
+		goto out;
+	}
 	if ((rc = nn_db_begin(nn)) == 0) {
 		rc = nn_write_do_complete(req, &c);
 		rc = nn_db_end(nn, rc);

@@ -264,6 +264,9 @@ struct nn_req {
 	int		 flags;		/* the table's NN_LOCK, NN_TXN */
 	bool		 locked;	/* nn_server_enter() took the lock */
 	bool		 in_txn;	/* ... and began the transaction */
+	bool		 batched;	/* group: run in a batch, whose
+					   runner holds both (nn-group.c) */
+	void		*batch_arg;	/* for the part a batch runs */
 	char		*audit_src;	/* its path(s) as sent, for the */
 	char		*audit_dst;	/* audit line (nn_audit_paths) */
 	uint16_t	 reply_type;	/* of the reply begun */
@@ -324,6 +327,8 @@ int	 nn_db_begin(struct nn *);
 int	 nn_db_end(struct nn *, int rc);
 int	 nn_db_counter(struct nn *, const char *key, int64_t *value);
 void	 nn_db_reset_all(struct nn *);
+enum { NN_SP_BEGIN, NN_SP_RELEASE, NN_SP_UNDO };
+int	 nn_db_savepoint(struct nn *, int op);
 int64_t	 nn_db_last_id(struct nn *);
 int	 nn_db_changes(struct nn *);
 
@@ -356,6 +361,9 @@ int	 nn_group_hello(struct nn *, struct dfs_sock *, uint64_t req_id,
 int	 nn_group_begin(struct nn *);
 bool	 nn_group_in_txn(struct nn *);
 void	 nn_group_discard(struct nn *);
+bool	 nn_group_batchable(uint16_t type);
+int	 nn_group_batch(struct nn *, struct nn_req *,
+	     int (*)(struct nn_req *), bool keep);
 int	 nn_group_end(struct nn *, int rc, int (*finish)(struct nn *, int));
 
 /* nn-repl.c: a transaction's changes to "main" as a changeset (issue 12):
