@@ -1000,8 +1000,8 @@ group_batch_run(struct nn *nn, struct group_item *first, int n, bool keep)
  * Serve a batchable client request of a group's leader (nn-server.c):
  * every request that arrives while an entry is on its way waits in a
  * queue, and the first of them then runs up to GROUP_BATCH_MAX of them
- * as the next entry, those at the head that leave their transaction the
- * same way (keep: COMPLETE's second half, nn-write.c; else discard).
+ * as the next entry, those that leave their transaction as it does
+ * (keep: COMPLETE's second half, nn-write.c; else discard).
  * Writes were one entry at a time, each waiting for the followers'
  * acknowledgement (about 2.5 ms on loopback), so that many clients
  * together got no more than one did; now they share the wait.  The
@@ -1015,7 +1015,7 @@ nn_group_batch(struct nn *nn, struct nn_req *req, int (*fn)(struct nn_req *),
 {
 	struct nn_group		*g = nn->group;
 	struct group_item	 me = { .req = req, .fn = fn, .keep = keep };
-	struct group_item	*first, *it, *last;
+	struct group_item	*first, *it, *last, **pp;
 	int			 n;
 
 	pthread_mutex_lock(&g->qlock);
@@ -1028,16 +1028,31 @@ nn_group_batch(struct nn *nn, struct nn_req *req, int (*fn)(struct nn_req *),
 		pthread_mutex_unlock(&g->qlock);
 		return me.rc;
 	}
-	/* This thread runs the batch: the queue's head is me. */
+	/* This thread runs the batch: the queue's head is me.  It takes the
+	 * requests that leave their transaction as it does, wherever they
+	 * wait (a client's CREATE and COMPLETE alternate); each connection
+	 * has one request in flight, so no client's order changes. */
 	g->qbusy = true;
-	first = g->qhead;
-	for (n = 1, last = first; n < GROUP_BATCH_MAX && last->next != NULL &&
-	    last->next->keep == keep; n++)
-		last = last->next;
-	g->qhead = last->next;
-	if (g->qhead == NULL)
-		g->qtail = &g->qhead;
-	last->next = NULL;
+	first = last = NULL;
+	n = 0;
+	for (pp = &g->qhead; *pp != NULL && n < GROUP_BATCH_MAX;) {
+		it = *pp;
+		if (it->keep != keep) {
+			pp = &it->next;
+			continue;
+		}
+		*pp = it->next;
+		it->next = NULL;
+		if (last == NULL)
+			first = it;
+		else
+			last->next = it;
+		last = it;
+		n++;
+	}
+	for (g->qtail = &g->qhead; *g->qtail != NULL;
+	    g->qtail = &(*g->qtail)->next)
+		;
 	pthread_mutex_unlock(&g->qlock);
 
 	group_batch_run(nn, first, n, keep);
