@@ -26,6 +26,18 @@ serving() {
 	dfs stat / >/dev/null 2>&1
 }
 
+# creators LABEL: 16 creators (nn-bench) on $C in the background, until
+# 1,000 of their creates are acknowledged.
+creators() {
+	rm -f "$T/acked"
+	"$BENCH" -c "$C/client.conf" -op create -threads 16 -n 160000 \
+	    -files-per-dir 500 -dir /gc -keep -no-floor -acked "$T/acked" \
+	    >"$T/bench-$1.out" 2>&1 &
+	BENCHPID=$!
+	ok "$1: the 16 creators have 1,000 creates acknowledged" \
+	    wait_for 300 acked_past 1000
+}
+
 # round MODE: 16 creators, the namenode killed under them, then checked.
 round() {
 	mode=$1
@@ -33,13 +45,7 @@ round() {
 	cluster_start -n 1 -r 1 -o "namenode.sync=$mode"
 	NN=$(sed -n 's/^address *= *"*\([^"]*\)"*$/\1/p' "$C/client.conf" |
 	    head -n 1)
-	rm -f "$T/acked"
-	"$BENCH" -c "$C/client.conf" -op create -threads 16 -n 160000 \
-	    -files-per-dir 500 -dir /gc -keep -no-floor -acked "$T/acked" \
-	    >"$T/bench-$mode.out" 2>&1 &
-	BENCHPID=$!
-	ok "$mode: the 16 creators have 1,000 creates acknowledged" \
-	    wait_for 300 acked_past 1000
+	creators "$mode"
 	kill -9 "$(cat "$C/run/namenode.pid")"
 	ok "$mode: nn-bench ends once the namenode is gone" \
 	    wait_for 180 sh -c "! kill -0 $BENCHPID 2>/dev/null"
@@ -83,14 +89,8 @@ applied() {
 	"$top_builddir/dfs" cluster status "$C" 2>/dev/null |
 	    sed -n 's/.* applied \([0-9]*\)$/\1/p' | sort -n | tail -n 1
 }
-rm -f "$T/acked"
 a0=$(applied)
-"$BENCH" -c "$C/client.conf" -op create -threads 16 -n 160000 \
-    -files-per-dir 500 -dir /gc -keep -no-floor -acked "$T/acked" \
-    >"$T/bench-group.out" 2>&1 &
-BENCHPID=$!
-ok "group: the 16 creators have 1,000 creates acknowledged" \
-    wait_for 300 acked_past 1000
+creators group
 n1=$(acked)
 a1=$(applied)
 echo "# group: $n1 creates (a CREATE and a COMPLETE each) in $((a1 - a0))" \
