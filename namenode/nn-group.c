@@ -41,9 +41,8 @@
  * followers (about 2.5 ms on loopback) the cost of every change, however
  * many clients wait.  So clients' namespace changes, and COMPLETE's
  * transaction, queue while an entry is on its way, and the first of them
- * then runs those queued (up to GROUP_BATCH_MAX, all leaving their
- * transaction the same way) in one transaction, a savepoint each, as one
- * entry (nn_group_batch): a request that fails undoes only its own
+ * then runs those queued (up to 64 of one kind) in one transaction, a
+ * savepoint each, as one entry (nn-batch.c): a request that fails undoes only its own
  * savepoint, and each answer waits for the entry that holds its change.
  *
  * Entries carry a serial number, one more than the last applied
@@ -83,18 +82,6 @@
 #include "xmalloc.h"
 
 #define GROUP_ENTRY_HDR	8	/* u64 serial */
-#define GROUP_BATCH_MAX	64	/* client requests in one entry */
-
-/* A client request queued for the next batch (nn_group_batch). */
-struct group_item {
-	struct nn_req		*req;
-	int			(*fn)(struct nn_req *);
-	bool			 keep;	/* its live changes stay */
-	int			 rc;
-	bool			 done;	/* rc is its outcome */
-	bool			 lead;	/* run the next batch */
-	struct group_item	*next;
-};
 
 struct nn_group {
 	struct nn_raft	*raft;
@@ -116,13 +103,6 @@ struct nn_group {
 	unsigned	 n;
 	uint64_t	 ids[NN_RAFT_MAX_MEMBERS];
 	const char	*addrs[NN_RAFT_MAX_MEMBERS];
-
-	/* Client requests waiting to be run as one entry (group_batch). */
-	pthread_mutex_t	 qlock;		/* guards the queue */
-	pthread_cond_t	 qcond;
-	struct group_item *qhead;
-	struct group_item **qtail;
-	bool		 qbusy;		/* a batch is being run */
 
 	/* The database copy a joining member is fetching (GROUP_DB). */
 	pthread_mutex_t	 dblock;
@@ -471,17 +451,15 @@ nn_group_start(struct nn *nn, const struct dfs_config *cfg, bool join,
 	snprintf(g->addr, sizeof g->addr, "%s", conf.address);
 	pthread_mutex_init(&g->wlock, NULL);
 	pthread_mutex_init(&g->dblock, NULL);
-	pthread_mutex_init(&g->qlock, NULL);
-	dfs_cond_init(&g->qcond);
-	g->qtail = &g->qhead;
+	nn->batch = nn_batch_new();
 	nn->group = g;
 	c.arg = nn;
 	if ((rc = nn_raft_start(&conf, &c, nn->tls, &g->raft, cause)) != 0) {
 		nn->group = NULL;
 		pthread_mutex_destroy(&g->wlock);
 		pthread_mutex_destroy(&g->dblock);
-		pthread_mutex_destroy(&g->qlock);
-		pthread_cond_destroy(&g->qcond);
+		nn_batch_free(nn->batch);
+		nn->batch = NULL;
 		goto fail;
 	}
 	log_info("group: member %" PRIu64 " of %u at %s (election timeout "
@@ -509,8 +487,8 @@ nn_group_free(struct nn *nn)
 	nn_raft_free(g->raft);
 	pthread_mutex_destroy(&g->wlock);
 	pthread_mutex_destroy(&g->dblock);
-	pthread_mutex_destroy(&g->qlock);
-	pthread_cond_destroy(&g->qcond);
+	nn_batch_free(nn->batch);
+	nn->batch = NULL;
 	sqlite3_free(g->db);
 	free(g);
 	nn->group = NULL;
@@ -905,166 +883,4 @@ nn_group_end(struct nn *nn, int rc,
 	if (rc == 0 && g->broken)
 		rc = -EIO;
 	return rc;
-}
-
-/* ----- batches: many client requests, one entry --------------------------- */
-
-/*
- * Whether a request of this type may share an entry with others: a
- * client's namespace change whose effects on "live" all come from its
- * entry (discard), and which changes "main" whenever it changes
- * anything.  A request that may change only "live" (lease renewals,
- * holds, a block's pipeline) commits that part by itself when its
- * changeset is empty; in a batch with others it would be rolled back.
- */
-bool
-nn_group_batchable(uint16_t type)
-{
-	switch (type) {
-	case DFS_NN_MKDIR:
-	case DFS_NN_CREATE:
-	case DFS_NN_RENAME:
-	case DFS_NN_DELETE:
-	case DFS_NN_SET_REPL:
-	case DFS_NN_SETATTR:
-	case DFS_NN_UNLINK:
-	case DFS_NN_SYMLINK:
-	case DFS_NN_HARDLINK:
-	case DFS_NN_MKNOD:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/*
- * Run the requests from first (n of them, detached from the queue) as
- * one transaction, each in a savepoint of its own, and propose what they
- * changed as one entry.  A request that fails rolls back to its
- * savepoint alone; if the entry fails, every request that had succeeded
- * fails with it (a client retries; ONCE makes the retry safe).
- */
-static void
-group_batch_run(struct nn *nn, struct group_item *first, int n, bool keep)
-{
-	struct group_item	*it;
-	bool			 broken = false;
-	int			 rc, i;
-
-	pthread_mutex_lock(&nn->lock);
-	if ((rc = nn_db_begin(nn)) == 0 && !nn_group_in_txn(nn)) {
-		/* The log's own thread applying: cannot be, but never
-		 * write outside the log. */
-		nn_db_end(nn, -EIO);
-		rc = -EIO;
-	}
-	if (rc != 0) {
-		for (it = first, i = 0; i < n; it = it->next, i++)
-			it->rc = rc;
-		pthread_mutex_unlock(&nn->lock);
-		return;
-	}
-	if (!keep)
-		nn_group_discard(nn);
-	for (it = first, i = 0; i < n; it = it->next, i++) {
-		struct nn_req *req = it->req;
-
-		req->batched = true;
-		if (broken || nn_db_savepoint(nn, NN_SP_BEGIN) != 0) {
-			broken = true;
-			it->rc = -EIO;
-			continue;
-		}
-		rc = it->fn(req);
-		if (rc == 0 && req->in_txn)
-			rc = nn_once_record(req);
-		req->in_txn = req->locked = false;
-		if (nn_db_savepoint(nn, rc == 0 ? NN_SP_RELEASE :
-		    NN_SP_UNDO) != 0) {
-			broken = true;	/* the whole batch is rolled back */
-			rc = -EIO;
-		}
-		it->rc = rc;
-	}
-	rc = nn_db_end(nn, broken ? -EIO : 0);
-	for (it = first, i = 0; i < n; it = it->next, i++) {
-		if (it->rc == 0 && rc != 0)
-			it->rc = rc;
-		if (it->rc != 0)	/* a failed request sends no reply */
-			it->req->replied = false;
-	}
-	pthread_mutex_unlock(&nn->lock);
-}
-
-/*
- * Serve a batchable client request of a group's leader (nn-server.c):
- * every request that arrives while an entry is on its way waits in a
- * queue, and the first of them then runs up to GROUP_BATCH_MAX of them
- * as the next entry, those that leave their transaction as it does
- * (keep: COMPLETE's second half, nn-write.c; else discard).
- * Writes were one entry at a time, each waiting for the followers'
- * acknowledgement (about 2.5 ms on loopback), so that many clients
- * together got no more than one did; now they share the wait.  The
- * requests' own threads send their answers.  fn is the request's handler
- * (or the part of it that writes); returns the request's outcome, as fn
- * and nn_server_leave would.  Called without nn->lock.
- */
-int
-nn_group_batch(struct nn *nn, struct nn_req *req, int (*fn)(struct nn_req *),
-    bool keep)
-{
-	struct nn_group		*g = nn->group;
-	struct group_item	 me = { .req = req, .fn = fn, .keep = keep };
-	struct group_item	*first, *it, *last, **pp;
-	int			 n;
-
-	pthread_mutex_lock(&g->qlock);
-	*g->qtail = &me;
-	g->qtail = &me.next;
-	if (g->qbusy)
-		while (!me.done && !me.lead)
-			pthread_cond_wait(&g->qcond, &g->qlock);
-	if (me.done) {
-		pthread_mutex_unlock(&g->qlock);
-		return me.rc;
-	}
-	/* This thread runs the batch: the queue's head is me.  It takes the
-	 * requests that leave their transaction as it does, wherever they
-	 * wait (a client's CREATE and COMPLETE alternate); each connection
-	 * has one request in flight, so no client's order changes. */
-	g->qbusy = true;
-	first = last = NULL;
-	n = 0;
-	for (pp = &g->qhead; *pp != NULL && n < GROUP_BATCH_MAX;) {
-		it = *pp;
-		if (it->keep != keep) {
-			pp = &it->next;
-			continue;
-		}
-		*pp = it->next;
-		it->next = NULL;
-		if (last == NULL)
-			first = it;
-		else
-			last->next = it;
-		last = it;
-		n++;
-	}
-	for (g->qtail = &g->qhead; *g->qtail != NULL;
-	    g->qtail = &(*g->qtail)->next)
-		;
-	pthread_mutex_unlock(&g->qlock);
-
-	group_batch_run(nn, first, n, keep);
-
-	pthread_mutex_lock(&g->qlock);
-	for (it = first; it != NULL; it = it->next)
-		it->done = true;
-	if (g->qhead != NULL)
-		g->qhead->lead = true;
-	else
-		g->qbusy = false;
-	pthread_cond_broadcast(&g->qcond);
-	pthread_mutex_unlock(&g->qlock);
-	return me.rc;
 }

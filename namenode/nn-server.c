@@ -228,7 +228,7 @@ nn_server_enter(struct nn_req *req)
 {
 	int	rc;
 
-	/* In a batch (nn-group.c) its runner holds the lock and the
+	/* In a batch (nn-batch.c) its runner holds the lock and the
 	 * transaction, this request's savepoint begun. */
 	if (req->batched) {
 		req->in_txn = (req->flags & NN_TXN) != 0;
@@ -412,9 +412,9 @@ nn_server_dispatch(struct nn *nn, struct dfs_sock *s, struct nn_peer *peer,
 		if (nn->group != NULL && (req.flags & NN_TXN) &&
 		    (nn_server_lookup(req.type)->role & NN_ROLE_DATANODE) == 0)
 			req.discard = true;
-		/* A group's namespace changes share entries. */
-		if (req.discard && nn_group_batchable(req.type))
-			rc = nn_group_batch(nn, &req,
+		/* A group's namespace changes share entries (nn-batch.c). */
+		if (req.discard && nn_batch_accepts(req.type))
+			rc = nn_batch_run(nn, &req,
 			    nn_server_lookup(req.type)->fn, false);
 		else
 			rc = nn_server_leave(&req,

@@ -567,7 +567,7 @@ nn_write_completed(struct nn *nn, const struct nn_complete *c)
 	    (uint64_t)size == c->size;
 }
 
-/* COMPLETE's transaction as a group's batch runs it (nn-group.c), the
+/* COMPLETE's transaction as a group's batch runs it (nn-batch.c), the
  * lock and the transaction held: its checks again, as the state may have
  * changed since the wait. */
 static int
@@ -624,11 +624,11 @@ nn_write_op_complete(struct nn_req *req)
 	if (rc != 0)
 		goto out;
 	if (nn->group != NULL) {
-		/* A group's COMPLETEs share entries (nn-group.c). */
+		/* A group's COMPLETEs share entries (nn-batch.c). */
 		pthread_mutex_unlock(&nn->lock);
 		req->locked = false;
 		req->batch_arg = &c;
-		rc = nn_group_batch(nn, req, nn_write_complete_batched, true);
+		rc = nn_batch_run(nn, req, nn_write_complete_batched, true);
 		goto out;
 	}
 	if ((rc = nn_db_begin(nn)) == 0) {

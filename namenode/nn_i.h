@@ -181,6 +181,7 @@ struct nn {
 	int64_t		 last_repl_ms;
 	dfs_block_id	 repl_cursor;		/* where the next scan starts */
 	struct nn_holds	*holds;			/* nn-hold.c */
+	struct nn_batch	*batch;			/* nn-batch.c, in a group */
 	struct nn_group	*group;			/* nn-group.c; NULL: one
 						   namenode */
 	struct nn_balance balance;		/* nn-balance.c */
@@ -265,7 +266,7 @@ struct nn_req {
 	bool		 locked;	/* nn_server_enter() took the lock */
 	bool		 in_txn;	/* ... and began the transaction */
 	bool		 batched;	/* group: run in a batch, whose
-					   runner holds both (nn-group.c) */
+					   runner holds both (nn-batch.c) */
 	void		*batch_arg;	/* for the part a batch runs */
 	char		*audit_src;	/* its path(s) as sent, for the */
 	char		*audit_dst;	/* audit line (nn_audit_paths) */
@@ -296,6 +297,13 @@ int	 nn_server_dispatch(struct nn *, struct dfs_sock *, struct nn_peer *,
 int	 nn_server_fail(struct nn_req *, int err, const char *fmt, ...)
 	     __attribute__((format(printf, 3, 4)));
 int64_t	 nn_wall_ns(void);
+
+/* nn-batch.c */
+struct nn_batch *nn_batch_new(void);
+void	 nn_batch_free(struct nn_batch *);
+bool	 nn_batch_accepts(uint16_t type);
+int	 nn_batch_run(struct nn *, struct nn_req *, int (*)(struct nn_req *),
+	     bool keep);
 
 /* nn-sync.c */
 int	 nn_sync_start(struct nn *, const struct dfs_config *, char **cause);
@@ -361,9 +369,7 @@ int	 nn_group_hello(struct nn *, struct dfs_sock *, uint64_t req_id,
 int	 nn_group_begin(struct nn *);
 bool	 nn_group_in_txn(struct nn *);
 void	 nn_group_discard(struct nn *);
-bool	 nn_group_batchable(uint16_t type);
-int	 nn_group_batch(struct nn *, struct nn_req *,
-	     int (*)(struct nn_req *), bool keep);
+
 int	 nn_group_end(struct nn *, int rc, int (*finish)(struct nn *, int));
 
 /* nn-repl.c: a transaction's changes to "main" as a changeset (issue 12):
