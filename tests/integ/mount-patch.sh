@@ -21,17 +21,7 @@
 . "${top_srcdir:-.}/tests/lib/mount.sh"
 set -u
 
-need_fuse
-M="$T/mnt"
-M2="$T/mnt2"
-M3="$T/mnt3"
-
-patch_cleanup() {
-	mounts_cleanup "$M" "$M2" "$M3"
-}
-trap patch_cleanup EXIT
-
-LL="-o mount.lowlevel=true -o mount.attr_timeout=1s"
+three_mounts
 
 # patch_py PART ARGS...: one part of mount_patch.py (tests/lib/mount.sh).
 patch_py() {

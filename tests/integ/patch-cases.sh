@@ -20,12 +20,7 @@
 . "${top_srcdir:-.}/tests/lib/mount.sh"
 set -u
 
-need_fuse
-M="$T/mnt"
-M2="$T/mnt2"
-M3="$T/mnt3"
-trap 'mounts_cleanup "$M" "$M2" "$M3"' EXIT
-LL="-o mount.lowlevel=true -o mount.attr_timeout=1s"
+three_mounts
 
 cases_py() {
 	py_part patch_cases.py "$@"

@@ -37,6 +37,18 @@ mount_at() {
 	done
 }
 
+# three_mounts: what the patch tests share: skip without FUSE, three
+# mount points M, M2 and M3 unmounted (and the cluster stopped) at exit,
+# and LL, the options of their low-level mounts.
+three_mounts() {
+	need_fuse
+	M="$T/mnt"
+	M2="$T/mnt2"
+	M3="$T/mnt3"
+	trap 'mounts_cleanup "$M" "$M2" "$M3"' EXIT
+	LL="-o mount.lowlevel=true -o mount.attr_timeout=1s"
+}
+
 # mounts_cleanup DIR...: for an EXIT trap: unmount each DIR still mounted
 # (lazily when busy), stop the dfs-mounts mount_at started, then the
 # cluster.
