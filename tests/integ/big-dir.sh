@@ -10,8 +10,7 @@
 need_fuse
 N=100000
 SAN=false
-grep -q -e '--enable-asan' -e '--enable-ubsan' \
-    "$top_builddir/config.status" 2>/dev/null && SAN=true
+sanitized && SAN=true
 
 cluster_start -n 1 -r 1 --mount
 M="$C/mnt"

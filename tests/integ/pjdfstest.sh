@@ -33,8 +33,7 @@ if [ "$(id -u)" -ne 0 ] || ! command -v prove >/dev/null 2>&1; then
 	echo "skip: pjdfstest needs root and prove(1)"
 	exit 77
 fi
-if grep -q -e '--enable-asan' -e '--enable-ubsan' \
-    "$top_builddir/config.status" 2>/dev/null; then
+if sanitized; then
 	echo "skip: a sanitizer build (pjdfstest runs in the plain one)"
 	exit 77
 fi

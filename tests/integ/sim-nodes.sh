@@ -72,8 +72,7 @@ ok "their replicas were the namenode's own placements" \
 # CI's ASan phase on 2 busy cores once saw 1.13 s (112 ms idle), so
 # there it is 4 s.  A namenode that locks clients out stalls far longer.
 BOUND=1000
-if grep -q -e '--enable-asan' -e '--enable-ubsan' \
-    "$top_builddir/config.status" 2>/dev/null; then
+if sanitized; then
 	BOUND=4000
 fi
 

@@ -93,6 +93,13 @@ while True:
     time.sleep(float(sys.argv[1]))' "$1"
 }
 
+# sanitized: this build runs under a sanitizer (configure --enable-asan
+# or --enable-ubsan), whose time and memory are not a plain build's.
+sanitized() {
+	grep -q -e '--enable-asan' -e '--enable-ubsan' \
+	    "$top_builddir/config.status" 2>/dev/null
+}
+
 # ok DESCRIPTION COMMAND...: run a check and record the result.
 ok() {
 	desc=$1
